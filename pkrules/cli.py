@@ -1,0 +1,343 @@
+"""The `pkrules` command: check, test, run and explain policies.
+
+Heavy modules are imported inside each command so that `pkrules --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Fail(Exception):
+    """Stop a command with a message for the user (already in their words)."""
+
+    def __init__(self, message: str, code: int = EXIT_PROBLEMS):
+        super().__init__(message)
+        self.code = code
+
+
+def _colour(stream) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _paint(text: str, stream=sys.stderr) -> str:
+    if not _colour(stream):
+        return text
+    import re
+
+    text = re.sub(r"(?m)(: )(error)(: )", "\\1\033[1;31m\\2\033[0m\\3", text)
+    text = re.sub(r"(?m)(: )(warning)(: )", "\\1\033[1;33m\\2\033[0m\\3", text)
+    text = re.sub(r"(?m)^(\s*\|\s*)(\^+)", "\\1\033[1;31m\\2\033[0m", text)
+    text = re.sub(r"(?m)^(\s*)(hint:)", "\\1\033[1;36m\\2\033[0m", text)
+    return text
+
+
+def _err(text: str) -> None:
+    print(_paint(text), file=sys.stderr)
+
+
+def _compile(path: str, show_warnings: bool = True):
+    """Read and check a policy, printing its diagnostics; raise _Fail when it has errors."""
+    from .diagnostics import render_all
+    from .engine import PolicyFileError, check_source, read_policy
+
+    try:
+        source = read_policy(path)
+    except PolicyFileError as e:
+        raise _Fail(f"error: {e}") from None
+    graph, diagnostics = check_source(source)
+    shown = diagnostics if show_warnings else [d for d in diagnostics if d.is_error]
+    if shown:
+        _err(render_all(source, shown))
+    if graph is None:
+        raise _Fail("", EXIT_PROBLEMS)
+    return graph
+
+
+def _policy_files(paths: list[str]) -> list[str]:
+    files: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = sorted(str(f) for f in path.rglob("*.pk"))
+            if not found:
+                raise _Fail(f"error: {p}: no policy files (*.pk) in this folder", EXIT_USAGE)
+            files.extend(found)
+        else:
+            files.append(p)
+    return files
+
+
+# ---- commands ------------------------------------------------------------------------
+
+
+def cmd_check(args) -> int:
+    from .diagnostics import render_all
+    from .engine import PolicyFileError, check_source, read_policy
+
+    status = EXIT_OK
+    for path in _policy_files(args.policies):
+        try:
+            source = read_policy(path)
+        except PolicyFileError as e:
+            _err(f"error: {e}")
+            status = EXIT_PROBLEMS
+            continue
+        graph, diagnostics = check_source(source)
+        if diagnostics:
+            _err(render_all(source, diagnostics))
+        failed = graph is None or (args.strict and diagnostics)
+        if failed:
+            status = EXIT_PROBLEMS
+        elif not args.quiet:
+            warnings = len(diagnostics)
+            print(f"{path}: ok — {len(graph.inputs)} inputs, {len(graph.definitions)} definitions, "
+                  f"{len(graph.policy.examples)} examples" + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""))
+    return status
+
+
+def cmd_test(args) -> int:
+    from .examples import run_examples
+    from .render import format_value, render_tree
+
+    total = failed = 0
+    for path in _policy_files(args.paths):
+        try:
+            graph = _compile(path, show_warnings=False)
+        except _Fail as e:
+            if str(e):
+                _err(str(e))
+            failed += 1
+            total += 1
+            continue
+        outcomes = run_examples(graph)
+        if not outcomes:
+            print(f"{path}: no examples")
+        for outcome in outcomes:
+            total += 1
+            if outcome.passed:
+                print(f"PASS  {path}:{outcome.line}  {outcome.title}  ({outcome.checked} values)")
+                continue
+            failed += 1
+            print(f"FAIL  {path}:{outcome.line}  {outcome.title}")
+            for error in outcome.errors:
+                print(f"      {error.node}: {error.message} (line {error.span.line if error.span else '?'})")
+            for m in outcome.mismatches:
+                type_ = graph.nodes[m.name].type
+                print(f"      {m.name}: expected {format_value(m.expected, type_)}, got {format_value(m.actual, type_)}"
+                      f"   (expect on line {m.line})")
+                if m.explanation is not None and not args.brief:
+                    print("\n".join("        " + line for line in render_tree(m.explanation).splitlines()))
+    passed = total - failed
+    print(f"{passed} passed, {failed} failed")
+    return EXIT_OK if failed == 0 else EXIT_PROBLEMS
+
+
+def _load_population(graph, data_path: str, keep_going: bool):
+    from .data import DataError, read_csv
+
+    try:
+        population = read_csv(graph, data_path)
+    except DataError as e:
+        raise _Fail(f"error: {e}") from None
+    if population.errors:
+        for error in population.errors:
+            _err(f"error: {error.describe(data_path)}")
+        rows = population.skipped
+        if not keep_going:
+            raise _Fail(f"{data_path}: {len(population.errors)} bad cell{'s' * (len(population.errors) != 1)} in "
+                        f"{rows} row{'s' * (rows != 1)}; nothing was evaluated. Fix the data, or use --keep-going "
+                        f"to evaluate the other rows.")
+        _err(f"{data_path}: skipping {rows} row{'s' * (rows != 1)} with errors (--keep-going)")
+    if not population.rows:
+        raise _Fail(f"error: {data_path}: no rows to evaluate")
+    return population
+
+
+def _evaluate(graph, population, keep_going: bool, data_path: str):
+    from .evaluate import evaluate
+
+    results = evaluate(graph, population.rows, population.row_numbers)
+    if results.errors:
+        for error in results.errors:
+            _err(f"error: {data_path}: {error.describe(graph.source.path)}")
+        if not keep_going:
+            raise _Fail(f"{len(results.errors)} row{'s' * (len(results.errors) != 1)} could not be computed; "
+                        "nothing was written. Fix the data or the policy, or use --keep-going.")
+    return results
+
+
+def _default_columns(graph) -> list[str]:
+    from .types import TEXT
+
+    labels = [n.name for n in graph.inputs if n.type.kind == TEXT and n.name != graph.key]
+    outputs = graph.outputs()
+    chosen: list[str] = []
+    for name in outputs:
+        for dep in graph.nodes[name].deps:
+            if not graph.nodes[dep].is_input and dep not in chosen:
+                chosen.append(dep)
+    for name in outputs:
+        if name not in chosen:
+            chosen.append(name)
+    return labels + chosen
+
+
+def cmd_run(args) -> int:
+    from .render import format_csv, format_value, table
+    from .types import MONEY, TEXT
+
+    graph = _compile(args.policy, show_warnings=False)
+    population = _load_population(graph, args.data, args.keep_going)
+    results = _evaluate(graph, population, args.keep_going, args.data)
+    failed = results.compiled.failed
+    good = [i for i in range(results.size) if i not in failed]
+    if args.out:
+        import csv
+
+        names = [graph.key] + [n.name for n in graph.definitions]
+        try:
+            with open(args.out, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(names)
+                for i in good:
+                    writer.writerow([format_csv(results.columns[n][i], graph.nodes[n].type) for n in names])
+        except OSError as e:
+            raise _Fail(f"error: cannot write {args.out}: {e.strerror}") from None
+        print(f"wrote {len(good)} rows × {len(names)} columns to {args.out}")
+    if not args.out or args.show:
+        if args.columns:
+            columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+            unknown = [c for c in columns if c not in graph.nodes]
+            if unknown:
+                from .check import did_you_mean
+
+                guess = did_you_mean(unknown[0], list(graph.nodes))
+                raise _Fail(f"error: --columns: '{unknown[0]}' is not in the policy" + (f" (did you mean '{guess}'?)" if guess else ""), EXIT_USAGE)
+        else:
+            columns = _default_columns(graph)
+        names = [graph.key] + [c for c in columns if c != graph.key]
+        types = [graph.nodes[n].type for n in names]
+        rows = [[format_value(results.columns[n][i], graph.nodes[n].type) for n in names] for i in good]
+        numeric = [t.numeric for t in types]
+        from fractions import Fraction
+
+        sums = ["Σ"] + [format_value(sum((results.columns[n][i] for i in good), Fraction(0)), t) if t.kind == MONEY else ""
+                        for n, t in zip(names[1:], types[1:])]
+        rows.append(sums)
+        print(table(names, rows, numeric))
+        print(f"\n{len(good)} employees evaluated with {graph.policy.title or args.policy}"
+              + (f" {graph.policy.version}" if graph.policy.version else "")
+              + (f"; {len(failed)} with errors" if failed else ""))
+    return EXIT_OK if not (failed or population.errors) else EXIT_PROBLEMS
+
+
+def cmd_explain(args) -> int:
+    from .explain import explain
+    from .render import render_json, render_markdown, render_tree
+
+    graph = _compile(args.policy, show_warnings=False)
+    population = _load_population(graph, args.data, keep_going=True)
+    results = _evaluate(graph, population, True, args.data)
+    index = results.index_of(args.id)
+    if index is None:
+        from .check import did_you_mean
+
+        guess = did_you_mean(args.id, [str(k) for k in results.keys])
+        raise _Fail(f"error: no employee with {graph.key} '{args.id}' in {args.data}" + (f" (did you mean '{guess}'?)" if guess else ""))
+    name = args.name or (graph.outputs()[0] if graph.outputs() else graph.definitions[-1].name)
+    if name not in graph.nodes:
+        from .check import did_you_mean
+
+        guess = did_you_mean(name, list(graph.nodes))
+        raise _Fail(f"error: '{name}' is not defined in {args.policy}" + (f" (did you mean '{guess}'?)" if guess else ""))
+    if index in results.compiled.failed and results.columns[name][index] is None:
+        messages = [e for e in results.errors if e.row == results.row_numbers[index]]
+        raise _Fail("error: this employee's values could not be computed: " + "; ".join(e.message for e in messages))
+    explanation = explain(results, index, name, depth=args.depth)
+    if args.json:
+        print(render_json(explanation))
+    elif args.markdown:
+        print(render_markdown(explanation), end="")
+    else:
+        print(render_tree(explanation))
+    return EXIT_OK
+
+
+# ---- the parser ------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pkrules",
+        description="Check, test, run and explain sales-incentive and appraisal policies.",
+        epilog="Example: pkrules run policies/sales_incentive.pk policies/sample/employees.csv",
+    )
+    parser.add_argument("--version", action="version", version="pkrules 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("check", help="check policies: syntax, names, cycles, units", description="Check policy files; exit 1 if any has errors.")
+    p.add_argument("policies", nargs="+", metavar="POLICY", help="policy files or folders")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("test", help="run the examples inside policies", description="Run every example block; exit 1 if any fails.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="policy files or folders")
+    p.add_argument("--brief", action="store_true", help="do not print explanations of failures")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("run", help="evaluate a policy over a population (CSV)", description="Evaluate every employee in DATA.")
+    p.add_argument("policy", metavar="POLICY")
+    p.add_argument("data", metavar="DATA", help="CSV file, one row per employee (UTF-8, with or without BOM)")
+    p.add_argument("--out", metavar="OUT.csv", help="write one row per employee: the key, then every definition")
+    p.add_argument("--columns", metavar="A,B,…", help="columns to show in the terminal table")
+    p.add_argument("--show", action="store_true", help="with --out: also print the table")
+    p.add_argument("--keep-going", action="store_true", help="evaluate the good rows even if some rows are bad")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("explain", help="explain one employee's value", description="Show the tree of values behind one figure.")
+    p.add_argument("policy", metavar="POLICY")
+    p.add_argument("data", metavar="DATA")
+    p.add_argument("id", metavar="ID", help="the employee's key")
+    p.add_argument("name", metavar="NAME", nargs="?", help="the value to explain (default: the policy's main output)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="the trace as JSON")
+    fmt.add_argument("--markdown", action="store_true", help="a statement to send to the employee")
+    p.add_argument("--depth", type=int, metavar="N", help="how many levels of inputs to show")
+    p.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except _Fail as e:
+        if str(e):
+            _err(str(e))
+        return e.code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as e:  # a bug: say so plainly, keep the traceback for developers
+        if os.environ.get("PKRULES_DEBUG"):
+            raise
+        _err(f"internal error: {type(e).__name__}: {e}\n"
+             "This is a bug in pkrules. Run again with PKRULES_DEBUG=1 to see where, and please report it.")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

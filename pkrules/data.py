@@ -1,0 +1,238 @@
+"""Reading a population from CSV: each cell validated against the policy's inputs (pydantic).
+
+Every bad cell is reported (row, column, value, what was expected); the caller
+decides whether to stop or to keep going with the good rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .numbers import parse_literal
+from .rule_graph import RuleGraph
+from .types import BOOL, DATE, ENUM, MONEY, PERCENT, TEXT, WHOLE, Type
+
+YES = {"yes", "y", "true", "t", "1", "是", "有", "对"}
+NO = {"no", "n", "false", "f", "0", "否", "无", "不是"}
+
+
+@dataclass
+class CellError:
+    row: int  # 1 = first data row (the header is row 0)
+    column: str
+    value: str
+    expected: str
+
+    def describe(self, path: str) -> str:
+        shown = repr(self.value) if self.value != "" else "an empty cell"
+        return f"{path}: row {self.row}, column {self.column}: {shown} — {self.expected}"
+
+
+@dataclass
+class Population:
+    """Validated rows, ready to evaluate."""
+
+    rows: list[dict[str, Any]]
+    row_numbers: list[int]
+    errors: list[CellError]
+    skipped: int  # rows dropped because they had errors
+    extra_columns: list[str]
+
+
+class DataError(Exception):
+    """A data file that cannot be read at all (missing, not CSV, missing columns)."""
+
+
+def parse_date(text: str) -> dt.date | None:
+    m = re.fullmatch(r"\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*", text)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def parse_cell(type_: Type, text: str) -> Any:
+    """Turn one cell into a value of the input's type, or raise ValueError with what was expected."""
+    raw = text.strip()
+    if raw == "":
+        raise ValueError("a value is required")
+    kind = type_.kind
+    if kind == TEXT:
+        return raw
+    if kind == ENUM:
+        if raw in type_.values:
+            return raw
+        raise ValueError(f"expected one of {', '.join(type_.values)}")
+    if kind == BOOL:
+        lowered = raw.lower()
+        if lowered in YES:
+            return True
+        if lowered in NO:
+            return False
+        raise ValueError("expected yes or no (also true/false, 1/0, 是/否)")
+    if kind == DATE:
+        value = parse_date(raw)
+        if value is None:
+            raise ValueError("expected a date such as 2024-07-01")
+        return value
+    parsed = parse_literal(raw)
+    if parsed is None:
+        expected = {MONEY: "an amount such as 480000, 480,000.00 or 48万", PERCENT: "a percentage such as 88% or 0.88",
+                    WHOLE: "a whole number"}.get(kind, "a number")
+        raise ValueError(f"expected {expected}")
+    value, _, is_percent = parsed
+    if is_percent and kind != PERCENT:
+        raise ValueError(f"expected {type_.describe()}, not a percentage")
+    if kind == WHOLE and value.denominator != 1:
+        raise ValueError("expected a whole number")
+    return value
+
+
+def _constraint_checks(graph: RuleGraph):
+    """Per input: functions that return an error text for a value outside its declared limits."""
+    from .check import constant_value
+    from .render import format_value
+
+    checks: dict[str, list] = {}
+    for node in graph.inputs:
+        decl = node.decl
+        rules = []
+        if decl.low is not None and decl.high is not None:
+            low, high = constant_value(decl.low), constant_value(decl.high)
+            text = f"expected between {format_value(low, node.type)} and {format_value(high, node.type)}"
+            rules.append(lambda v, lo=low, hi=high, t=text: None if lo <= v <= hi else t)
+        for op, bound in decl.compares:
+            limit = constant_value(bound)
+            text = f"expected {op} {format_value(limit, node.type)}"
+            test = {">=": lambda v, b: v >= b, ">": lambda v, b: v > b, "<=": lambda v, b: v <= b,
+                    "<": lambda v, b: v < b, "=": lambda v, b: v == b, "!=": lambda v, b: v != b}[op]
+            rules.append(lambda v, b=limit, f=test, t=text: None if f(v, b) else t)
+        checks[node.name] = rules
+    return checks
+
+
+def _row_model(graph: RuleGraph):
+    """A pydantic model of one row: one field per input, parsed and range-checked."""
+    from pydantic import BeforeValidator, ConfigDict, create_model
+    from typing import Annotated
+
+    checks = _constraint_checks(graph)
+    fields: dict[str, Any] = {}
+    for node in graph.inputs:
+        def validate(value: Any, _type=node.type, _rules=checks[node.name]) -> Any:
+            parsed = parse_cell(_type, value if isinstance(value, str) else str(value))
+            for rule in _rules:
+                problem = rule(parsed)
+                if problem:
+                    raise ValueError(problem)
+            return parsed
+
+        fields[node.name] = (Annotated[Any, BeforeValidator(validate)], ...)
+    return create_model("PolicyRow", __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
+
+
+def read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a data file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read: {e.strerror}") from None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DataError(f"{path}: not a text file in UTF-8 or GB18030")
+
+
+def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None) -> Population:
+    """Read and validate a CSV file against the policy's inputs."""
+    from pydantic import ValidationError
+
+    path = Path(path)
+    if text is None:
+        text = read_text(path)
+    if "\x00" in text:
+        raise DataError(f"{path}: this is not a CSV file (it contains binary data)")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError(f"{path}: the file is empty; expected a header row naming the columns") from None
+    except csv.Error as e:
+        raise DataError(f"{path}: line 1: {e}") from None
+    header = [h.strip() for h in header]
+    aliases = {(n.decl.column or n.name): n.name for n in graph.inputs}
+    positions: dict[str, int] = {}
+    for index, column in enumerate(header):
+        name = aliases.get(column, column if column in graph.nodes and graph.nodes[column].is_input else None)
+        if name is not None:
+            if name in positions:
+                raise DataError(f"{path}: column {column} appears twice in the header")
+            positions[name] = index
+    missing = [n.name for n in graph.inputs if n.name not in positions]
+    if missing:
+        from .check import did_you_mean
+
+        lines = [f"{path}: the header lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"]
+        unmatched = [h for h in header if aliases.get(h) is None and h not in positions]
+        for name in missing:
+            guess = did_you_mean(name, unmatched)
+            if guess:
+                lines.append(f"  hint: is '{guess}' meant to be {name}?")
+        lines.append(f"  the header is: {', '.join(header)}")
+        raise DataError("\n".join(lines))
+    extra = [h for i, h in enumerate(header) if i not in positions.values()]
+    model = _row_model(graph)
+    rows: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    errors: list[CellError] = []
+    skipped = 0
+    seen_keys: dict[object, int] = {}
+    row_number = 0
+    try:
+        for record in reader:
+            row_number += 1
+            if not any(cell.strip() for cell in record):
+                continue
+            cells = {name: (record[i] if i < len(record) else "") for name, i in positions.items()}
+            row_errors: list[CellError] = []
+            if len(record) > len(header):
+                row_errors.append(CellError(row_number, "(row)", ",".join(record[len(header):]),
+                                            f"this row has {len(record)} cells but the header has {len(header)}"))
+            try:
+                values = model.model_validate(cells).model_dump()
+            except ValidationError as e:
+                values = None
+                for problem in e.errors():
+                    column = str(problem["loc"][0])
+                    message = problem["msg"].removeprefix("Value error, ")
+                    row_errors.append(CellError(row_number, header[positions[column]], cells[column], message))
+            if values is not None:
+                key = values[graph.key]
+                if key in seen_keys:
+                    row_errors.append(CellError(row_number, header[positions[graph.key]], str(cells[graph.key]),
+                                                f"the key {key} is also on row {seen_keys[key]}; each employee appears once"))
+                else:
+                    seen_keys[key] = row_number
+            if row_errors:
+                errors.extend(row_errors)
+                skipped += 1
+                continue
+            rows.append(values)  # type: ignore[arg-type]
+            numbers.append(row_number)
+    except csv.Error as e:
+        raise DataError(f"{path}: row {row_number}: {e}") from None
+    return Population(rows, numbers, errors, skipped, extra)

@@ -1,0 +1,93 @@
+"""Running the `example` blocks of a policy: given inputs, expected values, exact comparison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import ast
+from .check import YES_WORDS, example_word
+from .evaluate import EvalError, Results, evaluate
+from .explain import Explanation, explain
+from .rule_graph import RuleGraph
+from .types import BOOL, DATE, TEXT
+
+
+@dataclass
+class Mismatch:
+    name: str
+    employee: object
+    expected: object
+    actual: object
+    line: int
+    explanation: Explanation | None = None
+
+
+@dataclass
+class ExampleOutcome:
+    title: str
+    line: int
+    checked: int
+    mismatches: list[Mismatch] = field(default_factory=list)
+    errors: list[EvalError] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches and not self.errors
+
+
+def example_rows(graph: RuleGraph, example: ast.Example) -> list[dict[str, object]]:
+    rows = []
+    for n, employee in enumerate(example.employees, start=1):
+        row: dict[str, object] = {}
+        for node in graph.inputs:
+            if node.type.kind == TEXT:
+                row[node.name] = ""
+        row[graph.key] = f"{example.title}#{n}" if len(example.employees) > 1 else example.title
+        for f in employee:
+            row[f.name] = _typed(graph, f.name, example_word(f.value))
+        rows.append(row)
+    return rows
+
+
+def _typed(graph: RuleGraph, name: str, word: object) -> object:
+    kind = graph.nodes[name].type.kind
+    if kind == BOOL:
+        return YES_WORDS[str(word).lower()]
+    if kind == TEXT:
+        from .render import format_value
+        return format_value(word) if isinstance(word, Fraction) else str(word)
+    if kind == DATE:
+        from .data import parse_date
+        return parse_date(str(word))
+    return word
+
+
+def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
+    rows = example_rows(graph, example)
+    results: Results = evaluate(graph, rows)
+    outcome = ExampleOutcome(example.title, example.span.line, len(example.expectations), errors=results.errors)
+    for expectation in example.expectations:
+        name = expectation.field.name
+        if expectation.employee is None:
+            index = 0
+        else:
+            wanted = example_word(expectation.employee)
+            index = results.index_of(_typed(graph, graph.key, wanted))
+            if index is None:
+                index = 0
+        expected = _typed(graph, name, example_word(expectation.field.value)) if graph.nodes[name].is_input or graph.nodes[name].type.kind in (BOOL, TEXT, DATE) \
+            else example_word(expectation.field.value)
+        if graph.nodes[name].type.kind == BOOL and not isinstance(expected, bool):
+            expected = YES_WORDS.get(str(expected).lower(), expected)
+        actual = results.columns[name][index]
+        if index in results.compiled.failed and actual is None:
+            continue  # reported as an error of the example
+        if actual != expected:
+            outcome.mismatches.append(Mismatch(
+                name, results.keys[index], expected, actual, expectation.span.line, explain(results, index, name)))
+    return outcome
+
+
+def run_examples(graph: RuleGraph) -> list[ExampleOutcome]:
+    return [run_example(graph, example) for example in graph.policy.examples]

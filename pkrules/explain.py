@@ -1,0 +1,322 @@
+"""Explanations as data: the tree of nodes behind one employee's value.
+
+Each node carries its formula as written, the values that went in, the value
+that came out, what happened inside (which table row fired and why the rows
+above did not; what a group sum or a pool split came to), its source line, and
+how far the value is from the next band.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import ast
+from .check import constant_value
+from .evaluate import RowError, Results, tier_parts, tiers_of, whole_amount_rate
+from .types import MONEY, PERCENT, WHOLE, Type
+
+
+@dataclass
+class Step:
+    """One line of what happened inside a node."""
+
+    text: str
+    line: int | None = None
+    outcome: str | None = None  # fired | not met | not reached | None
+
+
+@dataclass
+class TraceNode:
+    name: str
+    kind: str  # input | definition | table | lookup | weighted
+    value: object
+    type: Type
+    formula: str | None
+    line: int | None
+    steps: list[Step] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    children: list["TraceNode"] = field(default_factory=list)
+    repeated: bool = False  # shown in full elsewhere in the tree
+
+
+@dataclass
+class Explanation:
+    """The answer to: why did this employee get this value?"""
+
+    policy_title: str | None
+    policy_path: str
+    key_name: str
+    key: object
+    row: int
+    root: TraceNode
+
+
+def explain(results: Results, index: int, name: str, depth: int | None = None) -> Explanation:
+    graph = results.graph
+    builder = _TraceBuilder(results, index)
+    root = builder.node(name, depth)
+    return Explanation(graph.policy.title, graph.source.path, graph.key, results.keys[index], results.row_numbers[index], root)
+
+
+class _TraceBuilder:
+    def __init__(self, results: Results, index: int):
+        self.results = results
+        self.graph = results.graph
+        self.i = index
+        self.shown: set[str] = set()
+
+    def value_of(self, expr: ast.Expr) -> object:
+        try:
+            return self.results.compiled.expr(expr)(self.i)
+        except RowError as e:
+            return f"error: {e.message}"
+
+    def fmt(self, value: object, type_: Type | None = None) -> str:
+        from .render import format_value
+
+        return format_value(value, type_)
+
+    def type_of(self, expr: ast.Expr) -> Type | None:
+        return self.graph.types.get(id(expr))
+
+    def node(self, name: str, depth: int | None) -> TraceNode:
+        graph_node = self.graph.nodes[name]
+        value = self.results.columns[name][self.i]
+        line = graph_node.span.line
+        if graph_node.is_input:
+            return TraceNode(name, "input", value, graph_node.type, None, line)
+        formula = self.graph.formula(name)
+        trace = TraceNode(name, graph_node.kind, value, graph_node.type, formula, line)
+        if name in self.shown:
+            trace.repeated = True
+            return trace
+        self.shown.add(name)
+        decl = graph_node.decl
+        if isinstance(decl, ast.Definition):
+            self._definition(decl, trace)
+        elif isinstance(decl, ast.Table):
+            self._table(decl, trace)
+        elif isinstance(decl, ast.Lookup):
+            self._lookup(decl, trace)
+        elif isinstance(decl, ast.Weighted):
+            self._weighted(decl, trace)
+        if depth is None or depth > 0:
+            trace.children = [self.node(dep, None if depth is None else depth - 1) for dep in graph_node.deps]
+        return trace
+
+    # -- definitions: the formula with the values put in, then population terms
+    def _definition(self, decl: ast.Definition, trace: TraceNode) -> None:
+        body = decl.body
+        if not isinstance(body, ast.Name):
+            substituted = self.substitute(body)
+            if substituted is not None:
+                trace.steps.append(Step(f"= {substituted}", body.span.line))
+        for sub in ast.walk(body):
+            if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
+                trace.steps.extend(self._population_steps(sub))
+            elif isinstance(sub, ast.IfExpr):
+                cond = self.value_of(sub.cond)
+                trace.steps.append(Step(
+                    f"IF {self.snippet(sub.cond)}: {'yes' if cond is True else 'no' if cond is False else cond}"
+                    f" → {self.snippet(sub.then if cond is True else sub.else_)}", sub.span.line))
+
+    def snippet(self, expr: ast.Expr) -> str:
+        return self.graph.source.snippet(expr.span)
+
+    def substitute(self, expr: ast.Expr) -> str | None:
+        """The formula with each name replaced by its value (single-line formulas)."""
+        if expr.span.line != expr.span.end_line:
+            return None
+        text = self.graph.source.line(expr.span.line)
+        start, end = expr.span.column - 1, expr.span.end_column - 1
+        pieces: list[tuple[int, int, str]] = []
+        for sub in ast.walk(expr):
+            if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
+                pieces.append((sub.span.column - 1, sub.span.end_column - 1, self.fmt(self.value_of(sub), self.type_of(sub))))
+            elif isinstance(sub, ast.Name):
+                ref = self.graph.refs.get(id(sub))
+                if ref is not None and ref.kind == "node":
+                    node = self.graph.nodes[sub.name]
+                    pieces.append((sub.span.column - 1, sub.span.end_column - 1, self.fmt(self.results.columns[sub.name][self.i], node.type)))
+        pieces.sort()
+        out, pos = [], start
+        for s, e, replacement in pieces:
+            if s < pos:  # inside a population term already replaced
+                continue
+            out.append(text[pos:s])
+            out.append(replacement)
+            pos = e
+        out.append(text[pos:end])
+        return "".join(out) if pieces else None
+
+    def _population_steps(self, term: ast.Expr) -> list[Step]:
+        compiled = self.results.compiled
+        line = term.span.line
+        what = self.snippet(term)
+        if isinstance(term, ast.Tiered):
+            return self._tier_steps(term)
+        groups = compiled.groups.get(id(term), {})
+        of_row = compiled.group_of.get(id(term))
+        if of_row is None:
+            return []
+        stat = groups.get(of_row[self.i])
+        if stat is None:
+            return [Step(f"{what}: could not be computed for this group", line)]
+        within = getattr(term, "within", None)
+        group_text = (f"{self.snippet(within)} {stat.group}" if within is not None else "everyone") + f", {stat.members} people"
+        if isinstance(term, ast.Aggregate):
+            counted = stat.detail.get("counted", stat.members)
+            extra = f", {counted} counted" if term.where is not None else ""
+            return [Step(f"{what} = {self.fmt(stat.value, self.type_of(term))} ({group_text}{extra})", line)]
+        if isinstance(term, ast.Rank):
+            value = self.value_of(term)
+            return [Step(f"{what} = {self.fmt(value)} ({group_text}; equal values share a rank)", line)]
+        if isinstance(term, ast.Top):
+            values, places = stat.detail["sorted"], stat.detail["places"]
+            v = self.value_of(term.operand)
+            better = sum(1 for x in values if (x < v if term.bottom else x > v))
+            word = "lower" if term.bottom else "higher"
+            share = self.snippet(term.amount)
+            inside = better < places
+            return [Step(f"{what}: {better} of {stat.members} have a strictly {word} {self.snippet(term.operand)}; "
+                         f"{share} of {stat.members} is {places} place{'s' if places != 1 else ''} → {'yes' if inside else 'no'}", line)]
+        if isinstance(term, ast.Split):
+            share = stat.detail["shares"][self.i]
+            weight = self.value_of(term.weight)
+            total = stat.detail["weight_total"]
+            if not total:
+                return [Step(f"{what}: the weights in {group_text} add up to 0, so there is no pool", line)]
+            exact = Fraction(stat.value) * Fraction(weight) / total
+            note = "" if exact == share else f" (exact share {self.fmt(exact)}; cents by largest remainder)"
+            return [Step(f"{what}: pool {self.fmt(stat.value, Type(MONEY))} ({group_text}); "
+                         f"{self.snippet(term.weight)} {self.fmt(weight)} of {self.fmt(total)} → {self.fmt(share, Type(MONEY))}{note}", line)]
+        return []
+
+    def _tier_steps(self, term: ast.Tiered) -> list[Step]:
+        base = self.value_of(term.base)
+        if not isinstance(base, Fraction):
+            return []
+        bands = tiers_of(term)
+        steps = []
+        money = self.type_of(term.base)
+        if term.kind == "marginal":
+            for (lower, upper, part, rate), tier in zip(tier_parts(bands, base), term.tiers):
+                band = f"{self.fmt(lower, money)}–{self.fmt(upper, money)}" if upper is not None else f"above {self.fmt(lower, money)}"
+                steps.append(Step(f"{band}: {self.fmt(part, money)} × {self.fmt(rate, Type(PERCENT))} = {self.fmt(part * rate, money)}",
+                                  tier.span.line))
+        else:
+            rate = whole_amount_rate(bands, base)
+            steps.append(Step(f"{self.fmt(base, money)} falls in the {self.fmt(rate, Type(PERCENT))} band: "
+                              f"{self.fmt(base, money)} × {self.fmt(rate, Type(PERCENT))} = {self.fmt(base * rate, money)}", term.span.line))
+        return steps
+
+    # -- tables: which row fired, why the rows above did not, how far the next band is
+    def _table(self, table: ast.Table, trace: TraceNode) -> None:
+        fired_index = None
+        for k, row in enumerate(table.rows):
+            if row.cond is None:
+                if table.hit == "sum":
+                    outcome = "fired" if not any(s.outcome == "fired" for s in trace.steps) else "not reached"
+                else:
+                    outcome = "fired" if fired_index is None else "not reached"
+                if outcome == "fired" and fired_index is None:
+                    fired_index = k
+                trace.steps.append(Step(f"OTHERWISE {row.target} {self.snippet(row.value)}", row.span.line, outcome))
+                continue
+            if fired_index is not None and table.hit == "first":
+                trace.steps.append(Step(self._row_text(row), row.span.line, "not reached"))
+                continue
+            met = self.value_of(row.cond)
+            if met is True:
+                if fired_index is None:
+                    fired_index = k
+                trace.steps.append(Step(self._row_text(row) + f"   ({self.substitute(row.cond)})", row.span.line, "fired"))
+            else:
+                trace.steps.append(Step(self._row_text(row) + f"   ({self._why_not(row.cond)})", row.span.line, "not met"))
+        if table.hit == "first" and fired_index is not None:
+            trace.hints.extend(self._band_hints(table, fired_index))
+
+    def _row_text(self, row: ast.Rule) -> str:
+        return f"IF {self.snippet(row.cond)} THEN {row.target} {self.snippet(row.value)}"
+
+    def _why_not(self, cond: ast.Expr) -> str:
+        substituted = self.substitute(cond)
+        return f"{substituted} is false" if substituted else "not met"
+
+    def _simple(self, cond: ast.Expr | None):
+        """(name, op, threshold) for a condition like `score >= 90` or `90 <= score`."""
+        if not isinstance(cond, ast.Compare) or len(cond.ops) != 1:
+            return None
+        left, right = cond.operands
+        op = cond.ops[0]
+        if isinstance(left, ast.Name) and constant_value(right) is not None and left.name in self.graph.nodes:
+            return left.name, op, constant_value(right)
+        flipped = {">=": "<=", "<=": ">=", ">": "<", "<": ">"}
+        if isinstance(right, ast.Name) and constant_value(left) is not None and op in flipped and right.name in self.graph.nodes:
+            return right.name, flipped[op], constant_value(left)
+        return None
+
+    def _band_hints(self, table: ast.Table, fired: int) -> list[str]:
+        hints = []
+        row = table.rows[fired]
+        simple = self._simple(row.cond)
+        if simple is not None:
+            name, op, threshold = simple
+            x = self.results.columns[name][self.i]
+            if op in (">=", ">") and isinstance(x, Fraction):
+                hints.append(f"{self.amount(x - threshold, name)} above the {self.fmt(threshold, self.graph.nodes[name].type)} "
+                             f"threshold of {table.name} {self.snippet(row.value)}")
+            elif op in ("<=", "<") and isinstance(x, Fraction):
+                hints.append(f"{self.amount(threshold - x, name)} below the {self.fmt(threshold, self.graph.nodes[name].type)} "
+                             f"limit of {table.name} {self.snippet(row.value)}")
+        for better in reversed(table.rows[:fired]):
+            simple = self._simple(better.cond)
+            if simple is None:
+                continue
+            name, op, threshold = simple
+            x = self.results.columns[name][self.i]
+            if not isinstance(x, Fraction):
+                break
+            gap = threshold - x if op in (">=", ">") else x - threshold
+            if op in (">=", "<="):
+                hints.append(f"{self.amount(gap, name)} short of {table.name} {self.snippet(better.value)} ({self.snippet(better.cond)})")
+            else:
+                hints.append(f"more than {self.amount(gap, name)} short of {table.name} {self.snippet(better.value)} ({self.snippet(better.cond)})")
+            break
+        return hints
+
+    def amount(self, gap: Fraction, name: str) -> str:
+        """A distance in the units of a node: ¥1,234.00, 2.5 percentage points, 3 points."""
+        from .numbers import format_human
+
+        kind = self.graph.nodes[name].type.kind
+        if kind == MONEY:
+            return f"¥{format_human(gap, 2, min_places=2)}"
+        if kind == PERCENT:
+            return f"{format_human(gap * 100, 2)} percentage points"
+        if kind == WHOLE:
+            return format_human(gap, 2)
+        text = format_human(gap, 2)
+        if gap != 0 and text in ("0", "-0"):
+            text = format_human(gap, 6)
+        return f"{text} point{'s' if gap != 1 else ''}"
+
+    def _lookup(self, lookup: ast.Lookup, trace: TraceNode) -> None:
+        key = self.value_of(lookup.key)
+        for entry in lookup.entries:
+            if entry.key == key or (entry.key is None and not any(e.key == key for e in lookup.entries)):
+                label = "OTHERWISE" if entry.key is None else str(entry.key)
+                trace.steps.append(Step(f"{self.snippet(lookup.key)} is {self.fmt(key)} → {label} {self.snippet(entry.value)}",
+                                        entry.span.line or lookup.span.line, "fired"))
+                return
+
+    def _weighted(self, weighted: ast.Weighted, trace: TraceNode) -> None:
+        parts = []
+        for row in weighted.rows:
+            value = self.value_of(row.component)
+            weight = constant_value(row.weight)
+            parts.append(f"{self.snippet(row.weight)} × {self.fmt(value)}")
+            trace.steps.append(Step(f"{row.component.name} {self.fmt(value)} × {self.snippet(row.weight)} = "
+                                    f"{self.fmt(Fraction(value) * weight) if isinstance(value, Fraction) else value}", row.span.line))
+        trace.steps.append(Step(f"= {' + '.join(parts)} = {self.fmt(trace.value)}", weighted.span.line))

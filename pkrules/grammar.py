@@ -1,0 +1,112 @@
+"""The Lark parser for policy text, built lazily from the grammar that ships with the package."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+from lark import Lark, Token
+from lark.indenter import Indenter
+
+# English keywords match in any case; Chinese keywords as written. Words are
+# turned into keyword tokens here rather than in the grammar so that both
+# languages share one grammar and a Chinese name such as 如果金额 stays a name.
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "POLICY": ("policy", "政策", "方案"),
+    "VERSION": ("version", "版本"),
+    "INPUT": ("input", "inputs", "输入"),
+    "KEY": ("key", "主键"),
+    "COLUMN": ("column", "列名"),
+    "TO": ("to", "至", "到"),
+    "BETWEEN": ("between", "介于"),
+    "AND": ("and", "且", "并且", "而且"),
+    "OR": ("or", "或", "或者"),
+    "NOT": ("not", "非", "不"),
+    "IN": ("in", "属于", "在"),
+    "IF": ("if", "如果", "若"),
+    "THEN": ("then", "则", "那么"),
+    "ELSE": ("else",),
+    "OTHERWISE": ("otherwise", "否则", "其他"),
+    "WEIGHTED": ("weighted", "加权"),
+    "TIERED": ("tiered", "分段", "阶梯"),
+    "ON": ("on", "基于"),
+    "UP": ("up",),
+    "UPTO": ("以内", "以下"),
+    "ABOVE": ("above", "以上"),
+    "BY": ("by", "按"),
+    "EXAMPLE": ("example", "示例"),
+    "EMPLOYEE": ("employee", "员工"),
+    "EXPECT": ("expect", "期望", "预期"),
+    "FOR": ("for", "对于"),
+    "TOP": ("top", "前"),
+    "BOTTOM": ("bottom", "后"),
+    "MIN": ("min", "最小"),
+    "MAX": ("max", "最大"),
+    "AGG": ("sum", "avg", "average", "count", "合计", "求和", "总和", "平均", "人数", "计数"),
+    "WHERE": ("where", "其中"),
+    "WITHIN": ("within", "组内"),
+    "RANK": ("rank", "排名"),
+    "ASCENDING": ("ascending", "升序"),
+    "SPLIT": ("split", "分配"),
+}
+
+KEYWORD_OF: dict[str, str] = {
+    word: kind for kind, words in KEYWORDS.items() for word in words
+}
+
+
+def keyword_kind(word: str) -> str | None:
+    """The keyword a word stands for (`如果` → IF, `If` → IF), or None for a name."""
+    return KEYWORD_OF.get(word) or KEYWORD_OF.get(word.lower()) if word.isascii() else KEYWORD_OF.get(word)
+
+
+class PolicyLayout(Indenter):
+    """Turns indentation into blocks and words into keywords."""
+
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["_LPAR"]
+    CLOSE_PAREN_types = ["_RPAR"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 4
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        return super().process(self._keywords(stream))
+
+    @staticmethod
+    def _keywords(stream: Iterator[Token]) -> Iterator[Token]:
+        for token in stream:
+            if token.type == "NAME":
+                kind = keyword_kind(token.value)
+                if kind is not None:
+                    token = token.update(type=kind)
+            yield token
+
+    # lark's Indenter keeps its paren level on the instance between parses;
+    # it resets in process(), so one instance can serve every parse.
+    @property
+    def always_accept(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.NL_type,)
+
+
+def grammar_path() -> Path:
+    """The grammar file: inside the installed package, else the source tree's grammar/."""
+    packaged = resources.files("pkrules").joinpath("_grammar", "pkrules.lark")
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "grammar" / "pkrules.lark"
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="basic",
+        postlex=PolicyLayout(),
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=False,
+    )

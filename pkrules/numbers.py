@@ -1,0 +1,112 @@
+"""Exact numbers: reading the literals HR types, rounding half-up, and writing values out."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+_SCALES = {"万": 10_000, "亿": 100_000_000}
+
+_NUMBER = re.compile(
+    r"""^\s*(?P<sign>[-+－]?)\s*(?P<cur>[¥￥])?\s*
+        (?P<digits>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?
+        \s*(?P<scale>万|亿)?\s*(?P<unit>元|%|％)?\s*$""",
+    re.VERBOSE,
+)
+
+
+def parse_literal(text: str) -> tuple[Fraction, bool, bool] | None:
+    """Read `480,000.00`, `50万`, `1.2亿`, `¥5000`, `5000元`, `88%`.
+
+    Returns (value, is_money, is_percent) or None when the text is not a number.
+    """
+    m = _NUMBER.match(text)
+    if not m:
+        return None
+    value = Fraction(m["digits"].replace(",", "") + (m["frac"] or ""))
+    if m["scale"]:
+        value *= _SCALES[m["scale"]]
+    unit = m["unit"]
+    is_percent = unit in ("%", "％")
+    if is_percent:
+        value /= 100
+    if m["sign"] in ("-", "－"):
+        value = -value
+    return value, bool(m["cur"] or unit == "元"), is_percent
+
+
+def round_half_up(value: Fraction, step: Fraction) -> Fraction:
+    """Round to a multiple of step, halves away from zero (四舍五入)."""
+    if step <= 0:
+        raise ValueError("rounding step must be positive")
+    q = value / step
+    n = (abs(q.numerator) * 2 + q.denominator) // (2 * q.denominator)
+    return (n if q >= 0 else -n) * step
+
+
+def floor_to(value: Fraction, step: Fraction) -> Fraction:
+    return (value // step) * step
+
+
+def ceil_to(value: Fraction, step: Fraction) -> Fraction:
+    return -((-value) // step) * step
+
+
+def terminates(value: Fraction) -> bool:
+    """Whether the decimal expansion ends (the denominator has only 2s and 5s)."""
+    d = value.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def decimal_places(value: Fraction) -> int:
+    d, places = value.denominator, 0
+    while d != 1:
+        places += 1
+        value *= 10
+        d = value.denominator
+        if places > 1000:  # cannot happen for terminating values; a guard only
+            break
+    return places
+
+
+def format_exact(value: Fraction, min_places: int = 0, max_places: int = 10) -> str:
+    """Plain decimal notation: exact when it ends, else max_places places (half-up)."""
+    if terminates(value):
+        places = max(decimal_places(value), min_places)
+    else:
+        places = max(max_places, min_places)
+        value = round_half_up(value, Fraction(1, 10**places))
+    scaled = value * 10**places
+    assert scaled.denominator == 1
+    n = scaled.numerator
+    sign = "-" if n < 0 else ""
+    digits = str(abs(n)).rjust(places + 1, "0")
+    if places == 0:
+        return sign + digits
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+
+
+def format_human(value: Fraction, places: int = 2, group: bool = True, min_places: int = 0) -> str:
+    """For people: at most `places` decimals (trailing zeros trimmed), thousands grouped."""
+    text = format_exact(round_half_up(value, Fraction(1, 10**places)), min_places)
+    if "." in text and min_places < places:
+        whole, frac = text.split(".")
+        frac = frac.rstrip("0").ljust(min_places, "0")
+        text = whole + ("." + frac if frac else "")
+    if group:
+        sign = "-" if text.startswith("-") else ""
+        body = text.lstrip("-")
+        whole, _, frac = body.partition(".")
+        whole = f"{int(whole):,}"
+        text = sign + whole + ("." + frac if frac else "")
+    return text
+
+
+def format_fraction(value: Fraction) -> str:
+    """Exact text a reader can check: `96.5555555556 (= 869/9)` for values that do not end."""
+    if terminates(value):
+        return format_exact(value)
+    return f"{format_exact(value)} (= {value.numerator}/{value.denominator})"

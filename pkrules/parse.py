@@ -1,0 +1,625 @@
+"""Policy text → surface AST (ast.py), with syntax errors in the author's words.
+
+The text is cut into top-level statements (a line at column 0 and the indented
+lines under it) and each is parsed on its own, so one mistake does not hide
+the next: every statement's syntax error is reported in one pass.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import DedentError
+
+from . import ast
+from .diagnostics import Diagnostic, PolicyError
+from .grammar import KEYWORDS, parser
+from .numbers import parse_literal
+from .source import SourceFile, Span
+
+# How lark's terminal names read to a policy author.
+_TOKEN_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "PERCENT": "a percentage",
+    "STRING": 'a quoted text ("…")',
+    "_NL": "the end of the line",
+    "_INDENT": "an indented line",
+    "_DEDENT": "the end of the indented block",
+    "$END": "the end of the file",
+    "EQUAL": "'='",
+    "COMP": "a comparison (>=, <, …)",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*' or '/'",
+    "_COLON": "':'",
+    "_COMMA": "','",
+    "_BAR": "'|'",
+    "_LPAR": "'('",
+    "_RPAR": "')'",
+    "UP": "'up to'",
+}
+
+
+def describe_expected(kind: str) -> str:
+    if kind in _TOKEN_WORDS:
+        return _TOKEN_WORDS[kind]
+    if kind in KEYWORDS:
+        words = KEYWORDS[kind]
+        english = [w.upper() if kind in ("IF", "THEN", "ELSE", "OTHERWISE", "AND", "OR", "NOT") else w for w in words if w.isascii()]
+        chinese = [w for w in words if not w.isascii()]
+        shown = english[:1] + chinese[:1]
+        return "/".join(shown) if shown else kind.lower()
+    return kind.lower()
+
+
+def _describe_found(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    if token.type == "_NL":
+        return "the end of the line"
+    if token.type == "_INDENT":
+        return "an indented line"
+    if token.type == "_DEDENT":
+        return "the end of an indented block"
+    if token.type in KEYWORDS:
+        return f"the keyword '{token.value}'"
+    if token.type == "NAME":
+        return f"the name '{token.value}'"
+    return f"'{token.value}'"
+
+
+# ---- splitting into statements ---------------------------------------------------
+
+
+def _statement_chunks(text: str) -> list[tuple[int, str]]:
+    """(first line number, text) for each top-level statement, comments included."""
+    lines = text.split("\n")
+    chunks: list[tuple[int, list[str]]] = []
+    depth = 0
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        starts_statement = (
+            depth == 0
+            and line[:1] not in (" ", "\t", "\u3000", "")
+            and not stripped.startswith("#")
+        )
+        if starts_statement or not chunks:
+            chunks.append((number, [line]))
+        else:
+            chunks[-1][1].append(line)
+        depth = max(0, depth + _paren_balance(line))
+    return [(start, "\n".join(body)) for start, body in chunks]
+
+
+def _paren_balance(line: str) -> int:
+    balance, quote = 0, None
+    for ch in line:
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"“「":
+            quote = {"\"": "\"", "“": "”", "「": "」"}[ch]
+        elif ch == "#":
+            break
+        elif ch in "(（":
+            balance += 1
+        elif ch in ")）":
+            balance -= 1
+    return balance
+
+
+def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic]]:
+    """Parse a whole policy; returns the AST (None if any statement failed) and diagnostics."""
+    diagnostics: list[Diagnostic] = []
+    statements: list[object] = []
+    title = version = None
+    text = source.text.replace("\r\n", "\n")
+    if "\t" in text:
+        # Tabs and spaces mixed make indentation ambiguous; say so where it happens.
+        for number, line in enumerate(text.split("\n"), start=1):
+            indent = line[: len(line) - len(line.lstrip(" \t\u3000"))]
+            if "\t" in indent:
+                diagnostics.append(Diagnostic(
+                    "error", "tab-indent", "indentation uses a tab",
+                    Span(number, indent.index("\t") + 1, number, indent.index("\t") + 2),
+                    hint="indent with spaces only (two or four per level)"))
+        if diagnostics:
+            return None, diagnostics
+    for start_line, chunk in _statement_chunks(text):
+        if not chunk.strip():
+            continue
+        padded = "\n" * (start_line - 1) + chunk + "\n"
+        try:
+            tree = parser().parse(padded)
+        except (UnexpectedInput, DedentError) as error:
+            diagnostics.append(_syntax_diagnostic(error, padded))
+            continue
+        try:
+            nodes = _ToAst(source).transform(tree)
+        except VisitError as error:
+            original = error.orig_exc
+            if isinstance(original, _AstError):
+                diagnostics.append(original.diagnostic)
+                continue
+            raise
+        for node in nodes:
+            if isinstance(node, tuple) and node and node[0] == "header":
+                if statements or title is not None:
+                    diagnostics.append(Diagnostic(
+                        "error", "late-header", "the policy line must come first in the file",
+                        node[3], hint='start the file with: policy "name" version "…"'))
+                title, version = node[1], node[2]
+            else:
+                statements.append(node)
+    if any(d.is_error for d in diagnostics):
+        return None, diagnostics
+    inputs: list[ast.InputDecl] = []
+    declarations: list[ast.Declaration] = []
+    examples: list[ast.Example] = []
+    for node in statements:
+        if isinstance(node, list):  # an input block
+            inputs.extend(node)
+        elif isinstance(node, ast.Example):
+            examples.append(node)
+        else:
+            declarations.append(node)  # type: ignore[arg-type]
+    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples)), diagnostics
+
+
+def parse_text(text: str, path: str = "<policy>") -> ast.Policy:
+    """Parse or raise PolicyError (for tests and callers that want an exception)."""
+    source = SourceFile(path, text)
+    policy, diagnostics = parse_policy(source)
+    if policy is None:
+        raise PolicyError(source, diagnostics)
+    return policy
+
+
+# ---- syntax errors in the author's words ------------------------------------------
+
+
+def _syntax_diagnostic(error: Exception, text: str) -> Diagnostic:
+    if isinstance(error, DedentError):
+        # lark's message names the indentation levels; find the line ourselves.
+        line = _bad_dedent_line(text)
+        return Diagnostic(
+            "error", "indentation", "this line's indentation does not match any enclosing block",
+            Span(line, 1, line, 2), hint="indent the lines of a block by the same amount")
+    if isinstance(error, UnexpectedCharacters):
+        ch = text[error.pos_in_stream] if error.pos_in_stream < len(text) else "?"
+        hint = None
+        if ch in "\"“":
+            hint = "a quoted text must end on the same line"
+        elif ch == "$":
+            hint = "write amounts as 5000, ¥5000 or 5000元"
+        return Diagnostic(
+            "error", "syntax", f"unexpected character '{ch}'",
+            Span(error.line, error.column, error.line, error.column + 1), hint=hint)
+    if isinstance(error, (UnexpectedToken, UnexpectedEOF)):
+        token = error.token if isinstance(error, UnexpectedToken) else Token("$END", "")
+        expected = sorted({describe_expected(k) for k in (error.expected or set()) if not k.startswith("__")})
+        found = _describe_found(token)
+        line = getattr(token, "line", None) or error.line
+        column = getattr(token, "column", None) or error.column
+        if token.type in ("_NL", "_DEDENT", "$END") or line is None or line < 1:
+            line, column = _end_of_previous_content(text, token)
+        width = max(len(str(token.value)), 1) if token.type not in ("_NL", "_DEDENT", "$END", "_INDENT") else 1
+        message, hint = _explain_unexpected(token, found, expected, error)
+        return Diagnostic("error", "syntax", message, Span(line, column, line, column + width), hint=hint)
+    return Diagnostic("error", "syntax", str(error).splitlines()[0])
+
+
+def _explain_unexpected(token: Token, found: str, expected: list[str], error) -> tuple[str, str | None]:
+    kinds = set(error.expected or ())
+    hint = None
+    if token.type in KEYWORDS and "NAME" in kinds:
+        hint = f"'{token.value}' is a keyword of the language; use another name, such as {token.value}_value"
+    elif token.type == "_INDENT":
+        return "this line is indented, but nothing above it opens a block", \
+            "remove the indentation, or put it under a heading such as input, a table name, or example"
+    elif token.type == "NAME" and kinds >= {"EQUAL"}:
+        hint = "a definition reads: name = formula"
+    elif kinds == {"THEN"} or ("THEN" in kinds and token.type in ("_NL", "NUMBER")):
+        hint = "a rule reads: IF condition THEN name value (如果 … 则 …)"
+    elif "_RPAR" in kinds and token.type in ("_NL", "$END", "_DEDENT"):
+        hint = "a '(' is not closed"
+    elif token.type == "NUMBER" and "," in token.value:
+        hint = "numbers written with thousands separators (480,000) need a space after a comma that separates arguments"
+    if len(expected) > 6:
+        shown = ", ".join(expected[:6]) + ", …"
+    else:
+        shown = " or ".join(expected) if len(expected) <= 2 else ", ".join(expected[:-1]) + " or " + expected[-1]
+    message = f"unexpected {found}" + (f"; expected {shown}" if shown else "")
+    return message, hint
+
+
+def _end_of_previous_content(text: str, token: Token) -> tuple[int, int]:
+    pos = token.start_pos if getattr(token, "start_pos", None) is not None else len(text)
+    head = text[:pos].rstrip()
+    # skip trailing comments so the caret sits after the last real token
+    lines = head.split("\n")
+    while lines and (not lines[-1].strip() or lines[-1].strip().startswith("#")):
+        lines.pop()
+    if not lines:
+        return 1, 1
+    last = lines[-1]
+    code = last.split("#", 1)[0].rstrip() if "#" in last and '"' not in last else last.rstrip()
+    return len(lines), len(code) + 1
+
+
+def _bad_dedent_line(text: str) -> int:
+    stack = [0]
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip(" \u3000"))
+        if indent > stack[-1]:
+            stack.append(indent)
+        else:
+            while indent < stack[-1]:
+                stack.pop()
+            if indent != stack[-1]:
+                return number
+    return 1
+
+
+# ---- lark tree → AST ----------------------------------------------------------------
+
+
+class _AstError(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def _span_of(meta) -> Span:
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tok_span(token: Token) -> Span:
+    return Span(token.line, token.column, token.end_line, token.end_column)
+
+
+_COMPARE_OPS = {"≥": ">=", "≤": "<=", "≠": "!=", "<>": "!=", "==": "=", "＝": "=", "＞": ">", "＜": "<"}
+_ARITH_OPS = {"×": "*", "＊": "*", "÷": "/", "／": "/", "－": "-", "＋": "+"}
+_HIT_POLICIES = {
+    "first": "first", "first match": "first", "首个": "first", "首个匹配": "first", "优先": "first",
+    "unique": "unique", "唯一": "unique",
+    "collect sum": "sum", "sum": "sum", "collect": "sum", "累加": "sum", "求和": "sum", "合计": "sum",
+}
+_TIER_KINDS = {"marginal": "marginal", "超额累进": "marginal", "whole": "whole", "全额累进": "whole"}
+_AGG_FUNCS = {
+    "sum": "sum", "合计": "sum", "求和": "sum", "总和": "sum",
+    "avg": "avg", "average": "avg", "平均": "avg",
+    "count": "count", "人数": "count", "计数": "count",
+    "min": "min", "最小": "min", "max": "max", "最大": "max",
+}
+
+
+def _unquote(token: str) -> str:
+    return token[1:-1]
+
+
+def _is_token(item, *types: str) -> bool:
+    return isinstance(item, Token) and item.type in types
+
+
+def _values(children) -> list:
+    """Children without keyword and punctuation tokens."""
+    return [c for c in children if not (isinstance(c, Token) and (c.type in KEYWORDS or c.type in ("EQUAL",)))]
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def __init__(self, source: SourceFile):
+        super().__init__()
+        self.source = source
+
+    # -- structure
+    def start(self, meta, children):
+        return children
+
+    def header(self, meta, children):
+        strings = [c for c in children if _is_token(c, "STRING")]
+        return ("header", _unquote(strings[0]), _unquote(strings[1]) if len(strings) > 1 else None, _span_of(meta))
+
+    def input_block(self, meta, children):
+        return [c for c in children if isinstance(c, ast.InputDecl)]
+
+    def input_decl(self, meta, children):
+        name = children[0]
+        type_name, enum_values, type_span = children[1]
+        low = high = None
+        compares: list[tuple[str, ast.Expr]] = []
+        key = False
+        column = None
+        for item in children[2:]:
+            kind = item[0]
+            if kind == "range":
+                low, high = item[1], item[2]
+            elif kind == "key":
+                key = True
+            elif kind == "column":
+                column = item[1]
+            elif kind == "compare":
+                compares.append((item[1], item[2]))
+        return ast.InputDecl(
+            str(name), type_name, enum_values, low, high, tuple(compares), key, column,
+            name_span=_tok_span(name), type_span=type_span, span=_span_of(meta))
+
+    def type_name(self, meta, children):
+        return (str(children[0]).lower(), (), _span_of(meta))
+
+    def enum_type(self, meta, children):
+        values = tuple(str(c) for c in children)
+        return ("enum", values, _span_of(meta))
+
+    def range_constraint(self, meta, children):
+        low, high = _values(children)
+        return ("range", low, high)
+
+    def key_constraint(self, meta, children):
+        return ("key",)
+
+    def column_constraint(self, meta, children):
+        return ("column", _unquote(children[-1]))
+
+    def compare_constraint(self, meta, children):
+        return ("compare", children[0], children[1])
+
+    def comp_op(self, meta, children):
+        op = str(children[0])
+        return _COMPARE_OPS.get(op, op)
+
+    # -- definitions
+    def plain_def(self, meta, children):
+        name, _, body = children
+        return ast.Definition(str(name), body, name_span=_tok_span(name), span=_span_of(meta))
+
+    def weighted_def(self, meta, children):
+        name = children[0]
+        rows = tuple(c for c in children if isinstance(c, ast.WeightRow))
+        return ast.Weighted(str(name), rows, name_span=_tok_span(name), span=_span_of(meta))
+
+    def weight_row(self, meta, children):
+        name, weight = children
+        return ast.WeightRow(ast.Name(str(name), span=_tok_span(name)), weight, span=_span_of(meta))
+
+    def tiered_def(self, meta, children):
+        values = _values(children)
+        name, kind_token, base = values[0], values[1], values[2]
+        tiers = tuple(t for t in values[3:] if isinstance(t, ast.Tier))
+        body = ast.Tiered(self._tier_kind(kind_token), base, tiers, kind_span=_tok_span(kind_token),
+                          span=Span.join(_tok_span(children[2]) if isinstance(children[2], Token) else _span_of(meta), _span_of(meta)))
+        return ast.Definition(str(name), body, name_span=_tok_span(name), span=_span_of(meta))
+
+    def tiered_inline(self, meta, children):
+        values = _values(children)
+        kind_token, base = values[0], values[1]
+        tiers = tuple(t for t in values[2:] if isinstance(t, ast.Tier))
+        return ast.Tiered(self._tier_kind(kind_token), base, tiers, kind_span=_tok_span(kind_token), span=_span_of(meta))
+
+    def _tier_kind(self, token: Token) -> str:
+        kind = _TIER_KINDS.get(str(token).lower())
+        if kind is None:
+            raise _AstError(Diagnostic(
+                "error", "tier-kind", f"unknown kind of tiers '{token}'", _tok_span(token),
+                hint="write 'tiered marginal' (超额累进: each band's rate on the part in it) "
+                     "or 'tiered whole' (全额累进: one rate on the whole amount)"))
+        return kind
+
+    def tier_row(self, meta, children):
+        return children[0]
+
+    def tier_upto(self, meta, children):
+        upper, rate = _values(children)
+        return ast.Tier(upper, rate, span=_span_of(meta))
+
+    def tier_above(self, meta, children):
+        values = _values(children)
+        if len(values) == 1:
+            return ast.Tier(None, values[0], span=_span_of(meta))
+        return ast.Tier(None, values[1], lower=values[0], span=_span_of(meta))
+
+    def table(self, meta, children):
+        name = children[0]
+        hit, hit_text, hit_span = "first", "", None
+        rows = []
+        for c in children[1:]:
+            if isinstance(c, tuple) and c and c[0] == "hit":
+                hit, hit_text, hit_span = c[1], c[2], c[3]
+            elif isinstance(c, ast.Rule):
+                rows.append(c)
+        return ast.Table(str(name), hit, tuple(rows), hit_text=hit_text, name_span=_tok_span(name),
+                         hit_span=hit_span or _tok_span(name), span=_span_of(meta))
+
+    def hit_policy(self, meta, children):
+        text = " ".join(str(c) for c in children)
+        hit = _HIT_POLICIES.get(text.lower())
+        if hit is None:
+            raise _AstError(Diagnostic(
+                "error", "hit-policy", f"unknown hit policy '{text}'", _span_of(meta),
+                hint="write (first match), (unique) or (collect sum) — 首个匹配 / 唯一 / 累加"))
+        return ("hit", hit, text, _span_of(meta))
+
+    def rule_row(self, meta, children):
+        values = _values(children)
+        cond, target, value = values
+        return ast.Rule(cond, str(target), value, target_span=_tok_span(target), span=_span_of(meta))
+
+    def otherwise_row(self, meta, children):
+        target, value = _values(children)
+        return ast.Rule(None, str(target), value, target_span=_tok_span(target), span=_span_of(meta))
+
+    def lookup(self, meta, children):
+        values = _values(children)
+        name, key = values[0], values[1]
+        entries = tuple(e for e in values[2:] if isinstance(e, ast.LookupEntry))
+        return ast.Lookup(str(name), key, entries, name_span=_tok_span(name), span=_span_of(meta))
+
+    def lookup_entry(self, meta, children):
+        key, value = children
+        if isinstance(key, tuple):  # OTHERWISE
+            return ast.LookupEntry(None, value, key_span=key[1], span=_span_of(meta))
+        if key.type == "STRING":
+            k: str | Fraction | None = _unquote(key)
+        elif key.type == "NUMBER":
+            parsed = parse_literal(key)
+            k = parsed[0] if parsed else str(key)
+        else:
+            k = str(key)
+        return ast.LookupEntry(k, value, key_span=_tok_span(key), span=_span_of(meta))
+
+    def lookup_default(self, meta, children):
+        return ("default", _span_of(meta))
+
+    # -- examples
+    def example(self, meta, children):
+        title = next(c for c in children if _is_token(c, "STRING"))
+        employees: list[list[ast.Field]] = []
+        expectations: list[ast.Expectation] = []
+        for line in children:
+            if not isinstance(line, tuple):
+                continue
+            if line[0] == "given":
+                _, new_employee, fields = line
+                if new_employee or not employees:
+                    employees.append([])
+                employees[-1].extend(fields)
+            elif line[0] == "expect":
+                _, who, fields = line
+                expectations.extend(ast.Expectation(who, f, span=f.span) for f in fields)
+        return ast.Example(_unquote(title), tuple(tuple(e) for e in employees), tuple(expectations), span=_span_of(meta))
+
+    def given_line(self, meta, children):
+        new_employee = any(_is_token(c, "EMPLOYEE") for c in children)
+        return ("given", new_employee, children[-1])
+
+    def expect_line(self, meta, children):
+        values = _values(children)
+        who = values[0] if len(values) == 2 else None
+        return ("expect", who, values[-1])
+
+    def field_list(self, meta, children):
+        return [c for c in children if isinstance(c, ast.Field)]
+
+    def field(self, meta, children):
+        name, value = _values(children)
+        return ast.Field(str(name), value, name_span=_tok_span(name), span=_span_of(meta))
+
+    # -- expressions
+    def number(self, meta, children):
+        token = children[0]
+        parsed = parse_literal(token)
+        if parsed is None:
+            raise _AstError(Diagnostic("error", "number", f"'{token}' is not a number", _tok_span(token)))
+        value, is_money, _ = parsed
+        return ast.Number(value, is_money, str(token), span=_span_of(meta))
+
+    def percent(self, meta, children):
+        token = children[0]
+        value, _, _ = parse_literal(token)  # type: ignore[misc]
+        return ast.Percent(value, str(token), span=_span_of(meta))
+
+    def string(self, meta, children):
+        return ast.Text(_unquote(children[0]), span=_span_of(meta))
+
+    def name(self, meta, children):
+        return ast.Name(str(children[0]), span=_span_of(meta))
+
+    def neg(self, meta, children):
+        op, operand = children
+        if str(op) in ("+", "＋"):
+            return operand
+        if isinstance(operand, ast.Number):
+            return ast.Number(-operand.value, operand.is_money, "-" + operand.text, span=_span_of(meta))
+        if isinstance(operand, ast.Percent):
+            return ast.Percent(-operand.value, "-" + operand.text, span=_span_of(meta))
+        return ast.Neg(operand, span=_span_of(meta))
+
+    def binary(self, meta, children):
+        left, op, right = children
+        op = _ARITH_OPS.get(str(op), str(op))
+        return ast.Binary(op, left, right, span=_span_of(meta))
+
+    def compare(self, meta, children):
+        operands = tuple(children[0::2])
+        ops = tuple(children[1::2])
+        return ast.Compare(operands, ops, span=_span_of(meta))
+
+    def between(self, meta, children):
+        value, low, high = _values(children)
+        return ast.Between(value, low, high, span=_span_of(meta))
+
+    def in_list(self, meta, children):
+        negated = any(_is_token(c, "NOT") for c in children)
+        values = _values(children)
+        return ast.InList(values[0], tuple(values[1:]), negated, span=_span_of(meta))
+
+    def top(self, meta, children, bottom=False):
+        values = _values(children)
+        within = values[2].within if len(values) > 2 else None
+        return ast.Top(values[0], values[1], bottom, within, span=_span_of(meta))
+
+    def bottom(self, meta, children):
+        return self.top(meta, children, bottom=True)
+
+    def within(self, meta, children):
+        return _Within(_values(children)[0])
+
+    def where(self, meta, children):
+        return _Where(_values(children)[0])
+
+    def or_(self, meta, children):
+        left, right = _values(children)
+        return ast.Logic("or", left, right, span=_span_of(meta))
+
+    def and_(self, meta, children):
+        left, right = _values(children)
+        return ast.Logic("and", left, right, span=_span_of(meta))
+
+    def not_(self, meta, children):
+        return ast.Not(_values(children)[0], span=_span_of(meta))
+
+    def if_expr(self, meta, children):
+        cond, then, else_ = _values(children)
+        return ast.IfExpr(cond, then, else_, span=_span_of(meta))
+
+    def call(self, meta, children):
+        func = children[0]
+        return ast.Call(str(func), tuple(children[1:]), span=_span_of(meta))
+
+    def aggregate(self, meta, children):
+        func_token = children[0]
+        func = _AGG_FUNCS.get(str(func_token).lower(), str(func_token).lower())
+        operand = where = within = None
+        for c in children[1:]:
+            if isinstance(c, _Within):
+                within = c.within
+            elif isinstance(c, _Where):
+                where = c.where
+            elif not isinstance(c, Token):
+                operand = c
+        return ast.Aggregate(func, operand, where, within, span=_span_of(meta))
+
+    def rank(self, meta, children):
+        ascending = any(_is_token(c, "ASCENDING") for c in children)
+        values = _values(children)
+        within = next((v.within for v in values if isinstance(v, _Within)), None)
+        return ast.Rank(values[0], ascending, within, span=_span_of(meta))
+
+    def split(self, meta, children):
+        values = _values(children)
+        within = next((v.within for v in values if isinstance(v, _Within)), None)
+        return ast.Split(values[0], values[1], within, span=_span_of(meta))
+
+
+class _Within:
+    def __init__(self, within):
+        self.within = within
+
+
+class _Where:
+    def __init__(self, where):
+        self.where = where

@@ -1,0 +1,74 @@
+"""The compiled policy: a DAG of named nodes (inputs and definitions) with their types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import ast
+from .diagnostics import Diagnostic
+from .source import SourceFile, Span
+from .types import Type
+
+
+@dataclass(frozen=True)
+class NameRef:
+    """What a name in a formula stands for."""
+
+    kind: str  # node | enum | bool
+    value: object  # the node's name, the enum value, or True/False
+
+
+@dataclass
+class Node:
+    """One named value of the rule graph."""
+
+    name: str
+    kind: str  # input | definition | table | lookup | weighted
+    decl: object  # ast.InputDecl or an ast declaration
+    type: Type
+    deps: tuple[str, ...]  # names used directly, in order of first use
+    span: Span
+
+    @property
+    def is_input(self) -> bool:
+        return self.kind == "input"
+
+
+@dataclass
+class RuleGraph:
+    """A checked policy, ready to evaluate: nodes in dependency order."""
+
+    source: SourceFile
+    policy: ast.Policy
+    nodes: dict[str, Node]
+    order: list[str]  # definitions, each after everything it uses
+    key: str
+    refs: dict[int, NameRef] = field(repr=False)  # id(ast.Name) → meaning
+    types: dict[int, Type] = field(repr=False)  # id(expression) → type
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def inputs(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.is_input]
+
+    @property
+    def definitions(self) -> list[Node]:
+        """Definitions in the order the policy wrote them (the output columns)."""
+        return [n for n in self.nodes.values() if not n.is_input]
+
+    def dependents(self) -> dict[str, list[str]]:
+        users: dict[str, list[str]] = {name: [] for name in self.nodes}
+        for node in self.nodes.values():
+            for dep in node.deps:
+                users[dep].append(node.name)
+        return users
+
+    def outputs(self) -> list[str]:
+        """Definitions no other definition uses: what the policy is for."""
+        users = self.dependents()
+        return [n.name for n in self.definitions if not users[n.name]]
+
+    def formula(self, name: str) -> str:
+        """The definition as written in the policy."""
+        node = self.nodes[name]
+        return self.source.snippet(node.span).rstrip()

@@ -1,0 +1,51 @@
+"""Source text and positions: every node of a policy remembers where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A range of a source file, 1-based lines and columns (end exclusive)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+    @staticmethod
+    def join(first: "Span", last: "Span") -> "Span":
+        return Span(first.line, first.column, last.end_line, last.end_column)
+
+
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A policy's text and the name it is shown under in messages."""
+
+    path: str
+    text: str
+
+    def line(self, number: int) -> str:
+        lines = self.text.splitlines()
+        if 1 <= number <= len(lines):
+            return lines[number - 1]
+        return ""
+
+    def snippet(self, span: Span) -> str:
+        """The text a span covers (for formulas shown in explanations)."""
+        lines = self.text.splitlines()
+        if not (1 <= span.line <= len(lines)):
+            return ""
+        if span.line == span.end_line:
+            return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+        parts = [lines[span.line - 1][span.column - 1 :]]
+        parts += lines[span.line : span.end_line - 1]
+        parts.append(lines[span.end_line - 1][: span.end_column - 1])
+        return "\n".join(parts)
