@@ -223,7 +223,7 @@ def cmd_run(args) -> int:
             columns = _default_columns(graph)
         names = [graph.key] + [c for c in columns if c != graph.key]
         types = [graph.nodes[n].type for n in names]
-        rows = [[format_value(results.columns[n][i], graph.nodes[n].type) for n in names] for i in good]
+        rows = [[format_value(results.columns[n][i], graph.nodes[n].type, compact=True) for n in names] for i in good]
         numeric = [t.numeric for t in types]
         from fractions import Fraction
 
@@ -250,7 +250,7 @@ def cmd_explain(args) -> int:
 
         guess = did_you_mean(args.id, [str(k) for k in results.keys])
         raise _Fail(f"error: no employee with {graph.key} '{args.id}' in {args.data}" + (f" (did you mean '{guess}'?)" if guess else ""))
-    name = args.name or (graph.outputs()[0] if graph.outputs() else graph.definitions[-1].name)
+    name = args.name or graph.main_output()
     if name not in graph.nodes:
         from .check import did_you_mean
 

@@ -120,6 +120,20 @@ def _constraint_checks(graph: RuleGraph):
     return checks
 
 
+def _validator(type_: Type, rules: list):
+    # A closure taking exactly one argument: pydantic passes validation info to
+    # functions that take two.
+    def validate(value: Any) -> Any:
+        parsed = parse_cell(type_, value if isinstance(value, str) else str(value))
+        for rule in rules:
+            problem = rule(parsed)
+            if problem:
+                raise ValueError(problem)
+        return parsed
+
+    return validate
+
+
 def _row_model(graph: RuleGraph):
     """A pydantic model of one row: one field per input, parsed and range-checked."""
     from pydantic import BeforeValidator, ConfigDict, create_model
@@ -128,15 +142,7 @@ def _row_model(graph: RuleGraph):
     checks = _constraint_checks(graph)
     fields: dict[str, Any] = {}
     for node in graph.inputs:
-        def validate(value: Any, _type=node.type, _rules=checks[node.name]) -> Any:
-            parsed = parse_cell(_type, value if isinstance(value, str) else str(value))
-            for rule in _rules:
-                problem = rule(parsed)
-                if problem:
-                    raise ValueError(problem)
-            return parsed
-
-        fields[node.name] = (Annotated[Any, BeforeValidator(validate)], ...)
+        fields[node.name] = (Annotated[Any, BeforeValidator(_validator(node.type, checks[node.name]))], ...)
     return create_model("PolicyRow", __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
 
 
@@ -213,7 +219,7 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None) -> Pop
                 row_errors.append(CellError(row_number, "(row)", ",".join(record[len(header):]),
                                             f"this row has {len(record)} cells but the header has {len(header)}"))
             try:
-                values = model.model_validate(cells).model_dump()
+                values = dict(model.model_validate(cells).__dict__)  # model_dump would turn Fractions into text
             except ValidationError as e:
                 values = None
                 for problem in e.errors():

@@ -108,7 +108,7 @@ class _TraceBuilder:
     # -- definitions: the formula with the values put in, then population terms
     def _definition(self, decl: ast.Definition, trace: TraceNode) -> None:
         body = decl.body
-        if not isinstance(body, ast.Name):
+        if not isinstance(body, (ast.Name, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
             substituted = self.substitute(body)
             if substituted is not None:
                 trace.steps.append(Step(f"= {substituted}", body.span.line))

@@ -12,8 +12,8 @@ from .numbers import format_exact, format_human, terminates
 from .types import BOOL, CONST, MONEY, PERCENT, Type
 
 
-def format_value(value: object, type_: Type | None = None) -> str:
-    """A value for people: 9,216.00 · 88% · ≈96.5556 (= 869/9) · yes."""
+def format_value(value: object, type_: Type | None = None, compact: bool = False) -> str:
+    """A value for people: 9,216.00 · 88% · ≈96.5556 (= 869/9) · yes; compact drops the fraction."""
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -30,10 +30,13 @@ def format_value(value: object, type_: Type | None = None) -> str:
         if kind == MONEY:
             if terminates(value) and value * 100 == int(value * 100):
                 return format_human(value, 2, min_places=2)
-            return f"≈{format_human(value, 4, min_places=2)} (= {value.numerator}/{value.denominator})" if not terminates(value) \
-                else format_exact(value)
+            if compact or terminates(value):
+                return ("" if terminates(value) else "≈") + format_human(value, 2, min_places=2)
+            return f"≈{format_human(value, 4, min_places=2)} (= {value.numerator}/{value.denominator})"
         if terminates(value):
             return format_exact(value) if abs(value) < 10000 or value.denominator != 1 else format_human(value, 0)
+        if compact:
+            return f"≈{format_human(value, 2, group=False)}"
         return f"≈{format_human(value, 4, group=False)} (= {value.numerator}/{value.denominator})"
     return str(value)
 

@@ -71,4 +71,20 @@ class RuleGraph:
     def formula(self, name: str) -> str:
         """The definition as written in the policy."""
         node = self.nodes[name]
-        return self.source.snippet(node.span).rstrip()
+        lines = self.source.snippet(node.span).rstrip().split("\n")
+        # A statement's span runs to the next statement, over comments and blank lines.
+        while len(lines) > 1 and (not lines[-1].strip() or lines[-1].strip().startswith("#")):
+            lines.pop()
+        return "\n".join(lines)
+
+    def main_output(self) -> str:
+        """The output that rests on the most of the policy (total, usually)."""
+        def reach(name: str, seen: set[str]) -> set[str]:
+            for dep in self.nodes[name].deps:
+                if dep not in seen:
+                    seen.add(dep)
+                    reach(dep, seen)
+            return seen
+
+        outputs = self.outputs() or [n.name for n in self.definitions]
+        return max(outputs, key=lambda name: len(reach(name, set())))
