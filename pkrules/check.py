@@ -8,6 +8,8 @@ from __future__ import annotations
 import difflib
 from fractions import Fraction
 
+from .numbers import format_exact
+
 from . import ast
 from .diagnostics import Diagnostic, Note
 from .grammar import KEYWORDS
@@ -249,6 +251,9 @@ class Checker:
 
     def _check_table(self, table: ast.Table) -> Type:
         result: Type | None = None
+        if table.hit not in ("first", "unique", "sum"):
+            self.error("hit-policy", f"unknown hit policy '{table.hit}'", table.hit_span,
+                       hint="write (first match), (unique) or (collect sum) — 首个匹配 / 唯一 / 累加")
         for index, row in enumerate(table.rows):
             if row.target != table.name:
                 self.error("rule-target", f"this row sets '{row.target}', but the table is '{table.name}'",
@@ -263,7 +268,7 @@ class Checker:
             value = self._infer(row.value)
             result = self._join(result, value, row.value.span, f"the values of {table.name}")
         if table.hit == "sum" and result is not None and not result.numeric and result.kind != "error":
-            self.error("collect-sum-type", f"a (collect sum) table adds its values, but {table.name}'s are {result.describe()}", table.hit_span)
+            self.error("collect-sum-type", f"a (collect sum) table adds its values, but the values of {table.name} are {result.describe()}", table.hit_span)
         return result or T_ERROR
 
     def _check_lookup(self, lookup: ast.Lookup) -> Type:
@@ -316,7 +321,6 @@ class Checker:
             else:
                 total += weight
         if complete and total != 1 and weighted.rows:
-            from .numbers import format_exact
             self.error("weights-sum", f"the weights of {weighted.name} add up to {format_exact(total * 100)}%, not 100%",
                        weighted.name_span, hint="scorecard weights must add up to exactly 100%")
         return T_NUMBER
@@ -444,12 +448,16 @@ class Checker:
                 return T_ERROR
         try:
             if expr.op in "+-":
-                return unify(left, right, f"cannot {'add' if expr.op == '+' else 'subtract'} these")
+                return unify(left, right, "")
             if expr.op == "*":
                 return multiply(left, right)
             return divide(left, right)
         except UnitError as e:
-            self.error("units", str(e), expr.span, e.hint)
+            verb = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[expr.op]
+            joiner = {"+": "and", "-": "and", "*": "by", "/": "by"}[expr.op]
+            lhs = f"{left.describe()} ({self.source.snippet(expr.left.span)})"
+            rhs = f"{right.describe()} ({self.source.snippet(expr.right.span)})"
+            self.error("units", f"cannot {verb} {lhs} {joiner} {rhs}", expr.span, e.hint)
             return T_ERROR
 
     def _compare(self, expr: ast.Compare) -> Type:
@@ -515,7 +523,16 @@ class Checker:
         except UnitError as e:
             self.error("units", str(e), option.span, e.hint)
 
+    def _ambiguous_commas(self, expr: ast.Expr) -> None:
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.Number) and "," in sub.text:
+                plain = sub.text.replace(",", "")
+                self.error("ambiguous-number", f"'{sub.text}' reads as the number {plain}", sub.span,
+                           hint=f"if you meant separate values, put a space after the comma: {sub.text.replace(',', ', ')}")
+
     def _call(self, call: ast.Call) -> Type:
+        for arg in call.args:
+            self._ambiguous_commas(arg)
         func = FUNCTIONS.get(call.func.lower() if call.func.isascii() else call.func)
         arg_types = [self._infer(a) for a in call.args]
         if func is None:
@@ -552,6 +569,11 @@ class Checker:
         return arg_types[0]
 
     def _aggregate(self, agg: ast.Aggregate) -> Type:
+        if agg.operand is not None and constant_value(agg.operand) is not None:
+            self._ambiguous_commas(agg.operand)
+            self.error("aggregate-constant", f"{agg.func} of a fixed number over everyone is that number", agg.span,
+                       hint=f"{agg.func} needs a value that differs between people, e.g. {agg.func} sales within team")
+            return T_ERROR
         if agg.where is not None:
             t = self._infer(agg.where)
             if t.kind not in (BOOL, "error"):
@@ -590,6 +612,10 @@ class Checker:
             self.error("group-type", f"'within' groups people by a label (team, level…), not by {t.describe()}", within.span)
 
     def _tiered(self, tiered: ast.Tiered) -> Type:
+        if tiered.kind not in ("marginal", "whole"):
+            self.error("tier-kind", f"unknown kind of tiers '{tiered.kind}'", tiered.kind_span,
+                       hint="write 'tiered marginal' (超额累进: each band's rate on the part in it) "
+                            "or 'tiered whole' (全额累进: one rate on the whole amount)")
         base = self._infer(tiered.base)
         if not base.numeric and base.kind != "error":
             self.error("type", f"tiers apply to a number, but this is {base.describe()}", tiered.base.span)
@@ -599,11 +625,10 @@ class Checker:
             self.error("tier-open-top", "the last tier must be open: 'above 3%' (以上)", span,
                        hint="say what rate applies beyond the last limit")
         previous: Fraction | None = None
+        previous_text = ""
         result = T_ERROR
         for index, tier in enumerate(tiered.tiers):
-            if tier.upper is not None and index == len(tiered.tiers) - 1:
-                pass
-            if tier.upper is not None and index < len(tiered.tiers):
+            if tier.upper is not None:
                 limit = constant_value(tier.upper)
                 limit_type = self._infer(tier.upper)
                 if limit is None:
@@ -615,10 +640,9 @@ class Checker:
                         except UnitError as e:
                             self.error("units", str(e), tier.upper.span, e.hint)
                     if previous is not None and limit <= previous:
-                        self.error("tier-order", "tier limits must go up", tier.upper.span)
-                    previous = limit
-            if tier.upper is not None and index == len(tiered.tiers) - 1 and tier is not tiered.tiers[-1]:
-                pass
+                        self.error("tier-order", f"tier limits must go up, but {self.source.snippet(tier.upper.span)} "
+                                   f"comes after {previous_text}", tier.upper.span)
+                    previous, previous_text = limit, self.source.snippet(tier.upper.span)
             if tier.upper is None and index != len(tiered.tiers) - 1:
                 self.error("tier-open-top", "only the last tier can be open ('above')", tier.span)
             if tier.lower is not None:

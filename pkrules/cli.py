@@ -129,7 +129,7 @@ def cmd_test(args) -> int:
                 print(f"      {error.node}: {error.message} (line {error.span.line if error.span else '?'})")
             for m in outcome.mismatches:
                 type_ = graph.nodes[m.name].type
-                print(f"      {m.name}: expected {format_value(m.expected, type_)}, got {format_value(m.actual, type_)}"
+                print(f"      {m.name}: expected {m.expected_text or format_value(m.expected, type_)}, got {format_value(m.actual, type_)}"
                       f"   (expect on line {m.line})")
                 if m.explanation is not None and not args.brief:
                     print("\n".join("        " + line for line in render_tree(m.explanation).splitlines()))

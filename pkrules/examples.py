@@ -20,6 +20,7 @@ class Mismatch:
     expected: object
     actual: object
     line: int
+    expected_text: str = ""  # as written in the example
     explanation: Explanation | None = None
 
 
@@ -85,7 +86,8 @@ def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
             continue  # reported as an error of the example
         if actual != expected:
             outcome.mismatches.append(Mismatch(
-                name, results.keys[index], expected, actual, expectation.span.line, explain(results, index, name)))
+                name, results.keys[index], expected, actual, expectation.span.line,
+                graph.source.snippet(expectation.field.value.span), explain(results, index, name)))
     return outcome
 
 

@@ -50,13 +50,17 @@ class Explanation:
     key: object
     row: int
     root: TraceNode
+    label: str | None = None  # the employee's name, when the policy has a name input
 
 
 def explain(results: Results, index: int, name: str, depth: int | None = None) -> Explanation:
     graph = results.graph
     builder = _TraceBuilder(results, index)
     root = builder.node(name, depth)
-    return Explanation(graph.policy.title, graph.source.path, graph.key, results.keys[index], results.row_numbers[index], root)
+    label_input = next((n for n in ("name", "姓名", "名字") if n in graph.nodes and graph.nodes[n].is_input), None)
+    label = str(results.columns[label_input][index]) if label_input else None
+    return Explanation(graph.policy.title, graph.source.path, graph.key, results.keys[index], results.row_numbers[index],
+                       root, label or None)
 
 
 class _TraceBuilder:
@@ -264,7 +268,10 @@ class _TraceBuilder:
         if simple is not None:
             name, op, threshold = simple
             x = self.results.columns[name][self.i]
-            if op in (">=", ">") and isinstance(x, Fraction):
+            if op in (">=", ">") and isinstance(x, Fraction) and x == threshold:
+                hints.append(f"exactly at the {self.fmt(threshold, self.graph.nodes[name].type)} threshold of "
+                             f"{table.name} {self.snippet(row.value)}")
+            elif op in (">=", ">") and isinstance(x, Fraction):
                 hints.append(f"{self.amount(x - threshold, name)} above the {self.fmt(threshold, self.graph.nodes[name].type)} "
                              f"threshold of {table.name} {self.snippet(row.value)}")
             elif op in ("<=", "<") and isinstance(x, Fraction):

@@ -7,6 +7,7 @@ the next: every statement's syntax error is reported in one pass.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 from lark import Token, Transformer, Tree, v_args
@@ -15,7 +16,7 @@ from lark.indenter import DedentError
 
 from . import ast
 from .diagnostics import Diagnostic, PolicyError
-from .grammar import KEYWORDS, parser
+from .grammar import KEYWORDS, keyword_kind, parser
 from .numbers import parse_literal
 from .source import SourceFile, Span
 
@@ -64,9 +65,9 @@ def _describe_found(token: Token) -> str:
     if token.type == "_DEDENT":
         return "the end of an indented block"
     if token.type in KEYWORDS:
-        return f"the keyword '{token.value}'"
+        return f"keyword '{token.value}'"
     if token.type == "NAME":
-        return f"the name '{token.value}'"
+        return f"name '{token.value}'"
     return f"'{token.value}'"
 
 
@@ -80,17 +81,21 @@ def _statement_chunks(text: str) -> list[tuple[int, str]]:
     depth = 0
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
-        starts_statement = (
-            depth == 0
-            and line[:1] not in (" ", "\t", "\u3000", "")
-            and not stripped.startswith("#")
-        )
+        at_margin = line[:1] not in (" ", "\t", "\u3000", "") and not stripped.startswith("#")
+        # An unclosed '(' would swallow the rest of the file; a line at the margin
+        # that reads like a new definition starts a new statement regardless.
+        if depth > 0 and at_margin and _NEW_DEFINITION.match(line):
+            depth = 0
+        starts_statement = depth == 0 and at_margin
         if starts_statement or not chunks:
             chunks.append((number, [line]))
         else:
             chunks[-1][1].append(line)
         depth = max(0, depth + _paren_balance(line))
     return [(start, "\n".join(body)) for start, body in chunks]
+
+
+_NEW_DEFINITION = re.compile(r"^[^\W\d]\w*\s*[=＝]")
 
 
 def _paren_balance(line: str) -> int:
@@ -206,33 +211,75 @@ def _syntax_diagnostic(error: Exception, text: str) -> Diagnostic:
         if token.type in ("_NL", "_DEDENT", "$END") or line is None or line < 1:
             line, column = _end_of_previous_content(text, token)
         width = max(len(str(token.value)), 1) if token.type not in ("_NL", "_DEDENT", "$END", "_INDENT") else 1
-        message, hint = _explain_unexpected(token, found, expected, error)
+        line_text = text.split("\n")[line - 1][: column - 1] if 0 < line <= text.count("\n") + 1 else ""
+        message, hint = _explain_unexpected(token, found, expected, error, _previous_word(text, token), line_text)
         return Diagnostic("error", "syntax", message, Span(line, column, line, column + width), hint=hint)
     return Diagnostic("error", "syntax", str(error).splitlines()[0])
 
 
-def _explain_unexpected(token: Token, found: str, expected: list[str], error) -> tuple[str, str | None]:
+_VALUE_STARTS = {"NAME", "NUMBER", "PERCENT", "STRING", "_LPAR", "MIN", "MAX", "AGG", "RANK", "SPLIT", "TIERED", "ADD_OP", "NOT", "IF"}
+_OPERATORS = {"ADD_OP", "MUL_OP", "COMP", "EQUAL"}
+_CONTINUATIONS = {"AND", "OR", "BETWEEN", "IN", "TOP", "BOTTOM", "NOT", "WHERE", "WITHIN", "ASCENDING"}
+_ENDS = {"_NL", "$END", "_DEDENT"}
+
+
+def _previous_word(text: str, token: Token) -> str:
+    pos = getattr(token, "start_pos", None)
+    head = text[:pos] if pos is not None else text
+    match = re.search(r"(\S+)\s*$", head)
+    return match.group(1) if match else ""
+
+
+def _readable_expected(kinds: set[str]) -> list[str]:
+    words: list[str] = []
+    rest = set(kinds)
+    if len(rest & _VALUE_STARTS) >= 3:
+        words.append("a value")
+        rest -= _VALUE_STARTS
+    if len(rest & _OPERATORS) >= 2:
+        words.append("an operator (+ - * / >= …)")
+        rest -= _OPERATORS
+        rest -= _CONTINUATIONS
+    words.extend(sorted({describe_expected(k) for k in rest if not k.startswith("__")}))
+    return words
+
+
+def _in_rule(line: str) -> bool:
+    """Whether a line has an IF whose THEN is missing (LALR lookahead offers THEN after any value)."""
+    return bool(re.search(r"(^|[\s(（])(if|如果|若)(\s|$)", line, re.IGNORECASE))
+
+
+def _explain_unexpected(token: Token, found: str, expected: list[str], error, previous: str,
+                        text_line: str = "") -> tuple[str, str | None]:
     kinds = set(error.expected or ())
-    hint = None
+    if token.type == "_INDENT":
+        return ("this line is indented, but nothing above it opens a block",
+                "remove the indentation, or put it under a heading such as input, a table name, or example")
     if token.type in KEYWORDS and "NAME" in kinds:
-        hint = f"'{token.value}' is a keyword of the language; use another name, such as {token.value}_value"
-    elif token.type == "_INDENT":
-        return "this line is indented, but nothing above it opens a block", \
-            "remove the indentation, or put it under a heading such as input, a table name, or example"
-    elif token.type == "NAME" and kinds >= {"EQUAL"}:
-        hint = "a definition reads: name = formula"
-    elif kinds == {"THEN"} or ("THEN" in kinds and token.type in ("_NL", "NUMBER")):
-        hint = "a rule reads: IF condition THEN name value (如果 … 则 …)"
-    elif "_RPAR" in kinds and token.type in ("_NL", "$END", "_DEDENT"):
-        hint = "a '(' is not closed"
-    elif token.type == "NUMBER" and "," in token.value:
-        hint = "numbers written with thousands separators (480,000) need a space after a comma that separates arguments"
-    if len(expected) > 6:
-        shown = ", ".join(expected[:6]) + ", …"
+        return (f"'{token.value}' is a keyword and cannot be used as a name",
+                f"choose another name, such as {token.value}_value")
+    if "THEN" in kinds and token.type not in _ENDS and token.type not in _OPERATORS and _in_rule(text_line):
+        return (f"expected THEN (则) before {found}", "a rule reads: IF condition THEN name value (如果 … 则 …)")
+    if "_RPAR" in kinds and token.type in _ENDS:
+        return "a '(' is not closed", "add the missing ')'"
+    if kinds & _VALUE_STARTS and not kinds & (_OPERATORS - {"ADD_OP"}):
+        if token.type in _ENDS:
+            return f"the line ends after '{previous}', where a value was expected", None
+        return f"expected a value after '{previous}', but found {found}", None
+    if token.type in ("NAME", "NUMBER", "PERCENT", "STRING") and previous and \
+            (previous[-1].isalnum() or previous[-1] in "%％)）\"") and keyword_kind(previous) is None \
+            and "EQUAL" not in kinds and "_COLON" not in kinds:
+        hint = None
+        if token.type == "NUMBER" and "," in token.value:
+            hint = "in 480,000 the comma groups digits; to separate two values write a space after the comma: min(5, 100)"
+        return (f"two values side by side: '{previous}' and '{token.value}'",
+                hint or "put an operator between them (+ - * /), or a comma inside a function's brackets")
+    readable = _readable_expected(kinds)
+    if len(readable) > 5:
+        shown = ", ".join(readable[:5]) + ", …"
     else:
-        shown = " or ".join(expected) if len(expected) <= 2 else ", ".join(expected[:-1]) + " or " + expected[-1]
-    message = f"unexpected {found}" + (f"; expected {shown}" if shown else "")
-    return message, hint
+        shown = " or ".join(readable) if len(readable) <= 2 else ", ".join(readable[:-1]) + " or " + readable[-1]
+    return f"unexpected {found}" + (f"; expected {shown}" if shown else ""), None
 
 
 def _end_of_previous_content(text: str, token: Token) -> tuple[int, int]:
@@ -401,13 +448,8 @@ class _ToAst(Transformer):
         return ast.Tiered(self._tier_kind(kind_token), base, tiers, kind_span=_tok_span(kind_token), span=_span_of(meta))
 
     def _tier_kind(self, token: Token) -> str:
-        kind = _TIER_KINDS.get(str(token).lower())
-        if kind is None:
-            raise _AstError(Diagnostic(
-                "error", "tier-kind", f"unknown kind of tiers '{token}'", _tok_span(token),
-                hint="write 'tiered marginal' (超额累进: each band's rate on the part in it) "
-                     "or 'tiered whole' (全额累进: one rate on the whole amount)"))
-        return kind
+        # Unknown kinds are reported by the checker, so other statements still get checked.
+        return _TIER_KINDS.get(str(token).lower(), str(token))
 
     def tier_row(self, meta, children):
         return children[0]
@@ -436,12 +478,7 @@ class _ToAst(Transformer):
 
     def hit_policy(self, meta, children):
         text = " ".join(str(c) for c in children)
-        hit = _HIT_POLICIES.get(text.lower())
-        if hit is None:
-            raise _AstError(Diagnostic(
-                "error", "hit-policy", f"unknown hit policy '{text}'", _span_of(meta),
-                hint="write (first match), (unique) or (collect sum) — 首个匹配 / 唯一 / 累加"))
-        return ("hit", hit, text, _span_of(meta))
+        return ("hit", _HIT_POLICIES.get(text.lower(), text), text, _span_of(meta))
 
     def rule_row(self, meta, children):
         values = _values(children)

@@ -122,7 +122,8 @@ def _tree_lines(node: TraceNode, prefix: str, lines: list[str], path: str, is_ro
 def render_markdown(explanation: Explanation) -> str:
     root = explanation.root
     title = explanation.policy_title or explanation.policy_path
-    out = [f"# {title}: {root.name} for {explanation.key}", ""]
+    who = f"{explanation.key} ({explanation.label})" if explanation.label else str(explanation.key)
+    out = [f"# {title}: {root.name} for {who}", ""]
     out.append(f"**{root.name} = {format_value(root.value, root.type)}**")
     out.append("")
     inputs: dict[str, TraceNode] = {}
@@ -157,7 +158,7 @@ def render_markdown(explanation: Explanation) -> str:
             out.append("```")
             out.append("")
         for step in node.steps:
-            mark = {"fired": "✅ applies", "not met": "❌ not met", "not reached": "— not reached"}.get(step.outcome or "")
+            mark = {"fired": "✅ applies", "not met": "❌ not met", "not reached": "not reached"}.get(step.outcome or "")
             out.append(f"- {step.text}" + (f" — {mark}" if mark else ""))
         for hint in node.hints:
             out.append(f"- *{hint}*")
@@ -169,7 +170,7 @@ def trace_to_data(node: TraceNode) -> dict:
     data: dict = {
         "name": node.name,
         "kind": node.kind,
-        "value": json_value(node.value),
+        "value": json_value(node.value, node.type),
         "display": format_value(node.value, node.type),
         "type": node.type.output_kind,
         "line": node.line,
@@ -187,13 +188,13 @@ def trace_to_data(node: TraceNode) -> dict:
     return data
 
 
-def json_value(value: object) -> object:
-    """Exact values in JSON: decimals as strings when they end, else {numerator, denominator}."""
+def json_value(value: object, type_: Type | None = None) -> object:
+    """Exact values in JSON: decimals as strings when they end, else the fraction and an approximation."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, Fraction):
         if terminates(value):
-            return format_exact(value)
+            return format_exact(value, min_places=2 if type_ is not None and type_.kind == MONEY else 0)
         return {"fraction": f"{value.numerator}/{value.denominator}", "approx": format_exact(value)}
     if isinstance(value, dt.date):
         return value.isoformat()
