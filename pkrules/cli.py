@@ -202,6 +202,7 @@ def cmd_run(args) -> int:
 
         names = [graph.key] + [n.name for n in graph.definitions]
         try:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             with open(args.out, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(names)

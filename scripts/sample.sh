@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job on the bundled sample: check the reference policy, run its
+# examples, evaluate the 40-employee sample population and explain one figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+pk=.venv/bin/pkrules
+$pk check policies/
+$pk test policies/
+echo
+$pk run policies/sales_incentive.pk policies/sample/employees.csv --out out/results.csv --show
+echo
+$pk explain policies/sales_incentive.pk policies/sample/employees.csv E013 coef

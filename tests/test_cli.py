@@ -1,0 +1,273 @@
+"""The `pkrules` command as a user runs it: exit codes, tables, CSV in and out, messages."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pkrules.cli import main
+
+ROOT = Path(__file__).parent.parent
+POLICY = str(ROOT / "policies" / "sales_incentive.pk")
+SAMPLE = str(ROOT / "policies" / "sample" / "employees.csv")
+HEADER = "id,name,team,level,sales,sales_target,collection_rate,visits,on_time_rate,strategic_customers,first_order"
+
+SMALL_POLICY = """\
+policy "small"
+input
+  id: text key
+  region: text
+  sales: money >= 0
+  target: money
+  level: A | B
+rate by region
+  "north" 2%
+  "south" 3%
+base by level: A ¥100, B ¥200
+attainment = sales / target
+pay = round(base * attainment + sales * rate, 0.01)
+"""
+
+
+def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return str(path)
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+# ---- check and test -------------------------------------------------------------------
+
+
+def test_check_clean_policy_exits_0(capsys):
+    code, out, err = run_cli(capsys, "check", POLICY)
+    assert code == 0 and err == ""
+    assert "ok — 11 inputs, 19 definitions, 4 examples" in out
+
+
+def test_check_broken_policy_exits_1_with_located_message(tmp_path, capsys):
+    path = write(tmp_path, "broken.pk", "input\n  id: text key\n  sales: money\nbonus = sales * rte\n")
+    code, out, err = run_cli(capsys, "check", path)
+    assert code == 1
+    assert f"{path}:4:17: error: 'rte' is not defined" in err
+    assert " 4 | bonus = sales * rte" in err
+    assert "^^^" in err
+
+
+def test_check_strict_fails_on_warnings(tmp_path, capsys):
+    path = write(tmp_path, "warn.pk", "input\n  id: text key\n  sales: money\n  visits: whole\nbonus = sales * 2%\n")
+    assert run_cli(capsys, "check", path)[0] == 0
+    code, _, err = run_cli(capsys, "check", "--strict", path)
+    assert code == 1 and "warning: input visits is not used" in err
+
+
+def test_check_missing_file_and_binary_file(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "check", str(tmp_path / "nope.pk"))
+    assert code == 1 and "no such file" in err
+    binary = tmp_path / "b.pk"
+    binary.write_bytes(b"\x89PNG\x00\x00\xff\xfe")
+    code, _, err = run_cli(capsys, "check", str(binary))
+    assert code == 1 and "error:" in err and "Traceback" not in err
+
+
+def test_test_runs_examples(capsys):
+    code, out, _ = run_cli(capsys, "test", POLICY)
+    assert code == 0
+    assert out.strip().endswith("4 passed, 0 failed")
+
+
+def test_test_shows_expected_actual_and_explanation(tmp_path, capsys):
+    path = write(tmp_path, "p.pk", SMALL_POLICY + """
+example "north A"
+  region "north", sales 1000, target 500, level A
+  expect pay 230
+""")
+    code, out, _ = run_cli(capsys, "test", path)
+    assert code == 1
+    assert "FAIL" in out and "pay: expected 230, got 220.00" in out
+    assert "= round(100.00 * 2 + 1,000.00 * 2%, 0.01)" in out
+
+
+# ---- run: tables, CSV in and out ---------------------------------------------------------
+
+
+def test_run_prints_table_with_totals(capsys):
+    code, out, err = run_cli(capsys, "run", POLICY, SAMPLE)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["id", "name", "team", "score", "bonus", "special", "commission", "elite",
+                                "team_fund", "team_rank", "total"]
+    row = next(line for line in lines if line.startswith("E022"))
+    assert "9,216.00" in row and "≈96.56" in row
+    assert lines[-3].startswith("Σ")
+    assert "40 employees evaluated with 华东区销售激励 2024Q3" in out
+
+
+def test_run_out_writes_exact_values(tmp_path, capsys):
+    out_path = tmp_path / "sub" / "results.csv"
+    code, out, _ = run_cli(capsys, "run", POLICY, SAMPLE, "--out", str(out_path))
+    assert code == 0 and "wrote 40 rows × 20 columns" in out
+    rows = list(csv.DictReader(out_path.open(encoding="utf-8")))
+    assert list(rows[0])[0] == "id"
+    assert list(rows[0])[1:] == ["sales_score", "collection_score", "visits_score", "on_time_score", "score", "coef",
+                                 "base", "achievement", "bonus", "special", "over_target_award", "first_order_award",
+                                 "commission", "sales_commission", "elite", "team_rank", "team_pool", "team_fund", "total"]
+    zhang = next(r for r in rows if r["id"] == "E022")
+    assert zhang["score"] == "96.5555555556"  # 869/9 does not end: 10 places
+    assert zhang["coef"] == "1.2"
+    assert zhang["bonus"] == "9216.00"
+    assert zhang["commission"] == "4800.00"
+    assert zhang["achievement"] == "0.96"
+    exact_ninety = next(r for r in rows if r["id"] == "E004")
+    assert exact_ninety["score"] == "90" and exact_ninety["coef"] == "1.2"
+
+
+def test_run_accepts_the_forms_hr_files_contain(tmp_path, capsys):
+    data = "\ufeff" + HEADER + "\n" + "\n".join([
+        "A1,甲,T,骨干,\"480,000.00\",50万,0.88,28,100%,0,否",
+        "A2,乙,T,新人,450000,500000,72%,24,0.76,0,是",
+        "A3,丙,T,新人,45万,\"500,000\",72%,24,76%,0,true",
+        "A4,丁,T,新人,¥450000,500000元,72%,24,76%,0,1",
+    ]) + "\n"
+    path = write(tmp_path, "bom.csv", data)
+    out_path = tmp_path / "r.csv"
+    code, _, err = run_cli(capsys, "run", POLICY, path, "--out", str(out_path))
+    assert code == 0, err
+    rows = {r["id"]: r for r in csv.DictReader(out_path.open(encoding="utf-8"))}
+    assert rows["A1"]["bonus"] == "9216.00"
+    assert rows["A2"]["bonus"] == rows["A3"]["bonus"] == rows["A4"]["bonus"] == "4500.00"
+    assert rows["A2"]["special"] == rows["A3"]["special"] == rows["A4"]["special"] == "1000.00"
+
+
+def test_bad_cells_are_all_listed_and_nothing_is_evaluated(tmp_path, capsys):
+    data = HEADER + "\n" + "\n".join([
+        "B1,甲,T,骨干,480000,500000,88%,28,100%,0,no",
+        "B2,乙,T,专家,abc,0,120%,2.5,100%,-1,maybe",
+        "B1,丙,T,骨干,480000,500000,88%,28,100%,0,no",
+        "B4,丁,T,新人,,500000,88%,28,100%,0,no",
+    ]) + "\n"
+    path = write(tmp_path, "bad.csv", data)
+    out_path = tmp_path / "r.csv"
+    code, out, err = run_cli(capsys, "run", POLICY, path, "--out", str(out_path))
+    assert code == 1
+    assert not out_path.exists(), "a run with bad rows stores nothing"
+    expected = [
+        "row 2, column level: '专家' — expected one of 新人, 骨干, 经理",
+        "row 2, column sales: 'abc' — expected an amount such as 480000, 480,000.00 or 48万",
+        "row 2, column sales_target: '0' — expected > 0",
+        "row 2, column collection_rate: '120%' — expected between 0% and 100%",
+        "row 2, column visits: '2.5' — expected a whole number",
+        "row 2, column strategic_customers: '-1' — expected >= 0",
+        "row 2, column first_order: 'maybe' — expected yes or no",
+        "row 3, column id: 'B1' — the key B1 is also on row 1",
+        "row 4, column sales: an empty cell — a value is required",
+    ]
+    for line in expected:
+        assert line in err, line
+    assert "nothing was evaluated" in err and "--keep-going" in err
+
+
+def test_keep_going_evaluates_the_good_rows(tmp_path, capsys):
+    data = HEADER + "\nK1,甲,T,骨干,480000,500000,88%,28,100%,0,no\nK2,乙,T,骨干,x,500000,88%,28,100%,0,no\n"
+    path = write(tmp_path, "kg.csv", data)
+    out_path = tmp_path / "r.csv"
+    code, _, err = run_cli(capsys, "run", POLICY, path, "--out", str(out_path), "--keep-going")
+    assert code == 1  # like make -k: the good rows are written, the run still reports failure
+    rows = list(csv.DictReader(out_path.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["K1"]
+    assert "skipping 1 row with errors" in err
+
+
+def test_missing_columns_are_named_with_a_guess(tmp_path, capsys):
+    path = write(tmp_path, "cols.csv", HEADER.replace("sales_target", "sales_targt") + "\n")
+    code, _, err = run_cli(capsys, "run", POLICY, path)
+    assert code == 1
+    assert "the header lacks column sales_target" in err
+    assert "is 'sales_targt' meant to be sales_target?" in err
+
+
+@pytest.mark.parametrize("content,message", [
+    ("", "the file is empty"),
+    ("id,name\n", "the header lacks columns"),
+])
+def test_unreadable_data_files(tmp_path, capsys, content, message):
+    code, _, err = run_cli(capsys, "run", POLICY, write(tmp_path, "x.csv", content))
+    assert code == 1 and message in err and "Traceback" not in err
+
+
+def test_data_file_missing_or_a_folder(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "run", POLICY, str(tmp_path / "none.csv"))
+    assert code == 1 and "no such file" in err
+    code, _, err = run_cli(capsys, "run", POLICY, str(tmp_path))
+    assert code == 1 and "is a folder" in err
+
+
+def test_division_by_zero_and_missing_lookup_are_row_errors(tmp_path, capsys):
+    policy = write(tmp_path, "small.pk", SMALL_POLICY)
+    data = write(tmp_path, "d.csv", "id,region,sales,target,level\nR1,north,1000,500,A\nR2,east,1000,500,B\nR3,south,1000,0,A\n")
+    out_path = tmp_path / "r.csv"
+    code, _, err = run_cli(capsys, "run", policy, data, "--out", str(out_path))
+    assert code == 1 and not out_path.exists()
+    assert "row 2 (R2): rate: no value of rate for region 'east'" in err
+    assert "row 3 (R3): attainment: division by zero: target is 0" in err
+    assert f"[{policy}:12]" in err  # the definition's line
+    code, _, err = run_cli(capsys, "run", policy, data, "--out", str(out_path), "--keep-going")
+    rows = list(csv.DictReader(out_path.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["R1"] and rows[0]["pay"] == "220.00"
+
+
+def test_run_on_a_broken_policy_reports_and_stops(tmp_path, capsys):
+    path = write(tmp_path, "b.pk", "input\n  id: text key\nx = (1 +\n")
+    code, _, err = run_cli(capsys, "run", path, SAMPLE)
+    assert code == 1 and "error:" in err
+
+
+# ---- explain --------------------------------------------------------------------------------
+
+
+def test_explain_defaults_to_the_main_output(capsys):
+    code, out, _ = run_cli(capsys, "explain", POLICY, SAMPLE, "E022")
+    assert code == 0
+    assert out.startswith("id E022 — why total = 14,016.00")
+
+
+def test_explain_unknown_employee_or_value(capsys):
+    code, _, err = run_cli(capsys, "explain", POLICY, SAMPLE, "E0222")
+    assert code == 1 and "no employee with id 'E0222'" in err
+    code, _, err = run_cli(capsys, "explain", POLICY, SAMPLE, "E022", "bonsu")
+    assert code == 1 and "'bonsu' is not defined" in err and "did you mean 'bonus'" in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", POLICY])
+    assert exit_info.value.code == 2
+    assert main([]) == 2
+
+
+# ---- start-up and layering --------------------------------------------------------------------
+
+
+def test_help_does_not_load_the_engine():
+    # `pkrules --help` must start instantly: the parser, pydantic and the engine load only when needed.
+    code = ("import sys; from pkrules.cli import build_parser; build_parser();"
+            "heavy = [m for m in ('lark', 'pydantic', 'pkrules.evaluate', 'pkrules.check') if m in sys.modules];"
+            "print(heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_engine_does_not_import_textual():
+    code = ("import sys, pkrules; from pkrules.engine import compile_file; from pkrules.evaluate import evaluate;"
+            "from pkrules import explain, render, data, examples; print('textual' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
