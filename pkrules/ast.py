@@ -295,6 +295,7 @@ class Policy:
     inputs: tuple[InputDecl, ...]
     declarations: tuple[Declaration, ...]
     examples: tuple[Example, ...]
+    language: str = field(default="en", compare=False)  # zh when written with Chinese keywords
     span: Span = _span()
 
 

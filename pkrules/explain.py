@@ -14,6 +14,7 @@ from fractions import Fraction
 from . import ast
 from .check import constant_value
 from .evaluate import RowError, Results, tier_parts, tiers_of, whole_amount_rate
+from .i18n import say
 from .types import MONEY, PERCENT, WHOLE, Type
 
 
@@ -51,6 +52,7 @@ class Explanation:
     row: int
     root: TraceNode
     label: str | None = None  # the employee's name, when the policy has a name input
+    lang: str = "en"  # the language the policy is written in
 
 
 def explain(results: Results, index: int, name: str, depth: int | None = None) -> Explanation:
@@ -60,7 +62,7 @@ def explain(results: Results, index: int, name: str, depth: int | None = None) -
     label_input = next((n for n in ("name", "姓名", "名字") if n in graph.nodes and graph.nodes[n].is_input), None)
     label = str(results.columns[label_input][index]) if label_input else None
     return Explanation(graph.policy.title, graph.source.path, graph.key, results.keys[index], results.row_numbers[index],
-                       root, label or None)
+                       root, label or None, graph.policy.language)
 
 
 class _TraceBuilder:
@@ -69,6 +71,7 @@ class _TraceBuilder:
         self.graph = results.graph
         self.i = index
         self.shown: set[str] = set()
+        self.lang = results.graph.policy.language
 
     def value_of(self, expr: ast.Expr) -> object:
         try:
@@ -79,7 +82,10 @@ class _TraceBuilder:
     def fmt(self, value: object, type_: Type | None = None) -> str:
         from .render import format_value
 
-        return format_value(value, type_)
+        return format_value(value, type_, lang=self.lang)
+
+    def say(self, message: str, /, **values: object) -> str:
+        return say(self.lang, message, **values)
 
     def type_of(self, expr: ast.Expr) -> Type | None:
         return self.graph.types.get(id(expr))
@@ -121,9 +127,9 @@ class _TraceBuilder:
                 trace.steps.extend(self._population_steps(sub))
             elif isinstance(sub, ast.IfExpr):
                 cond = self.value_of(sub.cond)
-                trace.steps.append(Step(
-                    f"IF {self.snippet(sub.cond)}: {'yes' if cond is True else 'no' if cond is False else cond}"
-                    f" → {self.snippet(sub.then if cond is True else sub.else_)}", sub.span.line))
+                answer = self.say("yes") if cond is True else self.say("no") if cond is False else cond
+                trace.steps.append(Step(self.say("if_step", cond=self.snippet(sub.cond), answer=answer,
+                                                 chosen=self.snippet(sub.then if cond is True else sub.else_)), sub.span.line))
 
     def snippet(self, expr: ast.Expr) -> str:
         return self.graph.source.snippet(expr.span)
@@ -166,35 +172,38 @@ class _TraceBuilder:
             return []
         stat = groups.get(of_row[self.i])
         if stat is None:
-            return [Step(f"{what}: could not be computed for this group", line)]
+            return [Step(self.say("not_computed", what=what), line)]
         within = getattr(term, "within", None)
-        group_text = (f"{self.snippet(within)} {stat.group}" if within is not None else "everyone") + f", {stat.members} people"
+        group_text = (self.say("group", within=self.snippet(within), group=stat.group, members=stat.members)
+                      if within is not None else self.say("everyone", members=stat.members))
         if isinstance(term, ast.Aggregate):
             counted = stat.detail.get("counted", stat.members)
-            extra = f", {counted} counted" if term.where is not None else ""
-            return [Step(f"{what} = {self.fmt(stat.value, self.type_of(term))} ({group_text}{extra})", line)]
+            extra = self.say("counted", counted=counted) if term.where is not None else ""
+            return [Step(self.say("aggregate", what=what, value=self.fmt(stat.value, self.type_of(term)),
+                                  group=group_text, extra=extra), line)]
         if isinstance(term, ast.Rank):
-            value = self.value_of(term)
-            return [Step(f"{what} = {self.fmt(value)} ({group_text}; equal values share a rank)", line)]
+            return [Step(self.say("rank", what=what, value=self.fmt(self.value_of(term)), group=group_text), line)]
         if isinstance(term, ast.Top):
             values, places = stat.detail["sorted"], stat.detail["places"]
             v = self.value_of(term.operand)
             better = sum(1 for x in values if (x < v if term.bottom else x > v))
-            word = "lower" if term.bottom else "higher"
-            share = self.snippet(term.amount)
-            inside = better < places
-            return [Step(f"{what}: {better} of {stat.members} have a strictly {word} {self.snippet(term.operand)}; "
-                         f"{share} of {stat.members} is {places} place{'s' if places != 1 else ''} → {'yes' if inside else 'no'}", line)]
+            return [Step(self.say("top", what=what, better=better, members=stat.members,
+                                  word=self.say("lower" if term.bottom else "higher"), operand=self.snippet(term.operand),
+                                  share=self.snippet(term.amount), places=places,
+                                  place_word="place" if places == 1 else "places",
+                                  answer=self.say("yes" if better < places else "no")), line)]
         if isinstance(term, ast.Split):
             share = stat.detail["shares"][self.i]
             weight = self.value_of(term.weight)
             total = stat.detail["weight_total"]
             if not total:
-                return [Step(f"{what}: the weights in {group_text} add up to 0, so there is no pool", line)]
+                return [Step(self.say("no_pool", what=what, group=group_text), line)]
             exact = Fraction(stat.value) * Fraction(weight) / total
-            note = "" if exact == share else f" (exact share {self.fmt(exact)}; cents by largest remainder)"
-            return [Step(f"{what}: pool {self.fmt(stat.value, Type(MONEY))} ({group_text}); "
-                         f"{self.snippet(term.weight)} {self.fmt(weight)} of {self.fmt(total)} → {self.fmt(share, Type(MONEY))}{note}", line)]
+            weight_type = self.type_of(term.weight)
+            note = "" if exact == share else self.say("exact_share", exact=self.fmt(exact))
+            return [Step(self.say("split", what=what, pool=self.fmt(stat.value, Type(MONEY)), group=group_text,
+                                  weight_name=self.snippet(term.weight), weight=self.fmt(weight, weight_type),
+                                  total=self.fmt(total, weight_type), share=self.fmt(share, Type(MONEY)), note=note), line)]
         return []
 
     def _tier_steps(self, term: ast.Tiered) -> list[Step]:
@@ -206,13 +215,14 @@ class _TraceBuilder:
         money = self.type_of(term.base)
         if term.kind == "marginal":
             for (lower, upper, part, rate), tier in zip(tier_parts(bands, base), term.tiers):
-                band = f"{self.fmt(lower, money)}–{self.fmt(upper, money)}" if upper is not None else f"above {self.fmt(lower, money)}"
-                steps.append(Step(f"{band}: {self.fmt(part, money)} × {self.fmt(rate, Type(PERCENT))} = {self.fmt(part * rate, money)}",
-                                  tier.span.line))
+                band = (self.say("band", lower=self.fmt(lower, money), upper=self.fmt(upper, money)) if upper is not None
+                        else self.say("band_above", lower=self.fmt(lower, money)))
+                steps.append(Step(self.say("tier_part", band=band, part=self.fmt(part, money), rate=self.fmt(rate, Type(PERCENT)),
+                                           amount=self.fmt(part * rate, money)), tier.span.line))
         else:
             rate = whole_amount_rate(bands, base)
-            steps.append(Step(f"{self.fmt(base, money)} falls in the {self.fmt(rate, Type(PERCENT))} band: "
-                              f"{self.fmt(base, money)} × {self.fmt(rate, Type(PERCENT))} = {self.fmt(base * rate, money)}", term.span.line))
+            steps.append(Step(self.say("whole_band", base=self.fmt(base, money), rate=self.fmt(rate, Type(PERCENT)),
+                                       amount=self.fmt(base * rate, money)), term.span.line))
         return steps
 
     # -- tables: which row fired, why the rows above did not, how far the next band is
@@ -226,7 +236,7 @@ class _TraceBuilder:
                     outcome = "fired" if fired_index is None else "not reached"
                 if outcome == "fired" and fired_index is None:
                     fired_index = k
-                trace.steps.append(Step(f"OTHERWISE {row.target} {self.snippet(row.value)}", row.span.line, outcome))
+                trace.steps.append(Step(self._row_text(row), row.span.line, outcome))
                 continue
             if fired_index is not None and table.hit == "first":
                 trace.steps.append(Step(self._row_text(row), row.span.line, "not reached"))
@@ -242,11 +252,12 @@ class _TraceBuilder:
             trace.hints.extend(self._band_hints(table, fired_index))
 
     def _row_text(self, row: ast.Rule) -> str:
-        return f"IF {self.snippet(row.cond)} THEN {row.target} {self.snippet(row.value)}"
+        # The row as the author wrote it, in their language.
+        return self.graph.source.snippet(row.span).split("\n")[0].split("#")[0].rstrip()
 
     def _why_not(self, cond: ast.Expr) -> str:
         substituted = self.substitute(cond)
-        return f"{substituted} is false" if substituted else "not met"
+        return self.say("is_false", cond=substituted) if substituted else self.say("not_met_short")
 
     def _simple(self, cond: ast.Expr | None):
         """(name, op, threshold) for a condition like `score >= 90` or `90 <= score`."""
@@ -269,14 +280,16 @@ class _TraceBuilder:
             name, op, threshold = simple
             x = self.results.columns[name][self.i]
             if op in (">=", ">") and isinstance(x, Fraction) and x == threshold:
-                hints.append(f"exactly at the {self.fmt(threshold, self.graph.nodes[name].type)} threshold of "
-                             f"{table.name} {self.snippet(row.value)}")
+                hints.append(self.say("at_threshold", threshold=self.fmt(threshold, self.graph.nodes[name].type),
+                                      table=table.name, value=self.snippet(row.value)))
             elif op in (">=", ">") and isinstance(x, Fraction):
-                hints.append(f"{self.amount(x - threshold, name)} above the {self.fmt(threshold, self.graph.nodes[name].type)} "
-                             f"threshold of {table.name} {self.snippet(row.value)}")
+                hints.append(self.say("above_threshold", amount=self.amount(x - threshold, name),
+                                      threshold=self.fmt(threshold, self.graph.nodes[name].type),
+                                      table=table.name, value=self.snippet(row.value)))
             elif op in ("<=", "<") and isinstance(x, Fraction):
-                hints.append(f"{self.amount(threshold - x, name)} below the {self.fmt(threshold, self.graph.nodes[name].type)} "
-                             f"limit of {table.name} {self.snippet(row.value)}")
+                hints.append(self.say("below_limit", amount=self.amount(threshold - x, name),
+                                      threshold=self.fmt(threshold, self.graph.nodes[name].type),
+                                      table=table.name, value=self.snippet(row.value)))
         for better in reversed(table.rows[:fired]):
             simple = self._simple(better.cond)
             if simple is None:
@@ -286,10 +299,8 @@ class _TraceBuilder:
             if not isinstance(x, Fraction):
                 break
             gap = threshold - x if op in (">=", ">") else x - threshold
-            if op in (">=", "<="):
-                hints.append(f"{self.amount(gap, name)} short of {table.name} {self.snippet(better.value)} ({self.snippet(better.cond)})")
-            else:
-                hints.append(f"more than {self.amount(gap, name)} short of {table.name} {self.snippet(better.value)} ({self.snippet(better.cond)})")
+            hints.append(self.say("short_of" if op in (">=", "<=") else "more_than_short_of", amount=self.amount(gap, name),
+                                  table=table.name, value=self.snippet(better.value), cond=self.snippet(better.cond)))
             break
         return hints
 
@@ -301,20 +312,21 @@ class _TraceBuilder:
         if kind == MONEY:
             return f"¥{format_human(gap, 2, min_places=2)}"
         if kind == PERCENT:
-            return f"{format_human(gap * 100, 2)} percentage points"
+            return self.say("pct_points", n=format_human(gap * 100, 2))
         if kind == WHOLE:
             return format_human(gap, 2)
         text = format_human(gap, 2)
         if gap != 0 and text in ("0", "-0"):
             text = format_human(gap, 6)
-        return f"{text} point{'s' if gap != 1 else ''}"
+        return self.say("point" if gap == 1 else "points", n=text)
 
     def _lookup(self, lookup: ast.Lookup, trace: TraceNode) -> None:
         key = self.value_of(lookup.key)
         for entry in lookup.entries:
             if entry.key == key or (entry.key is None and not any(e.key == key for e in lookup.entries)):
-                label = "OTHERWISE" if entry.key is None else str(entry.key)
-                trace.steps.append(Step(f"{self.snippet(lookup.key)} is {self.fmt(key)} → {label} {self.snippet(entry.value)}",
+                label = ("否则" if self.lang == "zh" else "OTHERWISE") if entry.key is None else str(entry.key)
+                trace.steps.append(Step(self.say("lookup", key=self.snippet(lookup.key), value=self.fmt(key), label=label,
+                                                 result=self.snippet(entry.value)),
                                         entry.span.line or lookup.span.line, "fired"))
                 return
 

@@ -170,7 +170,19 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
             examples.append(node)
         else:
             declarations.append(node)  # type: ignore[arg-type]
-    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples)), diagnostics
+    language = "zh" if _chinese_keywords(text) > _english_keywords(text) else "en"
+    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), language), diagnostics
+
+
+_WORD = re.compile(r"[^\W\d]\w*")
+
+
+def _english_keywords(text: str) -> int:
+    return sum(1 for w in _WORD.findall(text) if w.isascii() and keyword_kind(w))
+
+
+def _chinese_keywords(text: str) -> int:
+    return sum(1 for w in _WORD.findall(text) if not w.isascii() and keyword_kind(w))
 
 
 def parse_text(text: str, path: str = "<policy>") -> ast.Policy:
@@ -221,6 +233,9 @@ _VALUE_STARTS = {"NAME", "NUMBER", "PERCENT", "STRING", "_LPAR", "MIN", "MAX", "
 _OPERATORS = {"ADD_OP", "MUL_OP", "COMP", "EQUAL"}
 _CONTINUATIONS = {"AND", "OR", "BETWEEN", "IN", "TOP", "BOTTOM", "NOT", "WHERE", "WITHIN", "ASCENDING"}
 _ENDS = {"_NL", "$END", "_DEDENT"}
+# Keywords that follow a value (LALR may have reduced past the state that expects them).
+_AFTER_A_VALUE = {"WITHIN", "WHERE", "AND", "OR", "THEN", "BY", "IN", "TOP", "BOTTOM", "ASCENDING", "UPTO", "ABOVE",
+                  "TO", "BETWEEN", "OTHERWISE"}
 
 
 def _previous_word(text: str, token: Token) -> str:
@@ -244,6 +259,19 @@ def _readable_expected(kinds: set[str]) -> list[str]:
     return words
 
 
+_ZH_KEYWORD_WORDS = sorted((w for words in KEYWORDS.values() for w in words if not w.isascii()), key=len, reverse=True)
+
+
+def _glued_keyword(token: Token) -> tuple[str, str] | None:
+    """Chinese has no spaces, but keywords need them: 如果得分 is one name, not 如果 得分."""
+    if token.type != "NAME" or token.value.isascii():
+        return None
+    for word in _ZH_KEYWORD_WORDS:
+        if token.value.startswith(word) and len(token.value) > len(word):
+            return word, token.value[len(word):]
+    return None
+
+
 def _in_rule(line: str) -> bool:
     """Whether a line has an IF whose THEN is missing (LALR lookahead offers THEN after any value)."""
     return bool(re.search(r"(^|[\s(（])(if|如果|若)(\s|$)", line, re.IGNORECASE))
@@ -252,12 +280,19 @@ def _in_rule(line: str) -> bool:
 def _explain_unexpected(token: Token, found: str, expected: list[str], error, previous: str,
                         text_line: str = "") -> tuple[str, str | None]:
     kinds = set(error.expected or ())
+    glued = _glued_keyword(token)
+    if glued is not None and (keyword_kind(glued[0]) in kinds or (
+            keyword_kind(glued[0]) in _AFTER_A_VALUE and previous and keyword_kind(previous) is None)):
+        word, rest = glued
+        return (f"'{token.value}' reads as one name: it starts with the keyword '{word}'",
+                f"put a space after '{word}': {word} {rest}")
     if token.type == "_INDENT":
         return ("this line is indented, but nothing above it opens a block",
                 "remove the indentation, or put it under a heading such as input, a table name, or example")
     if token.type in KEYWORDS and "NAME" in kinds:
+        example = f"{token.value}_value" if token.value.isascii() else f"本期{token.value}"
         return (f"'{token.value}' is a keyword and cannot be used as a name",
-                f"choose another name, such as {token.value}_value")
+                f"choose another name, such as {example}")
     if "THEN" in kinds and token.type not in _ENDS and token.type not in _OPERATORS and _in_rule(text_line):
         return (f"expected THEN (则) before {found}", "a rule reads: IF condition THEN name value (如果 … 则 …)")
     if "_RPAR" in kinds and token.type in _ENDS:

@@ -8,16 +8,17 @@ import unicodedata
 from fractions import Fraction
 
 from .explain import Explanation, TraceNode
+from .i18n import say
 from .numbers import format_exact, format_human, terminates
 from .types import BOOL, CONST, MONEY, PERCENT, Type
 
 
-def format_value(value: object, type_: Type | None = None, compact: bool = False) -> str:
+def format_value(value: object, type_: Type | None = None, compact: bool = False, lang: str = "en") -> str:
     """A value for people: 9,216.00 · 88% · ≈96.5556 (= 869/9) · yes; compact drops the fraction."""
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return say(lang, "yes" if value else "no")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (int, Fraction)):
@@ -80,28 +81,29 @@ _MARKS = {"fired": "✓", "not met": "✗", "not reached": "·"}
 
 def render_tree(explanation: Explanation) -> str:
     root = explanation.root
-    lines = [f"{explanation.key_name} {explanation.key} — why {root.name} = {format_value(root.value, root.type)}"
-             f"   ({explanation.policy_path})"]
-    _tree_lines(root, "", lines, explanation.policy_path, is_root=True)
+    lang = explanation.lang
+    lines = [say(lang, "why", key_name=explanation.key_name, key=explanation.key, name=root.name,
+                 value=format_value(root.value, root.type, lang=lang)) + f"   ({explanation.policy_path})"]
+    _tree_lines(root, "", lines, lang, is_root=True)
     return "\n".join(lines)
 
 
-def _headline(node: TraceNode) -> str:
-    value = format_value(node.value, node.type)
-    where = f"  [line {node.line}]" if node.line else ""
+def _headline(node: TraceNode, lang: str) -> str:
+    value = format_value(node.value, node.type, lang=lang)
+    where = f"  [{say(lang, 'line', n=node.line)}]" if node.line else ""
     if node.kind == "input":
-        return f"{node.name} = {value}  (input)"
+        return f"{node.name} = {value}  ({say(lang, 'input')})"
     if node.repeated:
-        return f"{node.name} = {value}  (shown above){where}"
+        return f"{node.name} = {value}  ({say(lang, 'shown_above')}){where}"
     return f"{node.name} = {value}{where}"
 
 
-def _tree_lines(node: TraceNode, prefix: str, lines: list[str], path: str, is_root: bool = False, last: bool = True) -> None:
+def _tree_lines(node: TraceNode, prefix: str, lines: list[str], lang: str, is_root: bool = False, last: bool = True) -> None:
     if is_root:
-        lines.append(_headline(node))
+        lines.append(_headline(node, lang))
         body_prefix = ""
     else:
-        lines.append(prefix + ("└─ " if last else "├─ ") + _headline(node))
+        lines.append(prefix + ("└─ " if last else "├─ ") + _headline(node, lang))
         body_prefix = prefix + ("   " if last else "│  ")
     if node.kind == "input" or node.repeated:
         return
@@ -116,15 +118,16 @@ def _tree_lines(node: TraceNode, prefix: str, lines: list[str], path: str, is_ro
     for hint in node.hints:
         lines.append(detail + f"→ {hint}")
     for n, child in enumerate(node.children):
-        _tree_lines(child, body_prefix, lines, path, last=n == len(node.children) - 1)
+        _tree_lines(child, body_prefix, lines, lang, last=n == len(node.children) - 1)
 
 
 def render_markdown(explanation: Explanation) -> str:
     root = explanation.root
+    lang = explanation.lang
     title = explanation.policy_title or explanation.policy_path
     who = f"{explanation.key} ({explanation.label})" if explanation.label else str(explanation.key)
-    out = [f"# {title}: {root.name} for {who}", ""]
-    out.append(f"**{root.name} = {format_value(root.value, root.type)}**")
+    out = [f"# {title}: {say(lang, 'for', name=root.name, who=who)}", ""]
+    out.append(f"**{root.name} = {format_value(root.value, root.type, lang=lang)}**")
     out.append("")
     inputs: dict[str, TraceNode] = {}
     computed: list[TraceNode] = []
@@ -140,17 +143,17 @@ def render_markdown(explanation: Explanation) -> str:
             collect(child)
 
     collect(root)
-    out.append("## Your figures")
+    out.append(f"## {say(lang, 'your_figures')}")
     out.append("")
-    out.append("| item | value |")
+    out.append(f"| {say(lang, 'item')} | {say(lang, 'value')} |")
     out.append("|---|---|")
     for node in inputs.values():
-        out.append(f"| {node.name} | {format_value(node.value, node.type)} |")
+        out.append(f"| {node.name} | {format_value(node.value, node.type, lang=lang)} |")
     out.append("")
-    out.append("## How it was calculated")
+    out.append(f"## {say(lang, 'how')}")
     for node in computed:
         out.append("")
-        out.append(f"### {node.name} = {format_value(node.value, node.type)}")
+        out.append(f"### {node.name} = {format_value(node.value, node.type, lang=lang)}")
         out.append("")
         if node.formula:
             out.append("```")
@@ -158,11 +161,12 @@ def render_markdown(explanation: Explanation) -> str:
             out.append("```")
             out.append("")
         for step in node.steps:
-            mark = {"fired": "✅ applies", "not met": "❌ not met", "not reached": "not reached"}.get(step.outcome or "")
+            mark = {"fired": say(lang, "applies"), "not met": say(lang, "not_met"),
+                    "not reached": say(lang, "not_reached")}.get(step.outcome or "")
             out.append(f"- {step.text}" + (f" — {mark}" if mark else ""))
         for hint in node.hints:
             out.append(f"- *{hint}*")
-        out.append(f"\n<sub>{explanation.policy_path}, line {node.line}</sub>")
+        out.append(f"\n<sub>{say(lang, 'source_line', path=explanation.policy_path, n=node.line)}</sub>")
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -74,6 +74,9 @@ EXPLAIN_CASES = [
     ("E011", "team_fund", "txt"),
     ("E004", "coef", "md"),
     ("E022", "bonus", "json"),
+    # the Chinese policy is explained in Chinese
+    ("E013", "绩效系数", "txt"),
+    ("E011", "团队基金", "md"),
 ]
 
 
@@ -81,5 +84,8 @@ EXPLAIN_CASES = [
 def test_explanations_of_the_sample(key, name, fmt, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     flags = {"txt": [], "md": ["--markdown"], "json": ["--json"]}[fmt]
-    assert main(["explain", "policies/sales_incentive.pk", "policies/sample/employees.csv", key, name, *flags]) == 0
+    chinese = not name.isascii()
+    policy = "policies/sales_incentive.zh.pk" if chinese else "policies/sales_incentive.pk"
+    data = "policies/sample/employees.zh.csv" if chinese else "policies/sample/employees.csv"
+    assert main(["explain", policy, data, key, name, *flags]) == 0
     _compare(GOLDEN / "explain" / f"{key}_{name}.{fmt}", capsys.readouterr().out)
