@@ -270,6 +270,45 @@ def cmd_explain(args) -> int:
     return EXIT_OK
 
 
+def cmd_fmt(args) -> int:
+    import difflib
+
+    from .diagnostics import PolicyError, render_all
+    from .engine import PolicyFileError, read_policy
+    from .fmt import format_source
+
+    status = EXIT_OK
+    for path in _policy_files(args.paths):
+        try:
+            source = read_policy(path)
+            formatted = format_source(source)
+        except PolicyFileError as e:
+            _err(f"error: {e}")
+            status = EXIT_PROBLEMS
+            continue
+        except PolicyError as e:
+            _err(render_all(e.source, e.diagnostics))
+            _err(f"{path}: not formatted: fix the syntax errors first")
+            status = EXIT_PROBLEMS
+            continue
+        if formatted == source.text:
+            continue
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                source.text.splitlines(keepends=True), formatted.splitlines(keepends=True), f"a/{path}", f"b/{path}"))
+        if args.check or args.diff:
+            if args.check:
+                print(f"{path}: not formatted")
+            status = EXIT_PROBLEMS
+            continue
+        try:
+            Path(path).write_text(formatted, encoding="utf-8")
+        except OSError as e:
+            raise _Fail(f"error: cannot write {path}: {e.strerror}") from None
+        print(f"formatted {path}")
+    return status
+
+
 # ---- the parser ------------------------------------------------------------------------
 
 
@@ -292,6 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="policy files or folders")
     p.add_argument("--brief", action="store_true", help="do not print explanations of failures")
     p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("fmt", help="rewrite policies in the canonical layout", description="Format policy files in place (comments kept, meaning unchanged).")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="policy files or folders")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is not formatted")
+    mode.add_argument("--diff", action="store_true", help="change nothing; show what would change")
+    p.set_defaults(func=cmd_fmt)
 
     p = sub.add_parser("run", help="evaluate a policy over a population (CSV)", description="Evaluate every employee in DATA.")
     p.add_argument("policy", metavar="POLICY")
