@@ -289,12 +289,21 @@ class Example:
 
 
 @dataclass(frozen=True)
+class Output:
+    """`output total, team_rank`: the policy's results."""
+
+    names: tuple[Name, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Policy:
     title: str | None
     version: str | None
     inputs: tuple[InputDecl, ...]
     declarations: tuple[Declaration, ...]
     examples: tuple[Example, ...]
+    outputs: Output | None = None
     language: str = field(default="en", compare=False)  # zh when written with Chinese keywords
     span: Span = _span()
 

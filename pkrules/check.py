@@ -95,6 +95,7 @@ class Checker:
             self._check_declaration(self.nodes[name], deps[name])
         for name in cyclic:
             self.nodes[name].type = T_ERROR
+        self._check_outputs()
         self._check_unused_inputs()
         for example in self.policy.examples:
             self._check_example(example)
@@ -659,6 +660,20 @@ class Checker:
                 except UnitError as e:
                     self.error("units", str(e), tier.rate.span, e.hint)
         return result
+
+    def _check_outputs(self) -> None:
+        if self.policy.outputs is None:
+            return
+        seen: set[str] = set()
+        for name in self.policy.outputs.names:
+            node = self.nodes.get(name.name)
+            if node is None:
+                self._undefined(name)
+            elif node.is_input:
+                self.error("output-input", f"{name.name} is an input; outputs are computed values", name.span)
+            elif name.name in seen:
+                self.error("duplicate", f"{name.name} is listed twice in the output line", name.span)
+            seen.add(name.name)
 
     # -- warnings and examples
     def _check_unused_inputs(self) -> None:

@@ -45,7 +45,16 @@ def check_source(source: SourceFile) -> tuple[RuleGraph | None, list[Diagnostic]
     if policy is None:
         return None, diagnostics
     graph, more = check(source, policy)
-    return graph, diagnostics + more
+    if graph is None:
+        return None, diagnostics + more
+    from .analysis import analyse
+
+    found = analyse(graph)
+    everything = diagnostics + more + found
+    graph.diagnostics = list(everything)
+    if any(d.is_error for d in found):
+        return None, everything
+    return graph, everything
 
 
 def compile_policy(text: str, path: str = "<policy>") -> RuleGraph:

@@ -27,7 +27,7 @@ WORDS = {
         "and": "and", "or": "or", "not": "not", "in": "in", "top": "top", "bottom": "bottom", "between": "between",
         "within": "within", "where": "where", "rank": "rank", "ascending": "ascending", "split": "split", "by": "by",
         "tiered": "tiered", "marginal": "marginal", "whole": "whole", "on": "on", "upto": "up to", "above": "above",
-        "weighted": "weighted", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
+        "weighted": "weighted", "output": "output", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
         "sum": "sum", "avg": "avg", "count": "count", "min": "min", "max": "max",
         "unique": "(unique)", "collect_sum": "(collect sum)",
         ",": ", ", ":": ": ", "(": "(", ")": ")", "*": "*", "/": "/", ">=": ">=", "<=": "<=", "!=": "!=",
@@ -39,7 +39,7 @@ WORDS = {
         "and": "且", "or": "或", "not": "非", "in": "在", "top": "前", "bottom": "后", "between": "介于",
         "within": "组内", "where": "其中", "rank": "排名", "ascending": "升序", "split": "分配", "by": "按",
         "tiered": "分段", "marginal": "超额累进", "whole": "全额累进", "on": "基于", "upto": "以内", "above": "以上",
-        "weighted": "加权", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
+        "weighted": "加权", "output": "输出", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
         "sum": "合计", "avg": "平均", "count": "人数", "min": "最小", "max": "最大",
         "unique": "（唯一）", "collect_sum": "（累加）",
         ",": "，", ":": "：", "(": "（", ")": "）", "*": "×", "/": "/", ">=": "≥", "<=": "≤", "!=": "≠",
@@ -325,6 +325,8 @@ class Formatter:
             items.append((header_line, ("header",)))
         if self.policy.inputs:
             items.append((self._input_block_line(), ("inputs",)))
+        if self.policy.outputs is not None:
+            items.append((self.policy.outputs.span.line, self.policy.outputs))
         items += [(d.span.line, d) for d in self.policy.declarations]
         items += [(e.span.line, e) for e in self.policy.examples]
         items.sort(key=lambda item: item[0])
@@ -349,6 +351,9 @@ class Formatter:
         if isinstance(item, tuple) and item[0] == "inputs":
             rows = [self._input_row(d) for d in self.policy.inputs]
             return Slot(line, line, [Line(w["input"], 0, (line, line))], rows)
+        if isinstance(item, ast.Output):
+            names = w[","].join(n.name for n in item.names)
+            return Slot(line, line, [Line(f"{w['output']} {names}", 0, (line, line))])
         if isinstance(item, ast.Definition):
             return self._definition(item)
         if isinstance(item, ast.Weighted):

@@ -50,6 +50,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "RANK": ("rank", "排名"),
     "ASCENDING": ("ascending", "升序"),
     "SPLIT": ("split", "分配"),
+    "OUTPUT": ("output", "输出"),
 }
 
 KEYWORD_OF: dict[str, str] = {

@@ -163,15 +163,22 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
     inputs: list[ast.InputDecl] = []
     declarations: list[ast.Declaration] = []
     examples: list[ast.Example] = []
+    outputs: ast.Output | None = None
     for node in statements:
         if isinstance(node, list):  # an input block
             inputs.extend(node)
         elif isinstance(node, ast.Example):
             examples.append(node)
+        elif isinstance(node, ast.Output):
+            if outputs is not None:
+                diagnostics.append(Diagnostic("error", "two-outputs", "the policy has two output lines", node.span,
+                                              hint="list every output on one line: output total, team_rank"))
+                return None, diagnostics
+            outputs = node
         else:
             declarations.append(node)  # type: ignore[arg-type]
     language = "zh" if _chinese_keywords(text) > _english_keywords(text) else "en"
-    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), language), diagnostics
+    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), outputs, language), diagnostics
 
 
 _WORD = re.compile(r"[^\W\d]\w*")
@@ -453,6 +460,10 @@ class _ToAst(Transformer):
     def comp_op(self, meta, children):
         op = str(children[0])
         return _COMPARE_OPS.get(op, op)
+
+    def output_decl(self, meta, children):
+        names = tuple(ast.Name(str(c), span=_tok_span(c)) for c in children if _is_token(c, "NAME"))
+        return ast.Output(names, span=_span_of(meta))
 
     # -- definitions
     def plain_def(self, meta, children):

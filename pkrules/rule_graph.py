@@ -63,8 +63,17 @@ class RuleGraph:
                 users[dep].append(node.name)
         return users
 
+    def policy_outputs(self) -> list[str]:
+        """The outputs the policy declares (`output total, team_rank`), if it declares any."""
+        if self.policy.outputs is None:
+            return []
+        return [n.name for n in self.policy.outputs.names]
+
     def outputs(self) -> list[str]:
-        """Definitions no other definition uses: what the policy is for."""
+        """What the policy is for: its declared outputs, else the definitions nothing else uses."""
+        declared = self.policy_outputs()
+        if declared:
+            return declared
         users = self.dependents()
         return [n.name for n in self.definitions if not users[n.name]]
 

@@ -47,5 +47,7 @@ class SourceFile:
             return lines[span.line - 1][span.column - 1 : span.end_column - 1]
         parts = [lines[span.line - 1][span.column - 1 :]]
         parts += lines[span.line : span.end_line - 1]
-        parts.append(lines[span.end_line - 1][: span.end_column - 1])
+        # A statement's span may end on the newline after the file's last line.
+        if span.end_line <= len(lines):
+            parts.append(lines[span.end_line - 1][: span.end_column - 1])
         return "\n".join(parts)

@@ -82,9 +82,13 @@ points (collect sum)
     assert cols["points"] == [8, 5, -2]
 
 
+# Tables over one value are checked statically (tests/test_analysis.py); these rows test two
+# values at once, which the analysis leaves alone, so the evaluator must catch the problem per row.
+
+
 def test_unique_table_with_overlapping_rows_is_a_row_error():
-    text = HEAD + "grade (unique)\n  IF x >= 80 THEN grade 2\n  IF x >= 90 THEN grade 3\n"
-    cols, errors = run(text, people((95, 0), (85, 0)))
+    text = HEAD + "grade (unique)\n  IF x >= 80 THEN grade 2\n  IF sales >= 90 THEN grade 3\n"
+    cols, errors = run(text, people((95, 100), (85, 0)))
     assert cols["grade"] == [None, 2]
     assert len(errors) == 1
     assert errors[0].node == "grade" and errors[0].row == 1
@@ -92,10 +96,10 @@ def test_unique_table_with_overlapping_rows_is_a_row_error():
 
 
 def test_first_match_without_otherwise_reports_the_gap_per_row():
-    text = HEAD + "band\n  IF x >= 90 THEN band 3\n  IF x >= 80 and x <= 89 THEN band 2\n"
-    cols, errors = run(text, people((89.5, 0), (95, 0)))
+    text = HEAD + "band\n  IF x >= 90 THEN band 3\n  IF x >= 80 and sales <= 89 THEN band 2\n"
+    cols, errors = run(text, people((85, 100), (95, 0)))
     assert cols["band"] == [None, 3]
-    assert errors[0].message == "no row of band applies (x = 89.5)"
+    assert errors[0].message == "no row of band applies (x = 85, sales = 100.00)"
 
 
 def test_lookups_by_enum_text_and_default():
