@@ -106,6 +106,7 @@ def cmd_test(args) -> int:
     from .render import format_value, render_tree
 
     total = failed = 0
+    report: list[str] = []
     for path in _policy_files(args.paths):
         try:
             graph = _compile(path, show_warnings=False)
@@ -118,6 +119,12 @@ def cmd_test(args) -> int:
         outcomes = run_examples(graph)
         if not outcomes:
             print(f"{path}: no examples")
+        if args.coverage and outcomes:
+            from .coverage import coverage, render_coverage
+
+            hits = coverage([o.results for o in outcomes if o.results is not None])
+            people = sum(o.results.size for o in outcomes if o.results is not None)
+            report.append(f"coverage of {path} by its examples:\n{render_coverage(hits, people)}")
         for outcome in outcomes:
             total += 1
             if outcome.passed:
@@ -133,6 +140,8 @@ def cmd_test(args) -> int:
                       f"   (expect on line {m.line})")
                 if m.explanation is not None and not args.brief:
                     print("\n".join("        " + line for line in render_tree(m.explanation).splitlines()))
+    for block in report:
+        print("\n" + block)
     passed = total - failed
     print(f"{passed} passed, {failed} failed")
     return EXIT_OK if failed == 0 else EXIT_PROBLEMS
@@ -235,6 +244,10 @@ def cmd_run(args) -> int:
         print(f"\n{len(good)} employees evaluated with {graph.policy.title or args.policy}"
               + (f" {graph.policy.version}" if graph.policy.version else "")
               + (f"; {len(failed)} with errors" if failed else ""))
+    if args.coverage:
+        from .coverage import coverage, render_coverage
+
+        print("\n" + render_coverage(coverage([results]), len(good)))
     return EXIT_OK if not (failed or population.errors) else EXIT_PROBLEMS
 
 
@@ -330,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("test", help="run the examples inside policies", description="Run every example block; exit 1 if any fails.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="policy files or folders")
     p.add_argument("--brief", action="store_true", help="do not print explanations of failures")
+    p.add_argument("--coverage", action="store_true", help="show how many examples each row and branch fired for")
     p.set_defaults(func=cmd_test)
 
     p = sub.add_parser("fmt", help="rewrite policies in the canonical layout", description="Format policy files in place (comments kept, meaning unchanged).")
@@ -346,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--columns", metavar="A,B,…", help="columns to show in the terminal table")
     p.add_argument("--show", action="store_true", help="with --out: also print the table")
     p.add_argument("--keep-going", action="store_true", help="evaluate the good rows even if some rows are bad")
+    p.add_argument("--coverage", action="store_true", help="show how many employees each row and branch fired for")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("explain", help="explain one employee's value", description="Show the tree of values behind one figure.")

@@ -31,6 +31,7 @@ class ExampleOutcome:
     checked: int
     mismatches: list[Mismatch] = field(default_factory=list)
     errors: list[EvalError] = field(default_factory=list)
+    results: Results | None = None
 
     @property
     def passed(self) -> bool:
@@ -67,7 +68,8 @@ def _typed(graph: RuleGraph, name: str, word: object) -> object:
 def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
     rows = example_rows(graph, example)
     results: Results = evaluate(graph, rows)
-    outcome = ExampleOutcome(example.title, example.span.line, len(example.expectations), errors=results.errors)
+    outcome = ExampleOutcome(example.title, example.span.line, len(example.expectations), errors=results.errors,
+                             results=results)
     for expectation in example.expectations:
         name = expectation.field.name
         if expectation.employee is None:

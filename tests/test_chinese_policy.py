@@ -133,7 +133,7 @@ def test_inputs_and_definitions_correspond_one_to_one(en, zh):
 
 def test_examples_pass_in_both_files(en, zh):
     en_outcomes, zh_outcomes = run_examples(en), run_examples(zh)
-    assert len(en_outcomes) == len(zh_outcomes) == 4
+    assert len(en_outcomes) == len(zh_outcomes) == 6
     for outcome in en_outcomes + zh_outcomes:
         assert outcome.passed, (outcome.title, outcome.mismatches, outcome.errors)
         assert outcome.checked == 5

@@ -51,7 +51,7 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 def test_check_clean_policy_exits_0(capsys):
     code, out, err = run_cli(capsys, "check", POLICY)
     assert code == 0 and err == ""
-    assert "ok — 11 inputs, 19 definitions, 4 examples" in out
+    assert "ok — 11 inputs, 19 definitions, 6 examples" in out
 
 
 def test_check_broken_policy_exits_1_with_located_message(tmp_path, capsys):
@@ -82,7 +82,7 @@ def test_check_missing_file_and_binary_file(tmp_path, capsys):
 def test_test_runs_examples(capsys):
     code, out, _ = run_cli(capsys, "test", POLICY)
     assert code == 0
-    assert out.strip().endswith("4 passed, 0 failed")
+    assert out.strip().endswith("6 passed, 0 failed")
 
 
 def test_test_shows_expected_actual_and_explanation(tmp_path, capsys):
@@ -271,3 +271,18 @@ def test_engine_does_not_import_textual():
             "from pkrules import explain, render, data, examples; print('textual' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_coverage_lists_rows_never_hit(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "run", POLICY, SAMPLE, "--coverage")
+    assert code == 0
+    assert "every row and branch was hit by these 40 employees" in out
+    path = write(tmp_path, "c.pk", SMALL_POLICY.replace('"south" 3%', '"south" 3%\n  "west" 4%') + """
+example "one"
+  region "north", sales 1000, target 500, level A
+  expect pay 220
+""")
+    code, out, _ = run_cli(capsys, "test", "--coverage", path)
+    assert code == 0
+    assert "never hit by these 1 employees:" in out
+    assert "line 11: rate by … west" in out and "line 10: rate by … south" in out and "line 12: base by … B" in out
