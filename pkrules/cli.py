@@ -279,7 +279,7 @@ def cmd_explain(args) -> int:
     elif args.markdown:
         print(render_markdown(explanation), end="")
     else:
-        print(render_tree(explanation))
+        print(render_tree(explanation, colour=_colour(sys.stdout)))
     return EXIT_OK
 
 
@@ -320,6 +320,30 @@ def cmd_fmt(args) -> int:
             raise _Fail(f"error: cannot write {path}: {e.strerror}") from None
         print(f"formatted {path}")
     return status
+
+
+def cmd_diff(args) -> int:
+    from .diffcli import run_diff  # semantic diff and impact: pkrules/diff.py, impact.py, gitio.py
+
+    return run_diff(args)
+
+
+def cmd_git_setup(args) -> int:
+    from .diffcli import run_git_setup
+
+    return run_git_setup(args)
+
+
+def cmd_git_diff_driver(args) -> int:
+    from .diffcli import run_git_diff_driver
+
+    return run_git_diff_driver(args)
+
+
+def cmd_git_textconv(args) -> int:
+    from .diffcli import run_git_textconv
+
+    return run_git_textconv(args)
 
 
 # ---- the parser ------------------------------------------------------------------------
@@ -373,6 +397,36 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="a statement to send to the employee")
     p.add_argument("--depth", type=int, metavar="N", help="how many levels of inputs to show")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("diff", help="what changed between two versions of a policy, and its impact",
+                       description="The semantic diff of two policies; OLD and NEW are files or git revisions "
+                                   "(HEAD~1:policies/sales.pk). With --data, the impact on a population. "
+                                   "Exit 0: no semantic changes, 1: changes, 2: trouble.")
+    p.add_argument("old", metavar="OLD", help="a policy file or REV:PATH")
+    p.add_argument("new", metavar="NEW", help="a policy file or REV:PATH")
+    p.add_argument("--data", metavar="DATA", help="evaluate both versions on this CSV (or REV:PATH) and show who gains and loses")
+    p.add_argument("--columns", metavar="A,B,…", help="with --data: the values to compare (default: the policy's outputs)")
+    p.add_argument("--explain", action="store_true", help="with --data: the part of each changed employee's explanation that differs")
+    p.add_argument("--limit", type=int, metavar="N", help="with --data: list at most N changed employees (default 200; 0: all)")
+    p.add_argument("--keep-going", action="store_true", help="with --data: compare the good rows even if some rows are bad")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="the changes (and impact) as JSON")
+    fmt.add_argument("--markdown", action="store_true", help="Markdown for a pull request comment")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("git-setup", help="make git diff and git log -p show semantic diffs of *.pk files",
+                       description="Write '*.pk diff=pkrules' to .gitattributes and point git's pkrules diff driver here.")
+    p.add_argument("--global", dest="global_", action="store_true", help="for every repository (~/.gitconfig and the global attributes file)")
+    p.add_argument("--command", dest="driver_command", metavar="CMD", help="how git should run pkrules (default: this pkrules)")
+    p.set_defaults(func=cmd_git_setup)
+
+    p = sub.add_parser("git-diff-driver")  # hidden: git's external diff (7 or 9 arguments)
+    p.add_argument("args", nargs="*")
+    p.set_defaults(func=cmd_git_diff_driver)
+
+    p = sub.add_parser("git-textconv")  # hidden: canonical text for git log -p
+    p.add_argument("file")
+    p.set_defaults(func=cmd_git_textconv)
     return parser
 
 

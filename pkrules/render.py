@@ -77,11 +77,15 @@ def table(headers: list[str], rows: list[list[str]], numeric: list[bool]) -> str
 # ---- explanations --------------------------------------------------------------------
 
 _MARKS = {"fired": "✓", "not met": "✗", "not reached": "·"}
+_HIGHLIGHT = False  # set for one render_tree call
 
 
-def render_tree(explanation: Explanation) -> str:
+def render_tree(explanation: Explanation, colour: bool = False) -> str:
+    """The explanation as a terminal tree; with colour, formulas are syntax-highlighted."""
     root = explanation.root
     lang = explanation.lang
+    global _HIGHLIGHT
+    _HIGHLIGHT = colour
     lines = [say(lang, "why", key_name=explanation.key_name, key=explanation.key, name=root.name,
                  value=format_value(root.value, root.type, lang=lang)) + f"   ({explanation.policy_path})"]
     _tree_lines(root, "", lines, lang, is_root=True)
@@ -110,7 +114,12 @@ def _tree_lines(node: TraceNode, prefix: str, lines: list[str], lang: str, is_ro
     bar = "│ " if node.children else "  "
     detail = body_prefix + bar
     if node.formula:
-        for text in node.formula.splitlines():
+        formula = node.formula
+        if _HIGHLIGHT:
+            from .highlight import highlight_terminal
+
+            formula = highlight_terminal(formula)
+        for text in formula.splitlines():
             lines.append(detail + text)
     for step in node.steps:
         mark = _MARKS.get(step.outcome or "", " ")
