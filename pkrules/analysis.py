@@ -207,6 +207,8 @@ class RangeAnalysis:
             if ref is not None and ref.kind == "node":
                 return self.ranges.get(e.name, UNKNOWN)
             return UNKNOWN
+        if isinstance(e, ast.ValueOf):
+            return self.ranges.get(e.name, UNKNOWN)
         if isinstance(e, ast.Neg):
             r = self.expr(e.operand)
             return Range(None if r.hi is None else -r.hi, None if r.lo is None else -r.lo, r.grid)

@@ -116,6 +116,17 @@ class Call:
 
 
 @dataclass(frozen=True)
+class ValueOf:
+    """score[partner]: another employee's value by key; team_score[team = opponent]: a group's value."""
+
+    name: str
+    key: "Expr"
+    group: str | None = None  # the column that picks the group, for the second form
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Aggregate:
     """sum/avg/count/min/max over everyone, or over the rows sharing `within`."""
 
@@ -178,7 +189,7 @@ class Tiered:
 
 Expr = Union[
     Number, Percent, Text, Name, Neg, Binary, Compare, Between, InList, Logic, Not,
-    IfExpr, Call, Aggregate, Rank, Top, Split, Tiered,
+    IfExpr, Call, ValueOf, Aggregate, Rank, Top, Split, Tiered,
 ]
 
 

@@ -196,6 +196,10 @@ class Checker:
             for sub in ast.walk(expr):
                 if isinstance(sub, ast.Name) and sub.name in self.nodes:
                     out.append((sub.name, sub.span))
+                elif isinstance(sub, ast.ValueOf) and sub.name in self.nodes:
+                    out.append((sub.name, sub.name_span))
+                    if sub.group in self.nodes:
+                        out.append((sub.group, sub.span))
         return out
 
     def _order(self, deps: dict[str, list[tuple[str, Span]]]) -> tuple[list[str], list[str]]:
@@ -384,6 +388,8 @@ class Checker:
             return self._join(then, else_, expr.else_.span, "the two branches of IF")
         if isinstance(expr, ast.Call):
             return self._call(expr)
+        if isinstance(expr, ast.ValueOf):
+            return self._value_of(expr)
         if isinstance(expr, ast.Aggregate):
             return self._aggregate(expr)
         if isinstance(expr, ast.Rank):
@@ -568,6 +574,32 @@ class Checker:
             self.error("arity", "abs takes one value", call.span)
             return T_ERROR
         return arg_types[0]
+
+    def _value_of(self, expr: ast.ValueOf) -> Type:
+        node = self.nodes.get(expr.name)
+        if node is None:
+            self._undefined(ast.Name(expr.name, span=expr.name_span))
+            self._infer(expr.key)
+            return T_ERROR
+        self.used.add(expr.name)
+        if expr.group is None:
+            key_node = self.nodes.get(self.key) if self.key else None
+            key_type = self._infer(expr.key)
+            if key_node is not None and "error" not in (key_type.kind, key_node.type.kind):
+                try:
+                    unify(key_node.type, key_type, "")
+                except UnitError:
+                    self.error("type", f"{expr.name}[…] picks an employee by {self.key}, which is {key_node.type.describe()}, "
+                                       f"but this is {key_type.describe()}", expr.key.span,
+                               hint=f"write {expr.name}[{self.key}_of_the_other_person], or {expr.name}[team = …] for a group's value")
+        else:
+            group = self.nodes.get(expr.group)
+            if group is None:
+                self._undefined(ast.Name(expr.group, span=expr.span))
+                return T_ERROR
+            self.used.add(expr.group)
+            self._match_value(group.type, expr.key, "=")
+        return node.type
 
     def _aggregate(self, agg: ast.Aggregate) -> Type:
         if agg.operand is not None and constant_value(agg.operand) is not None:

@@ -20,6 +20,7 @@ from .rule_graph import RuleGraph
 from .source import Span
 
 CENT = Fraction(1, 100)
+_NO_GROUP = object()
 
 Fn = Callable[[int], object]
 
@@ -31,6 +32,14 @@ class RowError(Exception):
         super().__init__(message)
         self.message = message
         self.span = span
+
+
+class Upstream(Exception):
+    """A value this row needs is missing because of the row's own earlier error (already reported).
+
+    Failed values are stored as None; a row is still evaluated for the nodes
+    that do not depend on what failed, so one error does not hide the rest.
+    """
 
 
 @dataclass
@@ -123,7 +132,14 @@ class Compiled:
                 v = ref.value if ref is not None else e.name
                 return lambda i: v
             col = self.columns[e.name]
-            return col.__getitem__
+
+            def read(i: int) -> object:
+                value = col[i]
+                if value is None:
+                    raise Upstream()
+                return value
+
+            return read
         if isinstance(e, ast.Neg):
             f = self.expr(e.operand)
             return lambda i: -f(i)
@@ -152,6 +168,8 @@ class Compiled:
             return lambda i: t(i) if c(i) else f(i)
         if isinstance(e, ast.Call):
             return self._call(e)
+        if isinstance(e, ast.ValueOf):
+            return self._value_of(e)
         if isinstance(e, ast.Aggregate):
             return self._aggregate(e)
         if isinstance(e, ast.Rank):
@@ -213,6 +231,49 @@ class Compiled:
         x = args[0]
         return lambda i: rounder(Fraction(x(i)), step)
 
+    def _value_of(self, e: ast.ValueOf) -> Fn:
+        key = self.expr(e.key)
+        column = self.columns[e.name]
+        key_text = self.graph.source.snippet(e.key.span)
+        span = e.span
+        if e.group is None:
+            key_name = self.graph.key
+            keys = self.columns[key_name]
+
+            def other_employee(i: int) -> object:
+                if "index" not in self.__dict__:
+                    self.index = {k: j for j, k in enumerate(keys)}
+                k = key(i)
+                j = self.index.get(k)
+                if j is None:
+                    raise RowError(f"no employee with {key_name} '{k}' ({key_text})", span)
+                if column[j] is None:
+                    raise RowError(f"{e.name} of employee {k} ({key_text}) could not be computed", span)
+                return column[j]
+
+            return other_employee
+        groups = self.columns[e.group]
+        members: dict[object, list[int]] = {}
+
+        def group_value(i: int) -> object:
+            if not members:
+                for j, g in enumerate(groups):
+                    members.setdefault(g, []).append(j)
+            g = key(i)
+            rows = members.get(g)
+            if not rows:
+                raise RowError(f"no one has {e.group} '{g}' ({key_text})", span)
+            bad = [j for j in rows if column[j] is None]
+            if bad:
+                raise RowError(f"{e.name} of {e.group} '{g}' could not be computed: row {bad[0] + 1} has an error", span)
+            values = {column[j] for j in rows}
+            if len(values) != 1:
+                raise RowError(f"{e.name} differs between the members of {e.group} '{g}'; "
+                               f"{e.name}[{e.group} = …] needs one value per {e.group}", span)
+            return next(iter(values))
+
+        return group_value
+
     # -- population terms
     def _groups(self, term: ast.Expr, within: ast.Expr | None) -> tuple[list[object], dict[object, list[int]]]:
         """Each row's group and the rows of each group (everyone is one group without `within`)."""
@@ -220,16 +281,27 @@ class Compiled:
         of_row: list[object] = []
         members: dict[object, list[int]] = {}
         for i in range(self.size):
-            g = key(i) if i not in self.failed else None
+            try:
+                g = key(i)
+            except (Upstream, RowError):
+                g = _NO_GROUP  # the row's own error is reported; it joins no group
             of_row.append(g)
-            members.setdefault(g, []).append(i)
+            if g is not _NO_GROUP:
+                members.setdefault(g, []).append(i)
         self.group_of[id(term)] = of_row
         return of_row, members
 
-    def _check_failed(self, rows: list[int], what: str, span: Span) -> None:
-        bad = [i for i in rows if i in self.failed]
-        if bad:
-            raise RowError(f"{what} includes row {bad[0] + 1}, which has an error", span)
+    def _member_reader(self, term: ast.Expr) -> Callable[[Fn, int], object]:
+        what, span = self.graph.source.snippet(term.span), term.span
+        return lambda fn, j: self._member(fn, j, what, span)
+
+    def _member(self, fn: Fn, j: int, what: str, span: Span) -> object:
+        """A group member's value; a member whose value failed makes the group's result fail."""
+        try:
+            return fn(j)
+        except (Upstream, RowError):
+            key = self.columns[self.graph.key][j]
+            raise RowError(f"{what} includes row {j + 1} ({key}), which has an error", span) from None
 
     def _population(self, term: ast.Expr, within: ast.Expr | None, compute: Callable[[list[int]], GroupStat],
                     per_row: Callable[[int, GroupStat], object]) -> Fn:
@@ -243,14 +315,16 @@ class Compiled:
                 stats: dict[object, GroupStat | RowError] = {}
                 for g, rows in members.items():
                     try:
-                        self._check_failed(rows, what, term.span)
                         stats[g] = compute(rows)
                         stats[g].group = g
                     except RowError as err:
                         stats[g] = err
                 state["stats"], state["of_row"] = stats, of_row
                 self.groups[term_id] = {g: s for g, s in stats.items() if isinstance(s, GroupStat)}
-            stat = state["stats"][state["of_row"][i]]  # type: ignore[index]
+            group = state["of_row"][i]  # type: ignore[index]
+            if group is _NO_GROUP:
+                raise Upstream()
+            stat = state["stats"][group]  # type: ignore[index]
             if isinstance(stat, RowError):
                 raise stat
             return per_row(i, stat)
@@ -262,14 +336,15 @@ class Compiled:
         where = self.expr(e.where) if e.where is not None else None
         func = e.func
         span = e.span
+        member = self._member_reader(e)
 
         def compute(rows: list[int]) -> GroupStat:
-            chosen = [i for i in rows if where is None or where(i)]
+            chosen = [i for i in rows if where is None or member(where, i)]
             if func == "count":
                 if operand is not None:
-                    chosen = [i for i in chosen if operand(i)]
+                    chosen = [i for i in chosen if member(operand, i)]
                 return GroupStat(None, len(rows), Fraction(len(chosen)), {"counted": len(chosen)})
-            values = [operand(i) for i in chosen]  # type: ignore[misc]
+            values = [member(operand, i) for i in chosen]
             if func == "sum":
                 value = sum(values, Fraction(0))
             elif not values:
@@ -287,9 +362,10 @@ class Compiled:
     def _rank(self, e: ast.Rank) -> Fn:
         operand = self.expr(e.operand)
         ascending = e.ascending
+        member = self._member_reader(e)
 
         def compute(rows: list[int]) -> GroupStat:
-            distinct = sorted({operand(i) for i in rows}, reverse=not ascending)
+            distinct = sorted({member(operand, i) for i in rows}, reverse=not ascending)
             return GroupStat(None, len(rows), None, {"ranks": {v: n + 1 for n, v in enumerate(distinct)}})
 
         return self._population(e, e.within, compute, lambda i, stat: Fraction(stat.detail["ranks"][operand(i)]))
@@ -299,9 +375,10 @@ class Compiled:
         amount = constant_value(e.amount)
         is_share = isinstance(e.amount, ast.Percent)
         bottom = e.bottom
+        member = self._member_reader(e)
 
         def compute(rows: list[int]) -> GroupStat:
-            values = sorted(operand(i) for i in rows)
+            values = sorted(member(operand, i) for i in rows)
             places = math.ceil(amount * len(rows)) if is_share else int(amount)  # type: ignore[operator]
             return GroupStat(None, len(rows), None, {"sorted": values, "places": places})
 
@@ -322,12 +399,14 @@ class Compiled:
         span = e.span
         pool_text = self.graph.source.snippet(e.pool.span)
 
+        member = self._member_reader(e)
+
         def compute(rows: list[int]) -> GroupStat:
-            pools = {pool_fn(i) for i in rows}
+            pools = {member(pool_fn, i) for i in rows}
             if len(pools) != 1:
                 raise RowError(f"the pool ({pool_text}) differs between members of the group", span)
             pool = Fraction(pools.pop())
-            weights = {i: Fraction(weight_fn(i)) for i in rows}
+            weights = {i: Fraction(member(weight_fn, i)) for i in rows}
             if any(w < 0 for w in weights.values()):
                 raise RowError("a split weight is negative", span)
             total = sum(weights.values(), Fraction(0))
@@ -499,10 +578,10 @@ def evaluate(graph: RuleGraph, rows: list[dict[str, object]], row_numbers: list[
         fn = compiled.declaration(graph.nodes[name].decl)
         values: list[object] = [None] * size
         for i in range(size):
-            if i in compiled.failed:
-                continue
             try:
                 values[i] = fn(i)
+            except Upstream:
+                pass  # this row's own earlier error is already reported
             except RowError as err:
                 compiled.failed.add(i)
                 errors.append(EvalError(numbers[i], keys[i], name, err.message, err.span or graph.nodes[name].span))

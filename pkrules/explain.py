@@ -125,11 +125,23 @@ class _TraceBuilder:
         for sub in ast.walk(body):
             if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
                 trace.steps.extend(self._population_steps(sub))
+            elif isinstance(sub, ast.ValueOf):
+                trace.steps.append(self._value_of_step(sub))
             elif isinstance(sub, ast.IfExpr):
                 cond = self.value_of(sub.cond)
                 answer = self.say("yes") if cond is True else self.say("no") if cond is False else cond
                 trace.steps.append(Step(self.say("if_step", cond=self.snippet(sub.cond), answer=answer,
                                                  chosen=self.snippet(sub.then if cond is True else sub.else_)), sub.span.line))
+
+    def _value_of_step(self, sub: ast.ValueOf) -> Step:
+        key = self.value_of(sub.key)
+        value = self.value_of(sub)
+        node_type = self.graph.nodes[sub.name].type
+        if sub.group is None:
+            return Step(self.say("value_of", what=self.snippet(sub), key_name=self.graph.key, key=self.fmt(key),
+                                 name=sub.name, value=self.fmt(value, node_type)), sub.span.line)
+        return Step(self.say("group_value_of", what=self.snippet(sub), group=sub.group, key=self.fmt(key),
+                             name=sub.name, value=self.fmt(value, node_type)), sub.span.line)
 
     def snippet(self, expr: ast.Expr) -> str:
         return self.graph.source.snippet(expr.span)
@@ -142,7 +154,7 @@ class _TraceBuilder:
         start, end = expr.span.column - 1, expr.span.end_column - 1
         pieces: list[tuple[int, int, str]] = []
         for sub in ast.walk(expr):
-            if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
+            if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)):
                 pieces.append((sub.span.column - 1, sub.span.end_column - 1, self.fmt(self.value_of(sub), self.type_of(sub))))
             elif isinstance(sub, ast.Name):
                 ref = self.graph.refs.get(id(sub))

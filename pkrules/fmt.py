@@ -158,6 +158,9 @@ class _Printer:
             return f"{w['if']} {self.expr(e.cond)} {w['then']} {self.expr(e.then)} {w['else']} {self.expr(e.else_)}"
         if isinstance(e, ast.Call):
             return f"{e.func}{w['(']}{w[','].join(self.expr(a) for a in e.args)}{w[')']}"
+        if isinstance(e, ast.ValueOf):
+            inside = self.expr(e.key) if e.group is None else f"{e.group} = {self.expr(e.key, 5)}"
+            return f"{e.name}[{inside}]"
         if isinstance(e, ast.Aggregate):
             parts = [w[e.func]]
             if e.operand is not None:

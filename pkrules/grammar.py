@@ -67,8 +67,8 @@ class PolicyLayout(Indenter):
     """Turns indentation into blocks and words into keywords."""
 
     NL_type = "_NL"
-    OPEN_PAREN_types = ["_LPAR"]
-    CLOSE_PAREN_types = ["_RPAR"]
+    OPEN_PAREN_types = ["_LPAR", "_LBRACKET"]
+    CLOSE_PAREN_types = ["_RPAR", "_RBRACKET"]
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 4

@@ -36,6 +36,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "your_figures": "Your figures", "how": "How it was calculated", "item": "item", "value": "value",
         "applies": "✅ applies", "not_met": "❌ not met", "not_reached": "not reached",
         "for": "{name} for {who}", "source_line": "{path}, line {n}",
+        "value_of": "{what}: {name} of the employee with {key_name} {key} = {value}",
+        "group_value_of": "{what}: {name} of {group} {key} = {value}",
     },
     "zh": {
         "yes": "是", "no": "否",
@@ -66,6 +68,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "your_figures": "你的数据", "how": "计算过程", "item": "项目", "value": "数值",
         "applies": "✅ 适用", "not_met": "❌ 未满足", "not_reached": "未到达",
         "for": "{who} 的 {name}", "source_line": "{path} 第 {n} 行",
+        "value_of": "{what}：{key_name} 为 {key} 的员工的 {name} = {value}",
+        "group_value_of": "{what}：{group} {key} 的 {name} = {value}",
     },
 }
 

@@ -39,6 +39,8 @@ _TOKEN_WORDS = {
     "_BAR": "'|'",
     "_LPAR": "'('",
     "_RPAR": "')'",
+    "_LBRACKET": "'['",
+    "_RBRACKET": "']'",
     "UP": "'up to'",
 }
 
@@ -108,9 +110,9 @@ def _paren_balance(line: str) -> int:
             quote = {"\"": "\"", "“": "”", "「": "」"}[ch]
         elif ch == "#":
             break
-        elif ch in "(（":
+        elif ch in "(（[［【":
             balance += 1
-        elif ch in ")）":
+        elif ch in ")）]］】":
             balance -= 1
     return balance
 
@@ -672,6 +674,13 @@ class _ToAst(Transformer):
     def call(self, meta, children):
         func = children[0]
         return ast.Call(str(func), tuple(children[1:]), span=_span_of(meta))
+
+    def value_of(self, meta, children):
+        name, inside = children
+        if isinstance(inside, ast.Compare) and inside.ops == ("=",) and isinstance(inside.operands[0], ast.Name):
+            return ast.ValueOf(str(name), inside.operands[1], inside.operands[0].name, name_span=_tok_span(name),
+                               span=_span_of(meta))
+        return ast.ValueOf(str(name), inside, None, name_span=_tok_span(name), span=_span_of(meta))
 
     def aggregate(self, meta, children):
         func_token = children[0]

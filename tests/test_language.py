@@ -245,3 +245,39 @@ def test_units_are_checked():
         compile_policy("input\n  id: text key\n  sales: money\n  rate: percent\na = sales + rate\nb = sales / sales + rate\n")
     messages = [d.message for d in info.value.diagnostics if d.is_error]
     assert messages == ["cannot add money (sales) and a percentage (rate)"]  # money / money is a ratio: b is fine
+
+
+PARTNERS = """input
+  id: text key
+  team: text
+  partner: text
+  own: number 0 to 100
+team_avg = avg own within team
+kpi = 70% * own + 30% * own[partner]
+opponent by team: "A" "B", "B" "A"
+beat = if team_avg > team_avg[team = opponent] then 1 else 0
+"""
+
+
+def partner_rows(*rows):
+    return [{"id": i, "team": t, "partner": p, "own": F(o)} for i, t, p, o in rows]
+
+
+def test_values_of_another_employee_and_of_another_group():
+    cols, errors = run(PARTNERS, partner_rows(("1", "A", "2", 80), ("2", "A", "1", 90), ("3", "B", "4", 70), ("4", "B", "3", 60)))
+    assert errors == []
+    assert cols["kpi"] == [F(83), F(87), F(67), F(63)]
+    assert cols["beat"] == [1, 1, 0, 0]
+
+
+def test_a_missing_partner_is_one_row_error_and_the_rest_still_compute():
+    cols, errors = run(PARTNERS, partner_rows(("1", "A", "2", 80), ("2", "A", "1", 90), ("3", "B", "9", 70), ("4", "B", "3", 60)))
+    assert [(e.row, e.node, e.message) for e in errors] == [(3, "kpi", "no employee with id '9' (partner)")]
+    assert cols["kpi"] == [F(83), F(87), None, F(63)]
+    assert cols["beat"] == [1, 1, 0, 0]  # beat does not depend on kpi: row 3 still gets it
+
+
+def test_a_value_that_depends_on_itself_through_another_employee_is_a_cycle():
+    with pytest.raises(PolicyError) as info:
+        compile_policy("input\n  id: text key\n  partner: text\n  own: number\nkpi = own + 10% * kpi[partner]\n")
+    assert [d.code for d in info.value.diagnostics] == ["cycle"]
