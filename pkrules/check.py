@@ -95,6 +95,7 @@ class Checker:
             self._check_declaration(self.nodes[name], deps[name])
         for name in cyclic:
             self.nodes[name].type = T_ERROR
+            self.used.update(dep for dep, _ in deps[name])
         self._check_outputs()
         self._check_unused_inputs()
         for example in self.policy.examples:
