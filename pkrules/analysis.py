@@ -309,6 +309,9 @@ class RangeAnalysis:
             if decl.hit == "sum":
                 return UNKNOWN
             return result or UNKNOWN
+        if isinstance(decl, ast.Lookup) and decl.file is not None:
+            values = list(self.graph.lookup_tables.get(decl.name, ({}, {}))[0].values())
+            return Range(min(values), max(values)) if values else UNKNOWN
         if isinstance(decl, ast.Lookup):
             result = None
             for entry in decl.entries:

@@ -269,7 +269,10 @@ class Lookup:
     name: str
     key: Expr
     entries: tuple[LookupEntry, ...]
+    file: str | None = None  # entries come from this CSV file, next to the policy
+    column: str | None = None  # the file's value column, when not named like the lookup
     name_span: Span = _span()
+    file_span: Span = _span()
     span: Span = _span()
 
 

@@ -77,6 +77,7 @@ class Checker:
         self.enum_values: dict[str, str] = {}  # value → the input it belongs to
         self.key: str | None = None
         self.used: set[str] = set()
+        self.lookup_tables: dict[str, tuple[dict, dict]] = {}  # lookups read from CSV files
 
     # -- reporting
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None, notes=()) -> None:
@@ -104,7 +105,7 @@ class Checker:
             return None
         return RuleGraph(
             self.source, self.policy, self.nodes, order, self.key or "",
-            {k: v for k, v in self.refs.items()}, self.types, self.diagnostics)
+            {k: v for k, v in self.refs.items()}, self.types, self.diagnostics, self.lookup_tables)
 
     # -- inputs
     def _declare_inputs(self) -> None:
@@ -279,6 +280,8 @@ class Checker:
 
     def _check_lookup(self, lookup: ast.Lookup) -> Type:
         key_type = self._infer(lookup.key)
+        if lookup.file is not None:
+            return self._check_file_lookup(lookup, key_type)
         result: Type | None = None
         seen: set = set()
         has_default = False
@@ -304,6 +307,25 @@ class Checker:
         if key_type.kind in (BOOL, MONEY):
             self.error("lookup-key-type", f"{lookup.name} cannot look up by {key_type.describe()}", lookup.key.span)
         return result or T_ERROR
+
+    def _check_file_lookup(self, lookup: ast.Lookup, key_type: Type) -> Type:
+        from .lookup_files import LookupFileError, file_diagnostic, read_lookup
+
+        if key_type.kind in (BOOL, MONEY, DATE):
+            self.error("lookup-key-type", f"{lookup.name} cannot look up by {key_type.describe()}", lookup.key.span)
+            return T_ERROR
+        try:
+            table, lines = read_lookup(self.source.path, lookup, key_type)
+        except LookupFileError as e:
+            self.diagnostics.append(file_diagnostic(lookup, e))
+            return T_ERROR
+        self.lookup_tables[lookup.name] = (table, lines)
+        if key_type.kind == ENUM:
+            missing = [v for v in key_type.values if v not in table]
+            if missing:
+                self.error("lookup-missing", f"{lookup.file} has no row for {', '.join(missing)}", lookup.file_span,
+                           hint=f"add a row for {missing[0]} to {lookup.file}")
+        return T_CONST
 
     def _check_weighted(self, weighted: ast.Weighted) -> Type:
         total = Fraction(0)

@@ -168,11 +168,11 @@ def _load_population(graph, data_path: str, keep_going: bool):
     return population
 
 
-def _evaluate(graph, population, keep_going: bool, data_path: str):
+def _evaluate(graph, population, keep_going: bool, data_path: str, quiet: bool = False):
     from .evaluate import evaluate
 
     results = evaluate(graph, population.rows, population.row_numbers)
-    if results.errors:
+    if results.errors and not quiet:
         for error in results.errors:
             _err(f"error: {data_path}: {error.describe(graph.source.path)}")
         if not keep_going:
@@ -257,7 +257,7 @@ def cmd_explain(args) -> int:
 
     graph = _compile(args.policy, show_warnings=False)
     population = _load_population(graph, args.data, keep_going=True)
-    results = _evaluate(graph, population, True, args.data)
+    results = _evaluate(graph, population, True, args.data, quiet=True)  # only this employee's errors matter
     index = results.index_of(args.id)
     if index is None:
         from .check import did_you_mean
@@ -409,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="with --data: the part of each changed employee's explanation that differs")
     p.add_argument("--limit", type=int, metavar="N", help="with --data: list at most N changed employees (default 200; 0: all)")
     p.add_argument("--keep-going", action="store_true", help="with --data: compare the good rows even if some rows are bad")
+    p.add_argument("--engine", choices=["auto", "exact"], default="auto",
+                   help="with --data: auto (default) uses the columnar fast path when it can, else the exact evaluator")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="the changes (and impact) as JSON")
     fmt.add_argument("--markdown", action="store_true", help="Markdown for a pull request comment")

@@ -493,6 +493,17 @@ class Compiled:
 
     def _lookup(self, lookup: ast.Lookup) -> Fn:
         key = self.expr(lookup.key)
+        if lookup.file is not None:
+            table = self.graph.lookup_tables[lookup.name][0]
+            key_text = self.graph.source.snippet(lookup.key.span)
+
+            def from_file(i: int) -> object:
+                k = key(i)
+                if k not in table:
+                    raise RowError(f"{lookup.file} has no row for {key_text} '{k}'", lookup.name_span)
+                return table[k]
+
+            return from_file
         entries = {e.key: self.expr(e.value) for e in lookup.entries if e.key is not None}
         default = next((self.expr(e.value) for e in lookup.entries if e.key is None), None)
         key_text = self.graph.source.snippet(lookup.key.span)

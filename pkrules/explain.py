@@ -334,6 +334,13 @@ class _TraceBuilder:
 
     def _lookup(self, lookup: ast.Lookup, trace: TraceNode) -> None:
         key = self.value_of(lookup.key)
+        if lookup.file is not None:
+            table, lines = self.graph.lookup_tables[lookup.name]
+            if key in table:
+                trace.steps.append(Step(self.say("lookup_file", key=self.snippet(lookup.key), value=self.fmt(key),
+                                                 file=lookup.file, line=lines[key], result=self.fmt(table[key])),
+                                        lookup.span.line, "fired"))
+            return
         for entry in lookup.entries:
             if entry.key == key or (entry.key is None and not any(e.key == key for e in lookup.entries)):
                 label = ("否则" if self.lang == "zh" else "OTHERWISE") if entry.key is None else str(entry.key)

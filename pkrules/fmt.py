@@ -27,7 +27,7 @@ WORDS = {
         "and": "and", "or": "or", "not": "not", "in": "in", "top": "top", "bottom": "bottom", "between": "between",
         "within": "within", "where": "where", "rank": "rank", "ascending": "ascending", "split": "split", "by": "by",
         "tiered": "tiered", "marginal": "marginal", "whole": "whole", "on": "on", "upto": "up to", "above": "above",
-        "weighted": "weighted", "output": "output", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
+        "weighted": "weighted", "output": "output", "from": "from", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
         "sum": "sum", "avg": "avg", "count": "count", "min": "min", "max": "max",
         "unique": "(unique)", "collect_sum": "(collect sum)",
         ",": ", ", ":": ": ", "(": "(", ")": ")", "*": "*", "/": "/", ">=": ">=", "<=": "<=", "!=": "!=",
@@ -39,7 +39,7 @@ WORDS = {
         "and": "且", "or": "或", "not": "非", "in": "在", "top": "前", "bottom": "后", "between": "介于",
         "within": "组内", "where": "其中", "rank": "排名", "ascending": "升序", "split": "分配", "by": "按",
         "tiered": "分段", "marginal": "超额累进", "whole": "全额累进", "on": "基于", "upto": "以内", "above": "以上",
-        "weighted": "加权", "output": "输出", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
+        "weighted": "加权", "output": "输出", "from": "来自", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
         "sum": "合计", "avg": "平均", "count": "人数", "min": "最小", "max": "最大",
         "unique": "（唯一）", "collect_sum": "（累加）",
         ",": "，", ":": "：", "(": "（", ")": "）", "*": "×", "/": "/", ">=": "≥", "<=": "≤", "!=": "≠",
@@ -422,6 +422,12 @@ class Formatter:
                 return source_key if source_key.startswith(("\"", "“", "「")) or source_key == entry.key else entry.key
             return self.source.snippet(entry.key_span) or format_exact(entry.key)
 
+        if item.file is not None:
+            opening, closing = w["quote"]
+            text = f"{head} {w['from']} {opening}{item.file}{closing}"
+            if item.column is not None:
+                text += f" {w['column']} {opening}{item.column}{closing}"
+            return Slot(line, line, [Line(text, 0, (line, line))])
         inline = all(e.span.line == line for e in item.entries)
         if inline:
             entries = w[","].join(f"{key_text(e)} {p.expr(e.value, 5)}" for e in item.entries)

@@ -51,6 +51,8 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "ASCENDING": ("ascending", "升序"),
     "SPLIT": ("split", "分配"),
     "OUTPUT": ("output", "输出"),
+    "LOOKUP": ("lookup", "查表"),
+    "FROM": ("from", "来自"),
 }
 
 KEYWORD_OF: dict[str, str] = {

@@ -543,6 +543,15 @@ class _ToAst(Transformer):
         entries = tuple(e for e in values[2:] if isinstance(e, ast.LookupEntry))
         return ast.Lookup(str(name), key, entries, name_span=_tok_span(name), span=_span_of(meta))
 
+    def file_lookup(self, meta, children):
+        values = _values(children)
+        strings = [c for c in values if _is_token(c, "STRING")]
+        name = next(c for c in values if _is_token(c, "NAME"))
+        key = next(c for c in values if not isinstance(c, Token))
+        column = _unquote(strings[1]) if len(strings) > 1 else None
+        return ast.Lookup(str(name), key, (), _unquote(strings[0]), column, name_span=_tok_span(name),
+                          file_span=_tok_span(strings[0]), span=_span_of(meta))
+
     def lookup_entry(self, meta, children):
         key, value = children
         if isinstance(key, tuple):  # OTHERWISE

@@ -46,6 +46,7 @@ class RuleGraph:
     refs: dict[int, NameRef] = field(repr=False)  # id(ast.Name) → meaning
     types: dict[int, Type] = field(repr=False)  # id(expression) → type
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    lookup_tables: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)  # name → (key → value, key → file line)
 
     @property
     def inputs(self) -> list[Node]:

@@ -42,7 +42,8 @@ def _check_output(path: Path) -> tuple[bool, str]:
 
 
 @pytest.mark.parametrize("path", sorted((GOLDEN / "bad").glob("*.pk")), ids=lambda p: p.stem)
-def test_bad_policy_gets_exact_diagnostics(path: Path):
+def test_bad_policy_gets_exact_diagnostics(path: Path, monkeypatch):
+    monkeypatch.chdir(GOLDEN)  # lookup files are found next to the policy: bad/…
     compiled, output = _check_output(path)
     assert not compiled, "a bad policy must not compile"
     assert "error:" in output
@@ -51,7 +52,8 @@ def test_bad_policy_gets_exact_diagnostics(path: Path):
 
 @pytest.mark.parametrize("path", sorted((GOLDEN / "good").glob("*.pk")) + sorted((ROOT / "policies").glob("*.pk")),
                          ids=lambda p: p.stem)
-def test_good_policy_compiles(path: Path):
+def test_good_policy_compiles(path: Path, monkeypatch):
+    monkeypatch.chdir(path.parent.parent)
     compiled, output = _check_output(path)
     assert compiled, output
     if path.parent.name == "good":

@@ -281,3 +281,16 @@ def test_a_value_that_depends_on_itself_through_another_employee_is_a_cycle():
     with pytest.raises(PolicyError) as info:
         compile_policy("input\n  id: text key\n  partner: text\n  own: number\nkpi = own + 10% * kpi[partner]\n")
     assert [d.code for d in info.value.diagnostics] == ["cycle"]
+
+
+def test_lookup_from_a_csv_file_next_to_the_policy(tmp_path):
+    (tmp_path / "regions.csv").write_text("region,region_coef\n华东,1.1\n华南,1.0\n", encoding="utf-8")
+    policy = tmp_path / "p.pk"
+    policy.write_text("input\n  id: text key\n  region: text\n  sales: money\n"
+                      "region_coef by region from \"regions.csv\"\nadjusted = sales * region_coef\n", encoding="utf-8")
+    from pkrules.engine import compile_file
+
+    graph = compile_file(policy)
+    results = evaluate(graph, [{"id": "1", "region": "华东", "sales": F(100)}, {"id": "2", "region": "东北", "sales": F(100)}])
+    assert results.columns["adjusted"] == [F(110), None]
+    assert results.errors[0].message == "regions.csv has no row for region '东北'"
