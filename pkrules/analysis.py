@@ -250,6 +250,10 @@ class RangeAnalysis:
                 r = args[0]
                 widen = lambda v, s: None if v is None else v + s * step  # noqa: E731
                 return Range(widen(r.lo, -1), widen(r.hi, 1), step)
+            if func == "previous":
+                return args[0] if len(args) == 1 else _join(args[0], args[1])
+            if func == "consecutive":
+                return Range(Fraction(0), None, Fraction(1))
             if func == "abs":
                 r = args[0]
                 if r.lo is not None and r.lo >= 0:

@@ -116,6 +116,14 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Group:
+    """`within (team, week(day))`: a group made of several values."""
+
+    items: tuple["Expr", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class ValueOf:
     """score[partner]: another employee's value by key; team_score[team = opponent]: a group's value."""
 
@@ -134,6 +142,7 @@ class Aggregate:
     operand: "Expr | None"
     where: "Expr | None" = None
     within: "Expr | None" = None
+    across: bool = False  # over every period, not just the row's own
     span: Span = _span()
 
 
@@ -144,6 +153,7 @@ class Rank:
     operand: "Expr"
     ascending: bool = False
     within: "Expr | None" = None
+    across: bool = False
     span: Span = _span()
 
 
@@ -155,6 +165,7 @@ class Top:
     amount: "Expr"  # a percent of the group, or a whole number of people
     bottom: bool = False
     within: "Expr | None" = None
+    across: bool = False
     span: Span = _span()
 
 
@@ -165,6 +176,7 @@ class Split:
     pool: "Expr"
     weight: "Expr"
     within: "Expr | None" = None
+    across: bool = False
     span: Span = _span()
 
 
@@ -189,7 +201,7 @@ class Tiered:
 
 Expr = Union[
     Number, Percent, Text, Name, Neg, Binary, Compare, Between, InList, Logic, Not,
-    IfExpr, Call, ValueOf, Aggregate, Rank, Top, Split, Tiered,
+    IfExpr, Call, ValueOf, Aggregate, Rank, Top, Split, Tiered, Group,
 ]
 
 
@@ -206,6 +218,7 @@ class InputDecl:
     compares: tuple[tuple[str, "Expr"], ...] = ()
     key: bool = False
     column: str | None = None
+    period: bool = False  # the column that says which period a row is for
     name_span: Span = _span()
     type_span: Span = _span()
     span: Span = _span()

@@ -30,7 +30,13 @@ FUNCTIONS = {
     "round": "round", "四舍五入": "round", "取整": "round",
     "floor": "floor", "向下取整": "floor", "ceil": "ceil", "向上取整": "ceil",
     "abs": "abs", "绝对值": "abs",
+    # several periods
+    "previous": "previous", "上期": "previous", "consecutive": "consecutive", "连续": "consecutive",
+    # labels of dates, for grouping daily data by week, month…
+    "week": "week", "周": "week", "month": "month", "月份": "month", "quarter": "quarter", "季度": "quarter",
+    "year": "year", "年份": "year",
 }
+FUNCTION_LIST = "min, max, round, floor, ceil, abs, previous, consecutive, week, month, quarter, year"
 
 _ZH_KEYWORDS = sorted((w for words in KEYWORDS.values() for w in words if not w.isascii()), key=len, reverse=True)
 
@@ -78,6 +84,7 @@ class Checker:
         self.key: str | None = None
         self.used: set[str] = set()
         self.lookup_tables: dict[str, tuple[dict, dict]] = {}  # lookups read from CSV files
+        self.period: str | None = None  # the input that says which period a row is for
 
     # -- reporting
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None, notes=()) -> None:
@@ -105,7 +112,7 @@ class Checker:
             return None
         return RuleGraph(
             self.source, self.policy, self.nodes, order, self.key or "",
-            {k: v for k, v in self.refs.items()}, self.types, self.diagnostics, self.lookup_tables)
+            {k: v for k, v in self.refs.items()}, self.types, self.diagnostics, self.lookup_tables, self.period)
 
     # -- inputs
     def _declare_inputs(self) -> None:
@@ -138,6 +145,14 @@ class Checker:
                 elif type_.kind not in (TEXT, WHOLE, ENUM, "error"):
                     self.error("key-type", f"the key {decl.name} must be text or a whole number, not {type_.describe()}", decl.type_span)
                 self.key = self.key or decl.name
+            if decl.period:
+                if self.period is not None:
+                    self.error("two-periods", f"both {self.period} and {decl.name} are marked period", decl.span,
+                               hint="one input says which period a row is for")
+                elif type_.kind not in (TEXT, WHOLE, ENUM, DATE, "error"):
+                    self.error("period-type", f"the period {decl.name} must be text, a whole number or a date, "
+                                              f"not {type_.describe()}", decl.type_span)
+                self.period = self.period or decl.name
             self._check_constraints(decl, type_)
             self.nodes[decl.name] = Node(decl.name, "input", decl, type_, (), decl.span)
         if self.policy.inputs and self.key is None:
@@ -568,10 +583,12 @@ class Checker:
         if func is None:
             suggestion = did_you_mean(call.func, [f for f in FUNCTIONS if f.isascii()])
             self.error("unknown-function", f"unknown function '{call.func}'", call.span,
-                       hint=(f"did you mean '{suggestion}'? " if suggestion else "") + "functions: min, max, round, floor, ceil, abs")
+                       hint=(f"did you mean '{suggestion}'? " if suggestion else "") + f"functions: {FUNCTION_LIST}")
             return T_ERROR
         if any(t.kind == "error" for t in arg_types):
             return T_ERROR
+        if func in ("previous", "consecutive", "week", "month", "quarter", "year"):
+            return self._period_function(call, func, arg_types)
         for arg, t in zip(call.args, arg_types):
             if not t.numeric:
                 self.error("type", f"{func} needs numbers, but this is {t.describe()}", arg.span)
@@ -624,6 +641,30 @@ class Checker:
             self._match_value(group.type, expr.key, "=")
         return node.type
 
+    def _period_function(self, call: ast.Call, func: str, arg_types: list[Type]) -> Type:
+        if func in ("week", "month", "quarter", "year"):
+            if len(call.args) != 1 or arg_types[0].kind != DATE:
+                self.error("type", f"{func} takes one date, e.g. {func}(day)", call.span)
+                return T_ERROR
+            return T_TEXT
+        if self.period is None:
+            self.error("no-period", f"{func} needs data with several periods", call.span,
+                       hint="mark the input that says which period a row is for, e.g.  month: text period")
+            return T_ERROR
+        if func == "consecutive":
+            if len(call.args) != 1 or arg_types[0].kind != BOOL:
+                self.error("type", "consecutive takes one condition: consecutive(achievement < 100%)", call.span)
+                return T_ERROR
+            return T_WHOLE
+        if not call.args or not isinstance(call.args[0], ast.Name) or len(call.args) > 2:
+            self.error("type", "previous takes a name and, if there may be no earlier period, a default: previous(score, 0)",
+                       call.span)
+            return T_ERROR
+        result = arg_types[0]
+        if len(call.args) == 2:
+            result = self._join(result, arg_types[1], call.args[1].span, "previous and its default")
+        return result
+
     def _aggregate(self, agg: ast.Aggregate) -> Type:
         if agg.operand is not None and constant_value(agg.operand) is not None:
             self._ambiguous_commas(agg.operand)
@@ -662,6 +703,10 @@ class Checker:
 
     def _group(self, within: ast.Expr | None) -> None:
         if within is None:
+            return
+        if isinstance(within, ast.Group):
+            for item in within.items:
+                self._group(item)
             return
         t = self._infer(within)
         if t.kind in (MONEY, PERCENT, NUMBER, CONST):
@@ -736,7 +781,7 @@ class Checker:
             node = self.nodes.get(decl.name)
             if node is None or node.decl is not decl:
                 continue
-            if decl.name not in self.used and not decl.key and node.type.kind != TEXT:
+            if decl.name not in self.used and not decl.key and not decl.period and node.type.kind != TEXT:
                 self.warning("unused-input", f"input {decl.name} is not used by any definition", decl.name_span,
                              hint="delete it, or use it in a formula")
 

@@ -227,10 +227,13 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None) -> Pop
                     message = problem["msg"].removeprefix("Value error, ")
                     row_errors.append(CellError(row_number, header[positions[column]], cells[column], message))
             if values is not None:
-                key = values[graph.key]
+                key = values[graph.key] if graph.period is None else (values[graph.key], values[graph.period])
                 if key in seen_keys:
-                    row_errors.append(CellError(row_number, header[positions[graph.key]], str(cells[graph.key]),
-                                                f"the key {key} is also on row {seen_keys[key]}; each employee appears once"))
+                    message = (f"the key {values[graph.key]} is also on row {seen_keys[key]}; each employee appears once"
+                               if graph.period is None else
+                               f"{values[graph.key]} in {graph.period} {values[graph.period]} is also on row {seen_keys[key]}; "
+                               "each employee appears once per period")
+                    row_errors.append(CellError(row_number, header[positions[graph.key]], str(cells[graph.key]), message))
                 else:
                     seen_keys[key] = row_number
             if row_errors:
@@ -242,3 +245,20 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None) -> Pop
     except csv.Error as e:
         raise DataError(f"{path}: row {row_number}: {e}") from None
     return Population(rows, numbers, errors, skipped, extra)
+
+
+def is_parquet(path: str | Path) -> bool:
+    return str(path).lower().endswith((".parquet", ".pq"))
+
+
+def read_data(graph: RuleGraph, path: str | Path) -> Population:
+    """Read and validate a CSV or a Parquet file against the policy's inputs.
+
+    A Parquet cell is read as the text polars renders it (a null is an empty cell),
+    then exactly as a CSV cell: the same parsing, limits and messages.
+    """
+    if is_parquet(path):
+        from .columnar.io import parquet_as_csv_text
+
+        return read_csv(graph, path, text=parquet_as_csv_text(path))
+    return read_csv(graph, path)

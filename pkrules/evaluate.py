@@ -85,18 +85,29 @@ class Results:
     def keys(self) -> list:
         return self.columns[self.graph.key]
 
-    def index_of(self, key: object) -> int | None:
-        wanted = str(key)
-        for i, k in enumerate(self.keys):
-            if str(k) == wanted or (isinstance(k, Fraction) and format_human(k, group=False) == wanted):
-                return i
-        return None
+    def index_of(self, key: object, period: object = None) -> int | None:
+        """The row of an employee (given as text or value); with periods, the latest unless one is named."""
+        matches = [i for i, k in enumerate(self.keys) if _same(k, key)]
+        period_name = self.graph.period
+        if period_name is None or not matches:
+            return matches[0] if matches else None
+        periods = self.columns[period_name]
+        if period is not None:
+            return next((i for i in matches if _same(periods[i], period)), None)
+        return max(matches, key=lambda i: periods[i])
 
     def failed_rows(self) -> set[int]:
         return {e.row for e in self.errors}
 
     def value(self, name: str, index: int) -> object:
         return self.columns[name][index]
+
+
+def _same(value: object, wanted: object) -> bool:
+    if value == wanted:
+        return True
+    text = str(wanted)
+    return str(value) == text or (isinstance(value, Fraction) and format_human(value, group=False) == text)
 
 
 class Compiled:
@@ -180,6 +191,9 @@ class Compiled:
             return self._split(e)
         if isinstance(e, ast.Tiered):
             return self._tiered(e)
+        if isinstance(e, ast.Group):
+            items = [self.expr(item) for item in e.items]
+            return lambda i: tuple(f(i) for f in items)
         raise AssertionError(type(e).__name__)
 
     def _binary(self, e: ast.Binary) -> Fn:
@@ -226,10 +240,83 @@ class Compiled:
         if func == "abs":
             a = args[0]
             return lambda i: abs(a(i))
+        if func in ("week", "month", "quarter", "year"):
+            label, d = _DATE_LABELS[func], args[0]
+            return lambda i: label(d(i))
+        if func == "previous":
+            return self._previous(e, args)
+        if func == "consecutive":
+            return self._consecutive(e, args[0])
         step = constant_value(e.args[1]) if len(e.args) == 2 else Fraction(1)
         rounder = {"round": round_half_up, "floor": floor_to, "ceil": ceil_to}[func]
         x = args[0]
         return lambda i: rounder(Fraction(x(i)), step)
+
+    # -- several periods
+    def _period_index(self) -> tuple[dict[tuple[object, object], int], list[object], dict[object, int]]:
+        """(key, period) → row; the periods in order; period → its position."""
+        if "_periods" not in self.__dict__:
+            keys, periods = self.columns[self.graph.key], self.columns[self.graph.period]  # type: ignore[index]
+            ordered = sorted(set(periods))
+            self._periods = ({(k, p): j for j, (k, p) in enumerate(zip(keys, periods))}, ordered,
+                             {p: n for n, p in enumerate(ordered)})
+        return self._periods
+
+    def _previous(self, e: ast.Call, args: list[Fn]) -> Fn:
+        name = e.args[0].name  # type: ignore[union-attr]
+        column = self.columns[name]
+        default = args[1] if len(args) == 2 else None
+        span = e.span
+
+        def previous(i: int) -> object:
+            index, ordered, position = self._period_index()
+            here = self.columns[self.graph.period][i]  # type: ignore[index]
+            at = position[here]
+            j = index.get((self.columns[self.graph.key][i], ordered[at - 1])) if at > 0 else None
+            if j is None:
+                if default is not None:
+                    return default(i)
+                where = "this is the first period" if at == 0 else f"no row for this employee in {ordered[at - 1]}"
+                raise RowError(f"previous({name}): {where}; give a default: previous({name}, 0)", span)
+            if column[j] is None:
+                raise RowError(f"previous({name}): the row for {ordered[at - 1]} has an error", span)
+            return column[j]
+
+        return previous
+
+    def _consecutive(self, e: ast.Call, cond: Fn) -> Fn:
+        streaks: dict[int, int] = {}
+
+        def consecutive(i: int) -> Fraction:
+            if not streaks:
+                index, ordered, position = self._period_index()
+                keys, periods = self.columns[self.graph.key], self.columns[self.graph.period]  # type: ignore[index]
+                rows_of: dict[object, list[int]] = {}
+                for j, k in enumerate(keys):
+                    rows_of.setdefault(k, []).append(j)
+                for rows in rows_of.values():
+                    streak, last = 0, None
+                    for j in sorted(rows, key=lambda r: position[periods[r]]):
+                        at = position[periods[j]]
+                        try:
+                            holds = bool(cond(j))
+                        except (Upstream, RowError):
+                            holds = None  # type: ignore[assignment]
+                        if holds is None:
+                            streak, last = -1, at  # unknown: later periods cannot count through it
+                            streaks[j] = -1
+                            continue
+                        if holds:
+                            streak = streak + 1 if (last is not None and at == last + 1 and streak >= 0) else 1
+                        else:
+                            streak = 0
+                        last = at
+                        streaks[j] = streak
+            if streaks[i] < 0:
+                raise RowError("consecutive(…): an earlier period of this employee has an error", e.span)
+            return Fraction(streaks[i])
+
+        return consecutive
 
     def _value_of(self, e: ast.ValueOf) -> Fn:
         key = self.expr(e.key)
@@ -240,11 +327,16 @@ class Compiled:
             key_name = self.graph.key
             keys = self.columns[key_name]
 
+            period = self.graph.period
+
             def other_employee(i: int) -> object:
                 if "index" not in self.__dict__:
-                    self.index = {k: j for j, k in enumerate(keys)}
+                    if period is None:
+                        self.index = {k: j for j, k in enumerate(keys)}
+                    else:  # the other employee in the same period
+                        self.index = {(k, p): j for j, (k, p) in enumerate(zip(keys, self.columns[period]))}
                 k = key(i)
-                j = self.index.get(k)
+                j = self.index.get(k if period is None else (k, self.columns[period][i]))
                 if j is None:
                     raise RowError(f"no employee with {key_name} '{k}' ({key_text})", span)
                 if column[j] is None:
@@ -254,13 +346,14 @@ class Compiled:
             return other_employee
         groups = self.columns[e.group]
         members: dict[object, list[int]] = {}
+        periods = self.columns[self.graph.period] if self.graph.period else None
 
         def group_value(i: int) -> object:
             if not members:
                 for j, g in enumerate(groups):
-                    members.setdefault(g, []).append(j)
+                    members.setdefault(g if periods is None else (periods[j], g), []).append(j)
             g = key(i)
-            rows = members.get(g)
+            rows = members.get(g if periods is None else (periods[i], g))
             if not rows:
                 raise RowError(f"no one has {e.group} '{g}' ({key_text})", span)
             bad = [j for j in rows if column[j] is None]
@@ -278,6 +371,10 @@ class Compiled:
     def _groups(self, term: ast.Expr, within: ast.Expr | None) -> tuple[list[object], dict[object, list[int]]]:
         """Each row's group and the rows of each group (everyone is one group without `within`)."""
         key = self.expr(within) if within is not None else (lambda i: None)
+        if self.graph.period is not None and not getattr(term, "across", False):
+            # Population terms compare people within the same period.
+            periods, inner = self.columns[self.graph.period], key
+            key = lambda i: (periods[i], inner(i))  # noqa: E731
         of_row: list[object] = []
         members: dict[object, list[int]] = {}
         for i in range(self.size):
@@ -524,6 +621,19 @@ class Compiled:
 _COMPARE = {
     ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
     "<": lambda a, b: a < b, "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}
+
+
+def _week(d) -> str:
+    year, week, _ = d.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+_DATE_LABELS = {
+    "week": _week,
+    "month": lambda d: f"{d.year}-{d.month:02d}",
+    "quarter": lambda d: f"{d.year}Q{(d.month - 1) // 3 + 1}",
+    "year": lambda d: str(d.year),
 }
 
 

@@ -53,6 +53,7 @@ class Explanation:
     root: TraceNode
     label: str | None = None  # the employee's name, when the policy has a name input
     lang: str = "en"  # the language the policy is written in
+    period: str | None = None  # "month 3", when the data has several periods
 
 
 def explain(results: Results, index: int, name: str, depth: int | None = None) -> Explanation:
@@ -61,8 +62,19 @@ def explain(results: Results, index: int, name: str, depth: int | None = None) -
     root = builder.node(name, depth)
     label_input = next((n for n in ("name", "姓名", "名字") if n in graph.nodes and graph.nodes[n].is_input), None)
     label = str(results.columns[label_input][index]) if label_input else None
+    period = f"{graph.period} {results.columns[graph.period][index]}" if graph.period else None
     return Explanation(graph.policy.title, graph.source.path, graph.key, results.keys[index], results.row_numbers[index],
-                       root, label or None, graph.policy.language)
+                       root, label or None, graph.policy.language, period)
+
+
+def _period_call(e) -> str | None:
+    """'previous' or 'consecutive' for a call of those functions (values from other periods)."""
+    if not isinstance(e, ast.Call):
+        return None
+    from .check import FUNCTIONS
+
+    func = FUNCTIONS.get(e.func.lower() if e.func.isascii() else e.func)
+    return func if func in ("previous", "consecutive") else None
 
 
 class _TraceBuilder:
@@ -127,11 +139,25 @@ class _TraceBuilder:
                 trace.steps.extend(self._population_steps(sub))
             elif isinstance(sub, ast.ValueOf):
                 trace.steps.append(self._value_of_step(sub))
+            elif _period_call(sub):
+                trace.steps.append(self._period_step(sub))
             elif isinstance(sub, ast.IfExpr):
                 cond = self.value_of(sub.cond)
                 answer = self.say("yes") if cond is True else self.say("no") if cond is False else cond
                 trace.steps.append(Step(self.say("if_step", cond=self.snippet(sub.cond), answer=answer,
                                                  chosen=self.snippet(sub.then if cond is True else sub.else_)), sub.span.line))
+
+    def _period_step(self, call: ast.Call) -> Step:
+        period = self.graph.period
+        periods = self.results.columns[period]  # type: ignore[index]
+        value = self.value_of(call)
+        here = periods[self.i]
+        earlier = sorted({p for k, p in zip(self.results.keys, periods) if k == self.results.keys[self.i] and p < here})
+        if _period_call(call) == "previous":
+            source = self.say("previous_of", period=period, value=self.fmt(earlier[-1])) if earlier else self.say("no_previous")
+        else:
+            source = self.say("periods_counted", period=period, here=self.fmt(here))
+        return Step(f"{self.snippet(call)} = {self.fmt(value, self.type_of(call))} ({source})", call.span.line)
 
     def _value_of_step(self, sub: ast.ValueOf) -> Step:
         key = self.value_of(sub.key)
@@ -154,7 +180,7 @@ class _TraceBuilder:
         start, end = expr.span.column - 1, expr.span.end_column - 1
         pieces: list[tuple[int, int, str]] = []
         for sub in ast.walk(expr):
-            if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)):
+            if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)) or _period_call(sub):
                 pieces.append((sub.span.column - 1, sub.span.end_column - 1, self.fmt(self.value_of(sub), self.type_of(sub))))
             elif isinstance(sub, ast.Name):
                 ref = self.graph.refs.get(id(sub))

@@ -27,7 +27,7 @@ WORDS = {
         "and": "and", "or": "or", "not": "not", "in": "in", "top": "top", "bottom": "bottom", "between": "between",
         "within": "within", "where": "where", "rank": "rank", "ascending": "ascending", "split": "split", "by": "by",
         "tiered": "tiered", "marginal": "marginal", "whole": "whole", "on": "on", "upto": "up to", "above": "above",
-        "weighted": "weighted", "output": "output", "from": "from", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
+        "weighted": "weighted", "output": "output", "from": "from", "across": "across periods", "period": "period", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
         "sum": "sum", "avg": "avg", "count": "count", "min": "min", "max": "max",
         "unique": "(unique)", "collect_sum": "(collect sum)",
         ",": ", ", ":": ": ", "(": "(", ")": ")", "*": "*", "/": "/", ">=": ">=", "<=": "<=", "!=": "!=",
@@ -39,7 +39,7 @@ WORDS = {
         "and": "且", "or": "或", "not": "非", "in": "在", "top": "前", "bottom": "后", "between": "介于",
         "within": "组内", "where": "其中", "rank": "排名", "ascending": "升序", "split": "分配", "by": "按",
         "tiered": "分段", "marginal": "超额累进", "whole": "全额累进", "on": "基于", "upto": "以内", "above": "以上",
-        "weighted": "加权", "output": "输出", "from": "来自", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
+        "weighted": "加权", "output": "输出", "from": "来自", "across": "跨期", "period": "期间", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
         "sum": "合计", "avg": "平均", "count": "人数", "min": "最小", "max": "最大",
         "unique": "（唯一）", "collect_sum": "（累加）",
         ",": "，", ":": "：", "(": "（", ")": "）", "*": "×", "/": "/", ">=": "≥", "<=": "≤", "!=": "≠",
@@ -116,7 +116,15 @@ class _Printer:
         """An operand that the grammar takes as a name or a bracketed expression."""
         if isinstance(e, ast.Name):
             return e.name
+        if isinstance(e, ast.Group):
+            return f"{self.w['(']}{self.w[','].join(self._expr(item) for item in e.items)}{self.w[')']}"
         return f"{self.w['(']}{self._expr(e)}{self.w[')']}"
+
+    def scope(self, e) -> list[str]:
+        parts = [self.w["within"], self.group(e.within)] if e.within is not None else []
+        if e.across:
+            parts.append(self.w["across"])
+        return parts
 
     def _expr(self, e) -> str:
         w = self.w
@@ -167,26 +175,20 @@ class _Printer:
                 parts.append(self.group(e.operand))
             if e.where is not None:
                 parts += [w["where"], self.expr(e.where, 1)]
-            if e.within is not None:
-                parts += [w["within"], self.group(e.within)]
-            return " ".join(parts)
+            return " ".join(parts + self.scope(e))
         if isinstance(e, ast.Rank):
             parts = [w["rank"], self.group(e.operand)]
             if e.ascending:
                 parts.append(w["ascending"])
-            if e.within is not None:
-                parts += [w["within"], self.group(e.within)]
-            return " ".join(parts)
+            return " ".join(parts + self.scope(e))
         if isinstance(e, ast.Top):
             parts = [self.expr(e.operand, 5), w["in"], w["bottom" if e.bottom else "top"], self.expr(e.amount, 5)]
-            if e.within is not None:
-                parts += [w["within"], self.group(e.within)]
-            return " ".join(parts)
+            return " ".join(parts + self.scope(e))
         if isinstance(e, ast.Split):
             parts = [w["split"], self.expr(e.pool, 5), w["by"], self.expr(e.weight, 5)]
-            if e.within is not None:
-                parts += [w["within"], self.group(e.within)]
-            return " ".join(parts)
+            return " ".join(parts + self.scope(e))
+        if isinstance(e, ast.Group):
+            return self.group(e)
         if isinstance(e, ast.Tiered):
             tiers = w[","].join(" ".join(self.tier(t, previous)) for t, previous in _with_previous(e.tiers))
             return f"{self.tiered_head(e)}{w[':']}{tiers}"
@@ -392,6 +394,8 @@ class Formatter:
             parts.append(f"{w.get(op, op)} {p.expr(bound, 5)}")
         if d.key:
             parts.append(w["key"])
+        if d.period:
+            parts.append(w["period"])
         if d.column is not None:
             opening, closing = w["quote"]
             parts.append(f"{w['column']} {opening}{d.column}{closing}")

@@ -53,6 +53,8 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "OUTPUT": ("output", "输出"),
     "LOOKUP": ("lookup", "查表"),
     "FROM": ("from", "来自"),
+    "ACROSS": ("across", "跨期"),
+    "PERIOD": ("period", "期间"),
 }
 
 KEYWORD_OF: dict[str, str] = {

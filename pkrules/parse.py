@@ -423,7 +423,7 @@ class _ToAst(Transformer):
         type_name, enum_values, type_span = children[1]
         low = high = None
         compares: list[tuple[str, ast.Expr]] = []
-        key = False
+        key = period = False
         column = None
         for item in children[2:]:
             kind = item[0]
@@ -431,12 +431,14 @@ class _ToAst(Transformer):
                 low, high = item[1], item[2]
             elif kind == "key":
                 key = True
+            elif kind == "period":
+                period = True
             elif kind == "column":
                 column = item[1]
             elif kind == "compare":
                 compares.append((item[1], item[2]))
         return ast.InputDecl(
-            str(name), type_name, enum_values, low, high, tuple(compares), key, column,
+            str(name), type_name, enum_values, low, high, tuple(compares), key, column, period,
             name_span=_tok_span(name), type_span=type_span, span=_span_of(meta))
 
     def type_name(self, meta, children):
@@ -452,6 +454,9 @@ class _ToAst(Transformer):
 
     def key_constraint(self, meta, children):
         return ("key",)
+
+    def period_constraint(self, meta, children):
+        return ("period",)
 
     def column_constraint(self, meta, children):
         return ("column", _unquote(children[-1]))
@@ -653,14 +658,23 @@ class _ToAst(Transformer):
 
     def top(self, meta, children, bottom=False):
         values = _values(children)
-        within = values[2].within if len(values) > 2 else None
-        return ast.Top(values[0], values[1], bottom, within, span=_span_of(meta))
+        scope = values[2] if len(values) > 2 else _Within(None, False)
+        return ast.Top(values[0], values[1], bottom, scope.within, scope.across, span=_span_of(meta))
 
     def bottom(self, meta, children):
         return self.top(meta, children, bottom=True)
 
-    def within(self, meta, children):
-        return _Within(_values(children)[0])
+    def scope(self, meta, children):
+        across = any(_is_token(c, "ACROSS") for c in children)
+        if across:
+            word = next((c for c in children if _is_token(c, "NAME")), None)
+            if word is not None and str(word).lower() not in ("periods", "period", "all"):
+                raise _AstError(Diagnostic("error", "syntax", f"write 'across periods', not 'across {word}'", _tok_span(word)))
+        within = next((c for c in children if not isinstance(c, Token)), None)
+        return _Within(within, across)
+
+    def group_tuple(self, meta, children):
+        return ast.Group(tuple(children), span=_span_of(meta))
 
     def where(self, meta, children):
         return _Where(_values(children)[0])
@@ -695,30 +709,32 @@ class _ToAst(Transformer):
         func_token = children[0]
         func = _AGG_FUNCS.get(str(func_token).lower(), str(func_token).lower())
         operand = where = within = None
+        across = False
         for c in children[1:]:
             if isinstance(c, _Within):
-                within = c.within
+                within, across = c.within, c.across
             elif isinstance(c, _Where):
                 where = c.where
             elif not isinstance(c, Token):
                 operand = c
-        return ast.Aggregate(func, operand, where, within, span=_span_of(meta))
+        return ast.Aggregate(func, operand, where, within, across, span=_span_of(meta))
 
     def rank(self, meta, children):
         ascending = any(_is_token(c, "ASCENDING") for c in children)
         values = _values(children)
-        within = next((v.within for v in values if isinstance(v, _Within)), None)
-        return ast.Rank(values[0], ascending, within, span=_span_of(meta))
+        scope = next((v for v in values if isinstance(v, _Within)), _Within(None, False))
+        return ast.Rank(values[0], ascending, scope.within, scope.across, span=_span_of(meta))
 
     def split(self, meta, children):
         values = _values(children)
-        within = next((v.within for v in values if isinstance(v, _Within)), None)
-        return ast.Split(values[0], values[1], within, span=_span_of(meta))
+        scope = next((v for v in values if isinstance(v, _Within)), _Within(None, False))
+        return ast.Split(values[0], values[1], scope.within, scope.across, span=_span_of(meta))
 
 
 class _Within:
-    def __init__(self, within):
+    def __init__(self, within, across: bool = False):
         self.within = within
+        self.across = across
 
 
 class _Where:

@@ -86,7 +86,8 @@ def render_tree(explanation: Explanation, colour: bool = False) -> str:
     lang = explanation.lang
     global _HIGHLIGHT
     _HIGHLIGHT = colour
-    lines = [say(lang, "why", key_name=explanation.key_name, key=explanation.key, name=root.name,
+    key = f"{explanation.key} ({explanation.period})" if explanation.period else explanation.key
+    lines = [say(lang, "why", key_name=explanation.key_name, key=key, name=root.name,
                  value=format_value(root.value, root.type, lang=lang)) + f"   ({explanation.policy_path})"]
     _tree_lines(root, "", lines, lang, is_root=True)
     return "\n".join(lines)
@@ -135,6 +136,8 @@ def render_markdown(explanation: Explanation) -> str:
     lang = explanation.lang
     title = explanation.policy_title or explanation.policy_path
     who = f"{explanation.key} ({explanation.label})" if explanation.label else str(explanation.key)
+    if explanation.period:
+        who += f", {explanation.period}"
     out = [f"# {title}: {say(lang, 'for', name=root.name, who=who)}", ""]
     out.append(f"**{root.name} = {format_value(root.value, root.type, lang=lang)}**")
     out.append("")

@@ -47,6 +47,7 @@ class RuleGraph:
     types: dict[int, Type] = field(repr=False)  # id(expression) → type
     diagnostics: list[Diagnostic] = field(default_factory=list)
     lookup_tables: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)  # name → (key → value, key → file line)
+    period: str | None = None  # the input that says which period a row is for, when the data has several
 
     @property
     def inputs(self) -> list[Node]:

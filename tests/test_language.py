@@ -294,3 +294,64 @@ def test_lookup_from_a_csv_file_next_to_the_policy(tmp_path):
     results = evaluate(graph, [{"id": "1", "region": "华东", "sales": F(100)}, {"id": "2", "region": "东北", "sales": F(100)}])
     assert results.columns["adjusted"] == [F(110), None]
     assert results.errors[0].message == "regions.csv has no row for region '东北'"
+
+
+PERIODS = """input
+  id: text key
+  month: whole period
+  team: text
+  achievement: percent
+score = achievement * 100
+progress = score - previous(score, 0)
+below = consecutive(achievement < 100%)
+team_best = max score within team
+total_score = sum score within id across periods
+"""
+
+
+def test_several_periods_previous_consecutive_and_population_terms_per_period():
+    rows = [{"id": k, "month": F(m), "team": "T", "achievement": F(a, 100)} for k, m, a in [
+        ("A", 1, 90), ("A", 2, 80), ("A", 3, 95), ("B", 1, 100), ("B", 2, 70), ("B", 3, 110), ("B", 4, 100),
+        ("A", 5, 50)]]
+    cols, errors = run(PERIODS, rows)
+    assert errors == []
+    # Periods follow the order of the data's periods; A has no row for month 4, so month 5 has
+    # no previous value (the default 0) and starts a new streak.
+    assert cols["progress"] == [90, -10, 15, 100, -30, 40, -10, 50]
+    assert cols["below"] == [1, 2, 3, 0, 1, 0, 0, 1]
+    assert cols["team_best"] == [100, 80, 110, 100, 80, 110, 100, 50]  # within the team and the month
+    assert cols["total_score"] == [315, 315, 315, 380, 380, 380, 380, 315]
+
+
+def test_previous_without_a_default_is_a_row_error_in_the_first_period():
+    cols, errors = run(PERIODS.replace("previous(score, 0)", "previous(score)"),
+                       [{"id": "A", "month": F(1), "team": "T", "achievement": F(1)}])
+    assert cols["progress"] == [None]
+    assert errors[0].message == "previous(score): this is the first period; give a default: previous(score, 0)"
+
+
+def test_previous_needs_a_period_input():
+    with pytest.raises(PolicyError) as info:
+        compile_policy("input\n  id: text key\n  x: number\ny = previous(x, 0)\n")
+    assert [d.code for d in info.value.diagnostics] == ["no-period"]
+
+
+def test_daily_data_grouped_by_week_and_month():
+    import datetime as dt
+
+    text = """input
+  id: text key
+  day: date period
+  visits: whole >= 0
+daily_rank = rank visits
+weekly = sum visits within (id, week(day)) across periods
+monthly = sum visits within (id, month(day)) across periods
+"""
+    days = [dt.date(2024, 7, 1), dt.date(2024, 7, 2), dt.date(2024, 7, 8)]
+    rows = [{"id": k, "day": d, "visits": F(v)} for k, d, v in [
+        ("A", days[0], 3), ("B", days[0], 5), ("A", days[1], 4), ("B", days[1], 4), ("A", days[2], 9), ("B", days[2], 1)]]
+    cols, errors = run(text, rows)
+    assert errors == []
+    assert cols["daily_rank"] == [2, 1, 1, 1, 1, 2]
+    assert cols["weekly"] == [7, 9, 7, 9, 9, 1]
+    assert cols["monthly"] == [16, 10, 16, 10, 16, 10]
