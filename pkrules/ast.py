@@ -143,6 +143,7 @@ class Aggregate:
     where: "Expr | None" = None
     within: "Expr | None" = None
     across: bool = False  # over every period, not just the row's own
+    source: str | None = None  # `from ratings`: over the employee's rows of a related table
     span: Span = _span()
 
 
@@ -308,10 +309,33 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class RelatedRow:
+    """`with ratings rater_role 上级, rating 90`: a related-table row of an example's employee."""
+
+    employee: int  # index into Example.employees
+    table: str
+    fields: tuple[Field, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Example:
     title: str
     employees: tuple[tuple[Field, ...], ...]
     expectations: tuple[Expectation, ...]
+    related: tuple[RelatedRow, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RelatedTable:
+    """A second input table with several rows per employee (e.g. 360° ratings), linked by a column."""
+
+    name: str
+    link: str  # the column holding the employee's key
+    inputs: tuple[InputDecl, ...]
+    name_span: Span = _span()
+    link_span: Span = _span()
     span: Span = _span()
 
 
@@ -331,6 +355,7 @@ class Policy:
     declarations: tuple[Declaration, ...]
     examples: tuple[Example, ...]
     outputs: Output | None = None
+    related: tuple[RelatedTable, ...] = ()
     language: str = field(default="en", compare=False)  # zh when written with Chinese keywords
     span: Span = _span()
 

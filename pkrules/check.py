@@ -85,6 +85,9 @@ class Checker:
         self.used: set[str] = set()
         self.lookup_tables: dict[str, tuple[dict, dict]] = {}  # lookups read from CSV files
         self.period: str | None = None  # the input that says which period a row is for
+        self.related: dict[str, dict[str, Type]] = {}  # related table → its columns' types
+        self.related_tables: dict[str, ast.RelatedTable] = {}
+        self.related_env: dict[str, Type] | None = None  # the columns visible inside `… from table`
 
     # -- reporting
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None, notes=()) -> None:
@@ -96,6 +99,7 @@ class Checker:
     # -- the pass
     def run(self) -> RuleGraph | None:
         self._declare_inputs()
+        self._declare_related()
         self._declare_definitions()
         deps = {name: self._dependencies(node) for name, node in self.nodes.items() if not node.is_input}
         order, cyclic = self._order(deps)
@@ -112,7 +116,8 @@ class Checker:
             return None
         return RuleGraph(
             self.source, self.policy, self.nodes, order, self.key or "",
-            {k: v for k, v in self.refs.items()}, self.types, self.diagnostics, self.lookup_tables, self.period)
+            {k: v for k, v in self.refs.items()}, self.types, self.diagnostics, self.lookup_tables, self.period,
+            {name: (self.related_tables[name], columns) for name, columns in self.related.items()})
 
     # -- inputs
     def _declare_inputs(self) -> None:
@@ -123,21 +128,7 @@ class Checker:
             if decl.name in self.nodes:
                 self._duplicate(decl.name, decl.name_span)
                 continue
-            if decl.type_name != ENUM and decl.type_name not in TYPE_NAMES:
-                suggestion = did_you_mean(decl.type_name, [k for k in TYPE_NAMES if k.isascii()] + [k for k in TYPE_NAMES if not k.isascii()])
-                self.error("unknown-type", f"unknown type '{decl.type_name}'", decl.type_span,
-                           hint=(f"did you mean '{suggestion}'? " if suggestion else "")
-                           + "types: money, percent, number, whole, yesno, text, date, or values like 新人 | 骨干 | 经理")
-                type_ = T_ERROR
-            else:
-                type_ = input_type(TYPE_NAMES.get(decl.type_name, ENUM), decl.name, decl.enum_values)
-            if type_.kind == ENUM:
-                seen = set()
-                for value in decl.enum_values:
-                    if value in seen:
-                        self.error("duplicate-value", f"'{value}' is listed twice in {decl.name}'s values", decl.type_span)
-                    seen.add(value)
-                    self.enum_values.setdefault(value, decl.name)
+            type_ = self._input_type(decl)
             if decl.key:
                 if self.key is not None:
                     self.error("two-keys", f"both {self.key} and {decl.name} are marked key", decl.span,
@@ -159,6 +150,50 @@ class Checker:
             first = self.policy.inputs[0]
             self.error("no-key", "no input is marked key", first.span,
                        hint=f"mark the column that identifies an employee, e.g.  {first.name}: text key")
+
+    def _input_type(self, decl: ast.InputDecl) -> Type:
+        if decl.type_name != ENUM and decl.type_name not in TYPE_NAMES:
+            suggestion = did_you_mean(decl.type_name, [k for k in TYPE_NAMES if k.isascii()] + [k for k in TYPE_NAMES if not k.isascii()])
+            self.error("unknown-type", f"unknown type '{decl.type_name}'", decl.type_span,
+                       hint=(f"did you mean '{suggestion}'? " if suggestion else "")
+                       + "types: money, percent, number, whole, yesno, text, date, or values like 新人 | 骨干 | 经理")
+            return T_ERROR
+        type_ = input_type(TYPE_NAMES.get(decl.type_name, ENUM), decl.name, decl.enum_values)
+        if type_.kind == ENUM:
+            seen = set()
+            for value in decl.enum_values:
+                if value in seen:
+                    self.error("duplicate-value", f"'{value}' is listed twice in {decl.name}'s values", decl.type_span)
+                seen.add(value)
+                self.enum_values.setdefault(value, decl.name)
+        return type_
+
+    def _declare_related(self) -> None:
+        """Second tables (several rows per employee), linked to the employee's key by a column."""
+        for table in self.policy.related:
+            if table.name in self.nodes or table.name in self.related:
+                self.error("duplicate", f"'{table.name}' is defined twice", table.name_span)
+                continue
+            columns: dict[str, Type] = {}
+            for decl in table.inputs:
+                if decl.name in columns:
+                    self.error("duplicate", f"'{decl.name}' is declared twice in {table.name}", decl.name_span)
+                    continue
+                if decl.key or decl.period:
+                    self.error("related-key", f"a column of {table.name} cannot be the key or the period", decl.span,
+                               hint=f"{table.name} is linked to the employee by {table.link}")
+                columns[decl.name] = self._input_type(decl)
+                self._check_constraints(decl, columns[decl.name])
+            link = columns.get(table.link)
+            key_node = self.nodes.get(self.key) if self.key else None
+            if link is None:
+                self.error("related-link", f"{table.name} is linked by {table.link}, but it has no such column",
+                           table.link_span, hint=f"add  {table.link}: text  to {table.name}'s columns")
+            elif key_node is not None and "error" not in (link.kind, key_node.type.kind) and link.kind != key_node.type.kind:
+                self.error("related-link", f"{table.link} links to the key {self.key}, which is {key_node.type.describe()}, "
+                                           f"but {table.link} is {link.describe()}", table.link_span)
+            self.related[table.name] = columns
+            self.related_tables[table.name] = table
 
     def _check_constraints(self, decl: ast.InputDecl, type_: Type) -> None:
         bounds = [e for e in (decl.low, decl.high) if e is not None] + [e for _, e in decl.compares]
@@ -210,7 +245,7 @@ class Checker:
         """Every (name, where) a declaration uses, in source order."""
         out: list[tuple[str, Span]] = []
         for expr in _expressions_of(node.decl):
-            for sub in ast.walk(expr):
+            for sub in self._walk_outside_related(expr):
                 if isinstance(sub, ast.Name) and sub.name in self.nodes:
                     out.append((sub.name, sub.span))
                 elif isinstance(sub, ast.ValueOf) and sub.name in self.nodes:
@@ -218,6 +253,21 @@ class Checker:
                     if sub.group in self.nodes:
                         out.append((sub.group, sub.span))
         return out
+
+    def _walk_outside_related(self, expr):
+        """Every sub-expression, except the related table's own columns inside `… from table`."""
+        if isinstance(expr, ast.Aggregate) and expr.source is not None:
+            columns = self.related.get(expr.source, {})
+            yield expr
+            for part in (expr.operand, expr.where):
+                if part is not None:
+                    for sub in ast.walk(part):
+                        if not (isinstance(sub, ast.Name) and sub.name in columns):
+                            yield sub
+            return
+        yield expr
+        for child in ast.children(expr):
+            yield from self._walk_outside_related(child)
 
     def _order(self, deps: dict[str, list[tuple[str, Span]]]) -> tuple[list[str], list[str]]:
         """Definitions in dependency order; cycles reported with each step."""
@@ -381,6 +431,11 @@ class Checker:
             return acc
 
     def _infer(self, expr: ast.Expr) -> Type:
+        if self.related_env is not None and isinstance(expr, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.ValueOf, ast.Tiered)):
+            self.error("related-term", "this cannot be used inside '… from' a table: it is computed per row of the "
+                                       "table, one employee at a time", expr.span,
+                       hint="compute it in its own definition and use that name here")
+            return T_ERROR
         t = self._infer_inner(expr)
         self.types[id(expr)] = t
         return t
@@ -456,6 +511,9 @@ class Checker:
         raise AssertionError(f"unhandled expression {type(expr).__name__}")
 
     def _name_type(self, name: ast.Name) -> Type:
+        if self.related_env is not None and name.name in self.related_env:
+            self.refs[id(name)] = NameRef("related", name.name)
+            return self.related_env[name.name]
         if name.name in self.nodes:
             self.refs[id(name)] = NameRef("node", name.name)
             self.used.add(name.name)
@@ -539,12 +597,15 @@ class Checker:
         return T_BOOL
 
     def _is_enum_word(self, expr: ast.Expr) -> bool:
-        return isinstance(expr, ast.Name) and expr.name not in self.nodes and (
+        return isinstance(expr, ast.Name) and not self._is_known_name(expr.name) and (
             expr.name in self.enum_values or not (expr.name.lower() if expr.name.isascii() else expr.name) in YES_WORDS)
+
+    def _is_known_name(self, name: str) -> bool:
+        return name in self.nodes or (self.related_env is not None and name in self.related_env)
 
     def _match_value(self, value_type: Type, option: ast.Expr, op: str) -> None:
         """Check a literal against the type it is compared with (enum words, text)."""
-        if isinstance(option, ast.Name) and option.name not in self.nodes:
+        if isinstance(option, ast.Name) and not self._is_known_name(option.name):
             if value_type.kind == ENUM:
                 if option.name in value_type.values:
                     self.refs[id(option)] = NameRef("enum", option.name)
@@ -666,6 +727,22 @@ class Checker:
         return result
 
     def _aggregate(self, agg: ast.Aggregate) -> Type:
+        if agg.source is not None:
+            columns = self.related.get(agg.source)
+            if columns is None:
+                suggestion = did_you_mean(agg.source, list(self.related))
+                self.error("undefined", f"no table {agg.source} is declared", agg.span,
+                           hint=f"did you mean '{suggestion}'?" if suggestion else
+                           f"declare it:  input {agg.source} by employee  with its columns")
+                return T_ERROR
+            outer, self.related_env = self.related_env, columns
+            try:
+                return self._aggregate_body(agg)
+            finally:
+                self.related_env = outer
+        return self._aggregate_body(agg)
+
+    def _aggregate_body(self, agg: ast.Aggregate) -> Type:
         if agg.operand is not None and constant_value(agg.operand) is not None:
             self._ambiguous_commas(agg.operand)
             self.error("aggregate-constant", f"{agg.func} of a fixed number over everyone is that number", agg.span,
@@ -810,6 +887,19 @@ class Checker:
                 span = employee[0].span if employee else example.span
                 self.error("example-missing", f"example \"{example.title}\" does not give {', '.join(missing)}", span,
                            hint=f"add e.g. {missing[0]} …")
+        for row in example.related:
+            columns = self.related.get(row.table)
+            if columns is None:
+                self.error("example-field", f"no table {row.table} is declared", row.span)
+                continue
+            link = self.related_tables[row.table].link
+            for field in row.fields:
+                if field.name not in columns or field.name == link:
+                    self.error("example-field", f"'{field.name}' is not a column of {row.table}"
+                               + (" (it is filled in with the employee's key)" if field.name == link else ""), field.name_span,
+                               hint=f"{row.table}'s columns: {', '.join(c for c in columns if c != link)}")
+                    continue
+                self._check_example_value(columns[field.name], field.value, field.name)
         for expectation in example.expectations:
             field = expectation.field
             node = self.nodes.get(field.name)

@@ -148,10 +148,10 @@ def cmd_test(args) -> int:
 
 
 def _load_population(graph, data_path: str, keep_going: bool):
-    from .data import DataError, read_csv
+    from .data import DataError, read_data
 
     try:
-        population = read_csv(graph, data_path)
+        population = read_data(graph, data_path)
     except DataError as e:
         raise _Fail(f"error: {e}") from None
     if population.errors:
@@ -168,10 +168,50 @@ def _load_population(graph, data_path: str, keep_going: bool):
     return population
 
 
-def _evaluate(graph, population, keep_going: bool, data_path: str, quiet: bool = False):
+def _load_related(graph, population, specs: list[str] | None, keep_going: bool) -> dict[str, list[dict]]:
+    """The rows of the policy's related tables, from --with NAME=FILE; each linked to a known employee."""
+    from .data import DataError, read_csv
+
+    given: dict[str, str] = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise _Fail(f"error: --with {spec}: write --with TABLE=FILE, e.g. --with ratings=ratings.csv", EXIT_USAGE)
+        if name not in graph.related:
+            known = ", ".join(graph.related) or "none"
+            raise _Fail(f"error: --with {spec}: the policy has no table {name} (its tables: {known})", EXIT_USAGE)
+        given[name] = path
+    missing = [name for name in graph.related if name not in given]
+    if missing:
+        raise _Fail(f"error: this policy reads the table {missing[0]}: give it with --with {missing[0]}=FILE", EXIT_USAGE)
+    keys = {str(row[graph.key]) for row in population.rows}
+    related: dict[str, list[dict]] = {}
+    for name, path in given.items():
+        try:
+            table = read_csv(graph, path, table=name)
+        except DataError as e:
+            raise _Fail(f"error: {e}") from None
+        link = graph.related[name][0].link
+        problems = [e.describe(path) for e in table.errors]
+        rows = []
+        for row, number in zip(table.rows, table.row_numbers):
+            if str(row[link]) not in keys:
+                problems.append(f"{path}: row {number}, column {link}: {row[link]!r} — no such employee in the data")
+            else:
+                rows.append(row)
+        for problem in problems:
+            _err(f"error: {problem}")
+        if problems and not keep_going:
+            raise _Fail(f"{path}: {len(problems)} problem{'s' * (len(problems) != 1)}; nothing was evaluated. "
+                        "Fix the data, or use --keep-going.")
+        related[name] = rows
+    return related
+
+
+def _evaluate(graph, population, keep_going: bool, data_path: str, quiet: bool = False, related=None):
     from .evaluate import evaluate
 
-    results = evaluate(graph, population.rows, population.row_numbers)
+    results = evaluate(graph, population.rows, population.row_numbers, related=related)
     if results.errors and not quiet:
         for error in results.errors:
             _err(f"error: {data_path}: {error.describe(graph.source.path)}")
@@ -184,7 +224,8 @@ def _evaluate(graph, population, keep_going: bool, data_path: str, quiet: bool =
 def _default_columns(graph) -> list[str]:
     from .types import TEXT
 
-    labels = [n.name for n in graph.inputs if n.type.kind == TEXT and n.name != graph.key]
+    labels = ([graph.period] if graph.period else []) + [
+        n.name for n in graph.inputs if n.type.kind == TEXT and n.name not in (graph.key, graph.period)]
     outputs = graph.outputs()
     chosen: list[str] = []
     for name in outputs:
@@ -202,21 +243,33 @@ def cmd_run(args) -> int:
     from .types import MONEY, TEXT
 
     graph = _compile(args.policy, show_warnings=False)
-    population = _load_population(graph, args.data, args.keep_going)
-    results = _evaluate(graph, population, args.keep_going, args.data)
+    population = results = None
+    if args.engine == "fast" and not args.coverage and not graph.related:
+        results = _run_fast(graph, args.data)
+    if results is None:
+        population = _load_population(graph, args.data, args.keep_going)
+        related = _load_related(graph, population, args.related, args.keep_going)
+        results = _evaluate(graph, population, args.keep_going, args.data, related=related)
     failed = results.compiled.failed
     good = [i for i in range(results.size) if i not in failed]
     if args.out:
         import csv
 
+        from .data import is_parquet
+
         names = [graph.key] + [n.name for n in graph.definitions]
         try:
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            with open(args.out, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(names)
-                for i in good:
-                    writer.writerow([format_csv(results.columns[n][i], graph.nodes[n].type) for n in names])
+            if population is None or is_parquet(args.out):
+                from .columnar.io import write_output
+
+                write_output(graph, results, names, args.out)
+            else:
+                with open(args.out, "w", newline="", encoding="utf-8") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(names)
+                    for i in good:
+                        writer.writerow([format_csv(results.columns[n][i], graph.nodes[n].type) for n in names])
         except OSError as e:
             raise _Fail(f"error: cannot write {args.out}: {e.strerror}") from None
         print(f"wrote {len(good)} rows × {len(names)} columns to {args.out}")
@@ -248,7 +301,27 @@ def cmd_run(args) -> int:
         from .coverage import coverage, render_coverage
 
         print("\n" + render_coverage(coverage([results]), len(good)))
-    return EXIT_OK if not (failed or population.errors) else EXIT_PROBLEMS
+    return EXIT_OK if not (failed or (population is not None and population.errors)) else EXIT_PROBLEMS
+
+
+def _run_fast(graph, data_path: str):
+    """The columnar fast path (pkrules/columnar); None when it declines.
+
+    It declines on anything the exact path must say in its own words (a bad cell, a
+    row error, a file it cannot read) or cannot do exactly; the exact path then runs.
+    """
+    from .columnar import NeedsExact, run_file
+    from .plan import PlanError
+
+    try:
+        return run_file(graph, data_path)
+    except NeedsExact:
+        return None
+    except PlanError as e:
+        if os.environ.get("PKRULES_DEBUG"):
+            raise
+        _err(f"note: the fast path cannot run this policy yet ({e}); evaluating it exactly, which is slower")
+        return None
 
 
 def cmd_explain(args) -> int:
@@ -257,8 +330,11 @@ def cmd_explain(args) -> int:
 
     graph = _compile(args.policy, show_warnings=False)
     population = _load_population(graph, args.data, keep_going=True)
-    results = _evaluate(graph, population, True, args.data, quiet=True)  # only this employee's errors matter
-    index = results.index_of(args.id)
+    related = _load_related(graph, population, args.related, keep_going=True)
+    results = _evaluate(graph, population, True, args.data, quiet=True, related=related)  # only this employee's errors matter
+    index = results.index_of(args.id, args.period)
+    if index is None and args.period is not None and results.index_of(args.id) is not None:
+        raise _Fail(f"error: {args.id} has no row for {graph.period} {args.period} in {args.data}")
     if index is None:
         from .check import did_you_mean
 
@@ -377,14 +453,18 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--diff", action="store_true", help="change nothing; show what would change")
     p.set_defaults(func=cmd_fmt)
 
-    p = sub.add_parser("run", help="evaluate a policy over a population (CSV)", description="Evaluate every employee in DATA.")
+    p = sub.add_parser("run", help="evaluate a policy over a population (CSV or Parquet)", description="Evaluate every employee in DATA.")
     p.add_argument("policy", metavar="POLICY")
-    p.add_argument("data", metavar="DATA", help="CSV file, one row per employee (UTF-8, with or without BOM)")
-    p.add_argument("--out", metavar="OUT.csv", help="write one row per employee: the key, then every definition")
+    p.add_argument("data", metavar="DATA", help="CSV file (UTF-8, with or without BOM) or Parquet file (.parquet), one row per employee")
+    p.add_argument("--out", metavar="OUT.csv", help="write one row per employee: the key, then every definition (.csv, or .parquet)")
+    p.add_argument("--engine", choices=("fast", "exact"), default="fast",
+                   help="fast: columnar, exactly the same results (default); exact: the row-by-row reference evaluator")
     p.add_argument("--columns", metavar="A,B,…", help="columns to show in the terminal table")
     p.add_argument("--show", action="store_true", help="with --out: also print the table")
     p.add_argument("--keep-going", action="store_true", help="evaluate the good rows even if some rows are bad")
     p.add_argument("--coverage", action="store_true", help="show how many employees each row and branch fired for")
+    p.add_argument("--with", dest="related", action="append", metavar="TABLE=FILE",
+                   help="the rows of a related table the policy declares (input TABLE by …), e.g. ratings=ratings.csv")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("explain", help="explain one employee's value", description="Show the tree of values behind one figure.")
@@ -396,6 +476,9 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="the trace as JSON")
     fmt.add_argument("--markdown", action="store_true", help="a statement to send to the employee")
     p.add_argument("--depth", type=int, metavar="N", help="how many levels of inputs to show")
+    p.add_argument("--period", metavar="P", help="with data over several periods: which one (default: the latest)")
+    p.add_argument("--with", dest="related", action="append", metavar="TABLE=FILE",
+                   help="the rows of a related table the policy declares, e.g. ratings=ratings.csv")
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("diff", help="what changed between two versions of a policy, and its impact",
@@ -409,8 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="with --data: the part of each changed employee's explanation that differs")
     p.add_argument("--limit", type=int, metavar="N", help="with --data: list at most N changed employees (default 200; 0: all)")
     p.add_argument("--keep-going", action="store_true", help="with --data: compare the good rows even if some rows are bad")
-    p.add_argument("--engine", choices=["auto", "exact"], default="auto",
-                   help="with --data: auto (default) uses the columnar fast path when it can, else the exact evaluator")
+    p.add_argument("--engine", choices=("fast", "exact"), default="fast",
+                   help="with --data: fast (default): columnar when it can, exactly the same results; exact: the row-by-row evaluator")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="the changes (and impact) as JSON")
     fmt.add_argument("--markdown", action="store_true", help="Markdown for a pull request comment")

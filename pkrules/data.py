@@ -97,13 +97,31 @@ def parse_cell(type_: Type, text: str) -> Any:
     return value
 
 
-def _constraint_checks(graph: RuleGraph):
+@dataclass
+class Column:
+    """One input column a data file must have: its name, type and declaration."""
+
+    name: str
+    type: Type
+    decl: Any
+
+
+def _main_columns(graph: RuleGraph) -> list[Column]:
+    return [Column(n.name, n.type, n.decl) for n in graph.inputs]
+
+
+def related_columns(graph: RuleGraph, table: str) -> list[Column]:
+    declared, types = graph.related[table]
+    return [Column(d.name, types[d.name], d) for d in declared.inputs]
+
+
+def _constraint_checks(columns: list[Column]):
     """Per input: functions that return an error text for a value outside its declared limits."""
     from .check import constant_value
     from .render import format_value
 
     checks: dict[str, list] = {}
-    for node in graph.inputs:
+    for node in columns:
         decl = node.decl
         rules = []
         if decl.low is not None and decl.high is not None:
@@ -134,14 +152,14 @@ def _validator(type_: Type, rules: list):
     return validate
 
 
-def _row_model(graph: RuleGraph):
+def _row_model(columns: list[Column]):
     """A pydantic model of one row: one field per input, parsed and range-checked."""
     from pydantic import BeforeValidator, ConfigDict, create_model
     from typing import Annotated
 
-    checks = _constraint_checks(graph)
+    checks = _constraint_checks(columns)
     fields: dict[str, Any] = {}
-    for node in graph.inputs:
+    for node in columns:
         fields[node.name] = (Annotated[Any, BeforeValidator(_validator(node.type, checks[node.name]))], ...)
     return create_model("PolicyRow", __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
 
@@ -163,8 +181,10 @@ def read_text(path: Path) -> str:
     raise DataError(f"{path}: not a text file in UTF-8 or GB18030")
 
 
-def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None) -> Population:
-    """Read and validate a CSV file against the policy's inputs."""
+def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table: str | None = None) -> Population:
+    """Read and validate a CSV file against the policy's inputs (or a related table's columns)."""
+    columns = _main_columns(graph) if table is None else related_columns(graph, table)
+    by_name = {c.name: c for c in columns}
     from pydantic import ValidationError
 
     path = Path(path)
@@ -180,15 +200,15 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None) -> Pop
     except csv.Error as e:
         raise DataError(f"{path}: line 1: {e}") from None
     header = [h.strip() for h in header]
-    aliases = {(n.decl.column or n.name): n.name for n in graph.inputs}
+    aliases = {(n.decl.column or n.name): n.name for n in columns}
     positions: dict[str, int] = {}
     for index, column in enumerate(header):
-        name = aliases.get(column, column if column in graph.nodes and graph.nodes[column].is_input else None)
+        name = aliases.get(column, column if column in by_name else None)
         if name is not None:
             if name in positions:
                 raise DataError(f"{path}: column {column} appears twice in the header")
             positions[name] = index
-    missing = [n.name for n in graph.inputs if n.name not in positions]
+    missing = [n.name for n in columns if n.name not in positions]
     if missing:
         from .check import did_you_mean
 
@@ -201,7 +221,7 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None) -> Pop
         lines.append(f"  the header is: {', '.join(header)}")
         raise DataError("\n".join(lines))
     extra = [h for i, h in enumerate(header) if i not in positions.values()]
-    model = _row_model(graph)
+    model = _row_model(columns)
     rows: list[dict[str, Any]] = []
     numbers: list[int] = []
     errors: list[CellError] = []
@@ -226,7 +246,7 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None) -> Pop
                     column = str(problem["loc"][0])
                     message = problem["msg"].removeprefix("Value error, ")
                     row_errors.append(CellError(row_number, header[positions[column]], cells[column], message))
-            if values is not None:
+            if values is not None and table is None:
                 key = values[graph.key] if graph.period is None else (values[graph.key], values[graph.period])
                 if key in seen_keys:
                     message = (f"the key {values[graph.key]} is also on row {seen_keys[key]}; each employee appears once"

@@ -52,8 +52,25 @@ def example_rows(graph: RuleGraph, example: ast.Example) -> list[dict[str, objec
     return rows
 
 
+def example_related(graph: RuleGraph, example: ast.Example, rows: list[dict]) -> dict[str, list[dict]]:
+    """The related-table rows of an example, each linked to its employee's key."""
+    tables: dict[str, list[dict]] = {name: [] for name in graph.related}
+    for related in example.related:
+        table, columns = graph.related[related.table]
+        row: dict[str, object] = {table.link: rows[related.employee][graph.key]}
+        for f in related.fields:
+            row[f.name] = _typed_as(columns[f.name].kind, example_word(f.value))
+        if graph.period and graph.period in columns:
+            row[graph.period] = rows[related.employee].get(graph.period)
+        tables[related.table].append(row)
+    return tables
+
+
 def _typed(graph: RuleGraph, name: str, word: object) -> object:
-    kind = graph.nodes[name].type.kind
+    return _typed_as(graph.nodes[name].type.kind, word)
+
+
+def _typed_as(kind: str, word: object) -> object:
     if kind == BOOL:
         return YES_WORDS[str(word).lower()]
     if kind == TEXT:
@@ -67,7 +84,7 @@ def _typed(graph: RuleGraph, name: str, word: object) -> object:
 
 def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
     rows = example_rows(graph, example)
-    results: Results = evaluate(graph, rows)
+    results: Results = evaluate(graph, rows, related=example_related(graph, example, rows))
     outcome = ExampleOutcome(example.title, example.span.line, len(example.expectations), errors=results.errors,
                              results=results)
     for expectation in example.expectations:

@@ -204,6 +204,11 @@ class _TraceBuilder:
         what = self.snippet(term)
         if isinstance(term, ast.Tiered):
             return self._tier_steps(term)
+        if isinstance(term, ast.Aggregate) and term.source is not None:
+            value = self.value_of(term)
+            counted, rows = compiled.related_stats.get(id(term), {}).get(self.i, (0, 0))
+            return [Step(self.say("related", what=what, value=self.fmt(value, self.type_of(term)), counted=counted,
+                                  rows=rows, table=term.source), line)]
         groups = compiled.groups.get(id(term), {})
         of_row = compiled.group_of.get(id(term))
         if of_row is None:

@@ -27,7 +27,7 @@ WORDS = {
         "and": "and", "or": "or", "not": "not", "in": "in", "top": "top", "bottom": "bottom", "between": "between",
         "within": "within", "where": "where", "rank": "rank", "ascending": "ascending", "split": "split", "by": "by",
         "tiered": "tiered", "marginal": "marginal", "whole": "whole", "on": "on", "upto": "up to", "above": "above",
-        "weighted": "weighted", "output": "output", "from": "from", "across": "across periods", "period": "period", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
+        "weighted": "weighted", "output": "output", "from": "from", "across": "across periods", "period": "period", "with": "with", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
         "sum": "sum", "avg": "avg", "count": "count", "min": "min", "max": "max",
         "unique": "(unique)", "collect_sum": "(collect sum)",
         ",": ", ", ":": ": ", "(": "(", ")": ")", "*": "*", "/": "/", ">=": ">=", "<=": "<=", "!=": "!=",
@@ -39,7 +39,7 @@ WORDS = {
         "and": "且", "or": "或", "not": "非", "in": "在", "top": "前", "bottom": "后", "between": "介于",
         "within": "组内", "where": "其中", "rank": "排名", "ascending": "升序", "split": "分配", "by": "按",
         "tiered": "分段", "marginal": "超额累进", "whole": "全额累进", "on": "基于", "upto": "以内", "above": "以上",
-        "weighted": "加权", "output": "输出", "from": "来自", "across": "跨期", "period": "期间", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
+        "weighted": "加权", "output": "输出", "from": "来自", "across": "跨期", "period": "期间", "with": "附", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
         "sum": "合计", "avg": "平均", "count": "人数", "min": "最小", "max": "最大",
         "unique": "（唯一）", "collect_sum": "（累加）",
         ",": "，", ":": "：", "(": "（", ")": "）", "*": "×", "/": "/", ">=": "≥", "<=": "≤", "!=": "≠",
@@ -173,6 +173,8 @@ class _Printer:
             parts = [w[e.func]]
             if e.operand is not None:
                 parts.append(self.group(e.operand))
+            if e.source is not None:
+                parts += [w["from"], e.source]
             if e.where is not None:
                 parts += [w["where"], self.expr(e.where, 1)]
             return " ".join(parts + self.scope(e))
@@ -330,6 +332,7 @@ class Formatter:
             items.append((header_line, ("header",)))
         if self.policy.inputs:
             items.append((self._input_block_line(), ("inputs",)))
+        items += [(t.span.line, t) for t in self.policy.related]
         if self.policy.outputs is not None:
             items.append((self.policy.outputs.span.line, self.policy.outputs))
         items += [(d.span.line, d) for d in self.policy.declarations]
@@ -356,6 +359,9 @@ class Formatter:
         if isinstance(item, tuple) and item[0] == "inputs":
             rows = [self._input_row(d) for d in self.policy.inputs]
             return Slot(line, line, [Line(w["input"], 0, (line, line))], rows)
+        if isinstance(item, ast.RelatedTable):
+            rows = [self._input_row(d) for d in item.inputs]
+            return Slot(line, line, [Line(f"{w['input']} {item.name} {w['by']} {item.link}", 0, (line, line))], rows)
         if isinstance(item, ast.Output):
             names = w[","].join(n.name for n in item.names)
             return Slot(line, line, [Line(f"{w['output']} {names}", 0, (line, line))])
@@ -452,6 +458,10 @@ class Formatter:
                 if several and n == 0:
                     text = f"{w['employee']} {text}"
                 rows.append(Slot(source_line, source_line, [Line(text, 0, (source_line, source_line))]))
+        for related in item.related:
+            fields = w[","].join(f"{f.name} {p.expr(f.value, 5)}" for f in related.fields)
+            n = related.span.line
+            rows.append(Slot(n, n, [Line(f"{w['with']} {related.table} {fields}", 0, (n, n))]))
         for source_line, expectations in _by_line(item.expectations, lambda e: e.span.line):
             groups: list[list[ast.Expectation]] = []
             for e in expectations:  # one line may hold expectations for one employee only

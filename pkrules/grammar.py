@@ -55,6 +55,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "FROM": ("from", "来自"),
     "ACROSS": ("across", "跨期"),
     "PERIOD": ("period", "期间"),
+    "WITH": ("with", "附"),
 }
 
 KEYWORD_OF: dict[str, str] = {
@@ -82,12 +83,27 @@ class PolicyLayout(Indenter):
 
     @staticmethod
     def _keywords(stream: Iterator[Token]) -> Iterator[Token]:
+        previous: Token | None = None
+        pending: Token | None = None  # an 'employee' waiting for the token after it
         for token in stream:
             if token.type == "NAME":
                 kind = keyword_kind(token.value)
                 if kind is not None:
                     token = token.update(type=kind)
-            yield token
+            if pending is not None:
+                # 'employee' starts a person in an example only when a field name follows it;
+                # elsewhere (employee: text, score[employee]) it is an ordinary name.
+                yield pending if token.type == "NAME" else pending.update(type="NAME")
+                pending = None
+            if token.type == "EMPLOYEE" and (previous is None or previous.type in ("_NL", "_INDENT", "_DEDENT")):
+                pending = token
+            elif token.type == "EMPLOYEE":
+                yield token.update(type="NAME")
+            else:
+                yield token
+            previous = token
+        if pending is not None:
+            yield pending.update(type="NAME")
 
     # lark's Indenter keeps its paren level on the instance between parses;
     # it resets in process(), so one instance can serve every parse.

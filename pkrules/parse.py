@@ -166,11 +166,14 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
     declarations: list[ast.Declaration] = []
     examples: list[ast.Example] = []
     outputs: ast.Output | None = None
+    related: list[ast.RelatedTable] = []
     for node in statements:
         if isinstance(node, list):  # an input block
             inputs.extend(node)
         elif isinstance(node, ast.Example):
             examples.append(node)
+        elif isinstance(node, ast.RelatedTable):
+            related.append(node)
         elif isinstance(node, ast.Output):
             if outputs is not None:
                 diagnostics.append(Diagnostic("error", "two-outputs", "the policy has two output lines", node.span,
@@ -180,7 +183,7 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
         else:
             declarations.append(node)  # type: ignore[arg-type]
     language = "zh" if _chinese_keywords(text) > _english_keywords(text) else "en"
-    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), outputs, language), diagnostics
+    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), outputs, tuple(related), language), diagnostics
 
 
 _WORD = re.compile(r"[^\W\d]\w*")
@@ -578,10 +581,16 @@ class _ToAst(Transformer):
         title = next(c for c in children if _is_token(c, "STRING"))
         employees: list[list[ast.Field]] = []
         expectations: list[ast.Expectation] = []
+        related: list[ast.RelatedRow] = []
         for line in children:
             if not isinstance(line, tuple):
                 continue
-            if line[0] == "given":
+            if line[0] == "related":
+                _, table, fields, span = line
+                if not employees:
+                    employees.append([])
+                related.append(ast.RelatedRow(len(employees) - 1, table, tuple(fields), span=span))
+            elif line[0] == "given":
                 _, new_employee, fields = line
                 if new_employee or not employees:
                     employees.append([])
@@ -589,7 +598,27 @@ class _ToAst(Transformer):
             elif line[0] == "expect":
                 _, who, fields = line
                 expectations.extend(ast.Expectation(who, f, span=f.span) for f in fields)
-        return ast.Example(_unquote(title), tuple(tuple(e) for e in employees), tuple(expectations), span=_span_of(meta))
+        return ast.Example(_unquote(title), tuple(tuple(e) for e in employees), tuple(expectations), tuple(related),
+                           span=_span_of(meta))
+
+    def related_line(self, meta, children):
+        values = _values(children)
+        return ("related", str(values[0]), values[-1], _span_of(meta))
+
+    def related_block(self, meta, children):
+        values = _values(children)
+        name, link = values[0], values[1]
+        return ast.RelatedTable(str(name), str(link), tuple(c for c in values if isinstance(c, ast.InputDecl)),
+                                name_span=_tok_span(name), link_span=_tok_span(link), span=_span_of(meta))
+
+    def related_aggregate(self, meta, children):
+        func_token = children[0]
+        func = _AGG_FUNCS.get(str(func_token).lower(), str(func_token).lower())
+        values = _values(children[1:])
+        source = next(c for c in values if _is_token(c, "NAME"))
+        operand = next((c for c in children[1:] if not isinstance(c, (Token, _Where))), None)
+        where = next((c.where for c in children if isinstance(c, _Where)), None)
+        return ast.Aggregate(func, operand, where, None, False, str(source), span=_span_of(meta))
 
     def given_line(self, meta, children):
         new_employee = any(_is_token(c, "EMPLOYEE") for c in children)

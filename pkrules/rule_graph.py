@@ -48,6 +48,7 @@ class RuleGraph:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     lookup_tables: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)  # name → (key → value, key → file line)
     period: str | None = None  # the input that says which period a row is for, when the data has several
+    related: dict[str, tuple[ast.RelatedTable, dict[str, Type]]] = field(default_factory=dict, repr=False)
 
     @property
     def inputs(self) -> list[Node]:

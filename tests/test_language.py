@@ -355,3 +355,38 @@ monthly = sum visits within (id, month(day)) across periods
     assert cols["daily_rank"] == [2, 1, 1, 1, 1, 2]
     assert cols["weekly"] == [7, 9, 7, 9, 9, 1]
     assert cols["monthly"] == [16, 10, 16, 10, 16, 10]
+
+
+RATINGS = """input
+  id: text key
+
+input ratings by employee
+  employee: text
+  rater_role: 上级 | 同事 | 下属 | 客户
+  rating: number 0 to 100
+
+boss = avg rating from ratings where rater_role = 上级
+peers = avg rating from ratings where rater_role = 同事 and rating > 0
+raters = count from ratings
+feedback_360 = weighted
+  boss 60%
+  peers 40%
+"""
+
+
+def test_a_related_table_with_several_rows_per_employee():
+    graph = compile_policy(RATINGS)
+    ratings = [{"employee": e, "rater_role": r, "rating": F(v)} for e, r, v in [
+        ("A", "上级", 90), ("A", "同事", 80), ("A", "同事", 70), ("B", "上级", 60), ("B", "同事", 0)]]
+    results = evaluate(graph, [{"id": "A"}, {"id": "B"}], related={"ratings": ratings})
+    assert results.columns["boss"] == [90, 60]
+    assert results.columns["peers"] == [75, None]  # B's only peer rating is 0, filtered out
+    assert results.errors[0].message == "avg of no rows: this employee has no matching rows in ratings"
+    assert results.columns["raters"] == [3, 2]
+    assert results.columns["feedback_360"] == [84, None]
+
+
+def test_inside_from_only_row_by_row_terms_are_allowed():
+    with pytest.raises(PolicyError) as info:
+        compile_policy(RATINGS + "bad = avg (rating - avg rating from ratings) from ratings\n")
+    assert "related-term" in [d.code for d in info.value.diagnostics]
