@@ -39,6 +39,7 @@ class TraceNode:
     hints: list[str] = field(default_factory=list)
     children: list["TraceNode"] = field(default_factory=list)
     repeated: bool = False  # shown in full elsewhere in the tree
+    description: str | None = None  # the rule in the author's words: the comment above the definition
 
 
 @dataclass
@@ -109,7 +110,8 @@ class _TraceBuilder:
         if graph_node.is_input:
             return TraceNode(name, "input", value, graph_node.type, None, line)
         formula = self.graph.formula(name)
-        trace = TraceNode(name, graph_node.kind, value, graph_node.type, formula, line)
+        trace = TraceNode(name, graph_node.kind, value, graph_node.type, formula, line,
+                          description=self.graph.description(name))
         if name in self.shown:
             trace.repeated = True
             return trace

@@ -114,6 +114,8 @@ def _tree_lines(node: TraceNode, prefix: str, lines: list[str], lang: str, is_ro
         return
     bar = "│ " if node.children else "  "
     detail = body_prefix + bar
+    if node.description:
+        lines.append(detail + f"« {node.description} »")
     if node.formula:
         formula = node.formula
         if _HIGHLIGHT:
@@ -167,6 +169,9 @@ def render_markdown(explanation: Explanation) -> str:
         out.append("")
         out.append(f"### {node.name} = {format_value(node.value, node.type, lang=lang)}")
         out.append("")
+        if node.description:
+            out.append(f"*{node.description}*")
+            out.append("")
         if node.formula:
             out.append("```")
             out.append(node.formula)
@@ -193,6 +198,8 @@ def trace_to_data(node: TraceNode) -> dict:
     }
     if node.formula is not None:
         data["formula"] = node.formula
+    if node.description:
+        data["description"] = node.description
     if node.steps:
         data["steps"] = [{"text": s.text, "line": s.line, **({"outcome": s.outcome} if s.outcome else {})} for s in node.steps]
     if node.hints:

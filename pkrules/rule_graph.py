@@ -89,6 +89,25 @@ class RuleGraph:
             lines.pop()
         return "\n".join(lines)
 
+    def description(self, name: str) -> str | None:
+        """The comment the author wrote above a definition (or at the end of its line): its rule in their words."""
+        node = self.nodes[name]
+        lines = self.source.text.replace("\r\n", "\n").split("\n")
+        start = node.span.line
+        words: list[str] = []
+        n = start - 1
+        while n >= 1 and lines[n - 1].strip().startswith("#"):
+            words.insert(0, lines[n - 1].strip().lstrip("#").strip())
+            n -= 1
+        if not words and 1 <= start <= len(lines):
+            from .fmt import find_comments
+
+            trailing = [c for c in find_comments(lines[start - 1]) if not c.full_line]
+            if trailing:
+                words.append(trailing[0].text.lstrip("#").strip())
+        text = " ".join(w for w in words if w)
+        return text or None
+
     def main_output(self) -> str:
         """The output that rests on the most of the policy (total, usually)."""
         def reach(name: str, seen: set[str]) -> set[str]:
