@@ -71,7 +71,7 @@ def render(source: SourceFile, diag: Diagnostic) -> str:
 
 def _excerpt(source: SourceFile, span: Span) -> list[str]:
     text = source.line(span.line).rstrip("\r\n")
-    if not text and span.line > len(source.text.splitlines()):
+    if not text and span.line > len(source.lines()):
         return []
     number = str(span.line)
     gutter = " " * len(number)

@@ -122,7 +122,7 @@ def _tree_lines(node: TraceNode, prefix: str, lines: list[str], lang: str, is_ro
             from .highlight import highlight_terminal
 
             formula = highlight_terminal(formula)
-        for text in formula.splitlines():
+        for text in formula.split("\n"):
             lines.append(detail + text)
     for step in node.steps:
         mark = _MARKS.get(step.outcome or "", " ")

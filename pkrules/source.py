@@ -32,15 +32,19 @@ class SourceFile:
     path: str
     text: str
 
+    def lines(self) -> list[str]:
+        # Only "\n" ends a line, as for the parser: splitlines() would also split on \r, \f, \u2028…
+        return self.text.replace("\r\n", "\n").split("\n")
+
     def line(self, number: int) -> str:
-        lines = self.text.splitlines()
+        lines = self.lines()
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return ""
 
     def snippet(self, span: Span) -> str:
         """The text a span covers (for formulas shown in explanations)."""
-        lines = self.text.splitlines()
+        lines = self.lines()
         if not (1 <= span.line <= len(lines)):
             return ""
         if span.line == span.end_line:
