@@ -804,10 +804,12 @@ def _sort_key(key: object) -> tuple:
 
 
 def evaluate(graph: RuleGraph, rows: list[dict[str, object]], row_numbers: list[int] | None = None,
-             related: dict[str, list[dict]] | None = None) -> Results:
+             related: dict[str, list[dict]] | None = None,
+             progress: Callable[[int, int, str], None] | None = None) -> Results:
     """Fill every node for every row. Row errors are collected, never raised.
 
     related: the rows of each related table (several per employee), linked by its link column.
+    progress: called after each definition with (done, total, name), for a progress bar.
     """
     size = len(rows)
     columns: dict[str, list] = {n.name: [r.get(n.name) for r in rows] for n in graph.inputs}
@@ -831,4 +833,6 @@ def evaluate(graph: RuleGraph, rows: list[dict[str, object]], row_numbers: list[
                 compiled.failed.add(i)
                 errors.append(EvalError(numbers[i], keys[i], name, str(err), graph.nodes[name].span))
         columns[name] = values
+        if progress is not None:
+            progress(len([n for n in columns if n in graph.order]), len(graph.order), name)
     return Results(graph, columns, errors, numbers, compiled)
