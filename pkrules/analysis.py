@@ -437,8 +437,8 @@ def _comparison(left, op: str, right, subject: list[str]):
     }[op]
 
 
-def _show(value: Fraction) -> str:
-    return format_exact(value)
+def _show(value: Fraction, percent: bool = False) -> str:
+    return f"{format_exact(value * 100)}%" if percent else format_exact(value)
 
 
 def _lines(rows) -> str:
@@ -459,6 +459,8 @@ def analyse_tables(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic
         if any(s is None for s in sets) or not subject:
             continue
         name = subject[0]
+        is_percent = graph.nodes[name].type.kind == "percent" if name in graph.nodes else False
+        show = lambda v: _show(v, is_percent)  # noqa: E731
         domain_range = analysis.ranges.get(name, UNKNOWN)
         domain = domain_range.as_set()
         grid = domain_range.grid
@@ -477,9 +479,9 @@ def analyse_tables(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic
                 beside = [row for row, s in conditional
                           if any(p.hi == first.lo or p.lo == first.hi for p in s if p.lo is not None or p.hi is not None)]
                 found.append(Diagnostic(
-                    "error", "table-gap", f"{name} = {_show(value)} matches no row of {table.name}",
+                    "error", "table-gap", f"{name} = {show(value)} matches no row of {table.name}",
                     table.name_span,
-                    hint=f"no row covers {' or '.join(_describe_gap(g, name) for g in gaps[:4])} "
+                    hint=f"no row covers {' or '.join(_describe_gap(g, name, is_percent) for g in gaps[:4])} "
                          f"(checked over {within}); add an OTHERWISE row or close the gap",
                     notes=tuple(Note(f"row: {_row_text(graph, r)}", r.span) for r in beside)))
         # overlap under unique
@@ -490,7 +492,7 @@ def analyse_tables(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic
                     if value is not None:
                         found.append(Diagnostic(
                             "error", "table-overlap",
-                            f"{name} = {_show(value)} matches both the row on line {row_a.span.line} and the row on line "
+                            f"{name} = {show(value)} matches both the row on line {row_a.span.line} and the row on line "
                             f"{row_b.span.line} of {table.name}, whose hit policy is unique",
                             row_b.span, hint="make the conditions exclusive, or use the first-match hit policy",
                             notes=(Note("the other row", row_a.span),)))
@@ -512,6 +514,7 @@ def analyse_tables(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic
 
 def _monotonic(graph, table: ast.Table, name: str, domain, grid, sets) -> list[Diagnostic]:
     """A ladder (bands on one value paying constants) whose pay goes down as the value goes up."""
+    percent = name in graph.nodes and graph.nodes[name].type.kind == "percent"
     values = [constant_value(r.value) for r in table.rows]
     if any(v is None for v in values) or len(table.rows) < 3:
         return []
@@ -534,8 +537,8 @@ def _monotonic(graph, table: ast.Table, name: str, domain, grid, sets) -> list[D
         if (v2 < v1) if rising else (v2 > v1):
             return [Diagnostic(
                 "warning", "table-not-monotonic",
-                f"{table.name} is not monotonic: {name} = {_show(x2)} pays {format_exact(v2)}, "
-                f"but the lower {name} = {_show(x1)} pays {format_exact(v1)}",
+                f"{table.name} is not monotonic: {name} = {_show(x2, percent)} pays {format_exact(v2)}, "
+                f"but the lower {name} = {_show(x1, percent)} pays {format_exact(v1)}",
                 r2.span, hint="a higher band paying less is usually a typo; check the order of the values",
                 notes=(Note("the band that pays more", r1.span),))]
     return []
@@ -545,15 +548,15 @@ def _row_text(graph: RuleGraph, row: ast.Rule) -> str:
     return graph.source.snippet(row.span).split("\n")[0].split("#")[0].strip()
 
 
-def _describe_gap(gap: Interval, name: str) -> str:
+def _describe_gap(gap: Interval, name: str, percent: bool = False) -> str:
     if gap.lo is not None and gap.hi is not None and gap.lo == gap.hi:
-        return f"{name} = {_show(gap.lo)}"
+        return f"{name} = {_show(gap.lo, percent)}"
     parts = []
     if gap.lo is not None:
-        parts.append(f"{_show(gap.lo)} {'<=' if gap.lo_closed else '<'} ")
+        parts.append(f"{_show(gap.lo, percent)} {'<=' if gap.lo_closed else '<'} ")
     parts.append(name)
     if gap.hi is not None:
-        parts.append(f" {'<=' if gap.hi_closed else '<'} {_show(gap.hi)}")
+        parts.append(f" {'<=' if gap.hi_closed else '<'} {_show(gap.hi, percent)}")
     return "".join(parts)
 
 
@@ -580,6 +583,43 @@ def dead_definitions(graph: RuleGraph) -> list[Diagnostic]:
             for node in graph.definitions if node.name not in reached]
 
 
+def percents_beside_scores(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic]:
+    """`score >= 90%` compares a 0–100 score with 0.9: almost always meant 90.
+
+    Only where the range analysis shows the other side is on a points scale (its
+    largest value above 1 and at most 1000); a ratio such as sales / target is fine.
+    """
+    from .check import _expressions_of
+    from .types import NUMBER
+
+    found = []
+    for node in graph.definitions:
+        for expr in _expressions_of(node.decl):
+            for sub in ast.walk(expr):
+                pairs = []
+                if isinstance(sub, ast.Compare):
+                    pairs = list(zip(sub.operands, sub.operands[1:]))
+                    relation = "compared with"
+                elif isinstance(sub, ast.Binary) and sub.op in "+-":
+                    pairs = [(sub.left, sub.right)]
+                    relation = "plus" if sub.op == "+" else "minus"
+                for a, b in pairs:
+                    for literal, other in ((a, b), (b, a)):
+                        other_type = graph.types.get(id(other))
+                        if not isinstance(literal, ast.Percent) or other_type is None or other_type.kind not in (NUMBER, WHOLE):
+                            continue
+                        r = analysis.expr(other)
+                        if r.hi is None or not (1 < r.hi <= 1000):
+                            continue
+                        plain = format_exact(literal.value * 100)
+                        found.append(Diagnostic(
+                            "warning", "percent-vs-number",
+                            f"{graph.source.snippet(other.span)} is a score from {_show(r.lo) if r.lo is not None else '-∞'} "
+                            f"to {_show(r.hi)}, {relation} {literal.text} (= {format_exact(literal.value)})", literal.span,
+                            hint=f"if you meant {plain} points, write {plain}; a percentage is a fraction of 1"))
+    return found
+
+
 def analyse(graph: RuleGraph) -> list[Diagnostic]:
     analysis = RangeAnalysis(graph)
-    return analyse_tables(graph, analysis) + dead_definitions(graph)
+    return analyse_tables(graph, analysis) + dead_definitions(graph) + percents_beside_scores(graph, analysis)

@@ -36,6 +36,13 @@ class Percent:
 
 
 @dataclass(frozen=True)
+class Date:
+    value: "object"  # datetime.date
+    text: str = field(default="", compare=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Text:
     value: str
     span: Span = _span()
@@ -201,7 +208,7 @@ class Tiered:
 
 
 Expr = Union[
-    Number, Percent, Text, Name, Neg, Binary, Compare, Between, InList, Logic, Not,
+    Number, Percent, Date, Text, Name, Neg, Binary, Compare, Between, InList, Logic, Not,
     IfExpr, Call, ValueOf, Aggregate, Rank, Top, Split, Tiered, Group,
 ]
 

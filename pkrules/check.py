@@ -50,6 +50,11 @@ def did_you_mean(word: str, candidates) -> str | None:
     return matches[0] if matches else None
 
 
+def _wan(plain: str) -> str:
+    value = Fraction(plain)
+    return f"{plain} or {format_exact(value / 10000)}万" if value >= 10000 else plain
+
+
 def constant_value(expr: ast.Expr) -> Fraction | None:
     """The value of an expression made only of literals, else None."""
     if isinstance(expr, (ast.Number, ast.Percent)):
@@ -414,8 +419,12 @@ class Checker:
             else:
                 total += weight
         if complete and total != 1 and weighted.rows:
-            self.error("weights-sum", f"the weights of {weighted.name} add up to {format_exact(total * 100)}%, not 100%",
-                       weighted.name_span, hint="scorecard weights must add up to exactly 100%")
+            bare = all(isinstance(row.weight, ast.Number) for row in weighted.rows)
+            shown = f"{format_exact(total)} (as written, without %)" if bare else f"{format_exact(total * 100)}%"
+            hint = ("weights are percentages: write 50% rather than 50" if bare and total == 100
+                    else "scorecard weights must add up to exactly 100%")
+            self.error("weights-sum", f"the weights of {weighted.name} add up to {shown}, not 100%",
+                       weighted.name_span, hint=hint)
         return T_NUMBER
 
     # -- expressions
@@ -445,6 +454,8 @@ class Checker:
             return self._literal_type(expr)
         if isinstance(expr, ast.Text):
             return T_TEXT
+        if isinstance(expr, ast.Date):
+            return T_DATE
         if isinstance(expr, ast.Name):
             return self._name_type(expr)
         if isinstance(expr, ast.Neg):
@@ -633,8 +644,10 @@ class Checker:
         for sub in ast.walk(expr):
             if isinstance(sub, ast.Number) and "," in sub.text:
                 plain = sub.text.replace(",", "")
-                self.error("ambiguous-number", f"'{sub.text}' reads as the number {plain}", sub.span,
-                           hint=f"if you meant separate values, put a space after the comma: {sub.text.replace(',', ', ')}")
+                self.error("ambiguous-number", f"'{sub.text}' reads as the number {plain}, but the comma could also "
+                           "separate two values", sub.span,
+                           hint=f"write {_wan(plain)} for one number; for two values put a space "
+                                f"after the comma: {sub.text.replace(',', ', ')}")
 
     def _call(self, call: ast.Call) -> Type:
         for arg in call.args:
@@ -897,7 +910,7 @@ class Checker:
                 if field.name not in columns or field.name == link:
                     self.error("example-field", f"'{field.name}' is not a column of {row.table}"
                                + (" (it is filled in with the employee's key)" if field.name == link else ""), field.name_span,
-                               hint=f"{row.table}'s columns: {', '.join(c for c in columns if c != link)}")
+                               hint=f"the columns of {row.table}: {', '.join(c for c in columns if c != link)}")
                     continue
                 self._check_example_value(columns[field.name], field.value, field.name)
         for expectation in example.expectations:
@@ -932,7 +945,8 @@ class Checker:
             pass
         elif type_.kind == DATE:
             from .data import parse_date
-            if parse_date(str(example_word(value))) is None:
+            word = example_word(value)
+            if not isinstance(value, ast.Date) and parse_date(str(word)) is None:
                 self.error("example-value", f"{name} is a date; write it as 2024-07-01", value.span)
         else:
             number = constant_value(value)
@@ -947,6 +961,8 @@ def example_word(value: ast.Expr) -> object:
     if isinstance(value, ast.Name):
         return value.name
     if isinstance(value, ast.Text):
+        return value.value
+    if isinstance(value, ast.Date):
         return value.value
     number = constant_value(value)
     if number is not None:

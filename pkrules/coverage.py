@@ -101,7 +101,7 @@ def render_coverage(hits: list[Hit], population: int) -> str:
     never = [h for h in hits if h.count == 0]
     out = [table(["line", "node", "row / branch", "employees"], rows, [True, False, False, True])]
     if never:
-        out.append(f"\nnever hit by these {population} employees:")
+        out.append(f"\nnever hit by {'this employee' if population == 1 else f'these {population} employees'}:")
         out.extend(f"  line {h.line}: {h.what}" for h in never)
     else:
         out.append(f"\nevery row and branch was hit by these {population} employees")

@@ -136,7 +136,7 @@ class Compiled:
         if isinstance(e, (ast.Number, ast.Percent)):
             v = e.value
             return lambda i: v
-        if isinstance(e, ast.Text):
+        if isinstance(e, (ast.Text, ast.Date)):
             t = e.value
             return lambda i: t
         if isinstance(e, ast.Name):
@@ -301,7 +301,7 @@ class Compiled:
         if isinstance(e, (ast.Number, ast.Percent)):
             v = e.value
             return lambda i, r: v
-        if isinstance(e, ast.Text):
+        if isinstance(e, (ast.Text, ast.Date)):
             t = e.value
             return lambda i, r: t
         if isinstance(e, ast.Name):

@@ -132,6 +132,8 @@ class _Printer:
             return e.text or format_exact(e.value)
         if isinstance(e, ast.Percent):
             return e.text or f"{format_exact(e.value * 100)}%"
+        if isinstance(e, ast.Date):
+            return e.value.isoformat()
         if isinstance(e, ast.Text):
             opening, closing = w["quote"] if '"' not in e.value else ("“", "”")
             return f"{opening}{e.value}{closing}"

@@ -24,6 +24,7 @@ from .source import SourceFile, Span
 _TOKEN_WORDS = {
     "NAME": "a name",
     "NUMBER": "a number",
+    "DATE": "a date",
     "PERCENT": "a percentage",
     "STRING": 'a quoted text ("…")',
     "_NL": "the end of the line",
@@ -637,11 +638,23 @@ class _ToAst(Transformer):
         return ast.Field(str(name), value, name_span=_tok_span(name), span=_span_of(meta))
 
     # -- expressions
+    def date(self, meta, children):
+        import datetime as dt
+
+        token = children[0]
+        year, month, day = (int(part) for part in str(token).split("-"))
+        try:
+            value = dt.date(year, month, day)
+        except ValueError:
+            raise _AstError(Diagnostic("error", "date", f"{token} is not a date", _tok_span(token),
+                                       hint="write dates as year-month-day, e.g. 2024-07-15")) from None
+        return ast.Date(value, str(token), span=_span_of(meta))
+
     def number(self, meta, children):
         token = children[0]
         parsed = parse_literal(token)
-        if parsed is None:
-            raise _AstError(Diagnostic("error", "number", f"'{token}' is not a number", _tok_span(token)))
+        # The NUMBER token only matches text parse_literal reads.
+        assert parsed is not None, token
         value, is_money, _ = parsed
         return ast.Number(value, is_money, str(token), span=_span_of(meta))
 

@@ -16,8 +16,8 @@ TYPE_NAMES = {
     "money": MONEY, "金额": MONEY, "amount": MONEY,
     "percent": PERCENT, "百分比": PERCENT, "比率": PERCENT,
     "number": NUMBER, "数值": NUMBER, "数字": NUMBER, "score": NUMBER,
-    "whole": WHOLE, "integer": WHOLE, "count": WHOLE, "整数": WHOLE,
-    "yesno": BOOL, "yes/no": BOOL, "bool": BOOL, "boolean": BOOL, "是否": BOOL,
+    "whole": WHOLE, "integer": WHOLE, "整数": WHOLE,
+    "yesno": BOOL, "bool": BOOL, "boolean": BOOL, "是否": BOOL,
     "text": TEXT, "文本": TEXT,
     "date": DATE, "日期": DATE,
 }

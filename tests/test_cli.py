@@ -284,5 +284,5 @@ example "one"
 """)
     code, out, _ = run_cli(capsys, "test", "--coverage", path)
     assert code == 0
-    assert "never hit by these 1 employees:" in out
+    assert "never hit by this employee:" in out
     assert "line 11: rate by … west" in out and "line 10: rate by … south" in out and "line 12: base by … B" in out
