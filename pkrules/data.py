@@ -271,14 +271,23 @@ def is_parquet(path: str | Path) -> bool:
     return str(path).lower().endswith((".parquet", ".pq"))
 
 
-def read_data(graph: RuleGraph, path: str | Path) -> Population:
-    """Read and validate a CSV or a Parquet file against the policy's inputs.
+def read_data(graph: RuleGraph, path: str | Path, sheet: str | None = None, table: str | None = None,
+              related: str | None = None) -> Population:
+    """Read and validate a CSV, Parquet, Excel or SQLite file against the policy's inputs.
 
-    A Parquet cell is read as the text polars renders it (a null is an empty cell),
-    then exactly as a CSV cell: the same parsing, limits and messages.
+    Every format is read as text, then exactly as a CSV cell: the same parsing,
+    limits and messages. (A Parquet cell as polars renders it; an Excel cell as
+    the shortest decimal of the stored number; a null or an empty cell is empty.)
+    related: read the rows of that related table instead of the main inputs.
     """
+    from .formats import excel_as_csv_text, is_excel, is_sqlite, sqlite_as_csv_text
+
+    if is_excel(path):
+        return read_csv(graph, path, text=excel_as_csv_text(path, sheet), table=related)
+    if is_sqlite(path):
+        return read_csv(graph, path, text=sqlite_as_csv_text(path, table), table=related)
     if is_parquet(path):
         from .columnar.io import parquet_as_csv_text
 
-        return read_csv(graph, path, text=parquet_as_csv_text(path))
-    return read_csv(graph, path)
+        return read_csv(graph, path, text=parquet_as_csv_text(path), table=related)
+    return read_csv(graph, path, table=related)
