@@ -314,7 +314,7 @@ class RangeAnalysis:
                 return UNKNOWN
             return result or UNKNOWN
         if isinstance(decl, ast.Lookup) and decl.file is not None:
-            values = list(self.graph.lookup_tables.get(decl.name, ({}, {}))[0].values())
+            values = [v for v in self.graph.lookup_tables.get(decl.name, ({}, {}))[0].values() if not isinstance(v, str)]
             return Range(min(values), max(values)) if values else UNKNOWN
         if isinstance(decl, ast.Lookup):
             result = None

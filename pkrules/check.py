@@ -390,12 +390,13 @@ class Checker:
             self.diagnostics.append(file_diagnostic(lookup, e))
             return T_ERROR
         self.lookup_tables[lookup.name] = (table, lines)
+        texts = any(isinstance(v, str) for v in table.values())
         if key_type.kind == ENUM:
             missing = [v for v in key_type.values if v not in table]
             if missing:
                 self.error("lookup-missing", f"{lookup.file} has no row for {', '.join(missing)}", lookup.file_span,
                            hint=f"add a row for {missing[0]} to {lookup.file}")
-        return T_CONST
+        return T_TEXT if texts else T_CONST
 
     def _check_weighted(self, weighted: ast.Weighted) -> Type:
         total = Fraction(0)
@@ -922,8 +923,9 @@ class Checker:
                            hint=f"did you mean '{suggestion}'?" if suggestion else None)
                 continue
             self._check_example_value(node.type, field.value, field.name)
-            if expectation.employee is None and len(example.employees) > 1:
-                self.error("expect-who", f"this example has {len(example.employees)} employees; say whose value this is",
+            people = len(set(map(str, keys))) + sum(1 for e in example.employees if not any(f.name == self.key for f in e))
+            if expectation.employee is None and people > 1:
+                self.error("expect-who", f"this example has {people} employees; say whose value this is",
                            field.span, hint=f"expect for <{self.key}> {field.name} …")
             elif expectation.employee is not None and example_word(expectation.employee) not in keys:
                 self.error("expect-who", f"no employee of this example has {self.key} {example_word(expectation.employee)}",

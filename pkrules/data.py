@@ -237,7 +237,7 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table:
             row_errors: list[CellError] = []
             if len(record) > len(header):
                 row_errors.append(CellError(row_number, "(row)", ",".join(record[len(header):]),
-                                            f"this row has {len(record)} cells but the header has {len(header)}"))
+                                            f"this row has {len(record)} cells but the header has {len(header)} columns"))
             try:
                 values = dict(model.model_validate(cells).__dict__)  # model_dump would turn Fractions into text
             except ValidationError as e:

@@ -68,6 +68,20 @@ def explain(results: Results, index: int, name: str, depth: int | None = None) -
                        root, label or None, graph.policy.language, period)
 
 
+def _group_label(group: object) -> str:
+    """A group as people read it: with several periods the group is (period, team)."""
+    if isinstance(group, tuple):
+        from .render import format_value
+
+        return ", ".join(format_value(g) for g in group if g is not None)
+    return str(group)
+
+
+def _inside(inner, outer) -> bool:
+    return (inner.line, inner.column) >= (outer.line, outer.column) and \
+        (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
+
+
 def _period_call(e) -> str | None:
     """'previous' or 'consecutive' for a call of those functions (values from other periods)."""
     if not isinstance(e, ast.Call):
@@ -136,7 +150,10 @@ class _TraceBuilder:
             substituted = self.substitute(body)
             if substituted is not None:
                 trace.steps.append(Step(f"= {substituted}", body.span.line))
+        untaken = self._untaken_branches(body)
         for sub in ast.walk(body):
+            if any(_inside(sub.span, span) for span in untaken):
+                continue  # a branch the IF did not take is not evaluated, so not explained
             if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
                 trace.steps.extend(self._population_steps(sub))
             elif isinstance(sub, ast.ValueOf):
@@ -171,6 +188,17 @@ class _TraceBuilder:
         return Step(self.say("group_value_of", what=self.snippet(sub), group=sub.group, key=self.fmt(key),
                              name=sub.name, value=self.fmt(value, node_type)), sub.span.line)
 
+    def _untaken_branches(self, expr) -> list:
+        spans = []
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.IfExpr) and not any(_inside(sub.span, s) for s in spans):
+                cond = self.value_of(sub.cond)
+                if cond is True:
+                    spans.append(sub.else_.span)
+                elif cond is False:
+                    spans.append(sub.then.span)
+        return spans
+
     def snippet(self, expr: ast.Expr) -> str:
         return self.graph.source.snippet(expr.span)
 
@@ -181,7 +209,10 @@ class _TraceBuilder:
         text = self.graph.source.line(expr.span.line)
         start, end = expr.span.column - 1, expr.span.end_column - 1
         pieces: list[tuple[int, int, str]] = []
+        untaken = self._untaken_branches(expr)
         for sub in ast.walk(expr):
+            if any(_inside(sub.span, span) for span in untaken):
+                continue
             if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)) or _period_call(sub):
                 pieces.append((sub.span.column - 1, sub.span.end_column - 1, self.fmt(self.value_of(sub), self.type_of(sub))))
             elif isinstance(sub, ast.Name):
@@ -219,8 +250,10 @@ class _TraceBuilder:
         if stat is None:
             return [Step(self.say("not_computed", what=what), line)]
         within = getattr(term, "within", None)
-        group_text = (self.say("group", within=self.snippet(within), group=stat.group, members=stat.members)
-                      if within is not None else self.say("everyone", members=stat.members))
+        people = "person" if stat.members == 1 else "people"
+        group_text = (self.say("group", within=self.snippet(within), group=_group_label(stat.group), members=stat.members,
+                               people=people)
+                      if within is not None else self.say("everyone", members=stat.members, people=people))
         if isinstance(term, ast.Aggregate):
             counted = stat.detail.get("counted", stat.members)
             extra = self.say("counted", counted=counted) if term.where is not None else ""
@@ -246,8 +279,9 @@ class _TraceBuilder:
             exact = Fraction(stat.value) * Fraction(weight) / total
             weight_type = self.type_of(term.weight)
             note = "" if exact == share else self.say("exact_share", exact=self.fmt(exact))
+            weight_name = "" if constant_value(term.weight) is not None else self.snippet(term.weight)
             return [Step(self.say("split", what=what, pool=self.fmt(stat.value, Type(MONEY)), group=group_text,
-                                  weight_name=self.snippet(term.weight), weight=self.fmt(weight, weight_type),
+                                  weight_name=weight_name, weight=self.fmt(weight, weight_type),
                                   total=self.fmt(total, weight_type), share=self.fmt(share, Type(MONEY)), note=note), line)]
         return []
 

@@ -19,6 +19,7 @@ from .parse import parse_policy
 from .source import SourceFile
 
 INDENT = "  "
+_LABEL = re.compile(r"\d{4}(-(0[1-9]|1[0-2])|Q[1-4]|-W\d{2})")
 
 WORDS = {
     "en": {
@@ -114,8 +115,8 @@ class _Printer:
 
     def group(self, e) -> str:
         """An operand that the grammar takes as a name or a bracketed expression."""
-        if isinstance(e, ast.Name):
-            return e.name
+        if isinstance(e, (ast.Name, ast.Call)):
+            return self._expr(e)
         if isinstance(e, ast.Group):
             return f"{self.w['(']}{self.w[','].join(self._expr(item) for item in e.items)}{self.w[')']}"
         return f"{self.w['(']}{self._expr(e)}{self.w[')']}"
@@ -135,6 +136,8 @@ class _Printer:
         if isinstance(e, ast.Date):
             return e.value.isoformat()
         if isinstance(e, ast.Text):
+            if _LABEL.fullmatch(e.value):
+                return e.value  # 2024-06 reads as the same text without quotes
             opening, closing = w["quote"] if '"' not in e.value else ("“", "”")
             return f"{opening}{e.value}{closing}"
         if isinstance(e, ast.Name):

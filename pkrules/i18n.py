@@ -11,7 +11,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "yes": "yes", "no": "no",
         "if_step": "IF {cond}: {answer} → {chosen}",
         "not_computed": "{what}: could not be computed for this group",
-        "group": "{within} {group}, {members} people", "everyone": "everyone, {members} people",
+        "group": "{within} {group}, {members} {people}", "everyone": "everyone, {members} {people}",
         "counted": ", {counted} counted",
         "aggregate": "{what} = {value} ({group}{extra})",
         "rank": "{what} = {value} ({group}; equal values share a rank)",

@@ -77,13 +77,18 @@ def read_lookup(policy_path: str, lookup: ast.Lookup, key_type: Type) -> tuple[d
     lines: dict[object, int] = {}
     for number, row in enumerate(rows[1:], start=2):
         if len(row) <= max(key_col, value_col):
-            raise LookupFileError(f"{lookup.file}:{number}: this row has {len(row)} cells; expected {len(header)}")
+            raise LookupFileError(f"{lookup.file}:{number}: this row has {len(row)} cell{'' if len(row) == 1 else 's'}; expected {len(header)}")
         key = _key(row[key_col].strip(), key_type, lookup.file or "", number)
         if key in table:
             raise LookupFileError(f"{lookup.file}:{number}: the key {row[key_col].strip()} appears again "
                                   f"(first on line {lines[key]})", "each key may appear once")
         table[key] = _value(row[value_col].strip(), lookup.file or "", number, header[value_col])
         lines[key] = number
+    kinds = {isinstance(v, str) for v in table.values()}
+    if len(kinds) > 1:
+        first_text = next((k, v) for k, v in table.items() if isinstance(v, str))
+        raise LookupFileError(f"{lookup.file}:{lines[first_text[0]]}: '{first_text[1]}' in column {header[value_col]} is not "
+                              "a number, but other rows hold numbers", "a value column holds numbers or words, not both")
     return table, lines
 
 
@@ -100,10 +105,13 @@ def _key(text: str, key_type: Type, file: str, line: int) -> object:
     return text
 
 
-def _value(text: str, file: str, line: int, column: str) -> Fraction:
+def _value(text: str, file: str, line: int, column: str) -> Fraction | str:
+    """A number when it reads as one (480,000, 50万, 88%); otherwise the text (an opponent team's name)."""
     parsed = parse_literal(text)
     if parsed is None:
-        raise LookupFileError(f"{file}:{line}: '{text}' in column {column} is not a number")
+        if text == "":
+            raise LookupFileError(f"{file}:{line}: the value in column {column} is empty")
+        return text
     return parsed[0]
 
 

@@ -25,6 +25,7 @@ _TOKEN_WORDS = {
     "NAME": "a name",
     "NUMBER": "a number",
     "DATE": "a date",
+    "LABEL": "a period such as 2024-06",
     "PERCENT": "a percentage",
     "STRING": 'a quoted text ("…")',
     "_NL": "the end of the line",
@@ -649,6 +650,9 @@ class _ToAst(Transformer):
             raise _AstError(Diagnostic("error", "date", f"{token} is not a date", _tok_span(token),
                                        hint="write dates as year-month-day, e.g. 2024-07-15")) from None
         return ast.Date(value, str(token), span=_span_of(meta))
+
+    def label(self, meta, children):
+        return ast.Text(str(children[0]), span=_span_of(meta))
 
     def number(self, meta, children):
         token = children[0]
