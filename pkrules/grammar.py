@@ -120,14 +120,45 @@ def grammar_path() -> Path:
     return Path(__file__).resolve().parent.parent / "grammar" / "pkrules.lark"
 
 
+def _cache_file() -> str | None:
+    """Where lark keeps the analysed grammar between runs (building the LALR tables takes 0.3 s)."""
+    import hashlib
+    import os
+    import tempfile
+
+    text = grammar_path().read_bytes()
+    digest = hashlib.sha256(text + __version_tag().encode()).hexdigest()[:16]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "pkrules")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        folder = tempfile.gettempdir()
+    if not os.access(folder, os.W_OK):
+        return None
+    return os.path.join(folder, f"grammar-{digest}.lark-cache")
+
+
+def __version_tag() -> str:
+    import lark
+
+    return f"lark {lark.__version__}"
+
+
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
+    options = dict(
         parser="lalr",
         lexer="basic",
         postlex=PolicyLayout(),
         propagate_positions=True,
         maybe_placeholders=False,
-        cache=False,
     )
+    cache = _cache_file()
+    text = grammar_path().read_text(encoding="utf-8")
+    if cache is not None:
+        try:
+            return Lark(text, cache=cache, **options)
+        except Exception:  # a stale or unreadable cache file: build without it
+            pass
+    return Lark(text, **options)

@@ -122,8 +122,6 @@ def _paren_balance(line: str) -> int:
 def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic]]:
     """Parse a whole policy; returns the AST (None if any statement failed) and diagnostics."""
     diagnostics: list[Diagnostic] = []
-    statements: list[object] = []
-    title = version = None
     text = source.text.replace("\r\n", "\n")
     if "\t" in text:
         # Tabs and spaces mixed make indentation ambiguous; say so where it happens.
@@ -136,32 +134,12 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
                     hint="indent with spaces only (two or four per level)"))
         if diagnostics:
             return None, diagnostics
-    for start_line, chunk in _statement_chunks(text):
-        if not chunk.strip():
-            continue
-        padded = "\n" * (start_line - 1) + chunk + "\n"
-        try:
-            tree = parser().parse(padded)
-        except (UnexpectedInput, DedentError) as error:
-            diagnostics.append(_syntax_diagnostic(error, padded))
-            continue
-        try:
-            nodes = _ToAst(source).transform(tree)
-        except VisitError as error:
-            original = error.orig_exc
-            if isinstance(original, _AstError):
-                diagnostics.append(original.diagnostic)
-                continue
-            raise
-        for node in nodes:
-            if isinstance(node, tuple) and node and node[0] == "header":
-                if statements or title is not None:
-                    diagnostics.append(Diagnostic(
-                        "error", "late-header", "the policy line must come first in the file",
-                        node[3], hint='start the file with: policy "name" version "…"'))
-                title, version = node[1], node[2]
-            else:
-                statements.append(node)
+    # Most policies parse in one go; only a policy with errors is parsed statement by
+    # statement, so that every statement's error is reported.
+    statements, found, title, version = _parse_chunks([(1, text)])
+    if found:
+        statements, found, title, version = _parse_chunks(_statement_chunks(text))
+    diagnostics.extend(found)
     if any(d.is_error for d in diagnostics):
         return None, diagnostics
     inputs: list[ast.InputDecl] = []
@@ -186,6 +164,39 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
             declarations.append(node)  # type: ignore[arg-type]
     language = "zh" if _chinese_keywords(text) > _english_keywords(text) else "en"
     return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), outputs, tuple(related), language), diagnostics
+
+
+def _parse_chunks(chunks) -> tuple[list, list[Diagnostic], str | None, str | None]:
+    statements: list[object] = []
+    diagnostics: list[Diagnostic] = []
+    title = version = None
+    for start_line, chunk in chunks:
+        if not chunk.strip():
+            continue
+        padded = "\n" * (start_line - 1) + chunk + "\n"
+        try:
+            tree = parser().parse(padded)
+        except (UnexpectedInput, DedentError) as error:
+            diagnostics.append(_syntax_diagnostic(error, padded))
+            continue
+        try:
+            # (lark cannot apply a transformer that takes positions while parsing, hence a second pass)
+            nodes = _TO_AST.transform(tree)
+        except VisitError as error:
+            if isinstance(error.orig_exc, _AstError):
+                diagnostics.append(error.orig_exc.diagnostic)
+                continue
+            raise
+        for node in nodes:
+            if isinstance(node, tuple) and node and node[0] == "header":
+                if statements or title is not None:
+                    diagnostics.append(Diagnostic(
+                        "error", "late-header", "the policy line must come first in the file",
+                        node[3], hint='start the file with: policy "name" version "…"'))
+                title, version = node[1], node[2]
+            else:
+                statements.append(node)
+    return statements, diagnostics, title, version
 
 
 _WORD = re.compile(r"[^\W\d]\w*")
@@ -408,9 +419,8 @@ def _values(children) -> list:
 
 @v_args(meta=True)
 class _ToAst(Transformer):
-    def __init__(self, source: SourceFile):
+    def __init__(self, source: SourceFile | None = None):
         super().__init__()
-        self.source = source
 
     # -- structure
     def start(self, meta, children):
@@ -775,6 +785,9 @@ class _ToAst(Transformer):
         values = _values(children)
         scope = next((v for v in values if isinstance(v, _Within)), _Within(None, False))
         return ast.Split(values[0], values[1], scope.within, scope.across, span=_span_of(meta))
+
+
+_TO_AST = _ToAst(None)  # stateless: one instance serves every parse
 
 
 class _Within:
