@@ -25,8 +25,8 @@ def _colour(stream) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _paint(text: str, stream=sys.stderr) -> str:
-    if not _colour(stream):
+def _paint(text: str, stream=None) -> str:
+    if not _colour(stream if stream is not None else sys.stderr):
         return text
     import re
 
@@ -57,6 +57,10 @@ def _compile(path: str, show_warnings: bool = True):
     if graph is None:
         raise _Fail("", EXIT_PROBLEMS)
     return graph
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _policy_files(paths: list[str]) -> list[str]:
@@ -96,8 +100,8 @@ def cmd_check(args) -> int:
             status = EXIT_PROBLEMS
         elif not args.quiet:
             warnings = len(diagnostics)
-            print(f"{path}: ok — {len(graph.inputs)} inputs, {len(graph.definitions)} definitions, "
-                  f"{len(graph.policy.examples)} examples" + (f", {warnings} warning{'s' * (warnings != 1)}" if warnings else ""))
+            print(f"{path}: ok — {_count(len(graph.inputs), 'input')}, {_count(len(graph.definitions), 'definition')}, "
+                  f"{_count(len(graph.policy.examples), 'example')}" + (f", {_count(warnings, 'warning')}" if warnings else ""))
     return status
 
 
@@ -147,11 +151,11 @@ def cmd_test(args) -> int:
     return EXIT_OK if failed == 0 else EXIT_PROBLEMS
 
 
-def _load_population(graph, data_path: str, keep_going: bool):
+def _load_population(graph, data_path: str, keep_going: bool, sheet: str | None = None, table: str | None = None):
     from .data import DataError, read_data
 
     try:
-        population = read_data(graph, data_path)
+        population = read_data(graph, data_path, sheet=sheet, table=table)
     except DataError as e:
         raise _Fail(f"error: {e}") from None
     if population.errors:
@@ -170,7 +174,7 @@ def _load_population(graph, data_path: str, keep_going: bool):
 
 def _load_related(graph, population, specs: list[str] | None, keep_going: bool) -> dict[str, list[dict]]:
     """The rows of the policy's related tables, from --with NAME=FILE; each linked to a known employee."""
-    from .data import DataError, read_csv
+    from .data import DataError, read_data
 
     given: dict[str, str] = {}
     for spec in specs or []:
@@ -188,7 +192,7 @@ def _load_related(graph, population, specs: list[str] | None, keep_going: bool) 
     related: dict[str, list[dict]] = {}
     for name, path in given.items():
         try:
-            table = read_csv(graph, path, table=name)
+            table = read_data(graph, path, related=name)
         except DataError as e:
             raise _Fail(f"error: {e}") from None
         link = graph.related[name][0].link
@@ -208,10 +212,26 @@ def _load_related(graph, population, specs: list[str] | None, keep_going: bool) 
     return related
 
 
+def _progress_bar(rows: int):
+    """A one-line progress bar on a terminal for long runs; nothing when output goes to a file or a pipe."""
+    if rows < 20_000 or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, name: str) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r  evaluating {rows:,} rows [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:30]:30}{end}")
+        sys.stderr.flush()
+
+    return show
+
+
 def _evaluate(graph, population, keep_going: bool, data_path: str, quiet: bool = False, related=None):
     from .evaluate import evaluate
 
-    results = evaluate(graph, population.rows, population.row_numbers, related=related)
+    results = evaluate(graph, population.rows, population.row_numbers, related=related,
+                       progress=_progress_bar(len(population.rows)))
     if results.errors and not quiet:
         for error in results.errors:
             _err(f"error: {data_path}: {error.describe(graph.source.path)}")
@@ -242,12 +262,18 @@ def cmd_run(args) -> int:
     from .render import format_csv, format_value, table
     from .types import MONEY, TEXT
 
+    from .formats import is_excel, is_sqlite
+
     graph = _compile(args.policy, show_warnings=False)
     population = results = None
-    if args.engine == "fast" and not args.coverage and not graph.related:
+    # Explanations (statements, the Excel explanation sheet, coverage) need the exact evaluator's traces;
+    # Excel and SQLite inputs are read row by row anyway.
+    needs_exact = (args.coverage or graph.related or args.statements or (args.out and is_excel(args.out))
+                   or is_excel(args.data) or is_sqlite(args.data))
+    if args.engine == "fast" and not needs_exact:
         results = _run_fast(graph, args.data)
     if results is None:
-        population = _load_population(graph, args.data, args.keep_going)
+        population = _load_population(graph, args.data, args.keep_going, args.sheet, args.table)
         related = _load_related(graph, population, args.related, args.keep_going)
         results = _evaluate(graph, population, args.keep_going, args.data, related=related)
     failed = results.compiled.failed
@@ -257,10 +283,18 @@ def cmd_run(args) -> int:
 
         from .data import is_parquet
 
-        names = [graph.key] + [n.name for n in graph.definitions]
+        names = [graph.key] + ([graph.period] if graph.period else []) + [n.name for n in graph.definitions]
         try:
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            if population is None or is_parquet(args.out):
+            if is_excel(args.out):
+                from .formats import write_excel
+
+                write_excel(graph, results, names, good, args.out)
+            elif args.out.lower().endswith((".jsonl", ".ndjson")):
+                from .formats import json_lines
+
+                Path(args.out).write_text(json_lines(graph, results, names, good), encoding="utf-8")
+            elif population is None or is_parquet(args.out):
                 from .columnar.io import write_output
 
                 write_output(graph, results, names, args.out)
@@ -273,6 +307,14 @@ def cmd_run(args) -> int:
         except OSError as e:
             raise _Fail(f"error: cannot write {args.out}: {e.strerror}") from None
         print(f"wrote {len(good)} rows × {len(names)} columns to {args.out}")
+    if args.statements:
+        from .formats import write_statements
+
+        try:
+            count = write_statements(graph, results, good, args.statements)
+        except OSError as e:
+            raise _Fail(f"error: cannot write statements to {args.statements}: {e.strerror}") from None
+        print(f"wrote {count} statement{'s' * (count != 1)} to {args.statements}/")
     if not args.out or args.show:
         if args.columns:
             columns = [c.strip() for c in args.columns.split(",") if c.strip()]
@@ -294,7 +336,7 @@ def cmd_run(args) -> int:
                         for n, t in zip(names[1:], types[1:])]
         rows.append(sums)
         print(table(names, rows, numeric))
-        print(f"\n{len(good)} employees evaluated with {graph.policy.title or args.policy}"
+        print(f"\n{_count(len(good), 'employee' if not graph.period else 'row')} evaluated with {graph.policy.title or args.policy}"
               + (f" {graph.policy.version}" if graph.policy.version else "")
               + (f"; {len(failed)} with errors" if failed else ""))
     if args.coverage:
@@ -329,7 +371,7 @@ def cmd_explain(args) -> int:
     from .render import render_json, render_markdown, render_tree
 
     graph = _compile(args.policy, show_warnings=False)
-    population = _load_population(graph, args.data, keep_going=True)
+    population = _load_population(graph, args.data, True, args.sheet, args.table)
     related = _load_related(graph, population, args.related, keep_going=True)
     results = _evaluate(graph, population, True, args.data, quiet=True, related=related)  # only this employee's errors matter
     index = results.index_of(args.id, args.period)
@@ -425,6 +467,11 @@ def cmd_git_textconv(args) -> int:
 # ---- the parser ------------------------------------------------------------------------
 
 
+def _data_options(p) -> None:
+    p.add_argument("--sheet", metavar="NAME", help="with an Excel DATA file: the sheet (default: the first)")
+    p.add_argument("--table", metavar="NAME", help="with a SQLite DATA file: the table (default: its only table)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pkrules",
@@ -453,10 +500,12 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--diff", action="store_true", help="change nothing; show what would change")
     p.set_defaults(func=cmd_fmt)
 
-    p = sub.add_parser("run", help="evaluate a policy over a population (CSV or Parquet)", description="Evaluate every employee in DATA.")
+    p = sub.add_parser("run", help="evaluate a policy over a population (CSV, Parquet, Excel or SQLite)", description="Evaluate every employee in DATA.")
     p.add_argument("policy", metavar="POLICY")
-    p.add_argument("data", metavar="DATA", help="CSV file (UTF-8, with or without BOM) or Parquet file (.parquet), one row per employee")
-    p.add_argument("--out", metavar="OUT.csv", help="write one row per employee: the key, then every definition (.csv, or .parquet)")
+    p.add_argument("data", metavar="DATA", help="one row per employee: CSV (UTF-8, with or without BOM), Parquet, "
+                                                "Excel (.xlsx) or SQLite (.sqlite, .db)")
+    p.add_argument("--out", metavar="OUT.csv", help="write one row per employee: the key, then every definition "
+                                                        "(.csv, .parquet, .xlsx or .jsonl)")
     p.add_argument("--engine", choices=("fast", "exact"), default="fast",
                    help="fast: columnar, exactly the same results (default); exact: the row-by-row reference evaluator")
     p.add_argument("--columns", metavar="A,B,…", help="columns to show in the terminal table")
@@ -465,6 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coverage", action="store_true", help="show how many employees each row and branch fired for")
     p.add_argument("--with", dest="related", action="append", metavar="TABLE=FILE",
                    help="the rows of a related table the policy declares (input TABLE by …), e.g. ratings=ratings.csv")
+    p.add_argument("--statements", metavar="DIR", help="write one Markdown statement per employee into DIR")
+    _data_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("explain", help="explain one employee's value", description="Show the tree of values behind one figure.")
@@ -479,6 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", metavar="P", help="with data over several periods: which one (default: the latest)")
     p.add_argument("--with", dest="related", action="append", metavar="TABLE=FILE",
                    help="the rows of a related table the policy declares, e.g. ratings=ratings.csv")
+    _data_options(p)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("diff", help="what changed between two versions of a policy, and its impact",

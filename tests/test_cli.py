@@ -286,3 +286,40 @@ example "one"
     assert code == 0
     assert "never hit by this employee:" in out
     assert "line 11: rate by … west" in out and "line 10: rate by … south" in out and "line 12: base by … B" in out
+
+
+def test_chinese_column_headers_through_column_aliases(tmp_path, capsys):
+    policy = write(tmp_path, "alias.pk", """input
+  id: text key column "工号"
+  sales: money >= 0 column "销售额"
+  sales_target: money > 0 column "销售目标"
+attainment = sales / sales_target
+""")
+    data = write(tmp_path, "d.csv", "工号,销售额,销售目标\nA,48万,50万\n")
+    out = tmp_path / "r.csv"
+    assert run_cli(capsys, "run", policy, data, "--out", str(out), "--engine", "exact")[0] == 0
+    assert list(csv.DictReader(out.open(encoding="utf-8"))) == [{"id": "A", "attainment": "0.96"}]
+    missing = write(tmp_path, "m.csv", "工号,销售额\nA,48万\n")
+    code, _, err = run_cli(capsys, "run", policy, missing)
+    assert code == 1 and "the header lacks column sales_target" in err
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
+    import io
+
+    from pkrules import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert cli._progress_bar(100_000) is None  # captured stderr is not a terminal
+    fake = Terminal()
+    monkeypatch.setattr(sys, "stderr", fake)
+    show = cli._progress_bar(100_000)
+    assert cli._progress_bar(100) is None  # short runs stay quiet
+    show(1, 2, "bonus")
+    show(2, 2, "total")
+    text = fake.getvalue()
+    assert "evaluating 100,000 rows [###############...............] 1/2 bonus" in text
+    assert text.endswith("\n")
