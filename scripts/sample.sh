@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 pk=.venv/bin/pkrules
-$pk check policies/
-$pk test policies/
+$pk check policies/sales_incentive.pk policies/sales_incentive.zh.pk
+$pk test policies/sales_incentive.pk
 echo
 $pk run policies/sales_incentive.pk policies/sample/employees.csv --out out/results.csv --show
 echo
