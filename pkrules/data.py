@@ -142,10 +142,16 @@ def _validator(type_: Type, rules: list):
     # A closure taking exactly one argument: pydantic passes validation info to
     # functions that take two.
     def validate(value: Any) -> Any:
-        parsed = parse_cell(type_, value if isinstance(value, str) else str(value))
+        raw = value if isinstance(value, str) else str(value)
+        parsed = parse_cell(type_, raw)
         for rule in rules:
             problem = rule(parsed)
             if problem:
+                if type_.kind == PERCENT and "%" not in raw and "％" not in raw and parsed > 1:
+                    from .numbers import format_exact
+
+                    problem += (f" ({raw.strip()} without % is {format_exact(parsed * 100)}%: "
+                                f"write {raw.strip()}% or {format_exact(parsed / 100)})")
                 raise ValueError(problem)
         return parsed
 
