@@ -350,10 +350,11 @@ def _times(a: Range, b: Range) -> Range:
                 continue
             products.append(x * y)
     if unbounded:
-        lo = min(products) if products and _nonneg(a) and _nonneg(b) else None
         if _nonneg(a) and _nonneg(b):
-            return Range(Fraction(0) if lo is None else min(lo, Fraction(0)) if lo < 0 else lo, None)
+            return Range(Fraction(0), None)
         return UNKNOWN
+    if not products:  # an unbounded value times exactly 0
+        return Range(Fraction(0), Fraction(0))
     grid = None
     if a.grid is not None and b.lo is not None and b.lo == b.hi and (b.lo.denominator == 1):
         grid = a.grid * abs(b.lo) if b.lo else None

@@ -8,6 +8,7 @@ how far the value is from the next band.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -264,7 +265,8 @@ class _TraceBuilder:
         if isinstance(term, ast.Top):
             values, places = stat.detail["sorted"], stat.detail["places"]
             v = self.value_of(term.operand)
-            better = sum(1 for x in values if (x < v if term.bottom else x > v))
+            # values is sorted: count those strictly better by bisection, as the evaluator does
+            better = bisect.bisect_left(values, v) if term.bottom else len(values) - bisect.bisect_right(values, v)
             return [Step(self.say("top", what=what, better=better, members=stat.members,
                                   word=self.say("lower" if term.bottom else "higher"), operand=self.snippet(term.operand),
                                   share=self.snippet(term.amount), places=places,

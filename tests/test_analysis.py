@@ -92,3 +92,9 @@ def test_interval_algebra():
     assert witness((Interval(F(89), False, F(90), False),), None) == F(179, 2)
     assert witness((Interval(F(89), False, F(90), False),), F(1)) is None
     assert witness((Interval(F(89), False, F(90), True),), F(1)) == F(90)
+
+
+def test_an_unbounded_value_times_zero_is_zero():
+    # found by the columnar property test: x * 0 with x unbounded crashed the range analysis
+    graph, diagnostics = check_source(SourceFile("z.pk", "input\n  id: text key\n  x: number\nd = x * 0\ne = 0 * x\n"))
+    assert graph is not None and diagnostics == []
