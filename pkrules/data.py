@@ -171,14 +171,9 @@ def _row_model(columns: list[Column]):
 
 
 def read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a data file") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror}") from None
+    from .source import read_bytes
+
+    raw = read_bytes(path, DataError, "name a data file")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)

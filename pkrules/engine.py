@@ -18,22 +18,20 @@ class PolicyFileError(Exception):
 
 
 def read_policy(path: str | Path) -> SourceFile:
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise PolicyFileError(f"{path}: is a folder; name a policy file (.pk)") from None
-    except OSError as e:
-        raise PolicyFileError(f"{path}: cannot read: {e.strerror}") from None
+    from .source import read_bytes
+
+    return decode_policy(read_bytes(path, PolicyFileError, "name a policy file (.pk)"), str(path))
+
+
+def decode_policy(raw: bytes, shown: str) -> SourceFile:
+    """Policy bytes (from a file or a git revision) → SourceFile, or PolicyFileError."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise PolicyFileError(f"{path}: not UTF-8 text (byte {e.start}); save the policy as UTF-8") from None
+        raise PolicyFileError(f"{shown}: not UTF-8 text (byte {e.start}); save the policy as UTF-8") from None
     if "\x00" in text:
-        raise PolicyFileError(f"{path}: this is not a text file")
-    return SourceFile(str(path), text)
+        raise PolicyFileError(f"{shown}: this is not a text file")
+    return SourceFile(shown, text)
 
 
 def check_source(source: SourceFile) -> tuple[RuleGraph | None, list[Diagnostic]]:

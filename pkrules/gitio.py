@@ -112,15 +112,9 @@ def read_blob(spec: RevSpec, cwd: str | Path | None = None) -> bytes:
 
 def decode_policy(raw: bytes, shown: str) -> SourceFile:
     """Policy bytes → SourceFile, with the same checks as reading a policy file."""
-    from .engine import PolicyFileError
+    from .engine import decode_policy as decode
 
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise PolicyFileError(f"{shown}: not UTF-8 text (byte {e.start}); save the policy as UTF-8") from None
-    if "\x00" in text:
-        raise PolicyFileError(f"{shown}: this is not a text file")
-    return SourceFile(shown, text)
+    return decode(raw, shown)
 
 
 def read_policy_spec(spec: str, cwd: str | Path | None = None) -> SourceFile:
