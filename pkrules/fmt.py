@@ -16,7 +16,7 @@ from . import ast
 from .diagnostics import PolicyError
 from .numbers import format_exact
 from .parse import parse_policy
-from .source import SourceFile
+from .source import SourceFile, code_chars
 
 INDENT = "  "
 _LABEL = re.compile(r"\d{4}(-(0[1-9]|1[0-2])|Q[1-4]|-W\d{2})")
@@ -62,16 +62,9 @@ class Comment:
 def find_comments(text: str) -> list[Comment]:
     comments = []
     for number, line in enumerate(text.split("\n"), start=1):
-        quote = None
-        for index, ch in enumerate(line):
-            if quote:
-                if ch == quote:
-                    quote = None
-            elif ch in "\"“「":
-                quote = {"\"": "\"", "“": "”", "「": "」"}[ch]
-            elif ch == "#":
+        for index, ch in code_chars(line):
+            if ch == "#":
                 comments.append(Comment(number, line[index:].rstrip(), not line[:index].strip()))
-                break
     return comments
 
 

@@ -18,7 +18,7 @@ from . import ast
 from .diagnostics import Diagnostic, PolicyError
 from .grammar import KEYWORDS, keyword_kind, parser
 from .numbers import parse_literal
-from .source import SourceFile, Span
+from .source import SourceFile, Span, code_chars
 
 # How lark's terminal names read to a policy author.
 _TOKEN_WORDS = {
@@ -103,16 +103,9 @@ _NEW_DEFINITION = re.compile(r"^[^\W\d]\w*\s*[=＝]")
 
 
 def _paren_balance(line: str) -> int:
-    balance, quote = 0, None
-    for ch in line:
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"“「":
-            quote = {"\"": "\"", "“": "”", "「": "」"}[ch]
-        elif ch == "#":
-            break
-        elif ch in "(（[［【":
+    balance = 0
+    for _, ch in code_chars(line):
+        if ch in "(（[［【":
             balance += 1
         elif ch in ")）]］】":
             balance -= 1

@@ -70,3 +70,24 @@ def read_bytes(path, error: type[Exception], folder_hint: str) -> bytes:
         raise error(f"{path}: is a folder; {folder_hint}") from None
     except OSError as e:
         raise error(f"{path}: cannot read: {e.strerror}") from None
+
+
+_CLOSING_QUOTE = {"\"": "\"", "“": "”", "「": "」"}
+
+
+def code_chars(line: str):
+    """(index, character) for the characters of a line outside quoted text, up to a '#' comment.
+
+    Ends with (index, '#') when the line has a comment, so callers can find it.
+    """
+    quote = None
+    for index, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in _CLOSING_QUOTE:
+            quote = _CLOSING_QUOTE[ch]
+        else:
+            yield index, ch
+            if ch == "#":
+                return

@@ -530,27 +530,9 @@ class _SortedValues(Sequence):
         return (Fraction(n, dk) for n, dk in zip(self._n.to_list(), d.to_list()))
 
 
-class _LazyList(Sequence):
-    def __init__(self, make):
-        self._make = make
-        self._values = None
+class _Lazy:
+    """A list or dict built on first use (most are never asked for)."""
 
-    def _all(self):
-        if self._values is None:
-            self._values = self._make()
-        return self._values
-
-    def __getitem__(self, i):
-        return self._all()[i]
-
-    def __len__(self):
-        return len(self._all())
-
-    def __iter__(self):
-        return iter(self._all())
-
-
-class _LazyDict(Mapping):
     def __init__(self, make):
         self._make = make
         self._values = None
@@ -568,6 +550,14 @@ class _LazyDict(Mapping):
 
     def __iter__(self):
         return iter(self._all())
+
+
+class _LazyList(_Lazy, Sequence):
+    pass
+
+
+class _LazyDict(_Lazy, Mapping):
+    pass
 
 
 class _RowMap(Mapping):
