@@ -457,15 +457,19 @@ def _column_sum(results: Results, name: str, failed: set[int]) -> Fraction:
 
 def compute_impact(old_results: Results, new_results: Results, data_path: str, columns: list[Column] | None = None,
                    renames: dict[str, str] | None = None, changed_decls: set[str] | None = None,
-                   populations: object = None, engine: str = "exact") -> Impact:
-    """Compare two evaluations of the same population (employees matched by key)."""
+                   populations: object = None, engine: str = "exact", same_data: bool = True) -> Impact:
+    """Compare two evaluations of a population (employees matched by key).
+
+    same_data: both sides read the same inputs (a policy change), so a node whose definition
+    did not change cannot differ; False when the inputs differ (a corrected input).
+    """
     import gc
 
     # Millions of Fractions are alive here; the cyclic collector only slows the comparison down.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        impact = _compute_impact(old_results, new_results, data_path, columns, renames, changed_decls)
+        impact = _compute_impact(old_results, new_results, data_path, columns, renames, changed_decls, same_data)
         impact.populations = populations
         impact.engine = engine
         return impact
@@ -475,7 +479,7 @@ def compute_impact(old_results: Results, new_results: Results, data_path: str, c
 
 
 def _compute_impact(old_results: Results, new_results: Results, data_path: str, columns: list[Column] | None,
-                    renames: dict[str, str] | None, changed_decls: set[str] | None) -> Impact:
+                    renames: dict[str, str] | None, changed_decls: set[str] | None, same_data: bool = True) -> Impact:
     renames = renames or {}
     old, new = old_results.graph, new_results.graph
     columns = columns if columns is not None else choose_columns(old, new, renames)
@@ -497,7 +501,7 @@ def _compute_impact(old_results: Results, new_results: Results, data_path: str, 
     cache: dict[tuple[str, str], list[int]] = {}
     # On the same rows, a node whose definition and inputs are unchanged cannot differ: not even looked at
     # (a faster backend's columns are then never converted).
-    same = unchanged_nodes(old, new, renames) if everyone and old.policy.inputs == new.policy.inputs else {}
+    same = unchanged_nodes(old, new, renames) if same_data and everyone and old.policy.inputs == new.policy.inputs else {}
 
     def differing(old_name: str, new_name: str) -> list[int]:
         """Positions k in pairs where the two columns differ."""
