@@ -24,10 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pkrules.engine import compile_policy  # noqa: E402
-from pkrules.impact import (  # noqa: E402
-    check_columns, choose_columns, compute_impact, evaluate_both, fast_pair, load_populations, render_text,
-)
+from pkrules.language.compile import compile_policy  # noqa: E402
+from pkrules.review.impact import check_columns, choose_columns, compute_impact, evaluate_both, fast_pair, load_populations, render_text
 
 POLICY = ROOT / "policies" / "sales_incentive.pk"
 HEADER = "id,name,team,level,sales,sales_target,collection_rate,visits,on_time_rate,strategic_customers,first_order"
@@ -64,7 +62,7 @@ def main() -> int:
         module, _, name = args.evaluator.partition(":")
         evaluator = getattr(importlib.import_module(module), name or "evaluate")
     elif args.full:
-        from pkrules.evaluate import evaluate as evaluator
+        from pkrules.engine.exact import evaluate as evaluator
 
     stages: list[tuple[str, float]] = []
     clock = time.perf_counter()

@@ -55,11 +55,11 @@ def child(kind: str, data: str, repeat: int) -> dict:
     out: dict = {}
     if kind == "fast":
         t = time.perf_counter()
-        from pkrules.columnar import evaluate_columnar, read_table
-        from pkrules.engine import compile_file
-        from pkrules.plan import compile_plan
+        from pkrules.engine.columnar import evaluate_columnar, read_table
+        from pkrules.language.compile import compile_file
+        from pkrules.engine.plan import compile_plan
 
-        import pkrules.columnar.io  # noqa: F401  (imports polars: start-up, not reading)
+        import pkrules.engine.columnar.io
 
         graph = compile_file(POLICY)
         plan = compile_plan(graph)
@@ -98,10 +98,10 @@ def child(kind: str, data: str, repeat: int) -> dict:
         out["code"] = code
         out["said"] = said.getvalue().strip()
     elif kind == "explain":  # data: a run stored by save_run
-        from pkrules.columnar.store import load_run
-        from pkrules.engine import compile_file
-        from pkrules.explain import explain
-        from pkrules.render import render_tree
+        from pkrules.engine.columnar.store import load_run
+        from pkrules.language.compile import compile_file
+        from pkrules.engine.explain import explain
+        from pkrules.engine.render import render_tree
 
         graph = compile_file(POLICY)
         t = time.perf_counter()
@@ -118,9 +118,9 @@ def child(kind: str, data: str, repeat: int) -> dict:
                 best = elapsed if best is None else min(best, elapsed)
             out[name] = best
     elif kind == "exact":
-        from pkrules.data import read_csv
-        from pkrules.engine import compile_file
-        from pkrules.evaluate import evaluate
+        from pkrules.io.tables import read_csv
+        from pkrules.language.compile import compile_file
+        from pkrules.engine.exact import evaluate
 
         graph = compile_file(POLICY)
         t = time.perf_counter()
@@ -182,7 +182,7 @@ def agree_with_baseline(results, baseline) -> list[str]:
             problems.append(f"{name} differs")
     # the exact score: n / D against num / den, by cross-multiplication
     meta = results.meta["score"]
-    from pkrules.columnar.results import _den_expr
+    from pkrules.engine.columnar.results import _den_expr
 
     d_expr, _ = _den_expr(meta.den, results.factors)
     score = frame.select(pl.col("score").cast(pl.Int128).alias("n"), d_expr.cast(pl.Int128).alias("d"))
@@ -233,8 +233,8 @@ def time_check(tmp: Path) -> dict:
     text = big_policy()
     path = tmp / "big.pk"
     path.write_text(text, encoding="utf-8")
-    from pkrules.engine import check_source
-    from pkrules.source import SourceFile
+    from pkrules.language.compile import check_source
+    from pkrules.language.source import SourceFile
 
     best = None
     for _ in range(3):
@@ -243,7 +243,7 @@ def time_check(tmp: Path) -> dict:
         elapsed = time.perf_counter() - t
         best = elapsed if best is None else min(best, elapsed)
     assert graph is not None, [d.message for d in diagnostics if d.is_error][:3]
-    from pkrules.parse import parse_policy
+    from pkrules.language.parse import parse_policy
 
     parse_best = None
     for _ in range(3):
@@ -260,9 +260,9 @@ def time_check(tmp: Path) -> dict:
 
 def time_explain(data: Path, tmp: Path) -> dict:
     """Explaining one employee of a stored 100k run: the run saved once, then loaded and explained in a fresh process."""
-    from pkrules.columnar import run_file
-    from pkrules.columnar.store import save_run
-    from pkrules.engine import compile_file
+    from pkrules.engine.columnar import run_file
+    from pkrules.engine.columnar.store import save_run
+    from pkrules.language.compile import compile_file
 
     stored = tmp / "run100k.parquet"
     save_run(run_file(compile_file(POLICY), data), stored)
@@ -300,8 +300,8 @@ def main() -> int:
 
     import baseline_polars as B
     import population as Pop
-    from pkrules.columnar import evaluate_columnar, read_table
-    from pkrules.engine import compile_file
+    from pkrules.engine.columnar import evaluate_columnar, read_table
+    from pkrules.language.compile import compile_file
 
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"pkrules benchmark — reference policy, {os.cpu_count()} cores, polars {pl.__version__}, "
@@ -338,8 +338,8 @@ def main() -> int:
             # agreement, in this process
             problems = agree_with_baseline(results, baseline)
             if n <= args.exact_max:
-                from pkrules.data import read_csv
-                from pkrules.evaluate import evaluate
+                from pkrules.io.tables import read_csv
+                from pkrules.engine.exact import evaluate
 
                 population = read_csv(graph, csv_path)
                 problems += agree_with_exact(graph, results, evaluate(graph, population.rows, population.row_numbers))

@@ -1,8 +1,8 @@
 """pkrules: a rules engine with a plain-language policy language for sales incentives and appraisal.
 
-The API (see engine.py): compile_policy / compile_file → RuleGraph;
-evaluate(graph, rows) → Results; explain(results, index, name) → Explanation.
-Imports are lazy so that `pkrules --help` starts fast.
+The public API is pkrules.api (compile, read a population, evaluate, explain, compare);
+docs/architecture.md maps the layers behind it. Imports are lazy so that
+`pkrules --help` starts fast.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "compile_policy": "engine", "compile_file": "engine", "check_source": "engine", "read_policy": "engine",
-    "PolicyError": "diagnostics", "Diagnostic": "diagnostics",
-    "evaluate": "evaluate", "Results": "evaluate",
-    "explain": "explain", "Explanation": "explain", "TraceNode": "explain",
-    "read_csv": "data", "RuleGraph": "rule_graph",
+    "compile_text": "api", "compile_file": "api", "check_text": "api", "read_policy": "api",
+    "read_population": "api", "population_from_rows": "api", "evaluate": "api", "explain": "api",
+    "PolicyError": "api", "Diagnostic": "api", "Results": "api", "Explanation": "api", "TraceNode": "api",
+    "RuleGraph": "api", "PkrulesError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -25,11 +25,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .diagnostics import Diagnostic, PolicyError, render_all
-from .engine import PolicyFileError, check_source, decode_policy, read_policy
-from .rule_graph import RuleGraph
-from .source import SourceFile
-from .types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
+from pkrules.language.diagnostics import Diagnostic, PolicyError, render_all
+from pkrules.language.compile import PolicyFileError, check_source, decode_policy, read_policy
+from pkrules.language.rule_graph import RuleGraph
+from pkrules.language.source import SourceFile
+from pkrules.values.types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
 
 __all__ = [
     # policies
@@ -88,14 +88,14 @@ def policy_language(graph: RuleGraph) -> str:
 
 def money_outputs(graph: RuleGraph) -> list[str]:
     """The money values the policy pays: its declared money outputs, else its money-typed final definitions."""
-    from .impact import _money_outputs
+    from pkrules.review.impact import _money_outputs
 
     return _money_outputs(graph)
 
 
 # ---- data ---------------------------------------------------------------------------------------
 
-from .data import DataError  # noqa: E402  (kept beside the readers it belongs to)
+from pkrules.io.tables import DataError  # noqa: E402  (kept beside the readers it belongs to)
 
 
 @dataclass
@@ -125,7 +125,7 @@ def read_population(graph: RuleGraph, path: str | Path, related: dict[str, str |
     Raises DataError when a file cannot be read at all, or when a related table the policy
     declares is not given; bad cells are listed in .errors (row, column, value, what was expected).
     """
-    from .data import read_data
+    from pkrules.io.tables import read_data
 
     main = read_data(graph, path, sheet=sheet, table=table)
     tables = _read_related(graph, main.rows, related or {})
@@ -134,7 +134,7 @@ def read_population(graph: RuleGraph, path: str | Path, related: dict[str, str |
 
 
 def _read_related(graph: RuleGraph, rows: list[dict], given: dict[str, str | Path]) -> dict[str, tuple[list, list]]:
-    from .data import CellError, read_data
+    from pkrules.io.tables import CellError, read_data
 
     unknown = [name for name in given if name not in graph.related]
     if unknown:
@@ -162,7 +162,7 @@ def population_from_rows(graph: RuleGraph, rows: Sequence[dict[str, str]],
                          related: dict[str, Sequence[dict[str, str]]] | None = None,
                          source: str = "<rows>") -> Population:
     """Validate rows given as text cells (column name → cell text), exactly as a CSV file would be read."""
-    from .data import read_csv
+    from pkrules.io.tables import read_csv
 
     main = read_csv(graph, Path(source), text=_csv_text(rows, [n.decl.column or n.name for n in graph.inputs],
                                                          [n.name for n in graph.inputs]))
@@ -202,7 +202,7 @@ def _cell(value: object) -> str:
 
 # ---- evaluation ---------------------------------------------------------------------------------
 
-from .evaluate import EvalError, Results  # noqa: E402
+from pkrules.engine.exact import EvalError, Results  # noqa: E402
 
 RowErrors = list[EvalError]
 
@@ -212,13 +212,13 @@ def evaluate(graph: RuleGraph, population: Population, backend: str = "auto") ->
     are in results.errors, never raised. backend: "auto" (the fastest that gives exact results),
     "exact" (the row-by-row reference evaluator) or "fast" (the columnar path; falls back to exact
     when it must)."""
-    from .evaluate import evaluate as exact
+    from pkrules.engine.exact import evaluate as exact
 
     if backend not in ("auto", "exact", "fast"):
         raise ValueError(f"unknown backend {backend!r}: auto, exact or fast")
     if backend != "exact" and not population.related and population.rows:
-        from .columnar import NeedsExact
-        from .plan import PlanError
+        from pkrules.engine.columnar import NeedsExact
+        from pkrules.engine.plan import PlanError
 
         try:
             return _fast(graph, population)
@@ -228,7 +228,7 @@ def evaluate(graph: RuleGraph, population: Population, backend: str = "auto") ->
 
 
 def _fast(graph: RuleGraph, population: Population):
-    from .columnar import evaluate_columnar, table_from_rows
+    from pkrules.engine.columnar import evaluate_columnar, table_from_rows
 
     results = evaluate_columnar(graph, table_from_rows(graph, population.rows))
     results.row_numbers = list(population.row_numbers)
@@ -239,7 +239,7 @@ def results_from_columns(graph: RuleGraph, columns: dict[str, list], row_numbers
                          related: dict[str, list[dict]] | None = None) -> Results:
     """Results rebuilt from stored values (every input and every definition, exact), for explaining later
     without evaluating again. Population terms (group sums, ranks, splits) are recomputed on demand."""
-    from .evaluate import Compiled
+    from pkrules.engine.exact import Compiled
 
     missing = [n for n in graph.nodes if n not in columns]
     if missing:
@@ -262,7 +262,7 @@ def value_to_text(value: object, type_: Type | None = None) -> str:
     """
     import datetime as dt
 
-    from .numbers import format_exact, terminates
+    from pkrules.values.numbers import format_exact, terminates
 
     if value is None:
         return ""
@@ -297,14 +297,14 @@ def value_from_text(text: str, type_: Type) -> object:
 
 def format_value(value: object, type_: Type | None = None, lang: str = "en", compact: bool = False) -> str:
     """A value as people read it: money with separators and two decimals, percentages with %, 是/否 in Chinese."""
-    from .render import format_value as fmt
+    from pkrules.engine.render import format_value as fmt
 
     return fmt(value, type_, compact=compact, lang=lang)
 
 
 # ---- explanations -------------------------------------------------------------------------------
 
-from .explain import Explanation, TraceNode  # noqa: E402
+from pkrules.engine.explain import Explanation, TraceNode  # noqa: E402
 
 
 def _index(results: Results, key: object, period: object = None) -> int:
@@ -319,7 +319,7 @@ def _index(results: Results, key: object, period: object = None) -> int:
 def explain(results: Results, key: object, name: str | None = None, depth: int | None = None,
             period: object = None) -> Explanation:
     """The tree of values behind one employee's value (default: the policy's main output)."""
-    from .explain import explain as build
+    from pkrules.engine.explain import explain as build
 
     graph = results.graph
     name = name or graph.main_output()
@@ -329,19 +329,19 @@ def explain(results: Results, key: object, name: str | None = None, depth: int |
 
 
 def render_tree(explanation: Explanation, colour: bool = False) -> str:
-    from .render import render_tree as render
+    from pkrules.engine.render import render_tree as render
 
     return render(explanation, colour=colour)
 
 
 def render_markdown(explanation: Explanation) -> str:
-    from .render import render_markdown as render
+    from pkrules.engine.render import render_markdown as render
 
     return render(explanation)
 
 
 def render_json(explanation: Explanation) -> str:
-    from .render import render_json as render
+    from pkrules.engine.render import render_json as render
 
     return render(explanation)
 
@@ -363,7 +363,7 @@ class ExplanationChange:
 
 def explanation_change(before: Results, after: Results, key: object, period: object = None) -> ExplanationChange:
     """The before/after of one employee's outputs, and the part of the explanation that differs."""
-    from .impact import compute_impact, explanation_lines, trace_change_data
+    from pkrules.review.impact import compute_impact, explanation_lines, trace_change_data
 
     impact = compute_impact(before, after, "<change>", same_data=False)
     wanted = (_index(before, key, period), _index(after, key, period))
@@ -378,7 +378,7 @@ def explanation_change(before: Results, after: Results, key: object, period: obj
 
 def coverage(results: Results) -> list:
     """How many employees each table row, lookup entry and branch fired for (Hit: line, node, what, count)."""
-    from .coverage import coverage as hits
+    from pkrules.engine.coverage import coverage as hits
 
     return hits([results])
 
@@ -388,8 +388,8 @@ def coverage(results: Results) -> list:
 
 def diff_texts(old_text: str, new_text: str, old_path: str = "OLD", new_path: str = "NEW"):
     """The semantic diff of two policy texts (a PolicyDiff: .changes, .has_changes, render with pkrules.diff)."""
-    from .diff import diff_policies
-    from .parse import parse_policy
+    from pkrules.review.diff import diff_policies
+    from pkrules.language.parse import parse_policy
 
     old, old_diags = parse_policy(SourceFile(old_path, old_text))
     new, new_diags = parse_policy(SourceFile(new_path, new_text))
@@ -401,6 +401,6 @@ def diff_texts(old_text: str, new_text: str, old_path: str = "OLD", new_path: st
 
 def highlight_terminal(text: str) -> str:
     """Policy text with ANSI colours (the same lexer the TUI uses through Rich/Pygments)."""
-    from .highlight import highlight_terminal as paint
+    from pkrules.language.highlight import highlight_terminal as paint
 
     return paint(text)

@@ -11,10 +11,10 @@ from fractions import Fraction as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pkrules.analysis import Interval, complement, intersect, union, witness
-from pkrules.engine import check_source
-from pkrules.evaluate import evaluate
-from pkrules.source import SourceFile
+from pkrules.language.analysis import Interval, complement, intersect, union, witness
+from pkrules.language.compile import check_source
+from pkrules.engine.exact import evaluate
+from pkrules.language.source import SourceFile
 
 OPS = [">=", ">", "<=", "<", "="]
 

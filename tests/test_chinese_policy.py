@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pkrules.data import read_csv
-from pkrules.engine import compile_file
-from pkrules.evaluate import evaluate
-from pkrules.examples import run_examples
+from pkrules.io.tables import read_csv
+from pkrules.language.compile import compile_file
+from pkrules.engine.exact import evaluate
+from pkrules.engine.examples import run_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -141,7 +141,7 @@ def test_examples_pass_in_both_files(en, zh):
 
 def test_examples_give_the_same_inputs_and_expectations(en, zh):
     """The golden examples are the same four cases in both files, value for value."""
-    from pkrules.check import example_word
+    from pkrules.language.check import example_word
 
     names = {**INPUTS, **DEFINITIONS}
     for en_example, zh_example in zip(en.policy.examples, zh.policy.examples, strict=True):

@@ -25,12 +25,12 @@ pl = pytest.importorskip("polars")
 
 from columnar_strategies import HEAD, policies, populations  # noqa: E402
 
-from pkrules import ast  # noqa: E402
-from pkrules.columnar import NeedsExact, evaluate_columnar, run_file, table_from_rows  # noqa: E402
-from pkrules.diagnostics import PolicyError  # noqa: E402
-from pkrules.engine import compile_file, compile_policy  # noqa: E402
-from pkrules.evaluate import evaluate  # noqa: E402
-from pkrules.plan import PlanError, compile_plan  # noqa: E402
+from pkrules.language import ast  # noqa: E402
+from pkrules.engine.columnar import NeedsExact, evaluate_columnar, run_file, table_from_rows  # noqa: E402
+from pkrules.language.diagnostics import PolicyError  # noqa: E402
+from pkrules.language.compile import compile_file, compile_policy  # noqa: E402
+from pkrules.engine.exact import evaluate  # noqa: E402
+from pkrules.engine.plan import PlanError, compile_plan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "sales_incentive.pk"
@@ -123,7 +123,7 @@ def test_random_policies_through_csv_files(text, rows, tmp_path_factory):
     graph = compile_policy(text)
     path = tmp_path_factory.mktemp("data") / "people.csv"
     write_csv(rows, path)
-    from pkrules.data import read_csv
+    from pkrules.io.tables import read_csv
 
     population = read_csv(graph, path)
     assert population.errors == []
@@ -141,7 +141,7 @@ def test_random_policies_through_csv_files(text, rows, tmp_path_factory):
 def write_csv(rows: list[dict], path: Path) -> None:
     import csv
 
-    from pkrules.numbers import format_exact
+    from pkrules.values.numbers import format_exact
 
     def cell(v):
         if isinstance(v, bool):
@@ -251,7 +251,7 @@ def test_reference_policy_on_edge_populations(rows):
 
 
 def test_reference_policy_golden_cases_and_examples():
-    from pkrules.examples import example_rows
+    from pkrules.engine.examples import example_rows
 
     graph = _reference_graph()
     for ex in graph.policy.examples:
@@ -276,7 +276,7 @@ def _columnar_or_skip(graph) -> None:
 
 def _samples_for(policy: Path) -> list[Path]:
     """The sample files under policies/ that this policy can read (its own columns)."""
-    from pkrules.data import DataError, read_csv
+    from pkrules.io.tables import DataError, read_csv
 
     graph = compile_file(policy)
     found = []
@@ -291,7 +291,7 @@ def _samples_for(policy: Path) -> list[Path]:
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
 def test_every_policy_on_its_examples(policy):
-    from pkrules.examples import example_rows
+    from pkrules.engine.examples import example_rows
 
     graph = compile_file(policy)
     _columnar_or_skip(graph)
@@ -309,7 +309,7 @@ def test_every_policy_on_its_examples(policy):
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
 def test_every_policy_on_its_sample(policy, tmp_path, capsys):
     from pkrules.cli import main
-    from pkrules.data import read_csv
+    from pkrules.io.tables import read_csv
 
     samples = _samples_for(policy)
     if not samples:
@@ -337,9 +337,9 @@ def test_every_policy_on_its_sample(policy, tmp_path, capsys):
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
 def test_explanations_of_fast_results_equal_the_exact_ones(policy):
-    from pkrules.data import read_csv
-    from pkrules.explain import explain
-    from pkrules.render import render_json, render_tree
+    from pkrules.io.tables import read_csv
+    from pkrules.engine.explain import explain
+    from pkrules.engine.render import render_json, render_tree
 
     samples = _samples_for(policy)
     if not samples:
@@ -391,7 +391,7 @@ def test_an_unknown_expression_is_a_plan_error_that_names_it():
 
 def test_an_unknown_field_of_a_known_construct_is_a_plan_error(monkeypatch):
     """A field added to a construct later (here: pretend `across` were new) stops the compiler when it is set."""
-    from pkrules import plan as plan_module
+    from pkrules.engine import plan as plan_module
 
     graph = compile_policy(HEAD + "d = sum a within team\n")
     monkeypatch.setitem(plan_module._KNOWN_FIELDS, ast.Aggregate, plan_module._KNOWN_FIELDS[ast.Aggregate] - {"across"})
@@ -406,7 +406,7 @@ def test_the_plan_is_readable_and_backend_neutral():
     text = plan.describe()
     assert "score : num [number] = Arith('+'" in text
     assert "team_fund : num [money] = Split(team_pool, sales, team, id)" in text
-    import pkrules.plan as plan_module
+    import pkrules.engine.plan as plan_module
 
     assert "polars" not in Path(plan_module.__file__).read_text(encoding="utf-8").split('"""', 2)[2]
 
@@ -421,7 +421,7 @@ def test_help_check_and_import_do_not_load_polars():
     assert out.stdout.strip().splitlines()[-1] == "False", out.stdout + out.stderr
     out = subprocess.run([sys.executable, "-m", "pkrules.cli", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0
-    code = "import sys; import pkrules.columnar, pkrules.plan; print('polars' in sys.modules)"
+    code = "import sys; import pkrules.engine.columnar, pkrules.engine.plan; print('polars' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr
 
@@ -432,10 +432,10 @@ def test_help_check_and_import_do_not_load_polars():
 @pytest.mark.parametrize("policy", [POLICY, ROOT / "policies" / "team_pk.pk", ROOT / "policies" / "ranking.pk"],
                          ids=lambda p: Path(p).name)
 def test_a_stored_run_explains_as_the_exact_evaluator(policy, tmp_path):
-    from pkrules.columnar.store import RunFileError, load_run, save_run
-    from pkrules.data import read_csv
-    from pkrules.explain import explain
-    from pkrules.render import render_json
+    from pkrules.engine.columnar.store import RunFileError, load_run, save_run
+    from pkrules.io.tables import read_csv
+    from pkrules.engine.explain import explain
+    from pkrules.engine.render import render_json
 
     data = _samples_for(policy)[0]
     graph = compile_file(policy)

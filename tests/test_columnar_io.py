@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 pl = pytest.importorskip("polars")
 
 from pkrules.cli import main  # noqa: E402
-from pkrules.columnar import NeedsExact, read_table, run_file  # noqa: E402
-from pkrules.data import read_csv, read_data  # noqa: E402
-from pkrules.engine import compile_policy  # noqa: E402
-from pkrules.evaluate import evaluate  # noqa: E402
+from pkrules.engine.columnar import NeedsExact, read_table, run_file  # noqa: E402
+from pkrules.io.tables import read_csv, read_data  # noqa: E402
+from pkrules.language.compile import compile_policy  # noqa: E402
+from pkrules.engine.exact import evaluate  # noqa: E402
 
 POLICY = """policy "io" version "1"
 
@@ -56,7 +56,7 @@ def values_both_ways(graph, path: Path):
     assert population.errors == []
     table = read_table(graph, path)
     exact = {n.name: [r[n.name] for r in population.rows] for n in graph.inputs}
-    from pkrules.columnar.results import python_values
+    from pkrules.engine.columnar.results import python_values
 
     fast = {n.name: python_values(table.frame, n.name, table.meta[n.name], {}) for n in graph.inputs}
     assert table.row_numbers == population.row_numbers
@@ -212,12 +212,12 @@ yes_no = x > 0
 @given(st.lists(st.tuples(st.integers(-10**9, 10**9), st.integers(1, 10**7), st.integers(-10**6, 10**6)),
                 min_size=1, max_size=12))
 def test_outputs_are_the_same_bytes_from_either_engine(tmp_path_factory, values):
-    from pkrules.columnar.io import write_output
+    from pkrules.engine.columnar.io import write_output
 
     tmp = tmp_path_factory.mktemp("out")
     graph = compile_policy(OUT_POLICY)
     rows = [dict(id=f"E{i}", a=F(a, 100), b=F(b, 100), x=F(x, 1000)) for i, (a, b, x) in enumerate(values)]
-    from pkrules.columnar import evaluate_columnar, table_from_rows
+    from pkrules.engine.columnar import evaluate_columnar, table_from_rows
 
     exact = evaluate(graph, rows)
     fast = evaluate_columnar(graph, table_from_rows(graph, rows))
@@ -232,7 +232,7 @@ def test_outputs_are_the_same_bytes_from_either_engine(tmp_path_factory, values)
     import csv
     import io
 
-    from pkrules.render import format_csv
+    from pkrules.engine.render import format_csv
 
     handle = io.StringIO(newline="")
     writer = csv.writer(handle)

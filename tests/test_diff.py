@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 
 from pkrules.cli import main
-from pkrules.diff import diff_policies, rename
-from pkrules.engine import compile_policy
-from pkrules.evaluate import evaluate
-from pkrules.impact import compute_impact, evaluate_both, evaluate_reusing, load_populations
-from pkrules.parse import parse_text
+from pkrules.review.diff import diff_policies, rename
+from pkrules.language.compile import compile_policy
+from pkrules.engine.exact import evaluate
+from pkrules.review.impact import compute_impact, evaluate_both, evaluate_reusing, load_populations
+from pkrules.language.parse import parse_text
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "diff"
@@ -104,8 +104,8 @@ def test_impact_golden(variant, flags, golden, engine, capsys, monkeypatch):
 
 def test_the_fast_path_is_used_when_it_is_there():
     pytest.importorskip("polars")
-    columnar = pytest.importorskip("pkrules.columnar")
-    from pkrules.impact import fast_pair
+    columnar = pytest.importorskip("pkrules.engine.columnar")
+    from pkrules.review.impact import fast_pair
 
     old = compile_policy((GOLDEN / "base.pk").read_text(encoding="utf-8"), "base.pk")
     new = compile_policy((GOLDEN / "band_1_3.pk").read_text(encoding="utf-8"), "band_1_3.pk")
@@ -150,7 +150,7 @@ def _half_up(x: Fraction, step: Fraction = Fraction(1, 100)) -> Fraction:
 def _expected_band_deltas() -> dict[str, Fraction]:
     """Employees with an exact score >= 90, each with the exact change of their pay."""
     graph = compile_policy(POLICY.read_text(encoding="utf-8"), str(POLICY))
-    from pkrules.data import read_csv
+    from pkrules.io.tables import read_csv
 
     population = read_csv(graph, SAMPLE)
     results = evaluate(graph, population.rows, population.row_numbers)
@@ -374,7 +374,7 @@ def test_examples():
 
 
 def test_every_shipped_policy_equals_itself_and_its_formatted_text():
-    from pkrules.fmt import format_text
+    from pkrules.language.fmt import format_text
 
     paths = sorted((ROOT / "policies").glob("*.pk")) + sorted((ROOT / "tests" / "golden" / "good").glob("*.pk"))
     for path in paths:
@@ -563,7 +563,7 @@ def test_git_setup_makes_git_diff_and_log_show_the_semantic_diff(repo):
     assert "-  IF score >= 90 THEN coef 1.2\n+  IF score >= 90 THEN coef 1.3" in plain
     assert "reaches 1.3" not in plain
     # A formatting-only commit shows as such.
-    from pkrules.fmt import format_text
+    from pkrules.language.fmt import format_text
 
     path = repo.path / "policies" / "sales_incentive.pk"
     path.write_text("# reformatted\n" + format_text(path.read_text(encoding="utf-8")).replace("  sales_score       50%", "  sales_score 50%"),
@@ -666,8 +666,8 @@ def test_a_lookup_file_changed_in_git_is_read_from_each_revision(tmp_path):
 
 
 def test_lookup_file_changes_are_not_reused_as_unchanged(tmp_path):
-    from pkrules.engine import compile_file
-    from pkrules.impact import unchanged_nodes
+    from pkrules.language.compile import compile_file
+    from pkrules.review.impact import unchanged_nodes
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pkrules.cli import main
-from pkrules.fmt import find_comments, format_text
-from pkrules.parse import parse_text
+from pkrules.language.fmt import find_comments, format_text
+from pkrules.language.parse import parse_text
 
 ROOT = Path(__file__).parent.parent
 POLICIES = sorted((ROOT / "policies").glob("*.pk")) + sorted((ROOT / "tests" / "golden" / "good").glob("*.pk")) \

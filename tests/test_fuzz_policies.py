@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pkrules.cli import main as cli_main
-from pkrules.data import DataError, read_csv
-from pkrules.diagnostics import render_all
-from pkrules.engine import check_source
-from pkrules.evaluate import evaluate
-from pkrules.source import SourceFile
+from pkrules.io.tables import DataError, read_csv
+from pkrules.language.diagnostics import render_all
+from pkrules.language.compile import check_source
+from pkrules.engine.exact import evaluate
+from pkrules.language.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
 # employees.csv for the English column names, employees.zh.csv (if there) for the Chinese ones

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from pkrules.cli import main
-from pkrules.diagnostics import render_all
-from pkrules.engine import check_source
-from pkrules.source import SourceFile
+from pkrules.language.diagnostics import render_all
+from pkrules.language.compile import check_source
+from pkrules.language.source import SourceFile
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).parent.parent

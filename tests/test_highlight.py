@@ -8,7 +8,7 @@ import pytest
 from pygments import lex
 from pygments.token import Comment, Error, Keyword, Number
 
-from pkrules.highlight import PkrulesLexer, highlight_terminal
+from pkrules.language.highlight import PkrulesLexer, highlight_terminal
 
 ROOT = Path(__file__).parent.parent
 

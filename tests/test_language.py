@@ -6,9 +6,9 @@ from fractions import Fraction as F
 
 import pytest
 
-from pkrules.diagnostics import PolicyError
-from pkrules.engine import compile_policy
-from pkrules.evaluate import evaluate
+from pkrules.language.diagnostics import PolicyError
+from pkrules.language.compile import compile_policy
+from pkrules.engine.exact import evaluate
 
 
 def run(text: str, rows: list[dict]) -> tuple[dict, list]:
@@ -288,7 +288,7 @@ def test_lookup_from_a_csv_file_next_to_the_policy(tmp_path):
     policy = tmp_path / "p.pk"
     policy.write_text("input\n  id: text key\n  region: text\n  sales: money\n"
                       "region_coef by region from \"regions.csv\"\nadjusted = sales * region_coef\n", encoding="utf-8")
-    from pkrules.engine import compile_file
+    from pkrules.language.compile import compile_file
 
     graph = compile_file(policy)
     results = evaluate(graph, [{"id": "1", "region": "华东", "sales": F(100)}, {"id": "2", "region": "东北", "sales": F(100)}])

@@ -56,10 +56,10 @@ from pathlib import Path
 
 import pytest
 
-from pkrules.diagnostics import render_all
-from pkrules.engine import check_source
-from pkrules.examples import run_examples
-from pkrules.source import SourceFile
+from pkrules.language.diagnostics import render_all
+from pkrules.language.compile import check_source
+from pkrules.engine.examples import run_examples
+from pkrules.language.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
 MANUALS = [ROOT / "docs" / "language.en.md", ROOT / "docs" / "language.zh.md"]

@@ -26,8 +26,8 @@ def test_wheel_carries_the_grammar_and_uses_it(tmp_path: Path):
         site = tmp_path / "site"
         archive.extractall(site)  # what installing a wheel does, minus the scripts
     probe = (
-        "import pkrules, pkrules.grammar as g;"
-        "from pkrules.engine import compile_policy;"
+        "import pkrules, pkrules.language.grammar as g;"
+        "from pkrules.language.compile import compile_policy;"
         "graph = compile_policy('input\\n  id: text key\\n  sales: money\\nbonus = sales * 2%\\n');"
         "print(pkrules.__file__); print(g.grammar_path()); print(graph.order)"
     )

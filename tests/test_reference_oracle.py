@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pkrules.engine import compile_file
-from pkrules.evaluate import evaluate, largest_remainder
-from pkrules.numbers import round_half_up
+from pkrules.language.compile import compile_file
+from pkrules.engine.exact import evaluate, largest_remainder
+from pkrules.values.numbers import round_half_up
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "sales_incentive.pk"

@@ -1,0 +1,787 @@
+"""Data in and out of the fast path: CSV and Parquet read straight into columns, results written back.
+
+Reading follows pkrules/data.py cell for cell: the same header matching, the same
+parsing of `48万`, `88%`, `¥5000`, `480,000.00`, yes/no words and dates, the same
+limits. It is vectorised: no Python object per row. Whenever anything is off —
+a bad cell, a duplicate key, a header problem, an odd CSV shape — it declines
+(NeedsExact), and the caller reads the file with data.read_csv, which lists every
+problem in its own words.
+
+A Parquet file means: every cell as polars renders it as text (null: empty), then
+exactly the CSV rules. `parquet_as_csv_text` gives the exact path that same text.
+
+Writing: CSV cells are exactly render.format_csv's (exact decimals; money with at
+least two places; ten places, half-up, for values whose decimals do not end);
+Parquet holds those same numbers as decimals (Decimal(38, s)), text, booleans and dates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import polars as pl
+
+from pkrules.engine import plan as P
+from pkrules.values.types import MONEY, PERCENT, WHOLE
+from pkrules.engine.columnar import NeedsExact
+from pkrules.engine.columnar.numeric import Den, LIMIT, dtype_for
+from pkrules.engine.columnar.polars_backend import ColMeta
+from pkrules.engine.columnar.results import ColumnarResults
+
+# Python's str.strip() removes exactly these (str.isspace()); polars must strip the same.
+PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def is_parquet(path) -> bool:
+    return str(path).lower().endswith(PARQUET_SUFFIXES)
+
+
+@dataclass
+class InputTable:
+    frame: pl.DataFrame  # one column per input, named by the input
+    meta: dict  # name → ColMeta
+    size: int
+    row_numbers: list[int]
+
+
+# ---- from Python rows (the API and the tests) ---------------------------------------------
+
+
+def table_from_rows(plan: P.Plan, rows: list[dict]) -> InputTable:
+    """The population evaluate() takes (dicts of Fractions, bools, str, dates) as columns."""
+    columns: dict[str, pl.Series] = {}
+    meta: dict[str, ColMeta] = {}
+    for spec in plan.inputs:
+        values = [r.get(spec.name) for r in rows]
+        if spec.kind == P.NUM:
+            fractions = [Fraction(v) for v in values]
+            common = 1
+            for f in fractions:
+                common = math.lcm(common, f.denominator)
+            if common >= (1 << 60):
+                raise NeedsExact(f"the values of {spec.name} have too fine fractions for columns")
+            nums = [f.numerator * (common // f.denominator) for f in fractions]
+            lo, hi = (min(nums), max(nums)) if nums else (0, 0)
+            columns[spec.name] = pl.Series(spec.name, nums, dtype=dtype_for(max(abs(lo), abs(hi))))
+            meta[spec.name] = ColMeta(P.NUM, Den(common), lo, hi)
+        else:
+            dtype = {P.BOOL: pl.Boolean, P.TEXT: pl.String, P.DATE: pl.Date}[spec.kind]
+            columns[spec.name] = pl.Series(spec.name, values, dtype=dtype)
+            meta[spec.name] = ColMeta(spec.kind)
+    frame = pl.DataFrame(columns) if columns else pl.DataFrame()
+    return InputTable(frame, meta, len(rows), list(range(1, len(rows) + 1)))
+
+
+# ---- reading files ---------------------------------------------------------------------------
+
+
+def read_table(plan: P.Plan, graph, path) -> InputTable:
+    path = Path(path)
+    if is_parquet(path):
+        try:
+            cells = pl.read_parquet(path)
+        except Exception as e:  # unreadable: let the exact path say so
+            raise NeedsExact(f"cannot read {path} as Parquet: {e}") from None
+        header = [str(c).strip() for c in cells.columns]
+    else:
+        header, cells = _read_csv_cells(path)
+    positions = _match_header(graph, header)
+    row_numbers = pl.int_range(1, cells.height + 1, dtype=pl.Int64, eager=True)
+    try:
+        columns, meta = _parse_inputs(plan, cells, positions)
+    except _EmptyCell:
+        # Rows whose every cell is blank are skipped by data.read_csv (they still count as rows).
+        blank = cells.select(pl.all_horizontal([_strip(_text_of(pl.col(c), cells.schema[c])) == ""
+                                                for c in cells.columns]).alias("b")).get_column("b")
+        if not blank.any():
+            raise NeedsExact("an empty cell") from None
+        cells, row_numbers = cells.filter(~blank), row_numbers.filter(~blank)
+        try:
+            columns, meta = _parse_inputs(plan, cells, positions)
+        except _EmptyCell:
+            raise NeedsExact("an empty cell") from None
+    frame = pl.DataFrame(columns)
+    if frame.height:
+        ids = [plan.key] + ([plan.period] if plan.period else [])  # each employee once (per period)
+        hashed = frame.select(pl.struct(ids).hash().alias("h")).get_column("h")
+        if hashed.n_unique() != frame.height and frame.select(pl.struct(ids).is_duplicated().any()).item():
+            raise NeedsExact("a key appears twice")
+    return InputTable(frame, meta, frame.height, row_numbers.to_list())
+
+
+class _EmptyCell(Exception):
+    pass
+
+
+def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
+    """Every input column parsed and checked; the text of all of them is handled in two queries
+    (polars runs the columns in parallel), then each column is finished on its own."""
+    parsed: dict[str, tuple[pl.Series, ColMeta]] = {}
+    texts: dict[str, pl.Expr] = {}
+    numeric: list[str] = []
+    for spec in plan.inputs:
+        source = cells.columns[positions[spec.name]]
+        column = cells.get_column(source)
+        typed = _typed_column(spec, column)
+        if typed is not None:
+            parsed[spec.name] = typed
+            continue
+        texts[spec.name] = _strip(_text_of(pl.col(source), column.dtype)).alias(spec.name)
+        if spec.kind == P.NUM:
+            numeric.append(spec.name)
+    if texts:
+        lazy = cells.lazy().select(list(texts.values()))
+        parts = []
+        for name in numeric:
+            parts += _plain_number_parts(name)
+        frame = (lazy.with_columns(parts) if parts else lazy).collect()
+        checks = [(pl.col(name) == "").any().alias(f"{name}#empty") for name in texts]
+        for name in numeric:
+            checks += [pl.col(f"{name}#ok").all().alias(f"{name}#ok"), pl.col(f"{name}#pct").any().alias(f"{name}#pct"),
+                       pl.col(f"{name}#e").max().alias(f"{name}#emax"), pl.col(f"{name}#e").min().alias(f"{name}#emin")]
+        found = frame.select(checks).row(0, named=True)
+        if any(found[f"{name}#empty"] for name in texts):
+            raise _EmptyCell()
+        for spec in plan.inputs:
+            if spec.name not in texts:
+                continue
+            text = frame.get_column(spec.name)
+            if spec.kind != P.NUM:
+                parsed[spec.name] = _parse_text_column(spec, text)
+            elif found[f"{spec.name}#ok"]:
+                if spec.type.kind != PERCENT and found[f"{spec.name}#pct"]:
+                    raise NeedsExact(f"a percentage in {spec.name}")
+                parsed[spec.name] = _scaled(spec, frame.select(pl.col(f"{spec.name}#m").alias("m"),
+                                                               pl.col(f"{spec.name}#e").alias("e")),
+                                            found[f"{spec.name}#emin"], found[f"{spec.name}#emax"])
+            else:
+                df = _parse_numbers_general(spec, text)
+                parsed[spec.name] = _scaled(spec, df, df.get_column("e").min(), df.get_column("e").max())
+    columns = [parsed[spec.name][0].alias(spec.name) for spec in plan.inputs]
+    meta = {spec.name: parsed[spec.name][1] for spec in plan.inputs}
+    return columns, meta
+
+
+def _read_csv_cells(path: Path) -> tuple[list[str], pl.DataFrame]:
+    from pkrules.io.tables import DataError, read_text
+
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raise NeedsExact("cannot read the file") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        raw.decode("utf-8")  # as data.read_text: UTF-8 (with or without BOM), else GB18030
+    except UnicodeDecodeError:
+        try:
+            raw = read_text(path).encode("utf-8")
+        except DataError as e:
+            raise NeedsExact(str(e)) from None
+    if b"\x00" in raw or not raw.strip():
+        raise NeedsExact("not a CSV file the fast path reads")
+    frame = None
+    if b'"' not in raw and raw.count(b"\r") == raw.count(b"\r\n"):
+        # No quoting and plain line ends: polars splits exactly as the csv module does.
+        try:
+            frame = pl.read_csv(io.BytesIO(raw), has_header=False, infer_schema=False,
+                                quote_char=None, raise_if_empty=False)
+        except Exception:
+            frame = None
+    if frame is None:
+        records = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+        if not records:
+            raise NeedsExact("an empty file")
+        width = len(records[0])
+        if any(len(r) > width for r in records[1:]):
+            raise NeedsExact("a row has more cells than the header")
+        data = {f"column_{k + 1}": [r[k] if k < len(r) else "" for r in records] for k in range(width)}
+        frame = pl.DataFrame(data, schema={k: pl.String for k in data})
+    if frame.height == 0:
+        raise NeedsExact("an empty file")
+    first = frame.row(0)
+    header = [("" if v is None else str(v)).strip() for v in first]
+    cells = frame.slice(1)
+    cells.columns = [f"#c{k}" for k in range(cells.width)]
+    return header, cells
+
+
+def _match_header(graph, header: list[str]) -> dict[str, int]:
+    """Input name → position in the header, as data.read_csv matches them (else NeedsExact)."""
+    aliases = {(n.decl.column or n.name): n.name for n in graph.inputs}
+    positions: dict[str, int] = {}
+    for index, column in enumerate(header):
+        name = aliases.get(column, column if column in graph.nodes and graph.nodes[column].is_input else None)
+        if name is not None:
+            if name in positions:
+                raise NeedsExact("a column appears twice in the header")
+            positions[name] = index
+    if any(n.name not in positions for n in graph.inputs):
+        raise NeedsExact("the header lacks a column")
+    return positions
+
+
+def _text_of(expr: pl.Expr, dtype) -> pl.Expr:
+    """A column as the text data.read_csv would see (null → empty)."""
+    if dtype != pl.String:
+        expr = expr.cast(pl.String)
+    return expr.fill_null("")
+
+
+def _strip(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars(PY_WHITESPACE)
+
+
+_YES = ["yes", "y", "true", "t", "1", "是", "有", "对"]
+_NO = ["no", "n", "false", "f", "0", "否", "无", "不是"]
+
+# data.parse_cell's numbers (numbers.parse_literal), for the common ASCII shapes; any
+# other cell goes to parse_cell itself.
+_NUMBER = (r"^([-+－]?)[ \t]*([¥￥]?)[ \t]*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(\.[0-9]+)?"
+           r"[ \t]*(万|亿)?[ \t]*(元|%|％)?$")
+
+
+def _typed_column(spec: P.PlanInput, column: pl.Series) -> tuple[pl.Series, ColMeta] | None:
+    """A Parquet column whose type already says its values (the same as their text would)."""
+    kind = spec.kind
+    if column.null_count():
+        return None
+    if kind == P.BOOL and column.dtype == pl.Boolean:
+        return column, ColMeta(P.BOOL)
+    if kind == P.DATE and column.dtype == pl.Date:
+        return column, ColMeta(P.DATE)
+    if kind == P.NUM and column.dtype.is_integer():
+        return _finish_number(spec, column.cast(pl.Int128), 0)
+    if kind == P.NUM and isinstance(column.dtype, pl.Decimal) and column.dtype.scale <= 30:
+        scale = column.dtype.scale
+        n = pl.DataFrame({"x": column}).select((pl.col("x") * 10**scale).cast(pl.Int128)).to_series()
+        return _finish_number(spec, n, scale)
+    return None
+
+
+def _parse_text_column(spec: P.PlanInput, text: pl.Series) -> tuple[pl.Series, ColMeta]:
+    """Text, one-of, yes/no and date cells (stripped, none empty)."""
+    kind = spec.kind
+    if kind == P.TEXT and spec.type.kind == "enum":
+        if not text.is_in(list(spec.enum_values)).all():
+            raise NeedsExact(f"a value of {spec.name} is not one of its values")
+        return text, ColMeta(P.TEXT)
+    if kind == P.TEXT:
+        return text, ColMeta(P.TEXT)
+    if kind == P.BOOL:
+        lowered = text.str.to_lowercase()
+        yes, no = lowered.is_in(_YES), lowered.is_in(_NO)
+        if not (yes | no).all():
+            raise NeedsExact(f"a value of {spec.name} is not yes or no")
+        return yes.alias(spec.name), ColMeta(P.BOOL)
+    if kind == P.DATE:
+        from pkrules.io.tables import parse_date
+
+        mapping = {}
+        for value in text.unique().to_list():
+            parsed = parse_date(value)
+            if parsed is None:
+                raise NeedsExact(f"a value of {spec.name} is not a date")
+            mapping[value] = parsed
+        return text.replace_strict(mapping, return_dtype=pl.Date), ColMeta(P.DATE)
+    raise AssertionError(kind)
+
+
+# Plain decimals (with a sign, a percent sign): the common case, parsed without a regex per cell.
+_PLAIN = r"^[-+]?[0-9]{1,18}(\.[0-9]{1,18})?%?$"
+
+
+def _plain_number_parts(name: str) -> list[pl.Expr]:
+    """For a column of plain decimals: ok (the cell is one), pct, the mantissa m and the places e (value = m / 10^e)."""
+    t = pl.col(name)
+    pct = t.str.ends_with("%")
+    body = t.str.strip_chars_end("%").str.strip_chars_start("+-")
+    dot = body.str.find(".", literal=True)
+    places = pl.when(dot.is_null()).then(0).otherwise(body.str.len_bytes().cast(pl.Int32) - dot.cast(pl.Int32) - 1)
+    ok = t.str.contains(_PLAIN)
+    mant = pl.when(ok).then(body.str.replace(".", "", literal=True).cast(pl.Int128, strict=False)).otherwise(
+        pl.lit(0, dtype=pl.Int128))
+    return [
+        ok.alias(f"{name}#ok"), pct.alias(f"{name}#pct"),
+        pl.when(t.str.starts_with("-")).then(pl.lit(0, dtype=pl.Int128) - mant).otherwise(mant).alias(f"{name}#m"),
+        (places + pl.when(pct).then(2).otherwise(0)).cast(pl.Int32).alias(f"{name}#e"),
+    ]
+
+
+def _scaled(spec: P.PlanInput, df: pl.DataFrame, e_min, e_max) -> tuple[pl.Series, ColMeta]:
+    """m / 10^e per row (columns m, e) as one column of n / 10^scale."""
+    scale = max(0, int(e_max or 0))
+    if e_min == scale:
+        n = df.get_column("m")
+    else:
+        shift = scale - pl.col("e")
+        biggest = df.select(pl.col("m").abs().max()).item() or 0
+        if len(str(biggest)) + scale - int(e_min or 0) > 36:  # (a bound: the biggest mantissa, shifted the most)
+            raise NeedsExact(f"a number in {spec.name} is too long for the fast path")
+        n = df.select((pl.col("m") * pl.lit(10, dtype=pl.Int128).pow(shift.cast(pl.UInt32))).alias("n")).get_column("n")
+    return _finish_number(spec, n, scale)
+
+
+def _parse_numbers_general(spec: P.PlanInput, text: pl.Series) -> pl.DataFrame:
+    """Every shape numbers.parse_literal reads: 48万, 1.2亿, ¥5000, 5000元, 480,000.00, 88%."""
+    from pkrules.io.tables import parse_cell
+    from pkrules.values.numbers import decimal_places
+
+    parts = pl.DataFrame({"t": text}).select(pl.col("t").str.extract_groups(_NUMBER).alias("g")).unnest("g")
+    parts.columns = ["sign", "cur", "digits", "frac", "scale", "unit"]
+    df = pl.DataFrame({"t": text}).hstack(parts)
+    df = df.with_columns(
+        matched=pl.col("digits").is_not_null(),
+        mantissa_text=pl.col("digits").str.replace_all(",", "", literal=True)
+        + pl.col("frac").fill_null("").str.slice(1),
+        places=pl.col("frac").fill_null("").str.len_chars().cast(pl.Int32) - 1,
+        pct=pl.col("unit").is_in(["%", "％"]).fill_null(False),
+        negative=pl.col("sign").is_in(["-", "－"]).fill_null(False),
+    ).with_columns(places=pl.max_horizontal(pl.col("places"), pl.lit(0)))
+    df = df.with_columns(
+        exponent=pl.col("places") + pl.when(pl.col("pct")).then(2).otherwise(0)
+        - pl.when(pl.col("scale") == "万").then(4).when(pl.col("scale") == "亿").then(8).otherwise(0),
+        too_long=pl.col("mantissa_text").str.len_chars() > 30,
+    )
+    if spec.type.kind != PERCENT and df.get_column("pct").any():
+        raise NeedsExact(f"a percentage in {spec.name}")
+    unmatched = df.filter(~pl.col("matched") | pl.col("too_long").fill_null(False))
+    extra: dict[str, tuple[int, int]] = {}
+    if unmatched.height:
+        for raw in unmatched.get_column("t").unique().to_list():
+            try:
+                value = parse_cell(spec.type, raw)
+            except ValueError:
+                raise NeedsExact(f"a bad cell in {spec.name}") from None
+            e = decimal_places(value)
+            mant = value * 10**e
+            if mant.denominator != 1 or abs(mant.numerator) >= 10**30:
+                raise NeedsExact(f"a number in {spec.name} is too long for the fast path")
+            extra[raw] = (int(mant.numerator), e)
+    mant = pl.col("mantissa_text").cast(pl.Int128, strict=False)
+    signed = pl.when(pl.col("negative")).then(pl.lit(0, dtype=pl.Int128) - mant).otherwise(mant)
+    df = df.with_columns(m=signed, e=pl.col("exponent").cast(pl.Int32))
+    if extra:
+        keys = list(extra)
+        table = pl.DataFrame({"t": keys, "xm": pl.Series([extra[k][0] for k in keys], dtype=pl.Int128),
+                              "xe": pl.Series([extra[k][1] for k in keys], dtype=pl.Int32)})
+        df = df.join(table, on="t", how="left", maintain_order="left").with_columns(
+            m=pl.when(pl.col("xm").is_not_null()).then(pl.col("xm")).otherwise(pl.col("m")),
+            e=pl.when(pl.col("xm").is_not_null()).then(pl.col("xe")).otherwise(pl.col("e")))
+    return df.select("m", "e")
+
+
+def _finish_number(spec: P.PlanInput, n: pl.Series, scale: int) -> tuple[pl.Series, ColMeta]:
+    """Exact numbers n / 10^scale: drop needless decimals, check whole numbers and limits."""
+    df = pl.DataFrame({"n": n})
+    while scale > 0 and df.select((pl.col("n") % pl.lit(10, dtype=pl.Int128) == 0).all()).item():
+        df = df.with_columns(pl.col("n") // pl.lit(10, dtype=pl.Int128))
+        scale -= 1
+    if spec.type.kind == WHOLE and scale > 0:
+        raise NeedsExact(f"a value of {spec.name} is not a whole number")
+    den = 10**scale
+    checks = []
+    for op, bound in _limits(spec):
+        left = pl.col("n") * pl.lit(bound.denominator, dtype=pl.Int128)
+        right = pl.lit(bound.numerator * den, dtype=pl.Int128)
+        checks.append({">=": left >= right, ">": left > right, "<=": left <= right, "<": left < right,
+                       "=": left == right, "!=": left != right}[op])
+    lo, hi = df.select(pl.col("n").min().alias("lo"), pl.col("n").max().alias("hi")).row(0)
+    lo, hi = int(lo or 0), int(hi or 0)
+    for _, bound in _limits(spec):
+        if max(abs(lo), abs(hi)) * bound.denominator >= LIMIT or abs(bound.numerator * den) >= LIMIT:
+            raise NeedsExact(f"a value of {spec.name} is too large for the fast path")
+    if checks and not df.select(pl.all_horizontal(checks).all()).item():
+        raise NeedsExact(f"a value of {spec.name} is outside its limits")
+    series = df.get_column("n").cast(dtype_for(max(abs(lo), abs(hi))))
+    return series, ColMeta(P.NUM, Den(den), lo, hi)
+
+
+def _limits(spec: P.PlanInput) -> list[tuple[str, Fraction]]:
+    out = []
+    if spec.low is not None and spec.high is not None:
+        out += [(">=", Fraction(spec.low)), ("<=", Fraction(spec.high))]
+    out += [(op, Fraction(b)) for op, b in spec.compares]
+    return out
+
+
+def parquet_as_csv_text(path) -> str:
+    """A Parquet file as the CSV text the exact path reads (cells as polars renders them)."""
+    from pkrules.io.tables import DataError
+
+    if not Path(path).exists():
+        raise DataError(f"{path}: no such file")
+    try:
+        frame = pl.read_parquet(path)
+        text = frame.select([pl.col(c).cast(pl.String).fill_null("") for c in frame.columns])
+    except Exception as e:
+        raise DataError(f"{path}: cannot read it as Parquet: {str(e).splitlines()[0]}") from None
+    return text.write_csv(line_terminator="\n")
+
+
+# ---- writing results -------------------------------------------------------------------------
+
+
+def _split_25(c: int) -> tuple[int, int, int]:
+    a = b = 0
+    while c % 2 == 0:
+        c //= 2
+        a += 1
+    while c % 5 == 0:
+        c //= 5
+        b += 1
+    return a, b, c
+
+
+def _dec(m: pl.Expr, places: int) -> pl.Expr:
+    """The integer m as the exact decimal m / 10^places (|m| < 10^38)."""
+    from decimal import Decimal
+
+    d = m.cast(pl.Decimal(38, 0))
+    if places == 0:
+        return d
+    return d * pl.lit(Decimal(1).scaleb(-places), dtype=pl.Decimal(38, places))
+
+
+def _round_ten(n: pl.Expr, d: pl.Expr) -> pl.Expr:
+    """round_half_up(n / d, 1e-10) × 10^10, for d ≥ 1 (Int128)."""
+    big = n.abs() * pl.lit(10**10, dtype=pl.Int128)
+    k = (big * 2 + d) // (d * 2)
+    return pl.when(n < 0).then(pl.lit(0, dtype=pl.Int128) - k).otherwise(k)
+
+
+DIGITS_38 = 10**38
+
+
+class _Formatter:
+    """The fast path's columns as numbers.format_exact writes them, and as Parquet decimals.
+
+    Each numeric column is brought to fixed point: where `term` holds, the value is exactly
+    m / 10^k; elsewhere (decimals that do not end) it is q / 10^10, rounded half-up — the two
+    cases of format_exact. Text and decimals come from the same integers; all the columns are
+    computed in one polars query (in parallel).
+    """
+
+    def __init__(self, results: ColumnarResults):
+        self.results = results
+        self.work = results.frame
+        self.fixed: dict[str, tuple | None] = {}
+
+    def _fixed(self, name: str):
+        """(term, m, k, q) expressions, or None when the numbers would not fit 38 digits."""
+        if name in self.fixed:
+            return self.fixed[name]
+        results = self.results
+        meta = results.meta[name]
+        n = pl.col(name).cast(pl.Int128)
+        lo, hi = self.work.select(pl.col(name).min().alias("lo"), pl.col(name).max().alias("hi")).row(0)
+        bound = max(abs(lo or 0), abs(hi or 0))  # the data's own range (the plan's is wider)
+        den = meta.den
+        out = None
+        if den.const:
+            c = den.c
+            a, b, r = _split_25(c)
+            k = max(a, b)
+            if bound * 10**k // (c // r) < DIGITS_38 and bound * 10**10 * 2 + c < LIMIT:
+                if r == 1:
+                    out = (None, n * pl.lit(10**k // c, dtype=pl.Int128), k, None)
+                else:
+                    m = (n // pl.lit(r, dtype=pl.Int128)) * pl.lit(10**k // (c // r), dtype=pl.Int128)
+                    out = (n % pl.lit(r, dtype=pl.Int128) == 0, m, k, _round_ten(n, pl.lit(c, dtype=pl.Int128)))
+        else:
+            out = self._fixed_rational(name, n, bound, den)
+        self.fixed[name] = out
+        return out
+
+    def _fixed_rational(self, name: str, n: pl.Expr, bound: int, den: Den):
+        # D = c × Π factors: the value's decimals end iff the part of D prime to 10 divides n
+        results = self.results
+        a0, b0, r0 = _split_25(den.c)
+        r, v2, v5 = pl.lit(r0, dtype=pl.Int128), pl.lit(a0, dtype=pl.Int32), pl.lit(b0, dtype=pl.Int32)
+        d, d_hi = pl.lit(den.c, dtype=pl.Int128), den.c
+        for fid, mult in den.factors:
+            fr, fa, fb = self._factor_parts(fid)
+            f = results.factors[fid].n.expr.cast(pl.Int128)
+            f_hi = self.work.select(f.max()).item() or 1
+            for _ in range(mult):
+                r, v2, v5, d = r * pl.col(fr), v2 + pl.col(fa), v5 + pl.col(fb), d * f
+                d_hi *= f_hi
+        if bound * 10**10 * 2 + d_hi >= LIMIT:
+            return None
+        term = n % r == 0
+        k, biggest = self.work.select(
+            pl.when(term).then(pl.max_horizontal(v2, v5)).max().alias("k"),
+            pl.when(term).then(n.abs().cast(pl.Float64) / d.cast(pl.Float64)).max().alias("x")).row(0)
+        k, biggest = int(k or 0), biggest or 0
+        if (biggest + 1) * 10.0**k >= 1e36:
+            return None
+        two = pl.lit(2, dtype=pl.Int128).pow((k - v2).clip(0).cast(pl.UInt32))
+        five = pl.lit(5, dtype=pl.Int128).pow((k - v5).clip(0).cast(pl.UInt32))
+        m = pl.when(term).then((n // r) * two * five).otherwise(pl.lit(0, dtype=pl.Int128))
+        return (term, m, k, _round_ten(n, d))
+
+    def _factor_parts(self, fid) -> tuple[str, str, str]:
+        """Columns with a factor's powers of 2 and 5 and what is left (computed on its distinct values)."""
+        names = (f"#fr{id(fid)}", f"#fa{id(fid)}", f"#fb{id(fid)}")
+        if names[0] in self.work.columns:
+            return names
+        f = self.results.factors[fid].n.expr.cast(pl.Int128)
+        values = self.work.select(f.alias("f")).get_column("f").unique()
+        parts = pl.DataFrame({"f": values}).with_columns(
+            pl.col("f").alias("r"), pl.lit(0, dtype=pl.Int32).alias("v2"), pl.lit(0, dtype=pl.Int32).alias("v5"))
+        for p, col in ((2, "v2"), (5, "v5")):
+            while True:
+                divisible = pl.col("r") % pl.lit(p, dtype=pl.Int128) == 0
+                if not parts.select(divisible.any()).item():
+                    break
+                parts = parts.with_columns(
+                    pl.when(divisible).then(pl.col("r") // pl.lit(p, dtype=pl.Int128)).otherwise(pl.col("r")).alias("r"),
+                    (pl.col(col) + divisible.cast(pl.Int32)).alias(col))
+        parts = parts.rename({"r": names[0], "v2": names[1], "v5": names[2]})
+        self.work = self.work.with_columns(f.alias("#f")).join(parts, left_on="#f", right_on="f", how="left",
+                                                               maintain_order="left").drop("#f")
+        return names
+
+    def text(self, name: str, min_places: int):
+        """format_exact(value, min_places) of every value: an expression over self.work, or a Series."""
+        fixed = self._fixed(name)
+        if fixed is None:
+            return _python_text(self.results, name, min_places)
+        term, m, k0, q = fixed
+        k = max(k0, min_places)
+        if k > k0:
+            m = m * pl.lit(10 ** (k - k0), dtype=pl.Int128)
+        exact = _dec(m, k).cast(pl.String)
+        if k > min_places:
+            exact = _strip_zeros(exact, min_places)
+        if term is None:
+            return exact.alias(name)
+        return pl.when(term).then(exact).otherwise(_dec(q, 10).cast(pl.String)).alias(name)
+
+    def fixed_frame(self, name: str, min_places: int) -> tuple[pl.DataFrame, int, bool]:
+        """One column in fixed point, computed once: (frame of term, m, q; k; whether some value does not end)."""
+        term, m, k0, q = self._fixed(name)
+        k = max(k0, min_places)
+        if k > k0:
+            m = m * pl.lit(10 ** (k - k0), dtype=pl.Int128)
+        cols = [m.alias("m")]
+        if term is not None:
+            cols += [term.alias("term"), q.alias("q")]
+        frame = self.work.lazy().select(cols).collect()
+        return frame, k, term is not None
+
+    def scale_of(self, frame: pl.DataFrame, k: int, has_q: bool, min_places: int) -> int | None:
+        """decimal_scale of the column's text, from its fixed point: the most decimals any value's text
+        has (format_exact: the exact digits, at least min_places; ten where they do not end), or None
+        when a value would need more than 38 digits."""
+        spare = k - min_places  # decimals that may be trailing zeros
+        ended = pl.col("m") if not has_q else pl.when(pl.col("term")).then(pl.col("m"))
+        aggs = [(pl.col("term").any() if has_q else pl.lit(True)).alias("e"),
+                ((~pl.col("term")).any() if has_q else pl.lit(False)).alias("n"),
+                ended.abs().max().alias("w")]
+        if has_q:
+            aggs.append(pl.when(~pl.col("term")).then(pl.col("q").abs()).max().alias("q"))
+        row = frame.select(aggs).row(0, named=True)
+        zeros = 0
+        if spare and row["e"]:
+            # the trailing zeros every ending value has among its last `spare` decimals
+            tail = frame.select((ended % pl.lit(10**spare, dtype=pl.Int128)).alias("t"))
+            if spare <= 18:
+                tail = tail.select(pl.col("t").cast(pl.Int64))
+            unit = pl.Int64 if spare <= 18 else pl.Int128
+            checks = tail.select([(pl.col("t") % pl.lit(10**j, dtype=unit) == 0).all().alias(f"z{j}")
+                                  for j in range(1, spare + 1)]).row(0)
+            zeros = max([j for j, ok in enumerate(checks, start=1) if ok], default=0)
+        places = 0
+        if row["e"]:
+            places = k - zeros
+        if row["n"]:
+            places = max(places, 10)
+        biggest = max((row["w"] or 0) // 10**k, ((row.get("q") or 0) // 10**10) if has_q else 0)
+        return places if len(str(biggest)) + places <= 38 else None
+
+    def decimal_of(self, frame: pl.DataFrame, k: int, has_q: bool, scale: int, name: str) -> pl.Series:
+        """The column as Decimal(38, scale): the text's values, from its fixed point."""
+        def at(value: pl.Expr, places: int) -> pl.Expr:
+            if scale >= places:
+                return value * pl.lit(10 ** (scale - places), dtype=pl.Int128)
+            return value // pl.lit(10 ** (places - scale), dtype=pl.Int128)  # exact: only zeros go
+
+        value = at(pl.col("m"), k) if not has_q else pl.when(pl.col("term")).then(at(pl.col("m"), k)).otherwise(
+            at(pl.col("q"), 10))
+        return frame.select(_dec(value, scale).alias(name)).get_column(name)
+
+
+def _strip_zeros(text: pl.Expr, min_places: int) -> pl.Expr:
+    """Drop trailing zeros of a decimal's text (which has a point), keeping at least min_places decimals."""
+    if min_places == 0:
+        return text.str.strip_chars_end("0").str.strip_chars_end(".")
+    return text.str.replace(r"(\.[0-9]{%d}[0-9]*?)0+$" % min_places, "${1}")
+
+
+def _python_text(results: ColumnarResults, name: str, min_places: int) -> pl.Series:
+    from pkrules.values.numbers import format_exact
+
+    return pl.Series(name, [format_exact(v, min_places=min_places) for v in results.python_column(name)], dtype=pl.String)
+
+
+def _min_places(graph, name: str) -> int:
+    return 2 if graph.nodes[name].type.kind == MONEY else 0
+
+
+def text_frame(results: ColumnarResults, names: list[str], formatter: _Formatter | None = None) -> pl.DataFrame:
+    """render.format_csv of every value of the named columns (one query for all of them)."""
+    fmt = formatter or _Formatter(results)
+    exprs: dict[str, object] = {}
+    for name in names:
+        meta = results.meta[name]
+        if meta.kind == P.NUM:
+            exprs[name] = fmt.text(name, _min_places(results.graph, name))
+        elif meta.kind == P.BOOL:
+            exprs[name] = pl.when(pl.col(name)).then(pl.lit("yes")).otherwise(pl.lit("no")).alias(name)
+        elif meta.kind == P.DATE:
+            exprs[name] = pl.col(name).dt.to_string("%Y-%m-%d").alias(name)
+        else:
+            exprs[name] = pl.col(name)
+    lazy = [e for e in exprs.values() if isinstance(e, pl.Expr)]
+    computed = fmt.work.lazy().select(lazy).collect() if lazy else pl.DataFrame()
+    return pl.DataFrame([exprs[n] if isinstance(exprs[n], pl.Series) else computed.get_column(n) for n in names])
+
+
+def text_column(results: ColumnarResults, name: str) -> pl.Series:
+    """render.format_csv of every value of one column."""
+    return text_frame(results, [name]).get_column(name)
+
+
+def output_names(graph) -> list[str]:
+    return [graph.key] + [n.name for n in graph.definitions]
+
+
+def exact_text_frame(graph, results, names: list[str]) -> pl.DataFrame:
+    """The same text frame from the exact evaluator's results (good rows only)."""
+    from pkrules.engine.render import format_csv
+
+    good = [i for i in range(results.size) if i not in results.compiled.failed]
+    return pl.DataFrame({n: pl.Series([format_csv(results.columns[n][i], graph.nodes[n].type) for i in good],
+                                      dtype=pl.String) for n in names})
+
+
+def write_csv_text(frame: pl.DataFrame, path) -> None:
+    """As csv.writer would write it (QUOTE_MINIMAL, \\r\\n)."""
+    needs_python = any(
+        frame.select(((pl.col(c) == "") | pl.col(c).str.contains("\r", literal=True)).any()).item()
+        for c in frame.columns)
+    if needs_python:
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(frame.columns)
+            writer.writerows(frame.iter_rows())
+        return
+    frame.write_csv(path, line_terminator="\r\n", quote_style="necessary")
+
+
+def decimal_scale(text: pl.Series) -> int | None:
+    """The scale of the Decimal(38, s) that holds every value of a column of exact decimal text
+    (its most decimals), or None when some value would need more than 38 digits (then: text)."""
+    parts = pl.DataFrame({"t": text}).select(
+        pl.col("t").str.find(".", literal=True).alias("dot"), pl.col("t").str.len_bytes().alias("len"),
+        pl.col("t").str.starts_with("-").cast(pl.Int64).alias("neg"))
+    places = parts.select(pl.when(pl.col("dot").is_null()).then(0)
+                          .otherwise(pl.col("len") - pl.col("dot") - 1).max()).item() or 0
+    whole = parts.select((pl.when(pl.col("dot").is_null()).then(pl.col("len")).otherwise(pl.col("dot"))
+                          - pl.col("neg")).max()).item() or 0
+    return int(places) if whole + places <= 38 else None
+
+
+def parquet_frame(graph, frame: pl.DataFrame, decimals: "_Formatter | None" = None) -> pl.DataFrame:
+    """Typed columns from the exact text: numbers as Decimal(38, s), yes/no as booleans, dates.
+
+    decimals: on the fast path, the formatter that made the text, which gives the same
+    Decimal columns from its exact integers (without parsing the text).
+    """
+    out = []
+    from_integers: dict[str, pl.Expr] = {}
+    for name in frame.columns:
+        col = frame.get_column(name)
+        node = graph.nodes[name]
+        kind = P.kind_of(node.type)
+        if kind == P.NUM:
+            scale = decimal_scale(col)
+            if scale is None:
+                out.append(col)
+            elif decimals is not None:
+                from_integers[name] = decimals.decimal(name, scale)
+                out.append(name)
+            else:
+                out.append(col.cast(pl.Decimal(38, scale)))
+        elif kind == P.BOOL:
+            out.append(col == "yes")
+        elif kind == P.DATE:
+            out.append(col.str.to_date("%Y-%m-%d"))
+        else:
+            out.append(col)
+    if from_integers:
+        computed = decimals.work.lazy().select(list(from_integers.values())).collect()
+        out = [computed.get_column(c) if isinstance(c, str) else c for c in out]
+    return pl.DataFrame(out)
+
+
+def write_parquet(frame: pl.DataFrame, path) -> None:
+    frame.write_parquet(path, compression="lz4")  # twice as fast to write as zstd, files twice as large
+
+
+def write_results(graph, frame: pl.DataFrame, path, decimals: "_Formatter | None" = None) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if is_parquet(path):
+        write_parquet(parquet_frame(graph, frame, decimals), path)
+    else:
+        write_csv_text(frame, path)
+
+
+def write_output(graph, results, names: list[str], path) -> None:
+    """Write results (fast path or exact evaluator) as CSV or Parquet, the same bytes either way."""
+    if isinstance(results, ColumnarResults) and is_parquet(path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_parquet(parquet_from_integers(results, names), path)
+        return
+    if isinstance(results, ColumnarResults):
+        frame = text_frame(results, names)
+    else:
+        frame = exact_text_frame(graph, results, names)
+    write_results(graph, frame, path)
+
+
+def parquet_from_integers(results: ColumnarResults, names: list[str]) -> pl.DataFrame:
+    """parquet_frame(text_frame(…)) — the same columns — without making the text of the numbers."""
+    fmt = _Formatter(results)
+    exprs: list = []
+    for name in names:
+        meta = results.meta[name]
+        if meta.kind == P.NUM and fmt._fixed(name) is not None:
+            # one column at a time: its fixed point is computed once, for the scale and for the decimals
+            min_places = _min_places(results.graph, name)
+            frame, k, has_q = fmt.fixed_frame(name, min_places)
+            scale = fmt.scale_of(frame, k, has_q, min_places)
+            exprs.append(fmt.decimal_of(frame, k, has_q, scale, name) if scale is not None else
+                         text_frame(results, [name], fmt).get_column(name))
+            del frame
+        elif meta.kind == P.NUM:  # too large for 128-bit fixed point: from the text, as the exact path does
+            text = text_frame(results, [name], fmt).get_column(name)
+            scale = decimal_scale(text)
+            exprs.append(text if scale is None else text.cast(pl.Decimal(38, scale)))
+        else:
+            exprs.append(pl.col(name))
+    lazy = [e for e in exprs if isinstance(e, pl.Expr)]
+    computed = fmt.work.lazy().select(lazy).collect() if lazy else pl.DataFrame()
+    columns = []
+    for name, e in zip(names, exprs):
+        columns.append(e if isinstance(e, pl.Series) else computed.get_column(name))
+    return pl.DataFrame(columns)

@@ -1,0 +1,579 @@
+"""The fast path's results, usable wherever the exact evaluator's Results are.
+
+`ColumnarResults` holds one polars frame with every definition (and every
+population term) as exact integer columns. It answers like evaluate.Results:
+`columns[name]` is a sequence of exact values (Fractions, bools, str, dates)
+converted on demand — one value at a time for an explanation, the whole column
+when someone iterates; `compiled` is the exact evaluator's own `Compiled`, whose
+population terms read the stored columns instead of recomputing the population,
+and whose group statistics (a group's sum, members, the pool of a split …) are
+computed for one group when an explanation asks. So `explain` gives the exact
+path's trace, from the fast path's results, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+import polars as pl
+
+from pkrules.language import ast
+from pkrules.engine import plan as P
+from pkrules.engine.exact import Compiled, GroupStat
+from pkrules.engine.columnar.numeric import Den, dtype_for
+
+
+def _den_expr(den: Den, factors: dict) -> tuple[pl.Expr, int]:
+    bound = den.c
+    for fid, m in den.factors:
+        bound *= factors[fid].n.hi ** m
+    dt = dtype_for(bound)
+    expr = pl.lit(den.c, dtype=dt)
+    for fid, m in den.factors:
+        for _ in range(m):
+            expr = expr * factors[fid].n.expr.cast(dt)
+    return expr, bound
+
+
+def den_column(df: pl.DataFrame, den: Den, factors: dict) -> list[int] | int:
+    """The denominator of every row (an int when it is the same for all)."""
+    if den.const:
+        return den.c
+    expr, _ = _den_expr(den, factors)
+    return df.select(expr.alias("d")).to_series().to_list()
+
+
+def fractions(nums: list, den) -> list[Fraction]:
+    if isinstance(den, int):
+        return [Fraction(n, den) for n in nums]
+    return [Fraction(n, d) for n, d in zip(nums, den)]
+
+
+def python_values(df: pl.DataFrame, name: str, meta, factors: dict) -> list:
+    """A column as the exact evaluator holds it: Fractions, bools, str, dates."""
+    series = df.get_column(name)
+    if meta.kind != P.NUM:
+        return series.to_list()
+    return fractions(series.to_list(), den_column(df, meta.den, factors))
+
+
+def value_list(df: pl.DataFrame, v, factors: dict) -> list:
+    """The exact values of a backend value (NumV / PlainV) over the rows of df."""
+    from pkrules.engine.columnar.polars_backend import NumV
+
+    if isinstance(v, NumV):
+        cols = [v.n.expr.alias("n")]
+        if not v.den.const:
+            cols.append(_den_expr(v.den, factors)[0].alias("d"))
+        part = df.select(cols)
+        den = v.den.c if v.den.const else part.get_column("d").to_list()
+        return fractions(part.get_column("n").to_list(), den)
+    return df.select(v.expr.alias("v")).get_column("v").to_list()
+
+
+class ColumnarResults:
+    """Every definition's column for a population, computed on the fast path (no row errors)."""
+
+    def __init__(self, graph, plan: P.Plan, frame: pl.DataFrame, meta: dict, factors: dict,
+                 row_numbers: list[int], exact_nodes: list[str], terms: dict):
+        self.graph = graph
+        self.plan = plan
+        self.frame = frame
+        self.meta = meta
+        self.factors = factors
+        self.row_numbers = row_numbers
+        self.exact_nodes = exact_nodes  # definitions the fast path left to the exact evaluator
+        self.terms = terms
+        self.errors: list = []  # the fast path only returns results without row errors
+        self.columns = _Columns(self)
+        self._compiled: ColumnarCompiled | None = None
+
+    @property
+    def compiled(self) -> "ColumnarCompiled":
+        if self._compiled is None:
+            self._compiled = ColumnarCompiled(self)
+        return self._compiled
+
+    @property
+    def size(self) -> int:
+        return self.frame.height
+
+    @property
+    def keys(self):
+        return self.columns[self.graph.key]
+
+    def failed_rows(self) -> set[int]:
+        return set()
+
+    def value(self, name: str, index: int) -> object:
+        return self.columns[name][index]
+
+    def index_of(self, key: object, period: object = None) -> int | None:
+        """The row of an employee (as evaluate.Results.index_of: with periods, the latest unless one is named)."""
+        from pkrules.engine.exact import _same
+
+        if self.meta[self.graph.key].kind == P.TEXT and isinstance(key, str):
+            hits = self.frame.select(pl.arg_where(pl.col(self.graph.key) == key)).to_series().to_list()
+            if not hits:
+                hits = [i for i, k in enumerate(self.keys) if _same(k, key)]
+        else:
+            hits = [i for i, k in enumerate(self.keys) if _same(k, key)]
+        period_name = getattr(self.graph, "period", None)
+        if period_name is None or not hits:
+            return hits[0] if hits else None
+        periods = self.columns[period_name]
+        if period is not None:
+            return next((i for i in hits if _same(periods[i], period)), None)
+        return max(hits, key=lambda i: periods[i])
+
+    # -- exact values
+    def python_column(self, name: str) -> list:
+        return python_values(self.frame, name, self.meta[name], self.factors)
+
+    def python_value(self, name: str, index: int) -> object:
+        meta = self.meta[name]
+        raw = self.frame.get_column(name)[index]
+        if meta.kind != P.NUM:
+            return raw
+        if meta.den.const:
+            return Fraction(raw, meta.den.c)
+        expr, _ = _den_expr(meta.den, self.factors)
+        return Fraction(raw, self.frame.slice(index, 1).select(expr.alias("d")).item())
+
+    def column_sum(self, name: str) -> Fraction:
+        """The exact sum of a numeric column, without converting it."""
+        meta = self.meta[name]
+        if meta.kind == P.NUM and meta.den.const:
+            total = self.frame.select(pl.col(name).cast(pl.Int128).sum()).item() if self.size else 0
+            return Fraction(total, meta.den.c)
+        if meta.kind == P.BOOL:
+            return Fraction(self.frame.get_column(name).sum())
+        return sum(self.python_column(name), Fraction(0))
+
+    def term_value(self, info, index: int) -> object:
+        meta = info.meta
+        raw = self.frame.get_column(info.column)[index]
+        if meta.kind != P.NUM:
+            return raw
+        if meta.den.const:
+            return Fraction(raw, meta.den.c)
+        expr, _ = _den_expr(meta.den, self.factors)
+        return Fraction(raw, self.frame.slice(index, 1).select(expr.alias("d")).item())
+
+
+class _Column(Sequence):
+    """One column's exact values: single values converted when read, the whole column when iterated."""
+
+    def __init__(self, results: ColumnarResults, name: str):
+        self._results = results
+        self._name = name
+        self._values: list | None = None
+        self._reads = 0  # single reads so far: past a few, converting the whole column is cheaper
+
+    def _all(self) -> list:
+        if self._values is None:
+            self._values = self._results.python_column(self._name)
+        return self._values
+
+    def __getitem__(self, index):
+        if self._values is not None or isinstance(index, slice):
+            return self._all()[index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        self._reads += 1
+        if self._reads > 64:
+            return self._all()[index]
+        return self._results.python_value(self._name, index)
+
+    def __len__(self) -> int:
+        return self._results.size
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (list, tuple, _Column)):
+            return self._all() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<column {self._name} of {len(self)} rows>"
+
+
+class _Columns(dict):
+    """name → _Column, made on first use."""
+
+    def __init__(self, results: ColumnarResults):
+        super().__init__()
+        self._results = results
+
+    def __missing__(self, name: str) -> _Column:
+        if name not in self._results.meta:
+            raise KeyError(name)
+        column = _Column(self._results, name)
+        self[name] = column
+        return column
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._results.meta
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
+# ---- explanations -------------------------------------------------------------------------------
+
+
+class ColumnarCompiled(Compiled):
+    """The exact evaluator's closures over the fast path's columns; population terms read their stored columns."""
+
+    def __init__(self, results: ColumnarResults):
+        super().__init__(results.graph, results.columns, results.size)
+        self.results = results
+        self.groups = _TermGroups(self)
+        self.group_of = _TermGroupOf(self)
+
+    def stored(self, e) -> object:
+        """The stored term of an AST population term (or value of another row), if the fast path kept one."""
+        found = self.results.plan.by_origin.get(id(e))
+        if found is None or found[0] is not e:
+            return None
+        return self.results.terms.get(id(found[1]))
+
+    def _from_column(self, e, fallback):
+        info = self.stored(e)
+        if info is None:
+            return fallback(e)
+        results = self.results
+        if info.err_column is None:
+            return lambda i: results.term_value(info, i)
+        failing = results.frame.get_column(info.err_column)
+        exact: list = []
+
+        def read(i: int) -> object:
+            if failing[i]:  # (only where the term is not reached: the fast path has no row errors)
+                if not exact:
+                    exact.append(fallback(e))
+                return exact[0](i)
+            return results.term_value(info, i)
+
+        return read
+
+    def _aggregate(self, e):
+        return self._from_column(e, super()._aggregate)
+
+    def _rank(self, e):
+        return self._from_column(e, super()._rank)
+
+    def _top(self, e):
+        return self._from_column(e, super()._top)
+
+    def _split(self, e):
+        return self._from_column(e, super()._split)
+
+    def _value_of(self, e):
+        return self._from_column(e, super()._value_of)
+
+
+def _evaluate_term(compiled: "ColumnarCompiled", term_id: int) -> None:
+    """A term the fast path did not store: let the exact closure compute its groups (as evaluate() would have)."""
+    from pkrules.engine.exact import RowError
+
+    found = compiled.results.plan.by_origin.get(term_id)
+    if found is None or compiled.size == 0:
+        return
+    term = found[0]
+    if isinstance(term, (ast.Aggregate, ast.Rank, ast.Top, ast.Split)) and not dict.__contains__(compiled.group_of, term_id):
+        try:
+            compiled.expr(term)(0)
+        except (RowError, ArithmeticError):
+            pass
+        except Exception as e:  # Upstream and the like: the group statistics are there all the same
+            if type(e).__name__ != "Upstream":
+                raise
+
+
+class _TermGroups(dict):
+    """id(term) → its groups' statistics; for stored terms, computed one group at a time."""
+
+    def __init__(self, compiled: ColumnarCompiled):
+        super().__init__()
+        self._compiled = compiled
+
+    def _lazy(self, term_id: int):
+        found = self._compiled.results.plan.by_origin.get(term_id)
+        if found is None:
+            return None
+        term = found[0]
+        info = self._compiled.stored(term)
+        if info is None:
+            _evaluate_term(self._compiled, term_id)
+            return dict.get(self, term_id)
+        groups = _LazyGroups(self._compiled, term, info)
+        self[term_id] = groups
+        return groups
+
+    def get(self, term_id, default=None):
+        if dict.__contains__(self, term_id):
+            return dict.__getitem__(self, term_id)
+        groups = self._lazy(term_id)
+        return groups if groups is not None else default
+
+    def __missing__(self, term_id):
+        groups = self._lazy(term_id)
+        if groups is None:
+            raise KeyError(term_id)
+        return groups
+
+
+class _TermGroupOf(dict):
+    """id(term) → each row's group (the term's `within`, evaluated for the row asked about)."""
+
+    def __init__(self, compiled: ColumnarCompiled):
+        super().__init__()
+        self._compiled = compiled
+
+    def _lazy(self, term_id: int):
+        found = self._compiled.results.plan.by_origin.get(term_id)
+        if found is None:
+            return None
+        if self._compiled.stored(found[0]) is None:
+            _evaluate_term(self._compiled, term_id)
+            return dict.get(self, term_id)
+        rows = _GroupOfRows(self._compiled, found[0])
+        self[term_id] = rows
+        return rows
+
+    def get(self, term_id, default=None):
+        if dict.__contains__(self, term_id):
+            return dict.__getitem__(self, term_id)
+        rows = self._lazy(term_id)
+        return rows if rows is not None else default
+
+    def __missing__(self, term_id):
+        rows = self._lazy(term_id)
+        if rows is None:
+            raise KeyError(term_id)
+        return rows
+
+
+class _GroupOfRows(Sequence):
+    """Each row's group, as evaluate.py's _groups makes it: within's value, with the period first."""
+
+    def __init__(self, compiled: ColumnarCompiled, term):
+        self._compiled = compiled
+        self._within = getattr(term, "within", None)
+        graph = compiled.graph
+        self._period = getattr(graph, "period", None) if not getattr(term, "across", False) else None
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        inner = None if self._within is None else self._compiled.expr(self._within)(i)
+        if self._period:
+            return (self._compiled.columns[self._period][i], inner)
+        return inner
+
+    def __len__(self) -> int:
+        return self._compiled.size
+
+
+class _LazyGroups(dict):
+    """group → GroupStat of one stored term, computed when asked for."""
+
+    def __init__(self, compiled: ColumnarCompiled, term, info):
+        super().__init__()
+        self._compiled = compiled
+        self._term = term
+        self._info = info
+
+    def get(self, group, default=None):
+        try:
+            return self[group]
+        except KeyError:
+            return default
+
+    def __missing__(self, group):
+        stat = _group_stat(self._compiled.results, self._term, self._info, group)
+        if stat is None:
+            raise KeyError(group)
+        self[group] = stat
+        return stat
+
+
+def _group_filter(results: ColumnarResults, info, group) -> pl.Expr | None:
+    """A condition selecting the rows of a group (None: everyone); False when no row can be in it."""
+    parts = info.parts
+    if parts.get("period") is not None:
+        if not isinstance(group, tuple) or len(group) != 2:
+            return pl.lit(False)
+        period, group = group
+        on_period = _equals(parts["period"], parts.get("period_meta"), period)
+        if parts.get("group") is None:
+            return on_period
+        return on_period & _equals(parts["group"], parts.get("group_meta"), group)
+    g = parts.get("group")
+    if g is None:
+        return None
+    return _equals(g, parts.get("group_meta"), group)
+
+
+def _equals(g, meta, group) -> pl.Expr:
+    if isinstance(g, list):  # within (a, b): the group is a tuple
+        if not isinstance(group, tuple) or len(group) != len(g):
+            return pl.lit(False)
+        out = pl.lit(True)
+        for gk, mk, value in zip(g, meta, group):
+            out = out & _equals(gk, mk, value)
+        return out
+    if meta is not None and meta.kind == P.NUM:
+        if not isinstance(group, (int, Fraction)) or isinstance(group, bool):
+            return pl.lit(False)
+        scaled = Fraction(group) * meta.den.c
+        if scaled.denominator != 1:
+            return pl.lit(False)
+        return g.cast(pl.Int128) == pl.lit(int(scaled), dtype=pl.Int128)
+    if group is None:
+        return pl.lit(False)
+    return g == pl.lit(group)
+
+
+def _group_stat(results: ColumnarResults, term, info, group) -> GroupStat | None:
+    frame = results.frame
+    mask = _group_filter(results, info, group)
+    rows = frame.with_row_index("#i") if mask is None else frame.with_row_index("#i").filter(mask)
+    members = rows.height
+    if not members:
+        return None
+    first = rows.get_column("#i")[0]
+    parts = info.parts
+    factors = results.factors
+    if isinstance(term, ast.Aggregate):
+        value = results.term_value(info, first)
+        chosen = parts.get("chosen")
+        if term.func == "count":
+            counted = int(value)
+        elif chosen is not None:
+            counted = int(rows.select(chosen.cast(pl.Int64).sum()).item())
+        else:
+            counted = members
+        return GroupStat(group, members, value, {"counted": counted})
+    if isinstance(term, ast.Rank):
+        operand, keys = parts["operand"], parts["keys"]
+
+        def ranks() -> dict:
+            ordered = _SortedValues(rows, operand, keys, factors)
+            distinct: list = []
+            for v in ordered:
+                if not distinct or distinct[-1] != v:
+                    distinct.append(v)
+            if not term.ascending:
+                distinct.reverse()
+            return {v: n + 1 for n, v in enumerate(distinct)}
+
+        return GroupStat(group, members, None, {"ranks": _LazyDict(ranks)})
+    if isinstance(term, ast.Top):
+        plan_term = info.expr
+        places = math.ceil(plan_term.share * members) if plan_term.share is not None else int(plan_term.count)
+        return GroupStat(group, members, None,
+                         {"sorted": _SortedValues(rows, parts["operand"], parts["keys"], factors), "places": places})
+    if isinstance(term, ast.Split):
+        pool = value_list(rows.head(1), parts["pool"], factors)[0]
+        weights = value_list(rows, parts["weight"], factors)
+        total = sum(weights, Fraction(0))
+        member_rows = set(rows.get_column("#i").to_list())
+        shares = _RowMap(member_rows, lambda i: results.term_value(info, i))
+        return GroupStat(group, members, pool, {"weight_total": total, "shares": shares})
+    return GroupStat(group, members, results.term_value(info, first), {})
+
+
+class _SortedValues(Sequence):
+    """A group's values in ascending order (sorted by polars on exact integer keys), each
+    converted to a Fraction only when read: bisecting it reads about log2(n) of them."""
+
+    def __init__(self, rows: pl.DataFrame, operand, keys: list, factors: dict):
+        from pkrules.engine.columnar.polars_backend import NumV
+
+        cols = [operand.n.expr.alias("n")]
+        if isinstance(operand, NumV) and not operand.den.const:
+            cols.append(_den_expr(operand.den, factors)[0].alias("d"))
+        ordered = rows.select(cols + [k.alias(f"#k{i}") for i, k in enumerate(keys)]).sort(
+            [f"#k{i}" for i in range(len(keys))])
+        self._n = ordered.get_column("n")  # polars Series: one value is read when one is asked for
+        self._d = ordered.get_column("d") if "d" in ordered.columns else operand.den.c
+        self._cache: dict[int, Fraction] = {}
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        value = self._cache.get(k)
+        if value is None:
+            value = Fraction(self._n[k], self._d if isinstance(self._d, int) else self._d[k])
+            self._cache[k] = value
+        return value
+
+    def __len__(self) -> int:
+        return len(self._n)
+
+    def __iter__(self):
+        d = self._d
+        if isinstance(d, int):
+            return (Fraction(n, d) for n in self._n.to_list())
+        return (Fraction(n, dk) for n, dk in zip(self._n.to_list(), d.to_list()))
+
+
+class _Lazy:
+    """A list or dict built on first use (most are never asked for)."""
+
+    def __init__(self, make):
+        self._make = make
+        self._values = None
+
+    def _all(self):
+        if self._values is None:
+            self._values = self._make()
+        return self._values
+
+    def __getitem__(self, k):
+        return self._all()[k]
+
+    def __len__(self):
+        return len(self._all())
+
+    def __iter__(self):
+        return iter(self._all())
+
+
+class _LazyList(_Lazy, Sequence):
+    pass
+
+
+class _LazyDict(_Lazy, Mapping):
+    pass
+
+
+class _RowMap(Mapping):
+    """row → value for the rows of a group, each read when asked for."""
+
+    def __init__(self, rows: set[int], read):
+        self._rows = rows
+        self._read = read
+
+    def __getitem__(self, i):
+        if i not in self._rows:
+            raise KeyError(i)
+        return self._read(i)
+
+    def __len__(self):
+        return len(self._rows)
+
+    def __iter__(self):
+        return iter(sorted(self._rows))

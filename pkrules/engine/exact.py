@@ -1,0 +1,838 @@
+"""Evaluating a rule graph over a population, exactly (rationals), node by node.
+
+Each definition is compiled once into closures over row indices; population
+terms (sums within a group, ranks, top N%, pool splits) compute their group
+results on first use and keep them, so explanations can show them later.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable
+
+from pkrules.language import ast
+from pkrules.language.check import constant_value
+from pkrules.values.numbers import ceil_to, floor_to, format_human, round_half_up
+from pkrules.language.rule_graph import RuleGraph
+from pkrules.language.source import Span
+
+CENT = Fraction(1, 100)
+_NO_GROUP = object()
+
+Fn = Callable[[int], object]
+
+
+class RowError(Exception):
+    """A value that cannot be computed for one employee (division by zero, a missing lookup…)."""
+
+    def __init__(self, message: str, span: Span | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+class Upstream(Exception):
+    """A value this row needs is missing because of the row's own earlier error (already reported).
+
+    Failed values are stored as None; a row is still evaluated for the nodes
+    that do not depend on what failed, so one error does not hide the rest.
+    """
+
+
+@dataclass
+class EvalError:
+    """A row error as reported to the user."""
+
+    row: int  # the row's number in the data (1 = first data row)
+    key: object
+    node: str
+    message: str
+    span: Span | None
+
+    def describe(self, path: str) -> str:
+        where = f"{path}:{self.span.line}" if self.span else path
+        return f"row {self.row} ({self.key}): {self.node}: {self.message}  [{where}]"
+
+
+@dataclass
+class GroupStat:
+    """What a population term computed for one group (shown in explanations)."""
+
+    group: object
+    members: int
+    value: object = None
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class Results:
+    """Every node's value for every employee of a population."""
+
+    graph: RuleGraph
+    columns: dict[str, list]
+    errors: list[EvalError]
+    row_numbers: list[int]
+    compiled: "Compiled"
+
+    @property
+    def size(self) -> int:
+        return len(self.row_numbers)
+
+    @property
+    def keys(self) -> list:
+        return self.columns[self.graph.key]
+
+    def index_of(self, key: object, period: object = None) -> int | None:
+        """The row of an employee (given as text or value); with periods, the latest unless one is named."""
+        matches = [i for i, k in enumerate(self.keys) if _same(k, key)]
+        period_name = self.graph.period
+        if period_name is None or not matches:
+            return matches[0] if matches else None
+        periods = self.columns[period_name]
+        if period is not None:
+            return next((i for i in matches if _same(periods[i], period)), None)
+        return max(matches, key=lambda i: periods[i])
+
+    def failed_rows(self) -> set[int]:
+        return {e.row for e in self.errors}
+
+    def value(self, name: str, index: int) -> object:
+        return self.columns[name][index]
+
+
+def _same(value: object, wanted: object) -> bool:
+    if value == wanted:
+        return True
+    text = str(wanted)
+    return str(value) == text or (isinstance(value, Fraction) and format_human(value, group=False) == text)
+
+
+class Compiled:
+    """Closures for every expression of a policy, bound to one population's columns."""
+
+    def __init__(self, graph: RuleGraph, columns: dict[str, list], size: int):
+        self.graph = graph
+        self.columns = columns
+        self.size = size
+        self.fns: dict[int, Fn] = {}
+        self.groups: dict[int, dict[object, GroupStat]] = {}  # id(population term) → per group
+        self.group_of: dict[int, list[object]] = {}  # id(population term) → each row's group
+        self.failed: set[int] = set()
+        self.related: dict[str, list[dict]] = {}  # rows of related tables
+        self.related_stats: dict[int, dict[int, tuple[int, int]]] = {}  # id(term) → row → (counted, rows)
+
+    # -- expressions
+    def expr(self, e: ast.Expr) -> Fn:
+        fn = self.fns.get(id(e))
+        if fn is None:
+            fn = self._build(e)
+            self.fns[id(e)] = fn
+        return fn
+
+    def _build(self, e: ast.Expr) -> Fn:
+        if isinstance(e, (ast.Number, ast.Percent)):
+            v = e.value
+            return lambda i: v
+        if isinstance(e, (ast.Text, ast.Date)):
+            t = e.value
+            return lambda i: t
+        if isinstance(e, ast.Name):
+            ref = self.graph.refs.get(id(e))
+            if ref is None or ref.kind != "node":
+                v = ref.value if ref is not None else e.name
+                return lambda i: v
+            col = self.columns[e.name]
+
+            def read(i: int) -> object:
+                value = col[i]
+                if value is None:
+                    raise Upstream()
+                return value
+
+            return read
+        if isinstance(e, ast.Neg):
+            f = self.expr(e.operand)
+            return lambda i: -f(i)
+        if isinstance(e, ast.Binary):
+            return self._binary(e)
+        if isinstance(e, ast.Compare):
+            return self._compare(e)
+        if isinstance(e, ast.Between):
+            v, lo, hi = self.expr(e.value), self.expr(e.low), self.expr(e.high)
+            return lambda i: lo(i) <= v(i) <= hi(i)
+        if isinstance(e, ast.InList):
+            v = self.expr(e.value)
+            options = [self.expr(o) for o in e.options]
+            negated = e.negated
+            return lambda i: (any(v(i) == o(i) for o in options)) != negated
+        if isinstance(e, ast.Logic):
+            left, right = self.expr(e.left), self.expr(e.right)
+            if e.op == "and":
+                return lambda i: bool(left(i)) and bool(right(i))
+            return lambda i: bool(left(i)) or bool(right(i))
+        if isinstance(e, ast.Not):
+            f = self.expr(e.operand)
+            return lambda i: not f(i)
+        if isinstance(e, ast.IfExpr):
+            c, t, f = self.expr(e.cond), self.expr(e.then), self.expr(e.else_)
+            return lambda i: t(i) if c(i) else f(i)
+        if isinstance(e, ast.Call):
+            return self._call(e)
+        if isinstance(e, ast.ValueOf):
+            return self._value_of(e)
+        if isinstance(e, ast.Aggregate) and e.source is not None:
+            return self._related_aggregate(e)
+        if isinstance(e, ast.Aggregate):
+            return self._aggregate(e)
+        if isinstance(e, ast.Rank):
+            return self._rank(e)
+        if isinstance(e, ast.Top):
+            return self._top(e)
+        if isinstance(e, ast.Split):
+            return self._split(e)
+        if isinstance(e, ast.Tiered):
+            return self._tiered(e)
+        if isinstance(e, ast.Group):
+            items = [self.expr(item) for item in e.items]
+            return lambda i: tuple(f(i) for f in items)
+        raise AssertionError(type(e).__name__)
+
+    def _binary(self, e: ast.Binary) -> Fn:
+        left, right = self.expr(e.left), self.expr(e.right)
+        if e.op == "+":
+            return lambda i: left(i) + right(i)
+        if e.op == "-":
+            return lambda i: left(i) - right(i)
+        if e.op == "*":
+            return lambda i: left(i) * right(i)
+        divisor_text = self.graph.source.snippet(e.right.span)
+        span = e.span
+
+        def divide(i: int) -> object:
+            d = right(i)
+            if d == 0:
+                raise RowError(f"division by zero: {divisor_text} is 0", span)
+            return Fraction(left(i)) / d
+
+        return divide
+
+    def _compare(self, e: ast.Compare) -> Fn:
+        fns = [self.expr(o) for o in e.operands]
+        ops = [_COMPARE[op] for op in e.ops]
+        if len(ops) == 1:
+            a, b, op = fns[0], fns[1], ops[0]
+            return lambda i: op(a(i), b(i))
+
+        def chain(i: int) -> bool:
+            values = [f(i) for f in fns]
+            return all(op(values[k], values[k + 1]) for k, op in enumerate(ops))
+
+        return chain
+
+    def _call(self, e: ast.Call) -> Fn:
+        from pkrules.language.check import FUNCTIONS
+
+        func = FUNCTIONS[e.func.lower() if e.func.isascii() else e.func]
+        args = [self.expr(a) for a in e.args]
+        if func == "min":
+            return lambda i: min(a(i) for a in args)
+        if func == "max":
+            return lambda i: max(a(i) for a in args)
+        if func == "abs":
+            a = args[0]
+            return lambda i: abs(a(i))
+        if func in ("week", "month", "quarter", "year"):
+            label, d = _DATE_LABELS[func], args[0]
+            return lambda i: label(d(i))
+        if func == "previous":
+            return self._previous(e, args)
+        if func == "consecutive":
+            return self._consecutive(e, args[0])
+        step = constant_value(e.args[1]) if len(e.args) == 2 else Fraction(1)
+        rounder = {"round": round_half_up, "floor": floor_to, "ceil": ceil_to}[func]
+        x = args[0]
+        return lambda i: rounder(Fraction(x(i)), step)
+
+    # -- related tables (several rows per employee)
+    def _related_aggregate(self, e: ast.Aggregate) -> Fn:
+        table, table_columns = self.graph.related[e.source]  # type: ignore[index]
+        rows = self.related.get(e.source, [])  # type: ignore[arg-type]
+        operand = self._related_expr(e.operand) if e.operand is not None else None
+        where = self._related_expr(e.where) if e.where is not None else None
+        keys = self.columns[self.graph.key]
+        # With several periods, a table that has the period column is matched period by period.
+        period = self.graph.period if self.graph.period in table_columns else None
+        periods = self.columns[period] if period else None
+        by_owner: dict[object, list[dict]] = {}
+        stats = self.related_stats.setdefault(id(e), {})
+        func, span, source = e.func, e.span, e.source
+
+        def owner_of(i: int) -> object:
+            return (keys[i], periods[i]) if periods is not None else keys[i]
+
+        def aggregate(i: int) -> object:
+            if not by_owner and rows:
+                for r in rows:
+                    by_owner.setdefault((r[table.link], r[period]) if period else r[table.link], []).append(r)
+            mine = by_owner.get(owner_of(i), [])
+            chosen = [r for r in mine if where is None or where(i, r)]
+            stats[i] = (len(chosen), len(mine))
+            if func == "count":
+                if operand is not None:
+                    chosen = [r for r in chosen if operand(i, r)]
+                    stats[i] = (len(chosen), len(mine))
+                return Fraction(len(chosen))
+            values = [operand(i, r) for r in chosen]  # type: ignore[misc]
+            if func == "sum":
+                return sum(values, Fraction(0))
+            if not values:
+                raise RowError(f"{func} of no rows: this employee has no matching rows in {source}", span)
+            if func == "avg":
+                return Fraction(sum(values, Fraction(0))) / len(values)
+            return min(values) if func == "min" else max(values)
+
+        return aggregate
+
+    def _related_expr(self, e) -> Callable[[int, dict], object]:
+        """An expression over one row r of a related table, for employee i."""
+        if isinstance(e, (ast.Number, ast.Percent)):
+            v = e.value
+            return lambda i, r: v
+        if isinstance(e, (ast.Text, ast.Date)):
+            t = e.value
+            return lambda i, r: t
+        if isinstance(e, ast.Name):
+            ref = self.graph.refs.get(id(e))
+            if ref is not None and ref.kind == "related":
+                name = e.name
+                return lambda i, r: r[name]
+            main = self.expr(e)
+            return lambda i, r: main(i)
+        if isinstance(e, ast.Neg):
+            f = self._related_expr(e.operand)
+            return lambda i, r: -f(i, r)
+        if isinstance(e, ast.Binary):
+            a, b = self._related_expr(e.left), self._related_expr(e.right)
+            if e.op == "/":
+                span, text = e.span, self.graph.source.snippet(e.right.span)
+
+                def divide(i: int, r: dict) -> object:
+                    d = b(i, r)
+                    if d == 0:
+                        raise RowError(f"division by zero: {text} is 0", span)
+                    return Fraction(a(i, r)) / d
+
+                return divide
+            op = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}[e.op]
+            return lambda i, r: op(a(i, r), b(i, r))
+        if isinstance(e, ast.Compare):
+            fns = [self._related_expr(o) for o in e.operands]
+            ops = [_COMPARE[o] for o in e.ops]
+            return lambda i, r: all(op(fns[k](i, r), fns[k + 1](i, r)) for k, op in enumerate(ops))
+        if isinstance(e, ast.Between):
+            v, lo, hi = (self._related_expr(x) for x in (e.value, e.low, e.high))
+            return lambda i, r: lo(i, r) <= v(i, r) <= hi(i, r)
+        if isinstance(e, ast.InList):
+            v = self._related_expr(e.value)
+            options = [self._related_expr(o) for o in e.options]
+            negated = e.negated
+            return lambda i, r: any(v(i, r) == o(i, r) for o in options) != negated
+        if isinstance(e, ast.Logic):
+            a, b = self._related_expr(e.left), self._related_expr(e.right)
+            if e.op == "and":
+                return lambda i, r: bool(a(i, r)) and bool(b(i, r))
+            return lambda i, r: bool(a(i, r)) or bool(b(i, r))
+        if isinstance(e, ast.Not):
+            f = self._related_expr(e.operand)
+            return lambda i, r: not f(i, r)
+        if isinstance(e, ast.IfExpr):
+            c, t, f = (self._related_expr(x) for x in (e.cond, e.then, e.else_))
+            return lambda i, r: t(i, r) if c(i, r) else f(i, r)
+        if isinstance(e, ast.Call):
+            from pkrules.language.check import FUNCTIONS
+
+            func = FUNCTIONS[e.func.lower() if e.func.isascii() else e.func]
+            args = [self._related_expr(a) for a in e.args]
+            if func == "min":
+                return lambda i, r: min(a(i, r) for a in args)
+            if func == "max":
+                return lambda i, r: max(a(i, r) for a in args)
+            if func == "abs":
+                return lambda i, r: abs(args[0](i, r))
+            if func in ("round", "floor", "ceil"):
+                step = constant_value(e.args[1]) if len(e.args) == 2 else Fraction(1)
+                rounder = {"round": round_half_up, "floor": floor_to, "ceil": ceil_to}[func]
+                return lambda i, r: rounder(Fraction(args[0](i, r)), step)
+        raise AssertionError(f"{type(e).__name__} inside '… from' a table")  # the checker rejects these
+
+    # -- several periods
+    def _period_index(self) -> tuple[dict[tuple[object, object], int], list[object], dict[object, int]]:
+        """(key, period) → row; the periods in order; period → its position."""
+        if "_periods" not in self.__dict__:
+            keys, periods = self.columns[self.graph.key], self.columns[self.graph.period]  # type: ignore[index]
+            ordered = sorted(set(periods))
+            self._periods = ({(k, p): j for j, (k, p) in enumerate(zip(keys, periods))}, ordered,
+                             {p: n for n, p in enumerate(ordered)})
+        return self._periods
+
+    def _previous(self, e: ast.Call, args: list[Fn]) -> Fn:
+        name = e.args[0].name  # type: ignore[union-attr]
+        column = self.columns[name]
+        default = args[1] if len(args) == 2 else None
+        span = e.span
+
+        def previous(i: int) -> object:
+            index, ordered, position = self._period_index()
+            here = self.columns[self.graph.period][i]  # type: ignore[index]
+            at = position[here]
+            j = index.get((self.columns[self.graph.key][i], ordered[at - 1])) if at > 0 else None
+            if j is None:
+                if default is not None:
+                    return default(i)
+                where = "this is the first period" if at == 0 else f"no row for this employee in {ordered[at - 1]}"
+                raise RowError(f"previous({name}): {where}; give a default: previous({name}, 0)", span)
+            if column[j] is None:
+                raise RowError(f"previous({name}): the row for {ordered[at - 1]} has an error", span)
+            return column[j]
+
+        return previous
+
+    def _consecutive(self, e: ast.Call, cond: Fn) -> Fn:
+        streaks: dict[int, int] = {}
+
+        def consecutive(i: int) -> Fraction:
+            if not streaks:
+                index, ordered, position = self._period_index()
+                keys, periods = self.columns[self.graph.key], self.columns[self.graph.period]  # type: ignore[index]
+                rows_of: dict[object, list[int]] = {}
+                for j, k in enumerate(keys):
+                    rows_of.setdefault(k, []).append(j)
+                for rows in rows_of.values():
+                    streak, last = 0, None
+                    for j in sorted(rows, key=lambda r: position[periods[r]]):
+                        at = position[periods[j]]
+                        try:
+                            holds = bool(cond(j))
+                        except (Upstream, RowError):
+                            holds = None  # type: ignore[assignment]
+                        if holds is None:
+                            streak, last = -1, at  # unknown: later periods cannot count through it
+                            streaks[j] = -1
+                            continue
+                        if holds:
+                            streak = streak + 1 if (last is not None and at == last + 1 and streak >= 0) else 1
+                        else:
+                            streak = 0
+                        last = at
+                        streaks[j] = streak
+            if streaks[i] < 0:
+                raise RowError("consecutive(…): an earlier period of this employee has an error", e.span)
+            return Fraction(streaks[i])
+
+        return consecutive
+
+    def _value_of(self, e: ast.ValueOf) -> Fn:
+        key = self.expr(e.key)
+        column = self.columns[e.name]
+        key_text = self.graph.source.snippet(e.key.span)
+        span = e.span
+        if e.group is None:
+            key_name = self.graph.key
+            keys = self.columns[key_name]
+
+            period = self.graph.period
+
+            def other_employee(i: int) -> object:
+                if "index" not in self.__dict__:
+                    if period is None:
+                        self.index = {k: j for j, k in enumerate(keys)}
+                    else:  # the other employee in the same period
+                        self.index = {(k, p): j for j, (k, p) in enumerate(zip(keys, self.columns[period]))}
+                k = key(i)
+                j = self.index.get(k if period is None else (k, self.columns[period][i]))
+                if j is None:
+                    raise RowError(f"no employee with {key_name} '{k}' ({key_text})", span)
+                if column[j] is None:
+                    raise RowError(f"{e.name} of employee {k} ({key_text}) could not be computed", span)
+                return column[j]
+
+            return other_employee
+        groups = self.columns[e.group]
+        members: dict[object, list[int]] = {}
+        periods = self.columns[self.graph.period] if self.graph.period else None
+
+        def group_value(i: int) -> object:
+            if not members:
+                for j, g in enumerate(groups):
+                    members.setdefault(g if periods is None else (periods[j], g), []).append(j)
+            g = key(i)
+            rows = members.get(g if periods is None else (periods[i], g))
+            if not rows:
+                raise RowError(f"no one has {e.group} '{g}' ({key_text})", span)
+            bad = [j for j in rows if column[j] is None]
+            if bad:
+                raise RowError(f"{e.name} of {e.group} '{g}' could not be computed: row {bad[0] + 1} has an error", span)
+            values = {column[j] for j in rows}
+            if len(values) != 1:
+                raise RowError(f"{e.name} differs between the members of {e.group} '{g}'; "
+                               f"{e.name}[{e.group} = …] needs one value per {e.group}", span)
+            return next(iter(values))
+
+        return group_value
+
+    # -- population terms
+    def _groups(self, term: ast.Expr, within: ast.Expr | None) -> tuple[list[object], dict[object, list[int]]]:
+        """Each row's group and the rows of each group (everyone is one group without `within`)."""
+        key = self.expr(within) if within is not None else (lambda i: None)
+        if self.graph.period is not None and not getattr(term, "across", False):
+            # Population terms compare people within the same period.
+            periods, inner = self.columns[self.graph.period], key
+            key = lambda i: (periods[i], inner(i))  # noqa: E731
+        of_row: list[object] = []
+        members: dict[object, list[int]] = {}
+        for i in range(self.size):
+            try:
+                g = key(i)
+            except (Upstream, RowError):
+                g = _NO_GROUP  # the row's own error is reported; it joins no group
+            of_row.append(g)
+            if g is not _NO_GROUP:
+                members.setdefault(g, []).append(i)
+        self.group_of[id(term)] = of_row
+        return of_row, members
+
+    def _member_reader(self, term: ast.Expr) -> Callable[[Fn, int], object]:
+        what, span = self.graph.source.snippet(term.span), term.span
+        return lambda fn, j: self._member(fn, j, what, span)
+
+    def _member(self, fn: Fn, j: int, what: str, span: Span) -> object:
+        """A group member's value; a member whose value failed makes the group's result fail."""
+        try:
+            return fn(j)
+        except (Upstream, RowError):
+            key = self.columns[self.graph.key][j]
+            raise RowError(f"{what} includes row {j + 1} ({key}), which has an error", span) from None
+
+    def _population(self, term: ast.Expr, within: ast.Expr | None, compute: Callable[[list[int]], GroupStat],
+                    per_row: Callable[[int, GroupStat], object]) -> Fn:
+        state: dict[str, object] = {}
+        term_id = id(term)
+        what = self.graph.source.snippet(term.span)
+
+        def fn(i: int) -> object:
+            if "stats" not in state:
+                of_row, members = self._groups(term, within)
+                stats: dict[object, GroupStat | RowError] = {}
+                for g, rows in members.items():
+                    try:
+                        stats[g] = compute(rows)
+                        stats[g].group = g
+                    except RowError as err:
+                        stats[g] = err
+                state["stats"], state["of_row"] = stats, of_row
+                self.groups[term_id] = {g: s for g, s in stats.items() if isinstance(s, GroupStat)}
+            group = state["of_row"][i]  # type: ignore[index]
+            if group is _NO_GROUP:
+                raise Upstream()
+            stat = state["stats"][group]  # type: ignore[index]
+            if isinstance(stat, RowError):
+                raise stat
+            return per_row(i, stat)
+
+        return fn
+
+    def _aggregate(self, e: ast.Aggregate) -> Fn:
+        operand = self.expr(e.operand) if e.operand is not None else None
+        where = self.expr(e.where) if e.where is not None else None
+        func = e.func
+        span = e.span
+        member = self._member_reader(e)
+
+        def compute(rows: list[int]) -> GroupStat:
+            chosen = [i for i in rows if where is None or member(where, i)]
+            if func == "count":
+                if operand is not None:
+                    chosen = [i for i in chosen if member(operand, i)]
+                return GroupStat(None, len(rows), Fraction(len(chosen)), {"counted": len(chosen)})
+            values = [member(operand, i) for i in chosen]
+            if func == "sum":
+                value = sum(values, Fraction(0))
+            elif not values:
+                raise RowError(f"{func} of nobody: no one in the group matches", span)
+            elif func == "avg":
+                value = Fraction(sum(values, Fraction(0))) / len(values)
+            elif func == "min":
+                value = min(values)
+            else:
+                value = max(values)
+            return GroupStat(None, len(rows), value, {"counted": len(chosen)})
+
+        return self._population(e, e.within, compute, lambda i, stat: stat.value)
+
+    def _rank(self, e: ast.Rank) -> Fn:
+        operand = self.expr(e.operand)
+        ascending = e.ascending
+        member = self._member_reader(e)
+
+        def compute(rows: list[int]) -> GroupStat:
+            distinct = sorted({member(operand, i) for i in rows}, reverse=not ascending)
+            return GroupStat(None, len(rows), None, {"ranks": {v: n + 1 for n, v in enumerate(distinct)}})
+
+        return self._population(e, e.within, compute, lambda i, stat: Fraction(stat.detail["ranks"][operand(i)]))
+
+    def _top(self, e: ast.Top) -> Fn:
+        operand = self.expr(e.operand)
+        amount = constant_value(e.amount)
+        is_share = isinstance(e.amount, ast.Percent)
+        bottom = e.bottom
+        member = self._member_reader(e)
+
+        def compute(rows: list[int]) -> GroupStat:
+            values = sorted(member(operand, i) for i in rows)
+            places = math.ceil(amount * len(rows)) if is_share else int(amount)  # type: ignore[operator]
+            return GroupStat(None, len(rows), None, {"sorted": values, "places": places})
+
+        def per_row(i: int, stat: GroupStat) -> bool:
+            values, places = stat.detail["sorted"], stat.detail["places"]
+            v = operand(i)
+            if bottom:
+                better = bisect.bisect_left(values, v)
+            else:
+                better = len(values) - bisect.bisect_right(values, v)
+            return better < places
+
+        return self._population(e, e.within, compute, per_row)
+
+    def _split(self, e: ast.Split) -> Fn:
+        pool_fn, weight_fn = self.expr(e.pool), self.expr(e.weight)
+        keys = self.columns[self.graph.key]
+        span = e.span
+        pool_text = self.graph.source.snippet(e.pool.span)
+
+        member = self._member_reader(e)
+
+        def compute(rows: list[int]) -> GroupStat:
+            pools = {member(pool_fn, i) for i in rows}
+            if len(pools) != 1:
+                raise RowError(f"the pool ({pool_text}) differs between members of the group", span)
+            pool = Fraction(pools.pop())
+            weights = {i: Fraction(member(weight_fn, i)) for i in rows}
+            if any(w < 0 for w in weights.values()):
+                raise RowError("a split weight is negative", span)
+            total = sum(weights.values(), Fraction(0))
+            shares = largest_remainder(pool, [weights[i] for i in rows], [keys[i] for i in rows], span) if total else [Fraction(0)] * len(rows)
+            return GroupStat(None, len(rows), pool, {"weight_total": total, "shares": dict(zip(rows, shares))})
+
+        return self._population(e, e.within, compute, lambda i, stat: stat.detail["shares"][i])
+
+    def _tiered(self, e: ast.Tiered) -> Fn:
+        base = self.expr(e.base)
+        bands = tiers_of(e)
+        if e.kind == "marginal":
+            def marginal(i: int) -> Fraction:
+                x = Fraction(base(i))
+                return sum((part * rate for _, _, part, rate in tier_parts(bands, x)), Fraction(0))
+            return marginal
+
+        def whole(i: int) -> Fraction:
+            x = Fraction(base(i))
+            return x * whole_amount_rate(bands, x)
+
+        return whole
+
+    # -- declarations
+    def declaration(self, decl) -> Fn:
+        if isinstance(decl, ast.Definition):
+            return self.expr(decl.body)
+        if isinstance(decl, ast.Table):
+            return self._table(decl)
+        if isinstance(decl, ast.Lookup):
+            return self._lookup(decl)
+        if isinstance(decl, ast.Weighted):
+            parts = [(self.expr(r.component), constant_value(r.weight)) for r in decl.rows]
+            return lambda i: sum((f(i) * w for f, w in parts), Fraction(0))
+        raise AssertionError(type(decl).__name__)
+
+    def _table(self, table: ast.Table) -> Fn:
+        rows = [(self.expr(r.cond) if r.cond is not None else None, self.expr(r.value)) for r in table.rows]
+        name = table.name
+        span = table.name_span
+        describe = self._describe_inputs(table)
+        if table.hit == "first":
+            def first(i: int) -> object:
+                for cond, value in rows:
+                    if cond is None or cond(i):
+                        return value(i)
+                raise RowError(f"no row of {name} applies ({describe(i)})", span)
+            return first
+        if table.hit == "unique":
+            def unique(i: int) -> object:
+                hits = [k for k, (cond, _) in enumerate(rows) if cond is not None and cond(i)]
+                if len(hits) > 1:
+                    lines = " and ".join(str(table.rows[k].span.line) for k in hits)
+                    raise RowError(f"rows on lines {lines} of {name} both apply, but its hit policy is unique ({describe(i)})", span)
+                if hits:
+                    return rows[hits[0]][1](i)
+                if rows and rows[-1][0] is None:
+                    return rows[-1][1](i)
+                raise RowError(f"no row of {name} applies ({describe(i)})", span)
+            return unique
+
+        def collect_sum(i: int) -> object:
+            hits = [value(i) for cond, value in rows if cond is not None and cond(i)]
+            if not hits and rows and rows[-1][0] is None:
+                return rows[-1][1](i)
+            return sum(hits, Fraction(0))
+        return collect_sum
+
+    def _describe_inputs(self, table: ast.Table) -> Callable[[int], str]:
+        names: list[str] = []
+        for row in table.rows:
+            if row.cond is None:
+                continue
+            for sub in ast.walk(row.cond):
+                ref = self.graph.refs.get(id(sub)) if isinstance(sub, ast.Name) else None
+                if ref is not None and ref.kind == "node" and sub.name not in names:
+                    names.append(sub.name)
+        from pkrules.engine.render import format_value
+
+        def describe(i: int) -> str:
+            return ", ".join(f"{n} = {format_value(self.columns[n][i], self.graph.nodes[n].type)}" for n in names)
+
+        return describe
+
+    def _lookup(self, lookup: ast.Lookup) -> Fn:
+        key = self.expr(lookup.key)
+        if lookup.file is not None:
+            table = self.graph.lookup_tables[lookup.name][0]
+            key_text = self.graph.source.snippet(lookup.key.span)
+
+            def from_file(i: int) -> object:
+                k = key(i)
+                if k not in table:
+                    raise RowError(f"{lookup.file} has no row for {key_text} '{k}'", lookup.name_span)
+                return table[k]
+
+            return from_file
+        entries = {e.key: self.expr(e.value) for e in lookup.entries if e.key is not None}
+        default = next((self.expr(e.value) for e in lookup.entries if e.key is None), None)
+        key_text = self.graph.source.snippet(lookup.key.span)
+        span = lookup.name_span
+
+        def find(i: int) -> object:
+            k = key(i)
+            fn = entries.get(k)
+            if fn is None:
+                if default is None:
+                    raise RowError(f"no value of {lookup.name} for {key_text} '{k}'", span)
+                fn = default
+            return fn(i)
+
+        return find
+
+
+_COMPARE = {
+    ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b, "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}
+
+
+def _week(d) -> str:
+    year, week, _ = d.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+_DATE_LABELS = {
+    "week": _week,
+    "month": lambda d: f"{d.year}-{d.month:02d}",
+    "quarter": lambda d: f"{d.year}Q{(d.month - 1) // 3 + 1}",
+    "year": lambda d: str(d.year),
+}
+
+
+def tiers_of(e: ast.Tiered) -> list[tuple[Fraction | None, Fraction]]:
+    """(upper limit or None for the open top, rate) for each tier."""
+    return [(constant_value(t.upper) if t.upper is not None else None, constant_value(t.rate)) for t in e.tiers]  # type: ignore[misc]
+
+
+def tier_parts(bands, x: Fraction):
+    """(lower, upper, the part of x in the band, rate) for each band: 超额累进."""
+    lower = Fraction(0)
+    for upper, rate in bands:
+        top = x if upper is None else min(x, upper)
+        part = max(Fraction(0), top - lower)
+        yield lower, upper, part, rate
+        if upper is None:
+            break
+        lower = upper
+
+
+def whole_amount_rate(bands, x: Fraction) -> Fraction:
+    """全额累进: the rate of the band the whole amount falls in (a limit belongs to its band)."""
+    for upper, rate in bands:
+        if upper is None or x <= upper:
+            return rate
+    return bands[-1][1]
+
+
+def largest_remainder(pool: Fraction, weights: list[Fraction], keys: list, span: Span | None = None,
+                      unit: Fraction = CENT) -> list[Fraction]:
+    """Split pool in proportion to weights, to the unit, shares adding up to pool exactly.
+
+    Each share is first rounded down; the units left over go one each to the
+    largest remainders, ties broken by key ascending.
+    """
+    sign = -1 if pool < 0 else 1
+    units = abs(pool) / unit
+    if units.denominator != 1:
+        raise RowError(f"the pool {pool} is not a whole number of {unit}: round it first, e.g. round(…, 0.01)", span)
+    total = sum(weights, Fraction(0))
+    exact = [units * w / total for w in weights]
+    floors = [math.floor(x) for x in exact]
+    left = int(units) - sum(floors)
+    order = sorted(range(len(weights)), key=lambda k: (-(exact[k] - floors[k]), _sort_key(keys[k])))
+    for k in order[:left]:
+        floors[k] += 1
+    return [sign * n * unit for n in floors]
+
+
+def _sort_key(key: object) -> tuple:
+    return (0, key, "") if isinstance(key, Fraction) else (1, Fraction(0), str(key))
+
+
+def evaluate(graph: RuleGraph, rows: list[dict[str, object]], row_numbers: list[int] | None = None,
+             related: dict[str, list[dict]] | None = None,
+             progress: Callable[[int, int, str], None] | None = None) -> Results:
+    """Fill every node for every row. Row errors are collected, never raised.
+
+    related: the rows of each related table (several per employee), linked by its link column.
+    progress: called after each definition with (done, total, name), for a progress bar.
+    """
+    size = len(rows)
+    columns: dict[str, list] = {n.name: [r.get(n.name) for r in rows] for n in graph.inputs}
+    compiled = Compiled(graph, columns, size)
+    compiled.related = related or {}
+    numbers = row_numbers or list(range(1, size + 1))
+    errors: list[EvalError] = []
+    keys = columns[graph.key]
+    for name in graph.order:
+        fn = compiled.declaration(graph.nodes[name].decl)
+        values: list[object] = [None] * size
+        for i in range(size):
+            try:
+                values[i] = fn(i)
+            except Upstream:
+                pass  # this row's own earlier error is already reported
+            except RowError as err:
+                compiled.failed.add(i)
+                errors.append(EvalError(numbers[i], keys[i], name, err.message, err.span or graph.nodes[name].span))
+            except (ZeroDivisionError, ArithmeticError) as err:  # defensive: reported, never a crash
+                compiled.failed.add(i)
+                errors.append(EvalError(numbers[i], keys[i], name, str(err), graph.nodes[name].span))
+        columns[name] = values
+        if progress is not None:
+            progress(len([n for n in columns if n in graph.order]), len(graph.order), name)
+    return Results(graph, columns, errors, numbers, compiled)

@@ -1,0 +1,986 @@
+"""Checking a parsed policy: names, cycles, units and types — every problem in one pass.
+
+The result is a RuleGraph (rule_graph.py) that the evaluator can trust.
+"""
+
+from __future__ import annotations
+
+import difflib
+from fractions import Fraction
+
+from pkrules.values.numbers import format_exact
+
+from pkrules.language import ast
+from pkrules.language.diagnostics import Diagnostic, Note
+from pkrules.language.grammar import KEYWORDS
+from pkrules.language.rule_graph import NameRef, Node, RuleGraph
+from pkrules.language.source import SourceFile, Span
+from pkrules.values.types import BOOL, CONST, DATE, ENUM, MONEY, NUMBER, PERCENT, TEXT, TYPE_NAMES, WHOLE, T_BOOL, T_CONST, T_DATE, T_MONEY, T_NUMBER, T_TEXT, T_WHOLE, Type, UnitError, divide, input_type, multiply, unify
+
+T_ERROR = Type("error")  # already reported; stops one mistake from causing many messages
+
+YES_WORDS = {"yes": True, "true": True, "是": True, "no": False, "false": False, "否": False}
+
+FUNCTIONS = {
+    "min": "min", "最小": "min", "max": "max", "最大": "max",
+    "round": "round", "四舍五入": "round", "取整": "round",
+    "floor": "floor", "向下取整": "floor", "ceil": "ceil", "向上取整": "ceil",
+    "abs": "abs", "绝对值": "abs",
+    # several periods
+    "previous": "previous", "上期": "previous", "consecutive": "consecutive", "连续": "consecutive",
+    # labels of dates, for grouping daily data by week, month…
+    "week": "week", "周": "week", "month": "month", "月份": "month", "quarter": "quarter", "季度": "quarter",
+    "year": "year", "年份": "year",
+}
+FUNCTION_LIST = "min, max, round, floor, ceil, abs, previous, consecutive, week, month, quarter, year"
+
+_ZH_KEYWORDS = sorted((w for words in KEYWORDS.values() for w in words if not w.isascii()), key=len, reverse=True)
+
+
+def did_you_mean(word: str, candidates) -> str | None:
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if not matches and word.isascii():
+        lowered = {c.lower(): c for c in candidates}
+        if word.lower() in lowered:
+            matches = [lowered[word.lower()]]
+    return matches[0] if matches else None
+
+
+def _wan(plain: str) -> str:
+    value = Fraction(plain)
+    return f"{plain} or {format_exact(value / 10000)}万" if value >= 10000 else plain
+
+
+def constant_value(expr: ast.Expr) -> Fraction | None:
+    """The value of an expression made only of literals, else None."""
+    if isinstance(expr, (ast.Number, ast.Percent)):
+        return expr.value
+    if isinstance(expr, ast.Neg):
+        inner = constant_value(expr.operand)
+        return None if inner is None else -inner
+    if isinstance(expr, ast.Binary):
+        left, right = constant_value(expr.left), constant_value(expr.right)
+        if left is None or right is None:
+            return None
+        if expr.op == "+":
+            return left + right
+        if expr.op == "-":
+            return left - right
+        if expr.op == "*":
+            return left * right
+        if expr.op == "/" and right != 0:
+            return left / right
+    return None
+
+
+class Checker:
+    def __init__(self, source: SourceFile, policy: ast.Policy):
+        self.source = source
+        self.policy = policy
+        self.diagnostics: list[Diagnostic] = []
+        self.nodes: dict[str, Node] = {}
+        self.refs: dict[int, object] = {}
+        self.types: dict[int, Type] = {}
+        self.enum_values: dict[str, str] = {}  # value → the input it belongs to
+        self.key: str | None = None
+        self.used: set[str] = set()
+        self.lookup_tables: dict[str, tuple[dict, dict]] = {}  # lookups read from CSV files
+        self.period: str | None = None  # the input that says which period a row is for
+        self.related: dict[str, dict[str, Type]] = {}  # related table → its columns' types
+        self.related_tables: dict[str, ast.RelatedTable] = {}
+        self.related_env: dict[str, Type] | None = None  # the columns visible inside `… from table`
+
+    # -- reporting
+    def error(self, code: str, message: str, span: Span | None, hint: str | None = None, notes=()) -> None:
+        self.diagnostics.append(Diagnostic("error", code, message, span, hint, tuple(notes)))
+
+    def warning(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic("warning", code, message, span, hint))
+
+    # -- the pass
+    def run(self) -> RuleGraph | None:
+        self._declare_inputs()
+        self._declare_related()
+        self._declare_definitions()
+        deps = {name: self._dependencies(node) for name, node in self.nodes.items() if not node.is_input}
+        order, cyclic = self._order(deps)
+        for name in order:
+            self._check_declaration(self.nodes[name], deps[name])
+        for name in cyclic:
+            self.nodes[name].type = T_ERROR
+            self.used.update(dep for dep, _ in deps[name])
+        self._check_outputs()
+        self._check_unused_inputs()
+        for example in self.policy.examples:
+            self._check_example(example)
+        if any(d.is_error for d in self.diagnostics):
+            return None
+        return RuleGraph(
+            self.source, self.policy, self.nodes, order, self.key or "",
+            {k: v for k, v in self.refs.items()}, self.types, self.diagnostics, self.lookup_tables, self.period,
+            {name: (self.related_tables[name], columns) for name, columns in self.related.items()})
+
+    # -- inputs
+    def _declare_inputs(self) -> None:
+        if not self.policy.inputs:
+            self.error("no-inputs", "the policy declares no inputs", Span(1, 1, 1, 2),
+                       hint="add an input block:\ninput\n  id: text key\n  sales: money")
+        for decl in self.policy.inputs:
+            if decl.name in self.nodes:
+                self._duplicate(decl.name, decl.name_span)
+                continue
+            type_ = self._input_type(decl)
+            if decl.key:
+                if self.key is not None:
+                    self.error("two-keys", f"both {self.key} and {decl.name} are marked key", decl.span,
+                               hint="one input identifies an employee; mark only that one key")
+                elif type_.kind not in (TEXT, WHOLE, ENUM, "error"):
+                    self.error("key-type", f"the key {decl.name} must be text or a whole number, not {type_.describe()}", decl.type_span)
+                self.key = self.key or decl.name
+            if decl.period:
+                if self.period is not None:
+                    self.error("two-periods", f"both {self.period} and {decl.name} are marked period", decl.span,
+                               hint="one input says which period a row is for")
+                elif type_.kind not in (TEXT, WHOLE, ENUM, DATE, "error"):
+                    self.error("period-type", f"the period {decl.name} must be text, a whole number or a date, "
+                                              f"not {type_.describe()}", decl.type_span)
+                self.period = self.period or decl.name
+            self._check_constraints(decl, type_)
+            self.nodes[decl.name] = Node(decl.name, "input", decl, type_, (), decl.span)
+        if self.policy.inputs and self.key is None:
+            first = self.policy.inputs[0]
+            self.error("no-key", "no input is marked key", first.span,
+                       hint=f"mark the column that identifies an employee, e.g.  {first.name}: text key")
+
+    def _input_type(self, decl: ast.InputDecl) -> Type:
+        if decl.type_name != ENUM and decl.type_name not in TYPE_NAMES:
+            suggestion = did_you_mean(decl.type_name, [k for k in TYPE_NAMES if k.isascii()] + [k for k in TYPE_NAMES if not k.isascii()])
+            self.error("unknown-type", f"unknown type '{decl.type_name}'", decl.type_span,
+                       hint=(f"did you mean '{suggestion}'? " if suggestion else "")
+                       + "types: money, percent, number, whole, yesno, text, date, or values like 新人 | 骨干 | 经理")
+            return T_ERROR
+        type_ = input_type(TYPE_NAMES.get(decl.type_name, ENUM), decl.name, decl.enum_values)
+        if type_.kind == ENUM:
+            seen = set()
+            for value in decl.enum_values:
+                if value in seen:
+                    self.error("duplicate-value", f"'{value}' is listed twice in {decl.name}'s values", decl.type_span)
+                seen.add(value)
+                self.enum_values.setdefault(value, decl.name)
+        return type_
+
+    def _declare_related(self) -> None:
+        """Second tables (several rows per employee), linked to the employee's key by a column."""
+        for table in self.policy.related:
+            if table.name in self.nodes or table.name in self.related:
+                self.error("duplicate", f"'{table.name}' is defined twice", table.name_span)
+                continue
+            columns: dict[str, Type] = {}
+            for decl in table.inputs:
+                if decl.name in columns:
+                    self.error("duplicate", f"'{decl.name}' is declared twice in {table.name}", decl.name_span)
+                    continue
+                if decl.key or decl.period:
+                    self.error("related-key", f"a column of {table.name} cannot be the key or the period", decl.span,
+                               hint=f"{table.name} is linked to the employee by {table.link}")
+                columns[decl.name] = self._input_type(decl)
+                self._check_constraints(decl, columns[decl.name])
+            link = columns.get(table.link)
+            key_node = self.nodes.get(self.key) if self.key else None
+            if link is None:
+                self.error("related-link", f"{table.name} is linked by {table.link}, but it has no such column",
+                           table.link_span, hint=f"add  {table.link}: text  to {table.name}'s columns")
+            elif key_node is not None and "error" not in (link.kind, key_node.type.kind) and link.kind != key_node.type.kind:
+                self.error("related-link", f"{table.link} links to the key {self.key}, which is {key_node.type.describe()}, "
+                                           f"but {table.link} is {link.describe()}", table.link_span)
+            self.related[table.name] = columns
+            self.related_tables[table.name] = table
+
+    def _check_constraints(self, decl: ast.InputDecl, type_: Type) -> None:
+        bounds = [e for e in (decl.low, decl.high) if e is not None] + [e for _, e in decl.compares]
+        for bound in bounds:
+            if not type_.numeric and type_.kind != "error":
+                self.error("constraint-type", f"{decl.name} is {type_.describe()}; only numbers can have limits", bound.span)
+                continue
+            value = constant_value(bound)
+            if value is None:
+                self.error("constraint-value", "a limit must be a number", bound.span)
+                continue
+            bound_type = self._literal_type(bound)
+            if type_.numeric:
+                try:
+                    unify(type_, bound_type, f"limit of {decl.name}")
+                except UnitError as e:
+                    self.error("units", str(e), bound.span, e.hint)
+        if decl.low is not None and decl.high is not None:
+            low, high = constant_value(decl.low), constant_value(decl.high)
+            if low is not None and high is not None and low > high:
+                self.error("empty-range", f"the range of {decl.name} is empty ({low} > {high})", decl.low.span)
+
+    def _literal_type(self, expr: ast.Expr) -> Type:
+        if isinstance(expr, ast.Percent):
+            return Type(PERCENT)
+        if isinstance(expr, ast.Number):
+            return T_MONEY if expr.is_money else T_CONST
+        if isinstance(expr, ast.Neg):
+            return self._literal_type(expr.operand)
+        return T_CONST
+
+    # -- definitions
+    def _declare_definitions(self) -> None:
+        kinds = {ast.Definition: "definition", ast.Table: "table", ast.Lookup: "lookup", ast.Weighted: "weighted"}
+        for decl in self.policy.declarations:
+            if decl.name in self.nodes:
+                self._duplicate(decl.name, decl.name_span)
+                continue
+            self.nodes[decl.name] = Node(decl.name, kinds[type(decl)], decl, T_ERROR, (), decl.span)
+
+    def _duplicate(self, name: str, span: Span) -> None:
+        first = self.nodes[name]
+        what = "an input" if first.is_input else "a definition"
+        self.error("duplicate", f"'{name}' is defined twice", span,
+                   hint="rename one of them, or delete the copy",
+                   notes=[Note(f"'{name}' is first {what} here", first.decl.name_span)])
+
+    def _dependencies(self, node: Node) -> list[tuple[str, Span]]:
+        """Every (name, where) a declaration uses, in source order."""
+        out: list[tuple[str, Span]] = []
+        for expr in _expressions_of(node.decl):
+            for sub in self._walk_outside_related(expr):
+                if isinstance(sub, ast.Name) and sub.name in self.nodes:
+                    out.append((sub.name, sub.span))
+                elif isinstance(sub, ast.ValueOf) and sub.name in self.nodes:
+                    out.append((sub.name, sub.name_span))
+                    if sub.group in self.nodes:
+                        out.append((sub.group, sub.span))
+        return out
+
+    def _walk_outside_related(self, expr):
+        """Every sub-expression, except the related table's own columns inside `… from table`."""
+        if isinstance(expr, ast.Aggregate) and expr.source is not None:
+            columns = self.related.get(expr.source, {})
+            yield expr
+            for part in (expr.operand, expr.where):
+                if part is not None:
+                    for sub in ast.walk(part):
+                        if not (isinstance(sub, ast.Name) and sub.name in columns):
+                            yield sub
+            return
+        yield expr
+        for child in ast.children(expr):
+            yield from self._walk_outside_related(child)
+
+    def _order(self, deps: dict[str, list[tuple[str, Span]]]) -> tuple[list[str], list[str]]:
+        """Definitions in dependency order; cycles reported with each step."""
+        order: list[str] = []
+        state: dict[str, int] = {}  # 1 visiting, 2 done
+        cyclic: set[str] = set()
+        stack: list[tuple[str, Span | None]] = []
+
+        def visit(name: str, via: Span | None) -> None:
+            if name not in deps:
+                return
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                start = next(i for i, (n, _) in enumerate(stack) if n == name)
+                cycle = stack[start:] + [(name, via)]
+                names = [n for n, _ in cycle]
+                if not set(names) <= cyclic:
+                    cyclic.update(names)
+                    notes = [Note(f"{cycle[i][0]} uses {cycle[i + 1][0]}", cycle[i + 1][1]) for i in range(len(cycle) - 1)]
+                    self.error("cycle", "these definitions depend on each other: " + " → ".join(names),
+                               self.nodes[name].decl.name_span,
+                               hint="a value cannot be computed from itself; break the loop", notes=notes)
+                return
+            state[name] = 1
+            stack.append((name, via))
+            for dep, span in deps[name]:
+                visit(dep, span)
+            stack.pop()
+            state[name] = 2
+            order.append(name)
+
+        for name in deps:
+            visit(name, None)
+        return [n for n in order if n not in cyclic], sorted(cyclic)
+
+    def _check_declaration(self, node: Node, deps: list[tuple[str, Span]]) -> None:
+        seen: list[str] = []
+        for name, _ in deps:
+            if name not in seen:
+                seen.append(name)
+        node.deps = tuple(seen)
+        self.used.update(seen)
+        decl = node.decl
+        if isinstance(decl, ast.Definition):
+            node.type = self._infer(decl.body)
+        elif isinstance(decl, ast.Table):
+            node.type = self._check_table(decl)
+        elif isinstance(decl, ast.Lookup):
+            node.type = self._check_lookup(decl)
+        elif isinstance(decl, ast.Weighted):
+            node.type = self._check_weighted(decl)
+
+    def _check_table(self, table: ast.Table) -> Type:
+        result: Type | None = None
+        if table.hit not in ("first", "unique", "sum"):
+            self.error("hit-policy", f"unknown hit policy '{table.hit}'", table.hit_span,
+                       hint="write (first match), (unique) or (collect sum) — 首个匹配 / 唯一 / 累加")
+        for index, row in enumerate(table.rows):
+            if row.target != table.name:
+                self.error("rule-target", f"this row sets '{row.target}', but the table is '{table.name}'",
+                           row.target_span, hint=f"write THEN {table.name} …, or start a separate table for {row.target}")
+            if row.cond is None and index != len(table.rows) - 1:
+                self.error("otherwise-not-last", "the OTHERWISE row must be the last row", row.span,
+                           hint="rows after it could never apply")
+            if row.cond is not None:
+                cond = self._infer(row.cond)
+                if cond.kind not in (BOOL, "error"):
+                    self.error("condition-type", f"a condition must be yes/no, but this is {cond.describe()}", row.cond.span)
+            value = self._infer(row.value)
+            result = self._join(result, value, row.value.span, f"the values of {table.name}")
+        if table.hit == "sum" and result is not None and not result.numeric and result.kind != "error":
+            self.error("collect-sum-type", f"a (collect sum) table adds its values, but the values of {table.name} are {result.describe()}", table.hit_span)
+        return result or T_ERROR
+
+    def _check_lookup(self, lookup: ast.Lookup) -> Type:
+        key_type = self._infer(lookup.key)
+        if lookup.file is not None:
+            return self._check_file_lookup(lookup, key_type)
+        result: Type | None = None
+        seen: set = set()
+        has_default = False
+        for entry in lookup.entries:
+            if entry.key is None:
+                has_default = True
+            elif entry.key in seen:
+                self.error("duplicate-entry", f"'{entry.key}' appears twice in {lookup.name}", entry.key_span)
+            else:
+                seen.add(entry.key)
+                if key_type.kind == ENUM and entry.key not in key_type.values:
+                    suggestion = did_you_mean(str(entry.key), key_type.values)
+                    self.error("unknown-value", f"'{entry.key}' is not one of {key_type.enum_name}'s values ({', '.join(key_type.values)})",
+                               entry.key_span, hint=f"did you mean '{suggestion}'?" if suggestion else None)
+                elif key_type.numeric and not isinstance(entry.key, Fraction):
+                    self.error("lookup-key-type", f"{lookup.name} looks up by a number, but '{entry.key}' is not one", entry.key_span)
+            result = self._join(result, self._infer(entry.value), entry.value.span, f"the values of {lookup.name}")
+        if key_type.kind == ENUM and not has_default:
+            missing = [v for v in key_type.values if v not in seen]
+            if missing:
+                self.error("lookup-missing", f"{lookup.name} has no value for {', '.join(missing)}", lookup.name_span,
+                           hint=f"add {missing[0]} to the list, or an OTHERWISE entry")
+        if key_type.kind in (BOOL, MONEY):
+            self.error("lookup-key-type", f"{lookup.name} cannot look up by {key_type.describe()}", lookup.key.span)
+        return result or T_ERROR
+
+    def _check_file_lookup(self, lookup: ast.Lookup, key_type: Type) -> Type:
+        from pkrules.language.lookup_files import LookupFileError, file_diagnostic, read_lookup
+
+        if key_type.kind in (BOOL, MONEY, DATE):
+            self.error("lookup-key-type", f"{lookup.name} cannot look up by {key_type.describe()}", lookup.key.span)
+            return T_ERROR
+        try:
+            table, lines = read_lookup(self.source.path, lookup, key_type)
+        except LookupFileError as e:
+            self.diagnostics.append(file_diagnostic(lookup, e))
+            return T_ERROR
+        self.lookup_tables[lookup.name] = (table, lines)
+        texts = any(isinstance(v, str) for v in table.values())
+        if key_type.kind == ENUM:
+            missing = [v for v in key_type.values if v not in table]
+            if missing:
+                self.error("lookup-missing", f"{lookup.file} has no row for {', '.join(missing)}", lookup.file_span,
+                           hint=f"add a row for {missing[0]} to {lookup.file}")
+        return T_TEXT if texts else T_CONST
+
+    def _check_weighted(self, weighted: ast.Weighted) -> Type:
+        total = Fraction(0)
+        complete = True
+        seen: set[str] = set()
+        for row in weighted.rows:
+            component = self._infer(row.component)
+            if row.component.name in seen:
+                self.error("duplicate-weight", f"{row.component.name} is weighted twice in {weighted.name}", row.component.span)
+            seen.add(row.component.name)
+            if component.kind == MONEY:
+                self.error("units", f"{row.component.name} is money; a scorecard weighs scores, not amounts", row.component.span,
+                           hint="turn the amount into a score first, e.g. min(sales / sales_target, 1) * 100")
+            elif not component.numeric and component.kind != "error":
+                self.error("weighted-type", f"{row.component.name} is {component.describe()}; a scorecard weighs numbers", row.component.span)
+            weight = constant_value(row.weight)
+            weight_type = self._infer(row.weight)
+            if weight is None or weight_type.kind not in (PERCENT, CONST):
+                self.error("weight", "a weight must be a percentage such as 20%", row.weight.span)
+                complete = False
+            else:
+                total += weight
+        if complete and total != 1 and weighted.rows:
+            bare = all(isinstance(row.weight, ast.Number) for row in weighted.rows)
+            shown = f"{format_exact(total)} (as written, without %)" if bare else f"{format_exact(total * 100)}%"
+            hint = ("weights are percentages: write 50% rather than 50" if bare and total == 100
+                    else "scorecard weights must add up to exactly 100%")
+            self.error("weights-sum", f"the weights of {weighted.name} add up to {shown}, not 100%",
+                       weighted.name_span, hint=hint)
+        return T_NUMBER
+
+    # -- expressions
+    def _join(self, acc: Type | None, new: Type, span: Span, what: str) -> Type:
+        if acc is None or acc.kind == "error":
+            return new
+        if new.kind == "error":
+            return acc
+        try:
+            return unify(acc, new, what)
+        except UnitError as e:
+            self.error("units", str(e), span, e.hint)
+            return acc
+
+    def _infer(self, expr: ast.Expr) -> Type:
+        if self.related_env is not None and isinstance(expr, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.ValueOf, ast.Tiered)):
+            self.error("related-term", "this cannot be used inside '… from' a table: it is computed per row of the "
+                                       "table, one employee at a time", expr.span,
+                       hint="compute it in its own definition and use that name here")
+            return T_ERROR
+        t = self._infer_inner(expr)
+        self.types[id(expr)] = t
+        return t
+
+    def _infer_inner(self, expr: ast.Expr) -> Type:
+        if isinstance(expr, (ast.Number, ast.Percent)):
+            return self._literal_type(expr)
+        if isinstance(expr, ast.Text):
+            return T_TEXT
+        if isinstance(expr, ast.Date):
+            return T_DATE
+        if isinstance(expr, ast.Name):
+            return self._name_type(expr)
+        if isinstance(expr, ast.Neg):
+            t = self._infer(expr.operand)
+            if not t.numeric and t.kind != "error":
+                self.error("type", f"'-' needs a number, but this is {t.describe()}", expr.span)
+                return T_ERROR
+            return t
+        if isinstance(expr, ast.Binary):
+            return self._binary(expr)
+        if isinstance(expr, ast.Compare):
+            return self._compare(expr)
+        if isinstance(expr, ast.Between):
+            self._compare(ast.Compare((expr.low, expr.value, expr.high), ("<=", "<="), span=expr.span))
+            return T_BOOL
+        if isinstance(expr, ast.InList):
+            value = self._infer(expr.value)
+            for option in expr.options:
+                self._match_value(value, option, "in")
+            return T_BOOL
+        if isinstance(expr, (ast.Logic, ast.Not)):
+            parts = [expr.left, expr.right] if isinstance(expr, ast.Logic) else [expr.operand]
+            word = expr.op if isinstance(expr, ast.Logic) else "not"
+            for part in parts:
+                t = self._infer(part)
+                if t.kind not in (BOOL, "error"):
+                    self.error("condition-type", f"'{word}' joins yes/no conditions, but this is {t.describe()}", part.span)
+            return T_BOOL
+        if isinstance(expr, ast.IfExpr):
+            cond = self._infer(expr.cond)
+            if cond.kind not in (BOOL, "error"):
+                self.error("condition-type", f"a condition must be yes/no, but this is {cond.describe()}", expr.cond.span)
+            then, else_ = self._infer(expr.then), self._infer(expr.else_)
+            return self._join(then, else_, expr.else_.span, "the two branches of IF")
+        if isinstance(expr, ast.Call):
+            return self._call(expr)
+        if isinstance(expr, ast.ValueOf):
+            return self._value_of(expr)
+        if isinstance(expr, ast.Aggregate):
+            return self._aggregate(expr)
+        if isinstance(expr, ast.Rank):
+            self._numeric_operand(expr.operand, "rank")
+            self._group(expr.within)
+            return T_WHOLE
+        if isinstance(expr, ast.Top):
+            self._numeric_operand(expr.operand, "top" if not expr.bottom else "bottom")
+            amount = constant_value(expr.amount)
+            amount_type = self._infer(expr.amount)
+            if amount is None or amount_type.kind not in (PERCENT, CONST) or amount < 0 or (amount_type.kind == CONST and amount.denominator != 1):
+                self.error("top-amount", "write top as a percentage (top 10%) or a number of people (top 3)", expr.amount.span)
+            elif amount_type.kind == PERCENT and amount > 1:
+                self.error("top-amount", "a top share cannot be more than 100%", expr.amount.span)
+            self._group(expr.within)
+            return T_BOOL
+        if isinstance(expr, ast.Split):
+            pool = self._infer(expr.pool)
+            if not pool.numeric and pool.kind != "error":
+                self.error("type", f"the pool to split must be an amount, but this is {pool.describe()}", expr.pool.span)
+            self._numeric_operand(expr.weight, "split … by")
+            self._group(expr.within)
+            return T_MONEY if pool.kind in (MONEY, CONST) else pool
+        if isinstance(expr, ast.Tiered):
+            return self._tiered(expr)
+        raise AssertionError(f"unhandled expression {type(expr).__name__}")
+
+    def _name_type(self, name: ast.Name) -> Type:
+        if self.related_env is not None and name.name in self.related_env:
+            self.refs[id(name)] = NameRef("related", name.name)
+            return self.related_env[name.name]
+        if name.name in self.nodes:
+            self.refs[id(name)] = NameRef("node", name.name)
+            self.used.add(name.name)
+            return self.nodes[name.name].type
+        lowered = name.name.lower() if name.name.isascii() else name.name
+        if lowered in YES_WORDS:
+            self.refs[id(name)] = NameRef("bool", YES_WORDS[lowered])
+            return T_BOOL
+        if name.name in self.enum_values:
+            owner = self.enum_values[name.name]
+            self.error("enum-value-alone", f"'{name.name}' is one of {owner}'s values, not a value on its own",
+                       name.span, hint=f"compare it: {owner} = {name.name}")
+            return T_ERROR
+        self._undefined(name)
+        return T_ERROR
+
+    def _undefined(self, name: ast.Name) -> None:
+        candidates = list(self.nodes)
+        suggestion = did_you_mean(name.name, candidates)
+        hint = f"did you mean '{suggestion}'?" if suggestion else None
+        for word in _ZH_KEYWORDS:
+            if name.name.startswith(word) and len(name.name) > len(word):
+                hint = f"put a space after '{word}': it is a keyword" + (f" (did you mean '{suggestion}'?)" if suggestion else "")
+                break
+        self.error("undefined", f"'{name.name}' is not defined", name.span, hint=hint)
+
+    def _binary(self, expr: ast.Binary) -> Type:
+        left, right = self._infer(expr.left), self._infer(expr.right)
+        if "error" in (left.kind, right.kind):
+            return T_ERROR
+        symbol = {"*": "×", "/": "÷"}.get(expr.op, expr.op)
+        for side, t in ((expr.left, left), (expr.right, right)):
+            if not t.numeric:
+                self.error("type", f"'{symbol}' needs numbers, but this is {t.describe()}", side.span)
+                return T_ERROR
+        try:
+            if expr.op in "+-":
+                return unify(left, right, "")
+            if expr.op == "*":
+                return multiply(left, right)
+            return divide(left, right)
+        except UnitError as e:
+            verb = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[expr.op]
+            joiner = {"+": "and", "-": "and", "*": "by", "/": "by"}[expr.op]
+            lhs = f"{left.describe()} ({self.source.snippet(expr.left.span)})"
+            rhs = f"{right.describe()} ({self.source.snippet(expr.right.span)})"
+            self.error("units", f"cannot {verb} {lhs} {joiner} {rhs}", expr.span, e.hint)
+            return T_ERROR
+
+    def _compare(self, expr: ast.Compare) -> Type:
+        types = [None] * len(expr.operands)
+        # An enum compared with a bare word: the word must be one of its values.
+        for i, operand in enumerate(expr.operands):
+            if not self._is_enum_word(operand):
+                types[i] = self._infer(operand)
+        for i, op in enumerate(expr.ops):
+            left, right = expr.operands[i], expr.operands[i + 1]
+            lt, rt = types[i], types[i + 1]
+            if lt is None and rt is None:
+                self.error("type", "this compares two words; one side should be a name", expr.span)
+                continue
+            if lt is None:
+                self._match_value(rt, left, op)
+                continue
+            if rt is None:
+                self._match_value(lt, right, op)
+                continue
+            if "error" in (lt.kind, rt.kind):
+                continue
+            if op not in ("=", "!=") and not (lt.numeric and rt.numeric) and not (lt.kind == rt.kind == DATE):
+                self.error("type", f"'{op}' compares numbers, but this compares {lt.describe()} with {rt.describe()}", expr.span)
+                continue
+            try:
+                unify(lt, rt, "cannot compare these")
+            except UnitError as e:
+                message = str(e)
+                if MONEY in (lt.kind, rt.kind):
+                    other = rt if lt.kind == MONEY else lt
+                    message = f"cannot compare money with {other.describe()}"
+                self.error("units", message, expr.span, e.hint)
+        return T_BOOL
+
+    def _is_enum_word(self, expr: ast.Expr) -> bool:
+        return isinstance(expr, ast.Name) and not self._is_known_name(expr.name) and (
+            expr.name in self.enum_values or not (expr.name.lower() if expr.name.isascii() else expr.name) in YES_WORDS)
+
+    def _is_known_name(self, name: str) -> bool:
+        return name in self.nodes or (self.related_env is not None and name in self.related_env)
+
+    def _match_value(self, value_type: Type, option: ast.Expr, op: str) -> None:
+        """Check a literal against the type it is compared with (enum words, text)."""
+        if isinstance(option, ast.Name) and not self._is_known_name(option.name):
+            if value_type.kind == ENUM:
+                if option.name in value_type.values:
+                    self.refs[id(option)] = NameRef("enum", option.name)
+                    self.types[id(option)] = value_type
+                    return
+                suggestion = did_you_mean(option.name, value_type.values)
+                self.error("unknown-value", f"'{option.name}' is not one of {value_type.enum_name}'s values ({', '.join(value_type.values)})",
+                           option.span, hint=f"did you mean '{suggestion}'?" if suggestion else None)
+                return
+            if value_type.kind == TEXT:
+                self.error("unquoted-text", f"'{option.name}' is not defined", option.span,
+                           hint=f'to compare with the text {option.name}, quote it: "{option.name}"')
+                return
+            if value_type.kind == "error":
+                return
+        option_type = self._infer(option)
+        if "error" in (value_type.kind, option_type.kind):
+            return
+        try:
+            unify(value_type, option_type, "cannot compare these")
+        except UnitError as e:
+            self.error("units", str(e), option.span, e.hint)
+
+    def _ambiguous_commas(self, expr: ast.Expr) -> None:
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.Number) and "," in sub.text:
+                plain = sub.text.replace(",", "")
+                self.error("ambiguous-number", f"'{sub.text}' reads as the number {plain}, but the comma could also "
+                           "separate two values", sub.span,
+                           hint=f"write {_wan(plain)} for one number; for two values put a space "
+                                f"after the comma: {sub.text.replace(',', ', ')}")
+
+    def _call(self, call: ast.Call) -> Type:
+        for arg in call.args:
+            self._ambiguous_commas(arg)
+        func = FUNCTIONS.get(call.func.lower() if call.func.isascii() else call.func)
+        arg_types = [self._infer(a) for a in call.args]
+        if func is None:
+            suggestion = did_you_mean(call.func, [f for f in FUNCTIONS if f.isascii()])
+            self.error("unknown-function", f"unknown function '{call.func}'", call.span,
+                       hint=(f"did you mean '{suggestion}'? " if suggestion else "") + f"functions: {FUNCTION_LIST}")
+            return T_ERROR
+        if any(t.kind == "error" for t in arg_types):
+            return T_ERROR
+        if func in ("previous", "consecutive", "week", "month", "quarter", "year"):
+            return self._period_function(call, func, arg_types)
+        for arg, t in zip(call.args, arg_types):
+            if not t.numeric:
+                self.error("type", f"{func} needs numbers, but this is {t.describe()}", arg.span)
+                return T_ERROR
+        if func in ("min", "max"):
+            if len(call.args) < 2:
+                self.error("arity", f"{func} needs at least two values", call.span)
+                return T_ERROR
+            result = arg_types[0]
+            for arg, t in zip(call.args[1:], arg_types[1:]):
+                result = self._join(result, t, arg.span, f"{func} of values with different units")
+            return result
+        if func in ("round", "floor", "ceil"):
+            if len(call.args) not in (1, 2):
+                self.error("arity", f"{func} takes a value and a step: {func}(x, 0.01)", call.span)
+                return T_ERROR
+            if len(call.args) == 2:
+                step = constant_value(call.args[1])
+                if step is None or step <= 0:
+                    self.error("round-step", f"the step of {func} must be a positive number such as 0.01 or 1", call.args[1].span)
+            return arg_types[0]
+        if len(call.args) != 1:
+            self.error("arity", "abs takes one value", call.span)
+            return T_ERROR
+        return arg_types[0]
+
+    def _value_of(self, expr: ast.ValueOf) -> Type:
+        node = self.nodes.get(expr.name)
+        if node is None:
+            self._undefined(ast.Name(expr.name, span=expr.name_span))
+            self._infer(expr.key)
+            return T_ERROR
+        self.used.add(expr.name)
+        if expr.group is None:
+            key_node = self.nodes.get(self.key) if self.key else None
+            key_type = self._infer(expr.key)
+            if key_node is not None and "error" not in (key_type.kind, key_node.type.kind):
+                try:
+                    unify(key_node.type, key_type, "")
+                except UnitError:
+                    self.error("type", f"{expr.name}[…] picks an employee by {self.key}, which is {key_node.type.describe()}, "
+                                       f"but this is {key_type.describe()}", expr.key.span,
+                               hint=f"write {expr.name}[{self.key}_of_the_other_person], or {expr.name}[team = …] for a group's value")
+        else:
+            group = self.nodes.get(expr.group)
+            if group is None:
+                self._undefined(ast.Name(expr.group, span=expr.span))
+                return T_ERROR
+            self.used.add(expr.group)
+            self._match_value(group.type, expr.key, "=")
+        return node.type
+
+    def _period_function(self, call: ast.Call, func: str, arg_types: list[Type]) -> Type:
+        if func in ("week", "month", "quarter", "year"):
+            if len(call.args) != 1 or arg_types[0].kind != DATE:
+                self.error("type", f"{func} takes one date, e.g. {func}(day)", call.span)
+                return T_ERROR
+            return T_TEXT
+        if self.period is None:
+            self.error("no-period", f"{func} needs data with several periods", call.span,
+                       hint="mark the input that says which period a row is for, e.g.  month: text period")
+            return T_ERROR
+        if func == "consecutive":
+            if len(call.args) != 1 or arg_types[0].kind != BOOL:
+                self.error("type", "consecutive takes one condition: consecutive(achievement < 100%)", call.span)
+                return T_ERROR
+            return T_WHOLE
+        if not call.args or not isinstance(call.args[0], ast.Name) or len(call.args) > 2:
+            self.error("type", "previous takes a name and, if there may be no earlier period, a default: previous(score, 0)",
+                       call.span)
+            return T_ERROR
+        result = arg_types[0]
+        if len(call.args) == 2:
+            result = self._join(result, arg_types[1], call.args[1].span, "previous and its default")
+        return result
+
+    def _aggregate(self, agg: ast.Aggregate) -> Type:
+        if agg.source is not None:
+            columns = self.related.get(agg.source)
+            if columns is None:
+                suggestion = did_you_mean(agg.source, list(self.related))
+                self.error("undefined", f"no table {agg.source} is declared", agg.span,
+                           hint=f"did you mean '{suggestion}'?" if suggestion else
+                           f"declare it:  input {agg.source} by employee  with its columns")
+                return T_ERROR
+            outer, self.related_env = self.related_env, columns
+            try:
+                return self._aggregate_body(agg)
+            finally:
+                self.related_env = outer
+        return self._aggregate_body(agg)
+
+    def _aggregate_body(self, agg: ast.Aggregate) -> Type:
+        if agg.operand is not None and constant_value(agg.operand) is not None:
+            self._ambiguous_commas(agg.operand)
+            self.error("aggregate-constant", f"{agg.func} of a fixed number over everyone is that number", agg.span,
+                       hint=f"{agg.func} needs a value that differs between people, e.g. {agg.func} sales within team")
+            return T_ERROR
+        if agg.where is not None:
+            t = self._infer(agg.where)
+            if t.kind not in (BOOL, "error"):
+                self.error("condition-type", f"'where' needs a yes/no condition, but this is {t.describe()}", agg.where.span)
+        self._group(agg.within)
+        if agg.func == "count":
+            if agg.operand is not None:
+                t = self._infer(agg.operand)
+                if t.kind not in (BOOL, "error"):
+                    self.error("type", "count counts people; to count those meeting a condition write: count where condition",
+                               agg.operand.span)
+            return T_WHOLE
+        if agg.operand is None:
+            self.error("aggregate-operand", f"{agg.func} of what? e.g. {agg.func} sales within team", agg.span)
+            return T_ERROR
+        t = self._infer(agg.operand)
+        if t.kind == "error":
+            return T_ERROR
+        if not t.numeric:
+            self.error("type", f"{agg.func} needs numbers, but this is {t.describe()}", agg.operand.span)
+            return T_ERROR
+        if agg.func == "avg" and t.kind in (WHOLE, CONST):
+            return T_NUMBER
+        return t
+
+    def _numeric_operand(self, expr: ast.Expr, word: str) -> None:
+        t = self._infer(expr)
+        if not t.numeric and t.kind != "error":
+            self.error("type", f"{word} needs a number, but this is {t.describe()}", expr.span)
+
+    def _group(self, within: ast.Expr | None) -> None:
+        if within is None:
+            return
+        if isinstance(within, ast.Group):
+            for item in within.items:
+                self._group(item)
+            return
+        t = self._infer(within)
+        if t.kind in (MONEY, PERCENT, NUMBER, CONST):
+            self.error("group-type", f"'within' groups people by a label (team, level…), not by {t.describe()}", within.span)
+
+    def _tiered(self, tiered: ast.Tiered) -> Type:
+        if tiered.kind not in ("marginal", "whole"):
+            self.error("tier-kind", f"unknown kind of tiers '{tiered.kind}'", tiered.kind_span,
+                       hint="write 'tiered marginal' (超额累进: each band's rate on the part in it) "
+                            "or 'tiered whole' (全额累进: one rate on the whole amount)")
+        base = self._infer(tiered.base)
+        if not base.numeric and base.kind != "error":
+            self.error("type", f"tiers apply to a number, but this is {base.describe()}", tiered.base.span)
+            return T_ERROR
+        if not tiered.tiers or tiered.tiers[-1].upper is not None:
+            span = tiered.tiers[-1].span if tiered.tiers else tiered.span
+            self.error("tier-open-top", "the last tier must be open: 'above 3%' (以上)", span,
+                       hint="say what rate applies beyond the last limit")
+        previous: Fraction | None = None
+        previous_text = ""
+        result = T_ERROR
+        for index, tier in enumerate(tiered.tiers):
+            if tier.upper is not None:
+                limit = constant_value(tier.upper)
+                limit_type = self._infer(tier.upper)
+                if limit is None:
+                    self.error("tier-limit", "a tier limit must be a number such as 50万", tier.upper.span)
+                else:
+                    if base.kind != "error":
+                        try:
+                            unify(base, limit_type, "tier limit")
+                        except UnitError as e:
+                            self.error("units", str(e), tier.upper.span, e.hint)
+                    if previous is not None and limit <= previous:
+                        self.error("tier-order", f"tier limits must go up, but {self.source.snippet(tier.upper.span)} "
+                                   f"comes after {previous_text}", tier.upper.span)
+                    previous, previous_text = limit, self.source.snippet(tier.upper.span)
+            if tier.upper is None and index != len(tiered.tiers) - 1:
+                self.error("tier-open-top", "only the last tier can be open ('above')", tier.span)
+            if tier.lower is not None:
+                lower = constant_value(tier.lower)
+                self._infer(tier.lower)
+                if lower is None or previous is None or lower != previous:
+                    self.error("tier-gap", "the open tier must start where the previous one ends", tier.lower.span)
+            rate = self._infer(tier.rate)
+            if rate.kind not in (PERCENT, CONST, NUMBER, "error"):
+                self.error("tier-rate", f"a tier's rate must be a percentage, not {rate.describe()}", tier.rate.span)
+            elif base.kind != "error" and rate.kind != "error":
+                try:
+                    result = multiply(base, rate)
+                except UnitError as e:
+                    self.error("units", str(e), tier.rate.span, e.hint)
+        return result
+
+    def _check_outputs(self) -> None:
+        if self.policy.outputs is None:
+            return
+        seen: set[str] = set()
+        for name in self.policy.outputs.names:
+            node = self.nodes.get(name.name)
+            if node is None:
+                self._undefined(name)
+            elif node.is_input:
+                self.error("output-input", f"{name.name} is an input; outputs are computed values", name.span)
+            elif name.name in seen:
+                self.error("duplicate", f"{name.name} is listed twice in the output line", name.span)
+            seen.add(name.name)
+
+    # -- warnings and examples
+    def _check_unused_inputs(self) -> None:
+        for decl in self.policy.inputs:
+            node = self.nodes.get(decl.name)
+            if node is None or node.decl is not decl:
+                continue
+            if decl.name not in self.used and not decl.key and not decl.period and node.type.kind != TEXT:
+                self.warning("unused-input", f"input {decl.name} is not used by any definition", decl.name_span,
+                             hint="delete it, or use it in a formula")
+
+    def _check_example(self, example: ast.Example) -> None:
+        keys: list[object] = []
+        for employee in example.employees:
+            given: set[str] = set()
+            for field in employee:
+                node = self.nodes.get(field.name)
+                if node is None or not node.is_input:
+                    suggestion = did_you_mean(field.name, [n.name for n in self.nodes.values() if n.is_input])
+                    what = "a definition, computed by the policy" if node is not None else "not an input"
+                    self.error("example-field", f"'{field.name}' is {what}", field.name_span,
+                               hint=(f"did you mean '{suggestion}'?" if suggestion and node is None else
+                                     "examples give inputs; check computed values with expect"))
+                    continue
+                if field.name in given:
+                    self.error("example-field", f"'{field.name}' is given twice for one employee", field.name_span)
+                given.add(field.name)
+                self._check_example_value(node.type, field.value, field.name)
+                if field.name == self.key:
+                    keys.append(example_word(field.value))
+            missing = [d.name for d in self.policy.inputs if d.name not in given and d.name != self.key
+                       and self.nodes.get(d.name) is not None and self.nodes[d.name].type.kind not in (TEXT, "error")]
+            if missing:
+                span = employee[0].span if employee else example.span
+                self.error("example-missing", f"example \"{example.title}\" does not give {', '.join(missing)}", span,
+                           hint=f"add e.g. {missing[0]} …")
+        for row in example.related:
+            columns = self.related.get(row.table)
+            if columns is None:
+                self.error("example-field", f"no table {row.table} is declared", row.span)
+                continue
+            link = self.related_tables[row.table].link
+            for field in row.fields:
+                if field.name not in columns or field.name == link:
+                    self.error("example-field", f"'{field.name}' is not a column of {row.table}"
+                               + (" (it is filled in with the employee's key)" if field.name == link else ""), field.name_span,
+                               hint=f"the columns of {row.table}: {', '.join(c for c in columns if c != link)}")
+                    continue
+                self._check_example_value(columns[field.name], field.value, field.name)
+        for expectation in example.expectations:
+            field = expectation.field
+            node = self.nodes.get(field.name)
+            if node is None:
+                suggestion = did_you_mean(field.name, list(self.nodes))
+                self.error("expect-name", f"'{field.name}' is not defined", field.name_span,
+                           hint=f"did you mean '{suggestion}'?" if suggestion else None)
+                continue
+            self._check_example_value(node.type, field.value, field.name)
+            people = len(set(map(str, keys))) + sum(1 for e in example.employees if not any(f.name == self.key for f in e))
+            if expectation.employee is None and people > 1:
+                self.error("expect-who", f"this example has {people} employees; say whose value this is",
+                           field.span, hint=f"expect for <{self.key}> {field.name} …")
+            elif expectation.employee is not None and example_word(expectation.employee) not in keys:
+                self.error("expect-who", f"no employee of this example has {self.key} {example_word(expectation.employee)}",
+                           expectation.employee.span)
+
+    def _check_example_value(self, type_: Type, value: ast.Expr, name: str) -> None:
+        if type_.kind == "error":
+            return
+        if type_.kind == ENUM:
+            word = example_word(value)
+            if word not in type_.values:
+                suggestion = did_you_mean(str(word), type_.values)
+                self.error("example-value", f"'{word}' is not one of {type_.enum_name}'s values ({', '.join(type_.values)})",
+                           value.span, hint=f"did you mean '{suggestion}'?" if suggestion else None)
+        elif type_.kind == BOOL:
+            if str(example_word(value)).lower() not in YES_WORDS:
+                self.error("example-value", f"{name} is yes/no; write yes or no (是/否)", value.span)
+        elif type_.kind in (TEXT,):
+            pass
+        elif type_.kind == DATE:
+            from pkrules.io.tables import parse_date
+            word = example_word(value)
+            if not isinstance(value, ast.Date) and parse_date(str(word)) is None:
+                self.error("example-value", f"{name} is a date; write it as 2024-07-01", value.span)
+        else:
+            number = constant_value(value)
+            if number is None:
+                self.error("example-value", f"{name} is {type_.describe()}; '{self.source.snippet(value.span)}' is not a number", value.span)
+            elif type_.kind == MONEY and isinstance(value, ast.Percent):
+                self.error("units", f"{name} is money, not a percentage", value.span)
+
+
+def example_word(value: ast.Expr) -> object:
+    """An example's value as data: a word, a text, or a number."""
+    if isinstance(value, ast.Name):
+        return value.name
+    if isinstance(value, ast.Text):
+        return value.value
+    if isinstance(value, ast.Date):
+        return value.value
+    number = constant_value(value)
+    if number is not None:
+        return number
+    return None
+
+
+def _expressions_of(decl) -> list[ast.Expr]:
+    if isinstance(decl, ast.Definition):
+        return [decl.body]
+    if isinstance(decl, ast.Table):
+        return [e for row in decl.rows for e in ((row.cond, row.value) if row.cond is not None else (row.value,))]
+    if isinstance(decl, ast.Lookup):
+        return [decl.key] + [e.value for e in decl.entries]
+    if isinstance(decl, ast.Weighted):
+        return [row.component for row in decl.rows] + [row.weight for row in decl.rows]
+    return []
+
+
+def check(source: SourceFile, policy: ast.Policy) -> tuple[RuleGraph | None, list[Diagnostic]]:
+    checker = Checker(source, policy)
+    graph = checker.run()
+    return graph, checker.diagnostics

@@ -1,0 +1,72 @@
+"""The engine's public API: compile a policy, evaluate a population, explain a value.
+
+This is what the CLI, the workflow store and the TUI call; none of them needs
+to reach into the stages behind it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pkrules.language.diagnostics import Diagnostic, PolicyError
+from pkrules.language.rule_graph import RuleGraph
+from pkrules.language.source import SourceFile
+
+
+class PolicyFileError(Exception):
+    """A policy file that cannot be read at all."""
+
+
+def read_policy(path: str | Path) -> SourceFile:
+    from pkrules.language.source import read_bytes
+
+    return decode_policy(read_bytes(path, PolicyFileError, "name a policy file (.pk)"), str(path))
+
+
+def decode_policy(raw: bytes, shown: str) -> SourceFile:
+    """Policy bytes (from a file or a git revision) → SourceFile, or PolicyFileError."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise PolicyFileError(f"{shown}: not UTF-8 text (byte {e.start}); save the policy as UTF-8") from None
+    if "\x00" in text:
+        raise PolicyFileError(f"{shown}: this is not a text file")
+    return SourceFile(shown, text)
+
+
+def check_source(source: SourceFile) -> tuple[RuleGraph | None, list[Diagnostic]]:
+    """Parse and check; the graph is None when there are errors. Warnings come back too."""
+    from pkrules.language.check import check
+    from pkrules.language.parse import parse_policy
+
+    policy, diagnostics = parse_policy(source)
+    if policy is None:
+        return None, diagnostics
+    graph, more = check(source, policy)
+    if graph is None:
+        return None, diagnostics + more
+    from pkrules.language.analysis import analyse
+
+    found = analyse(graph)
+    everything = diagnostics + more + found
+    graph.diagnostics = list(everything)
+    if any(d.is_error for d in found):
+        return None, everything
+    return graph, everything
+
+
+def compile_policy(text: str, path: str = "<policy>") -> RuleGraph:
+    """Policy text → checked rule graph, or PolicyError listing every problem."""
+    source = SourceFile(path, text)
+    graph, diagnostics = check_source(source)
+    if graph is None:
+        raise PolicyError(source, diagnostics)
+    return graph
+
+
+def compile_file(path: str | Path) -> RuleGraph:
+    source = read_policy(path)
+    graph, diagnostics = check_source(source)
+    if graph is None:
+        raise PolicyError(source, diagnostics)
+    return graph

@@ -1,0 +1,106 @@
+"""Diagnostics as data: one type for every problem, rendered the same way everywhere."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pkrules.language.source import SourceFile, Span
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Note:
+    """A secondary location that helps explain a diagnostic (e.g. a step of a cycle)."""
+
+    message: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in a policy or a data file."""
+
+    severity: Severity
+    code: str
+    message: str
+    span: Span | None = None
+    hint: str | None = None
+    notes: tuple[Note, ...] = field(default_factory=tuple)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+class PolicyError(Exception):
+    """Raised when a policy cannot be compiled; carries every diagnostic found."""
+
+    def __init__(self, source: SourceFile, diagnostics: list[Diagnostic]):
+        self.source = source
+        self.diagnostics = diagnostics
+        super().__init__(render_all(source, diagnostics))
+
+
+def _display_width(text: str) -> int:
+    # CJK characters take two terminal cells; the caret must line up under them.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def render(source: SourceFile, diag: Diagnostic) -> str:
+    """`file:line:col: error: message`, the source line, a caret, then hints and notes."""
+    out: list[str] = []
+    if diag.span is not None and diag.span.line > 0:
+        span = diag.span
+        out.append(f"{source.path}:{span.line}:{span.column}: {diag.severity}: {diag.message} [{diag.code}]")
+        out.extend(_excerpt(source, span))
+    else:
+        out.append(f"{source.path}: {diag.severity}: {diag.message} [{diag.code}]")
+    if diag.hint:
+        out.append(f"  hint: {diag.hint}")
+    for note in diag.notes:
+        if note.span is not None and note.span.line > 0:
+            out.append(f"  note: {source.path}:{note.span.line}:{note.span.column}: {note.message}")
+            out.extend("  " + line for line in _excerpt(source, note.span))
+        else:
+            out.append(f"  note: {note.message}")
+    return "\n".join(out)
+
+
+def _excerpt(source: SourceFile, span: Span) -> list[str]:
+    text = source.line(span.line).rstrip("\r\n")
+    if not text and span.line > len(source.lines()):
+        return []
+    number = str(span.line)
+    gutter = " " * len(number)
+    start = max(span.column - 1, 0)
+    end = span.end_column - 1 if span.end_line == span.line else len(text)
+    end = max(end, start + 1)
+    pad = _display_width(text[:start].replace("\t", " "))
+    width = max(_display_width(text[start:end]), 1)
+    return [f" {number} | {text}", f" {gutter} | {' ' * pad}{'^' * width}"]
+
+
+def render_all(source: SourceFile, diagnostics: list[Diagnostic]) -> str:
+    parts = [render(source, d) for d in sort_diagnostics(diagnostics)]
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    summary = []
+    if errors:
+        summary.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        summary.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    if summary:
+        parts.append(f"{source.path}: " + ", ".join(summary))
+    return "\n\n".join(parts[:-1]) + ("\n\n" if len(parts) > 1 else "") + parts[-1] if parts else ""
+
+
+def sort_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    def key(d: Diagnostic) -> tuple[int, int, int]:
+        if d.span is None:
+            return (0, 0, 0)
+        return (d.span.line, d.span.column, 0 if d.is_error else 1)
+
+    return sorted(diagnostics, key=key)

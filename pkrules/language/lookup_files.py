@@ -1,0 +1,119 @@
+"""Lookup tables read from a CSV file next to the policy (`region_coef by region from "regions.csv"`).
+
+The file is read when the policy is checked, so a missing file, a duplicate
+key or a value that is not a number is a diagnostic pointing at both the
+policy line and the file's line, before anyone is paid.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from fractions import Fraction
+from pathlib import Path
+
+from pkrules.language import ast
+from pkrules.language.diagnostics import Diagnostic
+from pkrules.values.numbers import parse_literal
+from pkrules.values.types import ENUM, NUMERIC, TEXT, Type
+
+
+class LookupFileError(Exception):
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+
+
+def lookup_path(policy_path: str, file: str) -> Path:
+    base = Path(policy_path).parent if policy_path and not policy_path.startswith("<") else Path.cwd()
+    return base / file
+
+
+def _shown(path: Path) -> str:
+    """The path relative to where the user is, when it is below it."""
+    import os
+
+    relative = os.path.relpath(path.resolve())
+    return str(path.resolve()) if relative.startswith("..") else relative
+
+
+def read_lookup(policy_path: str, lookup: ast.Lookup, key_type: Type) -> tuple[dict[object, object], dict[object, int]]:
+    """(key → value, key → the file's line number) or LookupFileError."""
+    path = lookup_path(policy_path, lookup.file or "")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise LookupFileError(f"lookup file {lookup.file} not found", f"looked for {_shown(path)}") from None
+    except OSError as e:
+        raise LookupFileError(f"cannot read lookup file {lookup.file}: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise LookupFileError(f"{lookup.file} is not a text (CSV) file") from None
+    if "\x00" in text:
+        raise LookupFileError(f"{lookup.file} is not a text (CSV) file")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as e:
+        raise LookupFileError(f"{lookup.file} is not valid CSV: {e}") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise LookupFileError(f"{lookup.file} is empty; expected a header and one row per key")
+    header = [h.strip() for h in rows[0]]
+    key_name = lookup.key.name if isinstance(lookup.key, ast.Name) else None
+    key_col = header.index(key_name) if key_name in header else 0
+    value_name = lookup.column or lookup.name
+    if value_name in header:
+        value_col = header.index(value_name)
+    elif lookup.column is None and len(header) == 2:
+        value_col = 1 - key_col
+    else:
+        raise LookupFileError(f"{lookup.file} has no column {value_name}",
+                              f"its header is: {', '.join(header)}; name the value column with column \"…\"")
+    table: dict[object, object] = {}
+    lines: dict[object, int] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) <= max(key_col, value_col):
+            raise LookupFileError(f"{lookup.file}:{number}: this row has {len(row)} cell{'' if len(row) == 1 else 's'}; expected {len(header)}")
+        key = _key(row[key_col].strip(), key_type, lookup.file or "", number)
+        if key in table:
+            raise LookupFileError(f"{lookup.file}:{number}: the key {row[key_col].strip()} appears again "
+                                  f"(first on line {lines[key]})", "each key may appear once")
+        table[key] = _value(row[value_col].strip(), lookup.file or "", number, header[value_col])
+        lines[key] = number
+    kinds = {isinstance(v, str) for v in table.values()}
+    if len(kinds) > 1:
+        first_text = next((k, v) for k, v in table.items() if isinstance(v, str))
+        raise LookupFileError(f"{lookup.file}:{lines[first_text[0]]}: '{first_text[1]}' in column {header[value_col]} is not "
+                              "a number, but other rows hold numbers", "a value column holds numbers or words, not both")
+    return table, lines
+
+
+def _key(text: str, key_type: Type, file: str, line: int) -> object:
+    if key_type.kind in NUMERIC:
+        parsed = parse_literal(text)
+        if parsed is None:
+            raise LookupFileError(f"{file}:{line}: the key '{text}' is not a number")
+        return parsed[0]
+    if key_type.kind == ENUM and text not in key_type.values:
+        raise LookupFileError(f"{file}:{line}: '{text}' is not one of {key_type.enum_name}'s values ({', '.join(key_type.values)})")
+    if key_type.kind not in (TEXT, ENUM, "error"):
+        raise LookupFileError(f"a lookup from a file needs a text, one-of or number key, not {key_type.describe()}")
+    return text
+
+
+def _value(text: str, file: str, line: int, column: str) -> Fraction | str:
+    """A number when it reads as one (480,000, 50万, 88%); otherwise the text (an opponent team's name)."""
+    parsed = parse_literal(text)
+    if parsed is None:
+        if text == "":
+            raise LookupFileError(f"{file}:{line}: the value in column {column} is empty")
+        return text
+    return parsed[0]
+
+
+def file_diagnostic(lookup: ast.Lookup, error: LookupFileError) -> Diagnostic:
+    return Diagnostic("error", "lookup-file", str(error), lookup.file_span, hint=error.hint)

@@ -1,0 +1,794 @@
+"""Policy text → surface AST (ast.py), with syntax errors in the author's words.
+
+The text is cut into top-level statements (a line at column 0 and the indented
+lines under it) and each is parsed on its own, so one mistake does not hide
+the next: every statement's syntax error is reported in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import DedentError
+
+from pkrules.language import ast
+from pkrules.language.diagnostics import Diagnostic, PolicyError
+from pkrules.language.grammar import KEYWORDS, keyword_kind, parser
+from pkrules.values.numbers import parse_literal
+from pkrules.language.source import SourceFile, Span, code_chars
+
+# How lark's terminal names read to a policy author.
+_TOKEN_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "DATE": "a date",
+    "LABEL": "a period such as 2024-06",
+    "PERCENT": "a percentage",
+    "STRING": 'a quoted text ("…")',
+    "_NL": "the end of the line",
+    "_INDENT": "an indented line",
+    "_DEDENT": "the end of the indented block",
+    "$END": "the end of the file",
+    "EQUAL": "'='",
+    "COMP": "a comparison (>=, <, …)",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*' or '/'",
+    "_COLON": "':'",
+    "_COMMA": "','",
+    "_BAR": "'|'",
+    "_LPAR": "'('",
+    "_RPAR": "')'",
+    "_LBRACKET": "'['",
+    "_RBRACKET": "']'",
+    "UP": "'up to'",
+}
+
+
+def describe_expected(kind: str) -> str:
+    if kind in _TOKEN_WORDS:
+        return _TOKEN_WORDS[kind]
+    if kind in KEYWORDS:
+        words = KEYWORDS[kind]
+        english = [w.upper() if kind in ("IF", "THEN", "ELSE", "OTHERWISE", "AND", "OR", "NOT") else w for w in words if w.isascii()]
+        chinese = [w for w in words if not w.isascii()]
+        shown = english[:1] + chinese[:1]
+        return "/".join(shown) if shown else kind.lower()
+    return kind.lower()
+
+
+def _describe_found(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    if token.type == "_NL":
+        return "the end of the line"
+    if token.type == "_INDENT":
+        return "an indented line"
+    if token.type == "_DEDENT":
+        return "the end of an indented block"
+    if token.type in KEYWORDS:
+        return f"keyword '{token.value}'"
+    if token.type == "NAME":
+        return f"name '{token.value}'"
+    return f"'{token.value}'"
+
+
+# ---- splitting into statements ---------------------------------------------------
+
+
+def _statement_chunks(text: str) -> list[tuple[int, str]]:
+    """(first line number, text) for each top-level statement, comments included."""
+    lines = text.split("\n")
+    chunks: list[tuple[int, list[str]]] = []
+    depth = 0
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        at_margin = line[:1] not in (" ", "\t", "\u3000", "") and not stripped.startswith("#")
+        # An unclosed '(' would swallow the rest of the file; a line at the margin
+        # that reads like a new definition starts a new statement regardless.
+        if depth > 0 and at_margin and _NEW_DEFINITION.match(line):
+            depth = 0
+        starts_statement = depth == 0 and at_margin
+        if starts_statement or not chunks:
+            chunks.append((number, [line]))
+        else:
+            chunks[-1][1].append(line)
+        depth = max(0, depth + _paren_balance(line))
+    return [(start, "\n".join(body)) for start, body in chunks]
+
+
+_NEW_DEFINITION = re.compile(r"^[^\W\d]\w*\s*[=＝]")
+
+
+def _paren_balance(line: str) -> int:
+    balance = 0
+    for _, ch in code_chars(line):
+        if ch in "(（[［【":
+            balance += 1
+        elif ch in ")）]］】":
+            balance -= 1
+    return balance
+
+
+def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic]]:
+    """Parse a whole policy; returns the AST (None if any statement failed) and diagnostics."""
+    diagnostics: list[Diagnostic] = []
+    text = source.text.replace("\r\n", "\n")
+    if "\t" in text:
+        # Tabs and spaces mixed make indentation ambiguous; say so where it happens.
+        for number, line in enumerate(text.split("\n"), start=1):
+            indent = line[: len(line) - len(line.lstrip(" \t\u3000"))]
+            if "\t" in indent:
+                diagnostics.append(Diagnostic(
+                    "error", "tab-indent", "indentation uses a tab",
+                    Span(number, indent.index("\t") + 1, number, indent.index("\t") + 2),
+                    hint="indent with spaces only (two or four per level)"))
+        if diagnostics:
+            return None, diagnostics
+    # Most policies parse in one go; only a policy with errors is parsed statement by
+    # statement, so that every statement's error is reported.
+    statements, found, title, version = _parse_chunks([(1, text)])
+    if found:
+        statements, found, title, version = _parse_chunks(_statement_chunks(text))
+    diagnostics.extend(found)
+    if any(d.is_error for d in diagnostics):
+        return None, diagnostics
+    inputs: list[ast.InputDecl] = []
+    declarations: list[ast.Declaration] = []
+    examples: list[ast.Example] = []
+    outputs: ast.Output | None = None
+    related: list[ast.RelatedTable] = []
+    for node in statements:
+        if isinstance(node, list):  # an input block
+            inputs.extend(node)
+        elif isinstance(node, ast.Example):
+            examples.append(node)
+        elif isinstance(node, ast.RelatedTable):
+            related.append(node)
+        elif isinstance(node, ast.Output):
+            if outputs is not None:
+                diagnostics.append(Diagnostic("error", "two-outputs", "the policy has two output lines", node.span,
+                                              hint="list every output on one line: output total, team_rank"))
+                return None, diagnostics
+            outputs = node
+        else:
+            declarations.append(node)  # type: ignore[arg-type]
+    language = "zh" if _chinese_keywords(text) > _english_keywords(text) else "en"
+    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), outputs, tuple(related), language), diagnostics
+
+
+def _parse_chunks(chunks) -> tuple[list, list[Diagnostic], str | None, str | None]:
+    statements: list[object] = []
+    diagnostics: list[Diagnostic] = []
+    title = version = None
+    for start_line, chunk in chunks:
+        if not chunk.strip():
+            continue
+        padded = "\n" * (start_line - 1) + chunk + "\n"
+        try:
+            tree = parser().parse(padded)
+        except (UnexpectedInput, DedentError) as error:
+            diagnostics.append(_syntax_diagnostic(error, padded))
+            continue
+        try:
+            # (lark cannot apply a transformer that takes positions while parsing, hence a second pass)
+            nodes = _TO_AST.transform(tree)
+        except VisitError as error:
+            if isinstance(error.orig_exc, _AstError):
+                diagnostics.append(error.orig_exc.diagnostic)
+                continue
+            raise
+        for node in nodes:
+            if isinstance(node, tuple) and node and node[0] == "header":
+                if statements or title is not None:
+                    diagnostics.append(Diagnostic(
+                        "error", "late-header", "the policy line must come first in the file",
+                        node[3], hint='start the file with: policy "name" version "…"'))
+                title, version = node[1], node[2]
+            else:
+                statements.append(node)
+    return statements, diagnostics, title, version
+
+
+_WORD = re.compile(r"[^\W\d]\w*")
+
+
+def _english_keywords(text: str) -> int:
+    return sum(1 for w in _WORD.findall(text) if w.isascii() and keyword_kind(w))
+
+
+def _chinese_keywords(text: str) -> int:
+    return sum(1 for w in _WORD.findall(text) if not w.isascii() and keyword_kind(w))
+
+
+def parse_text(text: str, path: str = "<policy>") -> ast.Policy:
+    """Parse or raise PolicyError (for tests and callers that want an exception)."""
+    source = SourceFile(path, text)
+    policy, diagnostics = parse_policy(source)
+    if policy is None:
+        raise PolicyError(source, diagnostics)
+    return policy
+
+
+# ---- syntax errors in the author's words ------------------------------------------
+
+
+def _syntax_diagnostic(error: Exception, text: str) -> Diagnostic:
+    if isinstance(error, DedentError):
+        # lark's message names the indentation levels; find the line ourselves.
+        line = _bad_dedent_line(text)
+        return Diagnostic(
+            "error", "indentation", "this line's indentation does not match any enclosing block",
+            Span(line, 1, line, 2), hint="indent the lines of a block by the same amount")
+    if isinstance(error, UnexpectedCharacters):
+        ch = text[error.pos_in_stream] if error.pos_in_stream < len(text) else "?"
+        hint = None
+        if ch in "\"“":
+            hint = "a quoted text must end on the same line"
+        elif ch == "$":
+            hint = "write amounts as 5000, ¥5000 or 5000元"
+        return Diagnostic(
+            "error", "syntax", f"unexpected character '{ch}'",
+            Span(error.line, error.column, error.line, error.column + 1), hint=hint)
+    if isinstance(error, (UnexpectedToken, UnexpectedEOF)):
+        token = error.token if isinstance(error, UnexpectedToken) else Token("$END", "")
+        expected = sorted({describe_expected(k) for k in (error.expected or set()) if not k.startswith("__")})
+        found = _describe_found(token)
+        line = getattr(token, "line", None) or error.line
+        column = getattr(token, "column", None) or error.column
+        if token.type in ("_NL", "_DEDENT", "$END") or line is None or line < 1:
+            line, column = _end_of_previous_content(text, token)
+        width = max(len(str(token.value)), 1) if token.type not in ("_NL", "_DEDENT", "$END", "_INDENT") else 1
+        line_text = text.split("\n")[line - 1][: column - 1] if 0 < line <= text.count("\n") + 1 else ""
+        message, hint = _explain_unexpected(token, found, expected, error, _previous_word(text, token), line_text)
+        return Diagnostic("error", "syntax", message, Span(line, column, line, column + width), hint=hint)
+    return Diagnostic("error", "syntax", str(error).splitlines()[0])
+
+
+_VALUE_STARTS = {"NAME", "NUMBER", "PERCENT", "STRING", "_LPAR", "MIN", "MAX", "AGG", "RANK", "SPLIT", "TIERED", "ADD_OP", "NOT", "IF"}
+_OPERATORS = {"ADD_OP", "MUL_OP", "COMP", "EQUAL"}
+_CONTINUATIONS = {"AND", "OR", "BETWEEN", "IN", "TOP", "BOTTOM", "NOT", "WHERE", "WITHIN", "ASCENDING"}
+_ENDS = {"_NL", "$END", "_DEDENT"}
+# Keywords that follow a value (LALR may have reduced past the state that expects them).
+_AFTER_A_VALUE = {"WITHIN", "WHERE", "AND", "OR", "THEN", "BY", "IN", "TOP", "BOTTOM", "ASCENDING", "UPTO", "ABOVE",
+                  "TO", "BETWEEN", "OTHERWISE"}
+
+
+def _previous_word(text: str, token: Token) -> str:
+    pos = getattr(token, "start_pos", None)
+    head = text[:pos] if pos is not None else text
+    match = re.search(r"(\S+)\s*$", head)
+    return match.group(1) if match else ""
+
+
+def _readable_expected(kinds: set[str]) -> list[str]:
+    words: list[str] = []
+    rest = set(kinds)
+    if len(rest & _VALUE_STARTS) >= 3:
+        words.append("a value")
+        rest -= _VALUE_STARTS
+    if len(rest & _OPERATORS) >= 2:
+        words.append("an operator (+ - * / >= …)")
+        rest -= _OPERATORS
+        rest -= _CONTINUATIONS
+    words.extend(sorted({describe_expected(k) for k in rest if not k.startswith("__")}))
+    return words
+
+
+_ZH_KEYWORD_WORDS = sorted((w for words in KEYWORDS.values() for w in words if not w.isascii()), key=len, reverse=True)
+
+
+def _glued_keyword(token: Token) -> tuple[str, str] | None:
+    """Chinese has no spaces, but keywords need them: 如果得分 is one name, not 如果 得分."""
+    if token.type != "NAME" or token.value.isascii():
+        return None
+    for word in _ZH_KEYWORD_WORDS:
+        if token.value.startswith(word) and len(token.value) > len(word):
+            return word, token.value[len(word):]
+    return None
+
+
+def _in_rule(line: str) -> bool:
+    """Whether a line has an IF whose THEN is missing (LALR lookahead offers THEN after any value)."""
+    return bool(re.search(r"(^|[\s(（])(if|如果|若)(\s|$)", line, re.IGNORECASE))
+
+
+def _explain_unexpected(token: Token, found: str, expected: list[str], error, previous: str,
+                        text_line: str = "") -> tuple[str, str | None]:
+    kinds = set(error.expected or ())
+    glued = _glued_keyword(token)
+    if glued is not None and (keyword_kind(glued[0]) in kinds or (
+            keyword_kind(glued[0]) in _AFTER_A_VALUE and previous and keyword_kind(previous) is None)):
+        word, rest = glued
+        return (f"'{token.value}' reads as one name: it starts with the keyword '{word}'",
+                f"put a space after '{word}': {word} {rest}")
+    if token.type == "_INDENT":
+        return ("this line is indented, but nothing above it opens a block",
+                "remove the indentation, or put it under a heading such as input, a table name, or example")
+    if token.type in KEYWORDS and "NAME" in kinds:
+        example = f"{token.value}_value" if token.value.isascii() else f"本期{token.value}"
+        return (f"'{token.value}' is a keyword and cannot be used as a name",
+                f"choose another name, such as {example}")
+    if "THEN" in kinds and token.type not in _ENDS and token.type not in _OPERATORS and _in_rule(text_line):
+        return (f"expected THEN (则) before {found}", "a rule reads: IF condition THEN name value (如果 … 则 …)")
+    if "_RPAR" in kinds and token.type in _ENDS:
+        return "a '(' is not closed", "add the missing ')'"
+    if kinds & _VALUE_STARTS and not kinds & (_OPERATORS - {"ADD_OP"}):
+        if token.type in _ENDS:
+            return f"the line ends after '{previous}', where a value was expected", None
+        return f"expected a value after '{previous}', but found {found}", None
+    if token.type in ("NAME", "NUMBER", "PERCENT", "STRING") and previous and \
+            (previous[-1].isalnum() or previous[-1] in "%％)）\"") and keyword_kind(previous) is None \
+            and "EQUAL" not in kinds and "_COLON" not in kinds:
+        hint = None
+        if token.type == "NUMBER" and "," in token.value:
+            hint = "in 480,000 the comma groups digits; to separate two values write a space after the comma: min(5, 100)"
+        return (f"two values side by side: '{previous}' and '{token.value}'",
+                hint or "put an operator between them (+ - * /), or a comma inside a function's brackets")
+    readable = _readable_expected(kinds)
+    if len(readable) > 5:
+        shown = ", ".join(readable[:5]) + ", …"
+    else:
+        shown = " or ".join(readable) if len(readable) <= 2 else ", ".join(readable[:-1]) + " or " + readable[-1]
+    return f"unexpected {found}" + (f"; expected {shown}" if shown else ""), None
+
+
+def _end_of_previous_content(text: str, token: Token) -> tuple[int, int]:
+    pos = token.start_pos if getattr(token, "start_pos", None) is not None else len(text)
+    head = text[:pos].rstrip()
+    # skip trailing comments so the caret sits after the last real token
+    lines = head.split("\n")
+    while lines and (not lines[-1].strip() or lines[-1].strip().startswith("#")):
+        lines.pop()
+    if not lines:
+        return 1, 1
+    last = lines[-1]
+    code = last.split("#", 1)[0].rstrip() if "#" in last and '"' not in last else last.rstrip()
+    return len(lines), len(code) + 1
+
+
+def _bad_dedent_line(text: str) -> int:
+    stack = [0]
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip() or line.strip().startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip(" \u3000"))
+        if indent > stack[-1]:
+            stack.append(indent)
+        else:
+            while indent < stack[-1]:
+                stack.pop()
+            if indent != stack[-1]:
+                return number
+    return 1
+
+
+# ---- lark tree → AST ----------------------------------------------------------------
+
+
+class _AstError(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def _span_of(meta) -> Span:
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tok_span(token: Token) -> Span:
+    return Span(token.line, token.column, token.end_line, token.end_column)
+
+
+_COMPARE_OPS = {"≥": ">=", "≤": "<=", "≠": "!=", "<>": "!=", "==": "=", "＝": "=", "＞": ">", "＜": "<"}
+_ARITH_OPS = {"×": "*", "＊": "*", "÷": "/", "／": "/", "－": "-", "＋": "+"}
+_HIT_POLICIES = {
+    "first": "first", "first match": "first", "首个": "first", "首个匹配": "first", "优先": "first",
+    "unique": "unique", "唯一": "unique",
+    "collect sum": "sum", "sum": "sum", "collect": "sum", "累加": "sum", "求和": "sum", "合计": "sum",
+}
+_TIER_KINDS = {"marginal": "marginal", "超额累进": "marginal", "whole": "whole", "全额累进": "whole"}
+_AGG_FUNCS = {
+    "sum": "sum", "合计": "sum", "求和": "sum", "总和": "sum",
+    "avg": "avg", "average": "avg", "平均": "avg",
+    "count": "count", "人数": "count", "计数": "count",
+    "min": "min", "最小": "min", "max": "max", "最大": "max",
+}
+
+
+def _unquote(token: str) -> str:
+    return token[1:-1]
+
+
+def _is_token(item, *types: str) -> bool:
+    return isinstance(item, Token) and item.type in types
+
+
+def _values(children) -> list:
+    """Children without keyword and punctuation tokens."""
+    return [c for c in children if not (isinstance(c, Token) and (c.type in KEYWORDS or c.type in ("EQUAL",)))]
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def __init__(self, source: SourceFile | None = None):
+        super().__init__()
+
+    # -- structure
+    def start(self, meta, children):
+        return children
+
+    def header(self, meta, children):
+        strings = [c for c in children if _is_token(c, "STRING")]
+        return ("header", _unquote(strings[0]), _unquote(strings[1]) if len(strings) > 1 else None, _span_of(meta))
+
+    def input_block(self, meta, children):
+        return [c for c in children if isinstance(c, ast.InputDecl)]
+
+    def input_decl(self, meta, children):
+        name = children[0]
+        type_name, enum_values, type_span = children[1]
+        low = high = None
+        compares: list[tuple[str, ast.Expr]] = []
+        key = period = False
+        column = None
+        for item in children[2:]:
+            kind = item[0]
+            if kind == "range":
+                low, high = item[1], item[2]
+            elif kind == "key":
+                key = True
+            elif kind == "period":
+                period = True
+            elif kind == "column":
+                column = item[1]
+            elif kind == "compare":
+                compares.append((item[1], item[2]))
+        return ast.InputDecl(
+            str(name), type_name, enum_values, low, high, tuple(compares), key, column, period,
+            name_span=_tok_span(name), type_span=type_span, span=_span_of(meta))
+
+    def type_name(self, meta, children):
+        return (str(children[0]).lower(), (), _span_of(meta))
+
+    def enum_type(self, meta, children):
+        values = tuple(str(c) for c in children)
+        return ("enum", values, _span_of(meta))
+
+    def range_constraint(self, meta, children):
+        low, high = _values(children)
+        return ("range", low, high)
+
+    def key_constraint(self, meta, children):
+        return ("key",)
+
+    def period_constraint(self, meta, children):
+        return ("period",)
+
+    def column_constraint(self, meta, children):
+        return ("column", _unquote(children[-1]))
+
+    def compare_constraint(self, meta, children):
+        return ("compare", children[0], children[1])
+
+    def comp_op(self, meta, children):
+        op = str(children[0])
+        return _COMPARE_OPS.get(op, op)
+
+    def output_decl(self, meta, children):
+        names = tuple(ast.Name(str(c), span=_tok_span(c)) for c in children if _is_token(c, "NAME"))
+        return ast.Output(names, span=_span_of(meta))
+
+    # -- definitions
+    def plain_def(self, meta, children):
+        name, _, body = children
+        return ast.Definition(str(name), body, name_span=_tok_span(name), span=_span_of(meta))
+
+    def weighted_def(self, meta, children):
+        name = children[0]
+        rows = tuple(c for c in children if isinstance(c, ast.WeightRow))
+        return ast.Weighted(str(name), rows, name_span=_tok_span(name), span=_span_of(meta))
+
+    def weight_row(self, meta, children):
+        name, weight = children
+        return ast.WeightRow(ast.Name(str(name), span=_tok_span(name)), weight, span=_span_of(meta))
+
+    def tiered_def(self, meta, children):
+        values = _values(children)
+        name, kind_token, base = values[0], values[1], values[2]
+        tiers = tuple(t for t in values[3:] if isinstance(t, ast.Tier))
+        body = ast.Tiered(self._tier_kind(kind_token), base, tiers, kind_span=_tok_span(kind_token),
+                          span=Span.join(_tok_span(children[2]) if isinstance(children[2], Token) else _span_of(meta), _span_of(meta)))
+        return ast.Definition(str(name), body, name_span=_tok_span(name), span=_span_of(meta))
+
+    def tiered_inline(self, meta, children):
+        values = _values(children)
+        kind_token, base = values[0], values[1]
+        tiers = tuple(t for t in values[2:] if isinstance(t, ast.Tier))
+        return ast.Tiered(self._tier_kind(kind_token), base, tiers, kind_span=_tok_span(kind_token), span=_span_of(meta))
+
+    def _tier_kind(self, token: Token) -> str:
+        # Unknown kinds are reported by the checker, so other statements still get checked.
+        return _TIER_KINDS.get(str(token).lower(), str(token))
+
+    def tier_row(self, meta, children):
+        return children[0]
+
+    def tier_upto(self, meta, children):
+        upper, rate = _values(children)
+        return ast.Tier(upper, rate, span=_span_of(meta))
+
+    def tier_above(self, meta, children):
+        values = _values(children)
+        if len(values) == 1:
+            return ast.Tier(None, values[0], span=_span_of(meta))
+        return ast.Tier(None, values[1], lower=values[0], span=_span_of(meta))
+
+    def table(self, meta, children):
+        name = children[0]
+        hit, hit_text, hit_span = "first", "", None
+        rows = []
+        for c in children[1:]:
+            if isinstance(c, tuple) and c and c[0] == "hit":
+                hit, hit_text, hit_span = c[1], c[2], c[3]
+            elif isinstance(c, ast.Rule):
+                rows.append(c)
+        return ast.Table(str(name), hit, tuple(rows), hit_text=hit_text, name_span=_tok_span(name),
+                         hit_span=hit_span or _tok_span(name), span=_span_of(meta))
+
+    def hit_policy(self, meta, children):
+        text = " ".join(str(c) for c in children)
+        return ("hit", _HIT_POLICIES.get(text.lower(), text), text, _span_of(meta))
+
+    def rule_row(self, meta, children):
+        values = _values(children)
+        cond, target, value = values
+        return ast.Rule(cond, str(target), value, target_span=_tok_span(target), span=_span_of(meta))
+
+    def otherwise_row(self, meta, children):
+        target, value = _values(children)
+        return ast.Rule(None, str(target), value, target_span=_tok_span(target), span=_span_of(meta))
+
+    def lookup(self, meta, children):
+        values = _values(children)
+        name, key = values[0], values[1]
+        entries = tuple(e for e in values[2:] if isinstance(e, ast.LookupEntry))
+        return ast.Lookup(str(name), key, entries, name_span=_tok_span(name), span=_span_of(meta))
+
+    def file_lookup(self, meta, children):
+        values = _values(children)
+        strings = [c for c in values if _is_token(c, "STRING")]
+        name = next(c for c in values if _is_token(c, "NAME"))
+        key = next(c for c in values if not isinstance(c, Token))
+        column = _unquote(strings[1]) if len(strings) > 1 else None
+        return ast.Lookup(str(name), key, (), _unquote(strings[0]), column, name_span=_tok_span(name),
+                          file_span=_tok_span(strings[0]), span=_span_of(meta))
+
+    def lookup_entry(self, meta, children):
+        key, value = children
+        if isinstance(key, tuple):  # OTHERWISE
+            return ast.LookupEntry(None, value, key_span=key[1], span=_span_of(meta))
+        if key.type == "STRING":
+            k: str | Fraction | None = _unquote(key)
+        elif key.type == "NUMBER":
+            parsed = parse_literal(key)
+            k = parsed[0] if parsed else str(key)
+        else:
+            k = str(key)
+        return ast.LookupEntry(k, value, key_span=_tok_span(key), span=_span_of(meta))
+
+    def lookup_default(self, meta, children):
+        return ("default", _span_of(meta))
+
+    # -- examples
+    def example(self, meta, children):
+        title = next(c for c in children if _is_token(c, "STRING"))
+        employees: list[list[ast.Field]] = []
+        expectations: list[ast.Expectation] = []
+        related: list[ast.RelatedRow] = []
+        for line in children:
+            if not isinstance(line, tuple):
+                continue
+            if line[0] == "related":
+                _, table, fields, span = line
+                if not employees:
+                    employees.append([])
+                related.append(ast.RelatedRow(len(employees) - 1, table, tuple(fields), span=span))
+            elif line[0] == "given":
+                _, new_employee, fields = line
+                if new_employee or not employees:
+                    employees.append([])
+                employees[-1].extend(fields)
+            elif line[0] == "expect":
+                _, who, fields = line
+                expectations.extend(ast.Expectation(who, f, span=f.span) for f in fields)
+        return ast.Example(_unquote(title), tuple(tuple(e) for e in employees), tuple(expectations), tuple(related),
+                           span=_span_of(meta))
+
+    def related_line(self, meta, children):
+        values = _values(children)
+        return ("related", str(values[0]), values[-1], _span_of(meta))
+
+    def related_block(self, meta, children):
+        values = _values(children)
+        name, link = values[0], values[1]
+        return ast.RelatedTable(str(name), str(link), tuple(c for c in values if isinstance(c, ast.InputDecl)),
+                                name_span=_tok_span(name), link_span=_tok_span(link), span=_span_of(meta))
+
+    def related_aggregate(self, meta, children):
+        func_token = children[0]
+        func = _AGG_FUNCS.get(str(func_token).lower(), str(func_token).lower())
+        values = _values(children[1:])
+        source = next(c for c in values if _is_token(c, "NAME"))
+        operand = next((c for c in children[1:] if not isinstance(c, (Token, _Where))), None)
+        where = next((c.where for c in children if isinstance(c, _Where)), None)
+        return ast.Aggregate(func, operand, where, None, False, str(source), span=_span_of(meta))
+
+    def given_line(self, meta, children):
+        new_employee = any(_is_token(c, "EMPLOYEE") for c in children)
+        return ("given", new_employee, children[-1])
+
+    def expect_line(self, meta, children):
+        values = _values(children)
+        who = values[0] if len(values) == 2 else None
+        return ("expect", who, values[-1])
+
+    def field_list(self, meta, children):
+        return [c for c in children if isinstance(c, ast.Field)]
+
+    def field(self, meta, children):
+        name, value = _values(children)
+        return ast.Field(str(name), value, name_span=_tok_span(name), span=_span_of(meta))
+
+    # -- expressions
+    def date(self, meta, children):
+        import datetime as dt
+
+        token = children[0]
+        year, month, day = (int(part) for part in str(token).split("-"))
+        try:
+            value = dt.date(year, month, day)
+        except ValueError:
+            raise _AstError(Diagnostic("error", "date", f"{token} is not a date", _tok_span(token),
+                                       hint="write dates as year-month-day, e.g. 2024-07-15")) from None
+        return ast.Date(value, str(token), span=_span_of(meta))
+
+    def label(self, meta, children):
+        return ast.Text(str(children[0]), span=_span_of(meta))
+
+    def number(self, meta, children):
+        token = children[0]
+        parsed = parse_literal(token)
+        # The NUMBER token only matches text parse_literal reads.
+        assert parsed is not None, token
+        value, is_money, _ = parsed
+        return ast.Number(value, is_money, str(token), span=_span_of(meta))
+
+    def percent(self, meta, children):
+        token = children[0]
+        value, _, _ = parse_literal(token)  # type: ignore[misc]
+        return ast.Percent(value, str(token), span=_span_of(meta))
+
+    def string(self, meta, children):
+        return ast.Text(_unquote(children[0]), span=_span_of(meta))
+
+    def name(self, meta, children):
+        return ast.Name(str(children[0]), span=_span_of(meta))
+
+    def neg(self, meta, children):
+        op, operand = children
+        if str(op) in ("+", "＋"):
+            return operand
+        if isinstance(operand, ast.Number):
+            return ast.Number(-operand.value, operand.is_money, "-" + operand.text, span=_span_of(meta))
+        if isinstance(operand, ast.Percent):
+            return ast.Percent(-operand.value, "-" + operand.text, span=_span_of(meta))
+        return ast.Neg(operand, span=_span_of(meta))
+
+    def binary(self, meta, children):
+        left, op, right = children
+        op = _ARITH_OPS.get(str(op), str(op))
+        return ast.Binary(op, left, right, span=_span_of(meta))
+
+    def compare(self, meta, children):
+        operands = tuple(children[0::2])
+        ops = tuple(children[1::2])
+        return ast.Compare(operands, ops, span=_span_of(meta))
+
+    def between(self, meta, children):
+        value, low, high = _values(children)
+        return ast.Between(value, low, high, span=_span_of(meta))
+
+    def in_list(self, meta, children):
+        negated = any(_is_token(c, "NOT") for c in children)
+        values = _values(children)
+        return ast.InList(values[0], tuple(values[1:]), negated, span=_span_of(meta))
+
+    def top(self, meta, children, bottom=False):
+        values = _values(children)
+        scope = values[2] if len(values) > 2 else _Within(None, False)
+        return ast.Top(values[0], values[1], bottom, scope.within, scope.across, span=_span_of(meta))
+
+    def bottom(self, meta, children):
+        return self.top(meta, children, bottom=True)
+
+    def scope(self, meta, children):
+        across = any(_is_token(c, "ACROSS") for c in children)
+        if across:
+            word = next((c for c in children if _is_token(c, "NAME")), None)
+            if word is not None and str(word).lower() not in ("periods", "period", "all"):
+                raise _AstError(Diagnostic("error", "syntax", f"write 'across periods', not 'across {word}'", _tok_span(word)))
+        within = next((c for c in children if not isinstance(c, Token)), None)
+        return _Within(within, across)
+
+    def group_tuple(self, meta, children):
+        return ast.Group(tuple(children), span=_span_of(meta))
+
+    def where(self, meta, children):
+        return _Where(_values(children)[0])
+
+    def or_(self, meta, children):
+        left, right = _values(children)
+        return ast.Logic("or", left, right, span=_span_of(meta))
+
+    def and_(self, meta, children):
+        left, right = _values(children)
+        return ast.Logic("and", left, right, span=_span_of(meta))
+
+    def not_(self, meta, children):
+        return ast.Not(_values(children)[0], span=_span_of(meta))
+
+    def if_expr(self, meta, children):
+        cond, then, else_ = _values(children)
+        return ast.IfExpr(cond, then, else_, span=_span_of(meta))
+
+    def call(self, meta, children):
+        func = children[0]
+        return ast.Call(str(func), tuple(children[1:]), span=_span_of(meta))
+
+    def value_of(self, meta, children):
+        name, inside = children
+        if isinstance(inside, ast.Compare) and inside.ops == ("=",) and isinstance(inside.operands[0], ast.Name):
+            return ast.ValueOf(str(name), inside.operands[1], inside.operands[0].name, name_span=_tok_span(name),
+                               span=_span_of(meta))
+        return ast.ValueOf(str(name), inside, None, name_span=_tok_span(name), span=_span_of(meta))
+
+    def aggregate(self, meta, children):
+        func_token = children[0]
+        func = _AGG_FUNCS.get(str(func_token).lower(), str(func_token).lower())
+        operand = where = within = None
+        across = False
+        for c in children[1:]:
+            if isinstance(c, _Within):
+                within, across = c.within, c.across
+            elif isinstance(c, _Where):
+                where = c.where
+            elif not isinstance(c, Token):
+                operand = c
+        return ast.Aggregate(func, operand, where, within, across, span=_span_of(meta))
+
+    def rank(self, meta, children):
+        ascending = any(_is_token(c, "ASCENDING") for c in children)
+        values = _values(children)
+        scope = next((v for v in values if isinstance(v, _Within)), _Within(None, False))
+        return ast.Rank(values[0], ascending, scope.within, scope.across, span=_span_of(meta))
+
+    def split(self, meta, children):
+        values = _values(children)
+        scope = next((v for v in values if isinstance(v, _Within)), _Within(None, False))
+        return ast.Split(values[0], values[1], scope.within, scope.across, span=_span_of(meta))
+
+
+_TO_AST = _ToAst(None)  # stateless: one instance serves every parse
+
+
+class _Within:
+    def __init__(self, within, across: bool = False):
+        self.within = within
+        self.across = across
+
+
+class _Where:
+    def __init__(self, where):
+        self.where = where

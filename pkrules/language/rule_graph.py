@@ -1,0 +1,121 @@
+"""The compiled policy: a DAG of named nodes (inputs and definitions) with their types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pkrules.language import ast
+from pkrules.language.diagnostics import Diagnostic
+from pkrules.language.source import SourceFile, Span
+from pkrules.values.types import Type
+
+
+@dataclass(frozen=True)
+class NameRef:
+    """What a name in a formula stands for."""
+
+    kind: str  # node | enum | bool
+    value: object  # the node's name, the enum value, or True/False
+
+
+@dataclass
+class Node:
+    """One named value of the rule graph."""
+
+    name: str
+    kind: str  # input | definition | table | lookup | weighted
+    decl: object  # ast.InputDecl or an ast declaration
+    type: Type
+    deps: tuple[str, ...]  # names used directly, in order of first use
+    span: Span
+
+    @property
+    def is_input(self) -> bool:
+        return self.kind == "input"
+
+
+@dataclass
+class RuleGraph:
+    """A checked policy, ready to evaluate: nodes in dependency order."""
+
+    source: SourceFile
+    policy: ast.Policy
+    nodes: dict[str, Node]
+    order: list[str]  # definitions, each after everything it uses
+    key: str
+    refs: dict[int, NameRef] = field(repr=False)  # id(ast.Name) → meaning
+    types: dict[int, Type] = field(repr=False)  # id(expression) → type
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    lookup_tables: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)  # name → (key → value, key → file line)
+    period: str | None = None  # the input that says which period a row is for, when the data has several
+    related: dict[str, tuple[ast.RelatedTable, dict[str, Type]]] = field(default_factory=dict, repr=False)
+
+    @property
+    def inputs(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.is_input]
+
+    @property
+    def definitions(self) -> list[Node]:
+        """Definitions in the order the policy wrote them (the output columns)."""
+        return [n for n in self.nodes.values() if not n.is_input]
+
+    def dependents(self) -> dict[str, list[str]]:
+        users: dict[str, list[str]] = {name: [] for name in self.nodes}
+        for node in self.nodes.values():
+            for dep in node.deps:
+                users[dep].append(node.name)
+        return users
+
+    def policy_outputs(self) -> list[str]:
+        """The outputs the policy declares (`output total, team_rank`), if it declares any."""
+        if self.policy.outputs is None:
+            return []
+        return [n.name for n in self.policy.outputs.names]
+
+    def outputs(self) -> list[str]:
+        """What the policy is for: its declared outputs, else the definitions nothing else uses."""
+        declared = self.policy_outputs()
+        if declared:
+            return declared
+        users = self.dependents()
+        return [n.name for n in self.definitions if not users[n.name]]
+
+    def formula(self, name: str) -> str:
+        """The definition as written in the policy."""
+        node = self.nodes[name]
+        lines = self.source.snippet(node.span).rstrip().split("\n")
+        # A statement's span runs to the next statement, over comments and blank lines.
+        while len(lines) > 1 and (not lines[-1].strip() or lines[-1].strip().startswith("#")):
+            lines.pop()
+        return "\n".join(lines)
+
+    def description(self, name: str) -> str | None:
+        """The comment the author wrote above a definition (or at the end of its line): its rule in their words."""
+        node = self.nodes[name]
+        lines = self.source.text.replace("\r\n", "\n").split("\n")
+        start = node.span.line
+        words: list[str] = []
+        n = start - 1
+        while n >= 1 and lines[n - 1].strip().startswith("#"):
+            words.insert(0, lines[n - 1].strip().lstrip("#").strip())
+            n -= 1
+        if not words and 1 <= start <= len(lines):
+            from pkrules.language.fmt import find_comments
+
+            trailing = [c for c in find_comments(lines[start - 1]) if not c.full_line]
+            if trailing:
+                words.append(trailing[0].text.lstrip("#").strip())
+        text = " ".join(w for w in words if w)
+        return text or None
+
+    def main_output(self) -> str:
+        """The output that rests on the most of the policy (total, usually)."""
+        def reach(name: str, seen: set[str]) -> set[str]:
+            for dep in self.nodes[name].deps:
+                if dep not in seen:
+                    seen.add(dep)
+                    reach(dep, seen)
+            return seen
+
+        outputs = self.outputs() or [n.name for n in self.definitions]
+        return max(outputs, key=lambda name: len(reach(name, set())))

@@ -1,0 +1,983 @@
+"""The impact of a policy change on a population: who gains, who loses, what it costs.
+
+Both versions are evaluated on the same data; employees are matched by key. For
+the outputs (graph.outputs(), or the columns asked for) each changed employee
+gets before, after and delta, and the names of the nodes whose values changed;
+on request, the part of the explanation that differs (old and new trace trees
+walked side by side, keeping the nodes whose values moved).
+
+Evaluation goes through an `evaluate`-like function (graph, rows, row_numbers)
+→ Results, so a faster backend can be plugged in. With the exact evaluator the
+new version reuses every column of the old run whose definition (with renames)
+and dependencies are unchanged, and computes only what the change touches; if
+that partial run meets any row error, the new version is evaluated in full, so
+the results are always exactly those of two separate runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+from pkrules.io.tables import DataError, Population, read_csv, read_text
+from pkrules.engine.exact import Compiled, EvalError, Results, RowError
+from pkrules.engine.exact import evaluate as exact_evaluate
+from pkrules.engine.explain import TraceNode, explain
+from pkrules.engine.render import format_value, json_value, table
+from pkrules.language.rule_graph import RuleGraph
+from pkrules.values.types import MONEY, Type
+
+Evaluator = Callable[[RuleGraph, list, list], Results]
+
+
+class ImpactError(Exception):
+    """Data that cannot be used for the impact (in the user's words)."""
+
+
+# ---- words ---------------------------------------------------------------------------------
+
+MESSAGES = {
+    "en": {
+        "heading": "Impact on {data}: {n} employees",
+        "counts": "{gain} gain, {lose} lose, {same} unchanged",
+        "other": ", {n} with other changes (same pay)",
+        "cost": "cost ({names}): {before} → {after}  ({delta}{pct})",
+        "total": "{name}: {before} → {after}  ({delta})",
+        "no_change_for_anyone": "unchanged for everyone: {names}",
+        "before": "{name} before", "after": "{name} after", "delta": "Δ {name}", "changed": "changed",
+        "more": "… and {n} more changed employee{s} (--limit 0 shows all; --json lists everyone)",
+        "only_before": "only in the old run ({n}): {keys}",
+        "only_after": "only in the new run ({n}): {keys}",
+        "errors": "could not be computed with {side} ({n}): {keys}",
+        "old": "the old policy", "new": "the new policy",
+        "nobody": "Nobody's values change.",
+        "why": "{who}: {name} {before} → {after} ({delta})",
+        "unchanged_inputs": "unchanged: {items}",
+        "uses": "uses: {items}",
+        "line": "line {n}", "new_node": "new", "removed_node": "removed", "shown_above": "shown above",
+        "md_heading": "Impact on `{data}`",
+        "md_counts": "| gain | lose | unchanged | employees |",
+        "md_why": "Why {who} changed",
+        "sigma_all": "all {n}",
+    },
+    "zh": {
+        "heading": "影响：{data}，共 {n} 人",
+        "counts": "增加 {gain} 人，减少 {lose} 人，不变 {same} 人",
+        "other": "，其他数值变化但金额不变 {n} 人",
+        "cost": "成本（{names}）：{before} → {after}（{delta}{pct}）",
+        "total": "{name}：{before} → {after}（{delta}）",
+        "no_change_for_anyone": "所有人均不变：{names}",
+        "before": "{name}（前）", "after": "{name}（后）", "delta": "Δ {name}", "changed": "变化的项目",
+        "more": "… 另有 {n} 人变化（--limit 0 显示全部；--json 列出所有人）",
+        "only_before": "仅在旧方案结果中（{n} 人）：{keys}",
+        "only_after": "仅在新方案结果中（{n} 人）：{keys}",
+        "errors": "{side}无法计算（{n} 人）：{keys}",
+        "old": "旧方案", "new": "新方案",
+        "nobody": "没有人的数值发生变化。",
+        "why": "{who}：{name} {before} → {after}（{delta}）",
+        "unchanged_inputs": "未变：{items}",
+        "uses": "用到：{items}",
+        "line": "第 {n} 行", "new_node": "新增", "removed_node": "已删除", "shown_above": "见上文",
+        "md_heading": "对 `{data}` 的影响",
+        "md_counts": "| 增加 | 减少 | 不变 | 人数 |",
+        "md_why": "{who} 为何变化",
+        "sigma_all": "全部 {n} 人",
+    },
+}
+
+
+def say(lang: str, key: str, /, **values: object) -> str:
+    return MESSAGES.get(lang, MESSAGES["en"])[key].format(**values)
+
+
+# ---- data --------------------------------------------------------------------------------------
+
+
+def _header(text: str) -> list[str]:
+    try:
+        return [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+    except (StopIteration, csv.Error):
+        return []
+
+
+def _missing_columns(graph: RuleGraph, header: list[str]) -> list[str]:
+    present = set(header)
+    return [n.name for n in graph.inputs if (n.decl.column or n.name) not in present and n.name not in present]
+
+
+def data_text(data_path: str) -> str:
+    """A data file as CSV text: a CSV file's text, or a Parquet file's cells as the exact path reads them."""
+    from pkrules.io.tables import is_parquet
+
+    if is_parquet(data_path):
+        from pkrules.engine.columnar.io import parquet_as_csv_text
+
+        return parquet_as_csv_text(data_path)
+    return read_text(Path(data_path))
+
+
+def check_columns(old: RuleGraph, new: RuleGraph, data_path: str, text: str | None = None,
+                  old_label: str = "OLD", new_label: str = "NEW") -> str:
+    """The data's text, once both versions' inputs are known to be columns of it.
+
+    Raises ImpactError naming the version that needs a column the data does not have
+    (a new input, usually).
+    """
+    try:
+        if text is None:
+            text = data_text(data_path)
+    except DataError as e:
+        raise ImpactError(str(e)) from None
+    header = _header(text)
+    problems = []
+    old_inputs = {n.name for n in old.inputs}
+    for graph, label in ((old, old_label), (new, new_label)):
+        missing = _missing_columns(graph, header)
+        if not missing or not header:
+            continue
+        for name in missing:
+            column = graph.nodes[name].decl.column or name
+            fresh = graph is new and name not in old_inputs
+            problems.append(f"{data_path}: {label} needs column {column} (input {name}"
+                            + (", new in this version" if fresh else "") + "), which the data does not have")
+    if problems:
+        problems.append(f"  the header is: {', '.join(header)}")
+        problems.append("  hint: add the column to the data to see the impact of the change")
+        raise ImpactError("\n".join(problems))
+    return text
+
+
+def load_populations(old: RuleGraph, new: RuleGraph, data_path: str, text: str | None = None,
+                     old_label: str = "OLD", new_label: str = "NEW") -> tuple[Population, Population]:
+    """The data read against each version's inputs (once, when the inputs are the same).
+
+    Raises ImpactError naming the version that needs a column the data does not have.
+    """
+    text = check_columns(old, new, data_path, text, old_label, new_label)
+    try:
+        old_population = read_csv(old, data_path, text)
+        if old.policy.inputs == new.policy.inputs:
+            return old_population, old_population
+        return old_population, read_csv(new, data_path, text)
+    except DataError as e:
+        raise ImpactError(str(e)) from None
+
+
+def fast_pair(old: RuleGraph, new: RuleGraph, data_path: str) -> tuple[Results, Results] | None:
+    """Both versions on the columnar fast path (pkrules.columnar), or None when it is not there or declines.
+
+    The fast path gives exactly the exact evaluator's values or declines (bad cells, row
+    errors, a construct it does not do); declining costs the time it took, nothing else.
+    """
+    try:
+        from pkrules.engine.columnar import NeedsExact, run_file
+        from pkrules.engine.plan import PlanError
+    except ImportError:
+        return None
+    try:
+        return run_file(old, data_path), run_file(new, data_path)
+    except (NeedsExact, PlanError):  # declined, or a construct it does not do yet: same answer, exactly
+        return None
+    except Exception as e:  # noqa: BLE001 - the exact evaluator is always there to fall back on
+        import os
+        import sys
+
+        if os.environ.get("PKRULES_DEBUG"):
+            raise
+        print(f"note: the fast path failed ({type(e).__name__}: {e}); using the exact evaluator", file=sys.stderr)
+        return None
+
+
+# ---- evaluation ------------------------------------------------------------------------------
+
+
+def unchanged_nodes(old: RuleGraph, new: RuleGraph, renames: dict[str, str] | None = None) -> dict[str, str]:
+    """New name → old name of every node that must have the same value in both versions on the same rows.
+
+    Inputs with the same name and declaration; definitions whose declaration (old names
+    renamed) and type are equal and that use only such nodes.
+    """
+    from pkrules.review.diff import rename
+
+    renames = renames or {}
+    inverse = {b: a for a, b in renames.items()}
+    same: dict[str, str] = {}
+    for node in new.inputs:
+        before = old.nodes.get(node.name)
+        if before is not None and before.is_input and before.decl == node.decl:
+            same[node.name] = node.name
+    for name in new.order:
+        node = new.nodes[name]
+        before = old.nodes.get(inverse.get(name, name))
+        if (before is not None and not before.is_input and node.type == before.type
+                and all(dep in same for dep in node.deps) and rename(before.decl, renames) == node.decl
+                and _file_table(old, before.name) == _file_table(new, name)):
+            same[name] = before.name
+    return same
+
+
+def _file_table(graph: RuleGraph, name: str) -> dict | None:
+    """The entries of a lookup read from a file (the file can change while the policy text does not)."""
+    tables = getattr(graph, "lookup_tables", None) or {}
+    return tables[name][0] if name in tables else None
+
+
+def evaluate_reusing(new: RuleGraph, old_results: Results, renames: dict[str, str] | None = None) -> Results | None:
+    """Evaluate new on old_results' population, reusing every column that cannot have changed.
+
+    A definition is reused when its declaration (old names renamed) and type are equal
+    and everything it uses is reused too. Returns None when the partial run meets a
+    row error (the caller then evaluates in full, so errors are exactly as in a full run).
+    """
+    old = old_results.graph
+    if old_results.errors or {n.name for n in new.inputs} != {n.name for n in old.inputs}:
+        return None
+    same = unchanged_nodes(old, new, renames)
+    size = old_results.size
+    columns: dict[str, list] = {n.name: old_results.columns[n.name] for n in new.inputs}
+    compiled = Compiled(new, columns, size)
+    for name in new.order:
+        if name in same:
+            columns[name] = old_results.columns[same[name]]
+            continue
+        fn = compiled.declaration(new.nodes[name].decl)
+        try:
+            columns[name] = [fn(i) for i in range(size)]
+        except (RowError, ArithmeticError):
+            return None
+    return Results(new, columns, [], list(old_results.row_numbers), compiled)
+
+
+def evaluate_both(old: RuleGraph, new: RuleGraph, old_population: Population, new_population: Population,
+                  evaluate: Evaluator | None = None, renames: dict[str, str] | None = None) -> tuple[Results, Results]:
+    """Both versions on their populations; with the exact evaluator, unchanged columns are shared."""
+    run = evaluate or exact_evaluate
+    old_results = run(old, old_population.rows, old_population.row_numbers)
+    if evaluate is None and new_population is old_population:
+        reused = evaluate_reusing(new, old_results, renames)
+        if reused is not None:
+            return old_results, reused
+    return old_results, run(new, new_population.rows, new_population.row_numbers)
+
+
+# ---- the impact --------------------------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    """An output compared across versions (a name missing on one side is None there)."""
+
+    old: str | None
+    new: str | None
+    type: Type
+
+    @property
+    def name(self) -> str:
+        return self.new or self.old or "?"
+
+
+@dataclass
+class EmployeeChange:
+    key: object
+    label: str | None
+    row: int  # the row in the data (1 = first data row)
+    old_index: int
+    new_index: int
+    before: dict[str, object]  # column name → value
+    after: dict[str, object]
+    delta: dict[str, object]  # Fraction, or None when the values are not numbers
+    pay_delta: Fraction
+    nodes: list[str]  # nodes whose values changed, in policy order ("+x": a new node)
+    period: object = None  # with data over several periods: which one this row is for
+
+
+@dataclass
+class Impact:
+    old: Results
+    new: Results
+    data_path: str
+    columns: list[Column]
+    changed: list[EmployeeChange]
+    matched: int
+    gain: int
+    lose: int
+    unchanged: int
+    other: int  # values changed, pay did not
+    cost_outputs: tuple[list[str], list[str]]  # money outputs of the old and the new version
+    cost_before: Fraction
+    cost_after: Fraction
+    totals: dict[str, tuple[Fraction, Fraction]]  # money columns
+    moving: list[str]  # columns that change for someone
+    only_before: list = field(default_factory=list)
+    only_after: list = field(default_factory=list)
+    errors_before: list[EvalError] = field(default_factory=list)
+    errors_after: list[EvalError] = field(default_factory=list)
+    renames: dict[str, str] = field(default_factory=dict)
+    changed_decls: set[str] = field(default_factory=set)
+    populations: object = None  # (old, new) Populations, or a function giving them: to re-run exactly for explanations
+    engine: str = "exact"
+    _exact: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def lang(self) -> str:
+        return self.new.graph.policy.language
+
+    @property
+    def cost_delta(self) -> Fraction:
+        return self.cost_after - self.cost_before
+
+    def exact(self, side: int) -> Results:
+        """The exact evaluator's results of one side (explanations need its closures and group details)."""
+        results = self.old if side == 0 else self.new
+        if isinstance(results, Results) and isinstance(getattr(results, "compiled", None), Compiled):
+            return results
+        if side not in self._exact:
+            if self.populations is None:
+                raise ImpactError("explanations need the exact evaluator's results (or the populations to compute them)")
+            if callable(self.populations):
+                self.populations = self.populations()
+            population = self.populations[side]
+            self._exact[side] = exact_evaluate(results.graph, population.rows, population.row_numbers)
+        return self._exact[side]
+
+    def explain(self, change: "EmployeeChange") -> list["TraceChange"]:
+        """The changed part of the explanation of each moving column for one employee."""
+        out = []
+        seen: set[str] = set()  # a node explained under one output is "shown above" under the next
+        pay = set(self.cost_outputs[1])
+        for column in sorted(self.columns, key=lambda c: c.new not in pay):  # what is paid first
+            if column.name not in self.moving or change.before.get(column.name) == change.after.get(column.name):
+                continue
+            if column.old is None or column.new is None:
+                continue
+            old_root = explain(self.exact(0), change.old_index, column.old).root
+            new_root = explain(self.exact(1), change.new_index, column.new).root
+            node = _diff_trace(old_root, new_root, self, seen)
+            if node is not None:
+                out.append(node)
+        return out
+
+
+def _row_ids(results: Results) -> list:
+    """What matches a row across versions: the key, or (key, period) when the data has several periods."""
+    graph = results.graph
+    keys = results.columns[graph.key]
+    period = getattr(graph, "period", None)
+    if period:
+        return list(zip(keys, results.columns[period]))
+    return keys
+
+
+def _label(results: Results, index: int) -> str | None:
+    graph = results.graph
+    name = next((n for n in ("name", "姓名", "名字") if n in graph.nodes and graph.nodes[n].is_input), None)
+    return str(results.columns[name][index]) if name else None
+
+
+def _money_outputs(graph: RuleGraph) -> list[str]:
+    """What an employee is paid: the main output (total, usually) when it is money.
+
+    Otherwise the money outputs together; declared outputs can include targets and the
+    parts of a total, so they are not simply added up when the main output is money.
+    """
+    main = graph.main_output()
+    if graph.nodes[main].type.kind == MONEY:
+        return [main]
+    outputs = [n for n in graph.outputs() if graph.nodes[n].type.kind == MONEY]
+    if outputs:
+        return outputs
+    return [main] if graph.nodes[main].type.numeric else []
+
+
+def choose_columns(old: RuleGraph, new: RuleGraph, renames: dict[str, str], names: list[str] | None = None) -> list[Column]:
+    """The outputs of both versions (or the names asked for), matched through renames."""
+    inverse = {b: a for a, b in renames.items()}
+
+    def column_for(name: str) -> Column:
+        if name in new.nodes:
+            old_name = inverse.get(name, name)
+            return Column(old_name if old_name in old.nodes else None, name, new.nodes[name].type)
+        if name in old.nodes:
+            new_name = renames.get(name)
+            return Column(name, new_name if new_name in new.nodes else None, old.nodes[name].type)
+        from pkrules.language.check import did_you_mean
+
+        guess = did_you_mean(name, list(new.nodes) + [n for n in old.nodes if n not in new.nodes])
+        raise ImpactError(f"--columns: '{name}' is in neither version of the policy" + (f" (did you mean '{guess}'?)" if guess else ""))
+
+    if names:
+        columns = [column_for(n) for n in names]
+    else:
+        columns = [column_for(n) for n in new.outputs()]
+        taken = {c.old for c in columns}
+        columns += [column_for(n) for n in old.outputs() if n not in taken and renames.get(n, n) not in new.nodes]
+    return columns
+
+
+def exact_sum(values) -> Fraction:
+    """The exact sum of rationals, fast: numerators are added per denominator as integers."""
+    by_denominator: dict[int, int] = {}
+    for v in values:
+        if v is None or v is False:
+            continue
+        if v is True:
+            v = 1
+        if isinstance(v, int):
+            by_denominator[1] = by_denominator.get(1, 0) + v
+            continue
+        d = v.denominator
+        by_denominator[d] = by_denominator.get(d, 0) + v.numerator
+    total = Fraction(0)
+    for d, n in by_denominator.items():
+        total += Fraction(n, d)
+    return total
+
+
+def _failed(results: Results) -> set[int]:
+    """Rows with errors (a Results-like object from another backend may have none to report)."""
+    compiled = getattr(results, "compiled", None)
+    return getattr(compiled, "failed", None) or set()
+
+
+def _column_sum(results: Results, name: str, failed: set[int]) -> Fraction:
+    fast = getattr(results, "column_sum", None)  # a columnar backend sums without converting the column
+    if fast is not None and not failed:
+        return fast(name)
+    column = results.columns[name]
+    if failed:
+        return exact_sum(v for i, v in enumerate(column) if i not in failed)
+    return exact_sum(column)
+
+
+def compute_impact(old_results: Results, new_results: Results, data_path: str, columns: list[Column] | None = None,
+                   renames: dict[str, str] | None = None, changed_decls: set[str] | None = None,
+                   populations: object = None, engine: str = "exact", same_data: bool = True) -> Impact:
+    """Compare two evaluations of a population (employees matched by key).
+
+    same_data: both sides read the same inputs (a policy change), so a node whose definition
+    did not change cannot differ; False when the inputs differ (a corrected input).
+    """
+    import gc
+
+    # Millions of Fractions are alive here; the cyclic collector only slows the comparison down.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        impact = _compute_impact(old_results, new_results, data_path, columns, renames, changed_decls, same_data)
+        impact.populations = populations
+        impact.engine = engine
+        return impact
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compute_impact(old_results: Results, new_results: Results, data_path: str, columns: list[Column] | None,
+                    renames: dict[str, str] | None, changed_decls: set[str] | None, same_data: bool = True) -> Impact:
+    renames = renames or {}
+    old, new = old_results.graph, new_results.graph
+    columns = columns if columns is not None else choose_columns(old, new, renames)
+    failed_old, failed_new = _failed(old_results), _failed(new_results)
+    old_keys, new_keys = _row_ids(old_results), _row_ids(new_results)
+    aligned = old_keys is new_keys or old_keys == new_keys
+    if aligned:
+        pairs = [(i, i) for i in range(len(new_keys)) if i not in failed_old and i not in failed_new]
+        only_before: list = []
+        only_after: list = []
+    else:
+        where = {k: i for i, k in enumerate(old_keys)}
+        in_new = set(new_keys)
+        pairs = [(where[k], j) for j, k in enumerate(new_keys) if k in where and where[k] not in failed_old and j not in failed_new]
+        only_before = [k for i, k in enumerate(old_keys) if k not in in_new and i not in failed_old]
+        only_after = [k for j, k in enumerate(new_keys) if k not in where and j not in failed_new]
+    everyone = aligned and len(pairs) == len(new_keys)  # pair k is row k on both sides
+
+    cache: dict[tuple[str, str], list[int]] = {}
+    # On the same rows, a node whose definition and inputs are unchanged cannot differ: not even looked at
+    # (a faster backend's columns are then never converted).
+    same = unchanged_nodes(old, new, renames) if same_data and everyone and old.policy.inputs == new.policy.inputs else {}
+
+    def differing(old_name: str, new_name: str) -> list[int]:
+        """Positions k in pairs where the two columns differ."""
+        if (old_name, new_name) not in cache:
+            if same.get(new_name) == old_name:
+                cache[(old_name, new_name)] = []
+                return []
+            a, b = old_results.columns[old_name], new_results.columns[new_name]
+            if a is b:
+                found: list[int] = []
+            elif everyone:
+                found = [k for k, (x, y) in enumerate(zip(a, b)) if x != y]
+            else:
+                found = [k for k, (i, j) in enumerate(pairs) if a[i] != b[j]]
+            cache[(old_name, new_name)] = found
+        return cache[(old_name, new_name)]
+
+    moving: list[str] = []
+    changed_at: set[int] = set()
+    for column in columns:
+        if column.old is None or column.new is None:  # an output of one version only: the other pays nothing
+            results, side = (new_results, 1) if column.new else (old_results, 0)
+            values = results.columns[column.new or column.old]
+            ks = [k for k, pair in enumerate(pairs) if values[pair[side]] not in (None, 0, False)]
+        else:
+            ks = differing(column.old, column.new)
+        if ks:
+            moving.append(column.name)
+            changed_at.update(ks)
+
+    # Which nodes moved, for the employees whose outputs moved.
+    inverse = {b: a for a, b in renames.items()}
+    node_changes: dict[int, list[str]] = {}
+    for node in new.definitions:
+        old_name = inverse.get(node.name, node.name)
+        if old_name in old.nodes and not old.nodes[old_name].is_input:
+            for k in differing(old_name, node.name):
+                if k in changed_at:
+                    node_changes.setdefault(k, []).append(node.name)
+    added_nodes = [n.name for n in new.definitions if inverse.get(n.name, n.name) not in old.nodes]
+
+    old_money, new_money = _money_outputs(old), _money_outputs(new)
+    old_money_columns = [old_results.columns[n] for n in old_money]
+    new_money_columns = [new_results.columns[n] for n in new_money]
+
+    def pay(money_columns: list[list], i: int) -> Fraction:
+        if len(money_columns) == 1:  # the usual case: one total
+            value = money_columns[0][i]
+            return value if isinstance(value, Fraction) else Fraction(value or 0)
+        return exact_sum(column[i] for column in money_columns)
+
+    # An output that cannot have changed is read once, from the old run.
+    after_columns = {c.name: (old_results.columns[c.old] if same.get(c.new) == c.old else new_results.columns[c.new])
+                     for c in columns if c.new} if changed_at else {}
+    changed: list[EmployeeChange] = []
+    gain = lose = other = 0
+    for k in sorted(changed_at):
+        i, j = pairs[k]
+        before = {c.name: old_results.columns[c.old][i] if c.old else None for c in columns}
+        after = {c.name: after_columns[c.name][j] if c.new else None for c in columns}
+        delta = {}
+        for c in columns:
+            a, b = before[c.name], after[c.name]
+            numeric = c.type.numeric and not isinstance(a, bool) and not isinstance(b, bool)
+            delta[c.name] = (Fraction(b or 0) - Fraction(a or 0)) if numeric and (a is not None or b is not None) else None
+        pay_delta = pay(new_money_columns, j) - pay(old_money_columns, i)
+        if pay_delta > 0:
+            gain += 1
+        elif pay_delta < 0:
+            lose += 1
+        else:
+            other += 1
+        nodes = list(node_changes.get(k, []))
+        nodes += [f"+{n}" for n in added_nodes if new_results.columns[n][j] not in (None, 0, False)]
+        key = new_results.columns[new.key][j]
+        period = new_results.columns[new.period][j] if getattr(new, "period", None) else None
+        changed.append(EmployeeChange(key, _label(new_results, j), new_results.row_numbers[j], i, j,
+                                      before, after, delta, pay_delta, nodes, period))
+
+    # Totals. When everyone is on both sides and pay is among the compared columns, the new totals
+    # are the old ones plus the deltas of the changed employees (everyone else's are zero).
+    compared = {c.name for c in columns if c.old and c.new}
+    by_delta = everyone and all(renames.get(n, n) in compared for n in old_money) and \
+        [renames.get(n, n) for n in old_money] == new_money
+    cost_before = exact_sum(_column_sum(old_results, n, failed_old) for n in old_money)
+    if by_delta:
+        cost_after = cost_before + exact_sum(e.pay_delta for e in changed)
+    else:
+        cost_after = exact_sum(_column_sum(new_results, n, failed_new) for n in new_money)
+    totals = {}
+    for c in columns:
+        if c.type.kind != MONEY:
+            continue
+        before_total = _column_sum(old_results, c.old, failed_old) if c.old else Fraction(0)
+        if everyone and c.old and c.new:
+            after_total = before_total + exact_sum(e.delta[c.name] for e in changed)
+        else:
+            after_total = _column_sum(new_results, c.new, failed_new) if c.new else Fraction(0)
+        totals[c.name] = (before_total, after_total)
+    return Impact(old_results, new_results, data_path, columns, changed, len(pairs), gain, lose,
+                  len(pairs) - len(changed), other, (old_money, new_money), cost_before, cost_after, totals, moving,
+                  only_before, only_after, list(old_results.errors), list(new_results.errors), dict(renames),
+                  set(changed_decls or ()))
+
+
+# ---- the changed part of an explanation -----------------------------------------------------------
+
+
+@dataclass
+class TraceChange:
+    name: str
+    kind: str  # input | definition | table | lookup | weighted
+    type: Type
+    before: object
+    after: object
+    old_line: int | None
+    new_line: int | None
+    status: str = "changed"  # changed | new | removed | repeated
+    formula_before: str | None = None  # only when the definition itself changed
+    formula_after: str | None = None
+    removed: list[str] = field(default_factory=list)  # lines of the old explanation that are gone
+    added: list[str] = field(default_factory=list)  # lines of the new explanation that are new
+    unchanged: list[tuple[str, object, Type]] = field(default_factory=list)  # what it uses that did not move
+    uses: list[tuple[str, object, Type]] = field(default_factory=list)  # a new or removed node: what it uses
+    children: list["TraceChange"] = field(default_factory=list)
+
+
+_MARKS = {"fired": "✓", "not met": "✗", "not reached": "·"}
+
+
+def _step_lines(node: TraceNode) -> list[str]:
+    lines = [f"{_MARKS[s.outcome]} {s.text}" if s.outcome else s.text for s in node.steps]
+    return lines + [f"→ {h}" for h in node.hints]
+
+
+def _changed_lines(old: list[str], new: list[str]) -> tuple[list[str], list[str]]:
+    """The lines only in old and the lines only in new, in order."""
+    removed: list[str] = []
+    added: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag != "equal":
+            removed.extend(old[i1:i2])
+            added.extend(new[j1:j2])
+    return removed, added
+
+
+def _diff_trace(a: TraceNode | None, b: TraceNode | None, impact: Impact, seen: set[str]) -> TraceChange | None:
+    if a is not None and b is not None and a.value == b.value:
+        return None
+    ref = b or a
+    assert ref is not None
+    node = TraceChange(ref.name, ref.kind, ref.type, a.value if a else None, b.value if b else None,
+                       a.line if a else None, b.line if b else None)
+    if a is None:
+        node.status = "new"
+    elif b is None:
+        node.status = "removed"
+    if ref.kind == "input":
+        return node
+    if ref.name in seen or (a is not None and a.repeated) or (b is not None and b.repeated):
+        node.status = "repeated" if node.status == "changed" else node.status
+        if ref.name in seen:
+            return node
+    seen.add(ref.name)
+    if a is not None and b is not None:
+        if b.name in impact.changed_decls:
+            node.formula_before, node.formula_after = a.formula, b.formula
+        node.removed, node.added = _changed_lines(_step_lines(a), _step_lines(b))
+    elif b is not None:
+        node.formula_after = b.formula
+        node.added = _step_lines(b)
+    elif a is not None:
+        node.formula_before = a.formula
+        node.removed = _step_lines(a)
+    if a is None or b is None:  # a node of one version only: what it uses, not a diff of it
+        node.uses = [(c.name, c.value, c.type) for c in ref.children]
+        return node
+    old_children = {impact.renames.get(c.name, c.name): c for c in a.children}
+    new_names = set()
+    for child in (b.children if b else []):
+        new_names.add(child.name)
+        counterpart = old_children.get(child.name)
+        if counterpart is not None and counterpart.value == child.value:
+            node.unchanged.append((child.name, child.value, child.type))
+            continue
+        if counterpart is None and child.value in (None, 0, False):
+            continue  # a new term that adds nothing for this employee (the formula above shows it)
+        sub = _diff_trace(counterpart, child, impact, seen)
+        if sub is not None:
+            node.children.append(sub)
+    for name, child in old_children.items():
+        if name not in new_names and child.value not in (None, 0, False):
+            sub = _diff_trace(child, None, impact, seen)
+            if sub is not None:
+                node.children.append(sub)
+    return node
+
+
+def trace_change_data(node: TraceChange) -> dict:
+    data: dict = {"name": node.name, "status": node.status, "before": json_value(node.before, node.type),
+                  "after": json_value(node.after, node.type), "old_line": node.old_line, "new_line": node.new_line}
+    if node.formula_before is not None or node.formula_after is not None:
+        data["formula"] = {"before": node.formula_before, "after": node.formula_after}
+    if node.removed:
+        data["removed"] = node.removed
+    if node.added:
+        data["added"] = node.added
+    if node.unchanged:
+        data["unchanged"] = {name: json_value(value, type_) for name, value, type_ in node.unchanged}
+    if node.uses:
+        data["uses"] = {name: json_value(value, type_) for name, value, type_ in node.uses}
+    if node.children:
+        data["inputs"] = [trace_change_data(c) for c in node.children]
+    return data
+
+
+# ---- rendering ------------------------------------------------------------------------------------
+
+
+def _fmt(value: object, type_: Type | None, lang: str) -> str:
+    return format_value(value, type_, compact=True, lang=lang)
+
+
+def _signed(value: object, type_: Type | None, lang: str) -> str:
+    if value is None:
+        return ""
+    text = format_value(value, type_, compact=True, lang=lang)
+    return "+" + text if isinstance(value, Fraction) and value > 0 else text
+
+
+def _money(value: Fraction, lang: str) -> str:
+    return format_value(value, Type(MONEY), lang=lang)
+
+
+def _percent_change(before: Fraction, after: Fraction) -> str:
+    if before == 0:
+        return ""
+    from pkrules.values.numbers import format_human
+
+    change = (after - before) / abs(before) * 100
+    return ("+" if change > 0 else "") + format_human(change, 2) + "%"
+
+
+def _cost_names(impact: Impact) -> str:
+    old_names, new_names = impact.cost_outputs
+    names = list(new_names) + [n for n in old_names if n not in new_names and impact.renames.get(n) not in new_names]
+    return " + ".join(names)
+
+
+def summary_lines(impact: Impact) -> list[str]:
+    lang = impact.lang
+    lines = [say(lang, "heading", data=impact.data_path, n=impact.matched)]
+    counts = say(lang, "counts", gain=impact.gain, lose=impact.lose, same=impact.unchanged)
+    if impact.other:
+        counts += say(lang, "other", n=impact.other)
+    lines.append("  " + counts)
+    pct = _percent_change(impact.cost_before, impact.cost_after)
+    lines.append("  " + say(lang, "cost", names=_cost_names(impact), before=_money(impact.cost_before, lang),
+                            after=_money(impact.cost_after, lang),
+                            delta=_signed(impact.cost_delta, Type(MONEY), lang) if impact.cost_delta else _money(Fraction(0), lang),
+                            pct=(", " if lang == "en" else "，") + pct if pct else ""))
+    for name, (before, after) in impact.totals.items():
+        if name in _cost_names(impact).split(" + "):
+            continue
+        lines.append("  " + say(lang, "total", name=name, before=_money(before, lang), after=_money(after, lang),
+                                delta=_signed(after - before, Type(MONEY), lang)))
+    still = [c.name for c in impact.columns if c.name not in impact.moving]
+    if still:
+        lines.append("  " + say(lang, "no_change_for_anyone", names=", ".join(still)))
+    for key, side in (("only_before", impact.only_before), ("only_after", impact.only_after)):
+        if side:
+            lines.append("  " + say(lang, key, n=len(side), keys=", ".join(_id_text(k) for k in side[:20]) + (" …" if len(side) > 20 else "")))
+    for side, errors in (("old", impact.errors_before), ("new", impact.errors_after)):
+        if errors:
+            keys = ", ".join(str(e.key) for e in errors[:20]) + (" …" if len(errors) > 20 else "")
+            lines.append("  " + say(lang, "errors", side=say(lang, side), n=len(errors), keys=keys))
+    return lines
+
+
+def _rows(impact: Impact, limit: int | None) -> tuple[list[str], list[list[str]], list[bool], list[EmployeeChange]]:
+    lang = impact.lang
+    graph = impact.new.graph
+    shown = impact.changed if not limit else impact.changed[:limit]
+    has_label = any(c.label for c in impact.changed)
+    has_period = any(c.period is not None for c in impact.changed)
+    columns = [c for c in impact.columns if c.name in impact.moving]
+    headers = [graph.key] + ([graph.period] if has_period else []) + (["name" if lang == "en" else "姓名"] if has_label else [])
+    numeric = [False] * len(headers)
+    for c in columns:
+        headers += [say(lang, "before", name=c.name), say(lang, "after", name=c.name), say(lang, "delta", name=c.name)]
+        numeric += [c.type.numeric] * 3
+    headers.append(say(lang, "changed"))
+    numeric.append(False)
+    rows = []
+    for e in shown:
+        row = [format_value(e.key)] + ([format_value(e.period)] if has_period else []) + ([e.label or ""] if has_label else [])
+        for c in columns:
+            row += [_fmt(e.before[c.name], c.type, lang), _fmt(e.after[c.name], c.type, lang),
+                    _signed(e.delta[c.name], c.type, lang)]
+        row.append(", ".join(e.nodes))
+        rows.append(row)
+    if rows and any(c.type.kind == MONEY for c in columns):
+        everyone = len(shown) == len(impact.changed)
+        every = "" if everyone else say(lang, "sigma_all", n=len(impact.changed))
+        total = (["Σ"] if has_label else [f"Σ {every}".strip()]) + ([""] if has_period else []) + ([every] if has_label else [])
+        for c in columns:
+            if c.type.kind == MONEY:
+                s = sum((e.delta[c.name] for e in impact.changed if e.delta[c.name] is not None), Fraction(0))
+                total += ["", "", _signed(s, c.type, lang)]
+            else:
+                total += ["", "", ""]
+        total.append("")
+        rows.append(total)
+    return headers, rows, numeric, shown
+
+
+def render_text(impact: Impact, limit: int | None = 200, with_explanations: bool = False) -> str:
+    lang = impact.lang
+    lines = summary_lines(impact)
+    if not impact.changed:
+        lines += ["", say(lang, "nobody")]
+        return "\n".join(lines) + "\n"
+    headers, rows, numeric, shown = _rows(impact, limit)
+    lines += ["", table(headers, rows, numeric)]
+    rest = len(impact.changed) - len(shown)
+    if rest > 0:
+        lines.append(say(lang, "more", n=rest, s="" if rest == 1 else "s"))
+    if with_explanations:
+        for e in shown:
+            lines.append("")
+            lines.extend(explanation_lines(impact, e))
+    return "\n".join(lines) + "\n"
+
+
+def _id_text(k: object) -> str:
+    if isinstance(k, tuple):
+        return f"{format_value(k[0])} ({format_value(k[1])})"
+    return format_value(k)
+
+
+def _who(e: EmployeeChange) -> str:
+    who = format_value(e.key) + (f" ({format_value(e.period)})" if e.period is not None else "")
+    return f"{who} {e.label}" if e.label else who
+
+
+def explanation_lines(impact: Impact, e: EmployeeChange) -> list[str]:
+    lang = impact.lang
+    lines = []
+    for root in impact.explain(e):
+        lines.append(say(lang, "why", who=_who(e), name=root.name, before=_fmt(root.before, root.type, lang),
+                         after=_fmt(root.after, root.type, lang), delta=_signed(_delta(root), root.type, lang) or "≠"))
+        _trace_lines(root, "", lines, lang, is_root=True)
+    return lines
+
+
+def _delta(node: TraceChange) -> object:
+    a, b = node.before, node.after
+    if isinstance(a, Fraction) and isinstance(b, Fraction):
+        return b - a
+    return None
+
+
+def _node_head(node: TraceChange, lang: str) -> str:
+    before = format_value(node.before, node.type, lang=lang)
+    after = format_value(node.after, node.type, lang=lang)
+    if node.status == "new":
+        text = f"{node.name} = {after}  ({say(lang, 'new_node')})"
+    elif node.status == "removed":
+        text = f"{node.name} = {before}  ({say(lang, 'removed_node')})"
+    else:
+        text = f"{node.name}: {before} → {after}"
+        if node.status == "repeated":
+            text += f"  ({say(lang, 'shown_above')})"
+    line = node.new_line or node.old_line
+    return text + (f"  [{say(lang, 'line', n=line)}]" if line and node.status != "repeated" else "")
+
+
+def _trace_lines(node: TraceChange, prefix: str, lines: list[str], lang: str, is_root: bool = False, last: bool = True) -> None:
+    if is_root:
+        lines.append("  " + _node_head(node, lang))
+        body = "  "
+    else:
+        lines.append(prefix + ("└─ " if last else "├─ ") + _node_head(node, lang))
+        body = prefix + ("   " if last else "│  ")
+    detail = body + ("│ " if node.children else "  ")
+    if node.status == "changed" and node.kind not in ("table", "weighted"):  # their steps show every row already
+        removed, added = _changed_lines((node.formula_before or "").splitlines(), (node.formula_after or "").splitlines())
+        lines.extend(detail + "- " + t.strip() for t in removed)
+        lines.extend(detail + "+ " + t.strip() for t in added)
+    lines.extend(detail + "- " + t for t in node.removed)
+    lines.extend(detail + "+ " + t for t in node.added)
+    for key, entries in (("unchanged_inputs", node.unchanged), ("uses", node.uses)):
+        if entries:
+            items = ", ".join(f"{n} {format_value(v, t, compact=True, lang=lang)}" for n, v, t in entries)
+            lines.append(detail + "  " + say(lang, key, items=items))
+    for k, child in enumerate(node.children):
+        _trace_lines(child, body, lines, lang, last=k == len(node.children) - 1)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(impact: Impact, limit: int | None = 200, with_explanations: bool = False) -> str:
+    lang = impact.lang
+    summary = summary_lines(impact)
+    out = [f"### {say(lang, 'md_heading', data=impact.data_path)}", ""]
+    out += [say(lang, "md_counts"), "|---:|---:|---:|---:|", f"| {impact.gain} | {impact.lose} | {impact.unchanged} | {impact.matched} |", ""]
+    out += [f"- {line.strip()}" for line in summary[2:]]
+    if not impact.changed:
+        out += ["", say(lang, "nobody")]
+        return "\n".join(out) + "\n"
+    headers, rows, numeric, shown = _rows(impact, limit)
+    out += ["", "| " + " | ".join(_md_cell(h) for h in headers) + " |",
+            "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    rest = len(impact.changed) - len(shown)
+    if rest > 0:
+        out += ["", say(lang, "more", n=rest, s="" if rest == 1 else "s")]
+    if with_explanations:
+        for e in shown:
+            out += ["", f"<details><summary>{say(lang, 'md_why', who=_who(e))}</summary>", "", "```diff"]
+            out += [_diff_marker(line) for line in explanation_lines(impact, e)]
+            out += ["```", "", "</details>"]
+    return "\n".join(out) + "\n"
+
+
+def _diff_marker(line: str) -> str:
+    """Move a tree line's -/+ mark to the front so that a ```diff block colours it."""
+    for mark in ("- ", "+ "):
+        at = line.find(mark)
+        if at >= 0 and not line[:at].strip(" │├└─"):
+            return mark[0] + line[:at] + line[at + 2:]
+    return " " + line
+
+
+def to_data(impact: Impact, limit: int | None = None, with_explanations: bool = False) -> dict:
+    lang = impact.lang
+    money = Type(MONEY)
+    shown = impact.changed if not limit else impact.changed[:limit]
+    types = {c.name: c.type for c in impact.columns}
+    employees = []
+    for e in shown:
+        item = {
+            "key": json_value(e.key), **({"period": json_value(e.period)} if e.period is not None else {}),
+            "name": e.label, "row": e.row,
+            "before": {k: json_value(v, types[k]) for k, v in e.before.items()},
+            "after": {k: json_value(v, types[k]) for k, v in e.after.items()},
+            "delta": {k: json_value(v, types[k]) for k, v in e.delta.items()},
+            "pay_delta": json_value(e.pay_delta, money),
+            "changed": e.nodes,
+        }
+        if with_explanations:
+            item["explanation"] = [trace_change_data(t) for t in impact.explain(e)]
+        employees.append(item)
+    return {
+        "data": impact.data_path,
+        "employees": impact.matched,
+        "columns": [c.name for c in impact.columns],
+        "changing_columns": impact.moving,
+        "summary": {"gain": impact.gain, "lose": impact.lose, "unchanged": impact.unchanged, "other": impact.other,
+                    "changed": len(impact.changed)},
+        "cost": {"outputs": _cost_names(impact).split(" + ") if _cost_names(impact) else [],
+                 "before": json_value(impact.cost_before, money), "after": json_value(impact.cost_after, money),
+                 "delta": json_value(impact.cost_delta, money)},
+        "totals": {name: {"before": json_value(b, money), "after": json_value(a, money), "delta": json_value(a - b, money)}
+                   for name, (b, a) in impact.totals.items()},
+        "only_before": [_id_text(k) for k in impact.only_before],
+        "only_after": [_id_text(k) for k in impact.only_after],
+        "errors": {"old": [e.describe(impact.old.graph.source.path) for e in impact.errors_before],
+                   "new": [e.describe(impact.new.graph.source.path) for e in impact.errors_after]},
+        "changed": employees,
+        "shown": len(shown),
+        "language": lang,
+    }
+
+
+def render_json(impact: Impact, limit: int | None = None, with_explanations: bool = False) -> str:
+    return json.dumps(to_data(impact, limit, with_explanations), ensure_ascii=False, indent=2) + "\n"
