@@ -59,7 +59,6 @@ def child(kind: str, data: str, repeat: int) -> dict:
         from pkrules.language.compile import compile_file
         from pkrules.engine.plan import compile_plan
 
-        import pkrules.engine.columnar.io
 
         graph = compile_file(POLICY)
         plan = compile_plan(graph)

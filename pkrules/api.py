@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from pkrules.language.diagnostics import Diagnostic, PolicyError, render_all
-from pkrules.language.compile import PolicyFileError, check_source, decode_policy, read_policy
+from pkrules.language.compile import PolicyFileError, check_source, read_policy
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import SourceFile
 from pkrules.values.types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
@@ -37,9 +37,9 @@ __all__ = [
     "check_text", "compile_text", "compile_file", "read_policy", "render_diagnostics", "policy_language",
     "money_outputs",
     # data
-    "DataError", "Population", "read_population", "population_from_rows",
+    "PkrulesError", "DataError", "MissingTable", "Population", "read_population", "population_from_rows",
     # evaluation
-    "evaluate", "Results", "RowErrors", "results_from_columns",
+    "evaluate", "Results", "RowErrors", "BadCells", "results_from_columns",
     # values
     "value_to_text", "value_from_text", "format_value", "Type",
     # explanations
@@ -95,92 +95,46 @@ def money_outputs(graph: RuleGraph) -> list[str]:
 
 # ---- data ---------------------------------------------------------------------------------------
 
-from pkrules.io.tables import DataError  # noqa: E402  (kept beside the readers it belongs to)
-
-
-@dataclass
-class Population:
-    """The employees to evaluate: validated main rows, and the rows of each related table the policy reads.
-
-    errors lists every bad cell (each with .describe(path) → a message naming row and column);
-    rows holds only the good rows.
-    """
-
-    graph: RuleGraph
-    rows: list[dict[str, object]]
-    row_numbers: list[int]
-    errors: list
-    related: dict[str, list[dict[str, object]]]
-    source: str = "<data>"
-
-    @property
-    def size(self) -> int:
-        return len(self.rows)
+from pkrules.engine.population import MissingTable, Population  # noqa: E402
+from pkrules.errors import DataError, PkrulesError  # noqa: E402
 
 
 def read_population(graph: RuleGraph, path: str | Path, related: dict[str, str | Path] | None = None,
                     sheet: str | None = None, table: str | None = None) -> Population:
-    """Read and validate a data file (CSV, Parquet, Excel, SQLite) and the related tables the policy reads.
+    """The population in a data file (CSV, Parquet, Excel, SQLite) and the related tables the policy reads.
 
-    Raises DataError when a file cannot be read at all, or when a related table the policy
-    declares is not given; bad cells are listed in .errors (row, column, value, what was expected).
+    Raises DataError when a file cannot be read at all or a related table is missing (MissingTable);
+    bad cells are in .errors (each with .describe(path): row, column, value, what was expected),
+    their rows left out of .rows.
     """
-    from pkrules.io.tables import read_data
+    from pkrules.engine.population import open_population
 
-    main = read_data(graph, path, sheet=sheet, table=table)
-    tables = _read_related(graph, main.rows, related or {})
-    errors = list(main.errors) + [e for _, errs in tables.values() for e in errs]
-    return Population(graph, main.rows, main.row_numbers, errors, {n: rows for n, (rows, _) in tables.items()}, str(path))
-
-
-def _read_related(graph: RuleGraph, rows: list[dict], given: dict[str, str | Path]) -> dict[str, tuple[list, list]]:
-    from pkrules.io.tables import CellError, read_data
-
-    unknown = [name for name in given if name not in graph.related]
-    if unknown:
-        raise DataError(f"the policy has no table {unknown[0]} (its tables: {', '.join(graph.related) or 'none'})")
-    missing = [name for name in graph.related if name not in given]
-    if missing:
-        raise DataError(f"this policy reads the table {missing[0]}: give its rows too")
-    keys = {str(row[graph.key]) for row in rows}
-    out: dict[str, tuple[list, list]] = {}
-    for name, path in given.items():
-        table = read_data(graph, path, related=name)
-        link = graph.related[name][0].link
-        errors = list(table.errors)
-        kept = []
-        for row, number in zip(table.rows, table.row_numbers):
-            if str(row[link]) not in keys:
-                errors.append(CellError(number, link, str(row[link]), "no such employee in the data"))
-            else:
-                kept.append(row)
-        out[name] = (kept, errors)
-    return out
+    population = open_population(graph, path, related, sheet, table)
+    population.rows  # read now: the caller looks at .errors next
+    return population
 
 
 def population_from_rows(graph: RuleGraph, rows: Sequence[dict[str, str]],
                          related: dict[str, Sequence[dict[str, str]]] | None = None,
                          source: str = "<rows>") -> Population:
     """Validate rows given as text cells (column name → cell text), exactly as a CSV file would be read."""
+    from pkrules.engine.population import check_related
     from pkrules.io.tables import read_csv
 
+    check_related(graph, dict(related or {}))
     main = read_csv(graph, Path(source), text=_csv_text(rows, [n.decl.column or n.name for n in graph.inputs],
                                                          [n.name for n in graph.inputs]))
-    given = related or {}
-    unknown = [name for name in given if name not in graph.related]
-    missing = [name for name in graph.related if name not in given]
-    if unknown or missing:
-        raise DataError(f"this policy reads the table {missing[0]}: give its rows too" if missing else
-                        f"the policy has no table {unknown[0]} (its tables: {', '.join(graph.related) or 'none'})")
     tables: dict[str, list] = {}
     errors = list(main.errors)
-    for name, table_rows in given.items():
+    for name, table_rows in (related or {}).items():
         declared, _ = graph.related[name]
         names = [d.name for d in declared.inputs]
-        part = read_csv(graph, Path(f"{source}:{name}"), text=_csv_text(table_rows, [d.column or d.name for d in declared.inputs], names), table=name)
+        part = read_csv(graph, Path(f"{source}:{name}"),
+                        text=_csv_text(table_rows, [d.column or d.name for d in declared.inputs], names), table=name)
         errors.extend(part.errors)
         tables[name] = part.rows
-    return Population(graph, main.rows, main.row_numbers, errors, tables, source)
+    return Population(graph, main.rows, main.row_numbers, tables, source=source, cell_errors=errors,
+                      skipped=main.skipped)
 
 
 def _csv_text(rows: Iterable[dict[str, str]], header: list[str], names: list[str]) -> str:
@@ -202,44 +156,29 @@ def _cell(value: object) -> str:
 
 # ---- evaluation ---------------------------------------------------------------------------------
 
-from pkrules.engine.exact import EvalError, Results  # noqa: E402
+from pkrules.engine.backend import BadCells  # noqa: E402
+from pkrules.engine.results import EvalError, Results  # noqa: E402
 
 RowErrors = list[EvalError]
 
 
-def evaluate(graph: RuleGraph, population: Population, backend: str = "auto") -> Results:
-    """Every node's value for every employee. Row errors (division by zero, a missing lookup key…)
-    are in results.errors, never raised. backend: "auto" (the fastest that gives exact results),
-    "exact" (the row-by-row reference evaluator) or "fast" (the columnar path; falls back to exact
-    when it must)."""
-    from pkrules.engine.exact import evaluate as exact
+def evaluate(graph: RuleGraph, population: Population, backend: str = "auto", keep_going: bool = False) -> Results:
+    """Every node's value for every employee, through the one backend seam (engine/backend.py).
 
-    if backend not in ("auto", "exact", "fast"):
-        raise ValueError(f"unknown backend {backend!r}: auto, exact or fast")
-    if backend != "exact" and not population.related and population.rows:
-        from pkrules.engine.columnar import NeedsExact
-        from pkrules.engine.plan import PlanError
+    Row errors (division by zero, a missing lookup key…) are in results.errors, never raised.
+    Bad cells raise BadCells unless keep_going. backend: "auto" (the exact evaluator for small
+    populations, the columnar fast path for large; the same values to the cent), "exact", "fast".
+    """
+    from pkrules.engine.backend import evaluate as run
 
-        try:
-            return _fast(graph, population)
-        except (NeedsExact, PlanError):
-            pass  # the exact evaluator gives the same values, and reports row errors in its own words
-    return exact(graph, population.rows, population.row_numbers, related=population.related)
-
-
-def _fast(graph: RuleGraph, population: Population):
-    from pkrules.engine.columnar import evaluate_columnar, table_from_rows
-
-    results = evaluate_columnar(graph, table_from_rows(graph, population.rows))
-    results.row_numbers = list(population.row_numbers)
-    return results
+    return run(graph, population, backend, keep_going=keep_going)
 
 
 def results_from_columns(graph: RuleGraph, columns: dict[str, list], row_numbers: list[int] | None = None,
                          related: dict[str, list[dict]] | None = None) -> Results:
     """Results rebuilt from stored values (every input and every definition, exact), for explaining later
     without evaluating again. Population terms (group sums, ranks, splits) are recomputed on demand."""
-    from pkrules.engine.exact import Compiled
+    from pkrules.engine.exact import Compiled, ExactResults
 
     missing = [n for n in graph.nodes if n not in columns]
     if missing:
@@ -247,8 +186,8 @@ def results_from_columns(graph: RuleGraph, columns: dict[str, list], row_numbers
     size = len(columns[graph.key])
     cols = {name: list(columns[name]) for name in graph.nodes}
     compiled = Compiled(graph, cols, size)
-    compiled.related = related or {}
-    return Results(graph, cols, [], list(row_numbers or range(1, size + 1)), compiled)
+    compiled.related_rows = related or {}
+    return ExactResults(graph, cols, [], list(row_numbers or range(1, size + 1)), compiled)
 
 
 # ---- values as text (storage) -------------------------------------------------------------------
@@ -297,7 +236,7 @@ def value_from_text(text: str, type_: Type) -> object:
 
 def format_value(value: object, type_: Type | None = None, lang: str = "en", compact: bool = False) -> str:
     """A value as people read it: money with separators and two decimals, percentages with %, 是/否 in Chinese."""
-    from pkrules.engine.render import format_value as fmt
+    from pkrules.values.format import format_value as fmt
 
     return fmt(value, type_, compact=compact, lang=lang)
 

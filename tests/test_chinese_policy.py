@@ -141,7 +141,7 @@ def test_examples_pass_in_both_files(en, zh):
 
 def test_examples_give_the_same_inputs_and_expectations(en, zh):
     """The golden examples are the same four cases in both files, value for value."""
-    from pkrules.language.check import example_word
+    from pkrules.language.builtins import example_word
 
     names = {**INPUTS, **DEFINITIONS}
     for en_example, zh_example in zip(en.policy.examples, zh.policy.examples, strict=True):

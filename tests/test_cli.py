@@ -309,7 +309,7 @@ attainment = sales / sales_target
 def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
     import io
 
-    from pkrules import cli
+    from pkrules.cli import run as cli
 
     class Terminal(io.StringIO):
         def isatty(self):

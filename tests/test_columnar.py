@@ -2,7 +2,7 @@
 
 - random policies built from every construct of the language, on random populations
   (hypothesis): every column equal, value for value and type for type; and the fast
-  path declines (NeedsExact) exactly when the exact evaluator reports a row error;
+  path declines (Declined) exactly when the exact evaluator reports a row error;
 - the reference policy on populations dense in edge cases (scores of exactly 90, sales
   of exactly 110% of target, zero sales, ties at the top-10% cut-off, remainder ties);
 - every policy in policies/ on its sample data, through the CLI: the same table, the
@@ -26,7 +26,8 @@ pl = pytest.importorskip("polars")
 from columnar_strategies import HEAD, policies, populations  # noqa: E402
 
 from pkrules.language import ast  # noqa: E402
-from pkrules.engine.columnar import NeedsExact, evaluate_columnar, run_file, table_from_rows  # noqa: E402
+from pkrules.engine.results import Declined
+from pkrules.engine.columnar import evaluate_columnar, run_file, table_from_rows  # noqa: E402
 from pkrules.language.diagnostics import PolicyError  # noqa: E402
 from pkrules.language.compile import compile_file, compile_policy  # noqa: E402
 from pkrules.engine.exact import evaluate  # noqa: E402
@@ -68,7 +69,7 @@ def both_ways(text: str, rows: list[dict]):
     exact = evaluate(graph, rows)
     try:
         fast = evaluate_columnar(graph, table_from_rows(graph, rows))
-    except NeedsExact:
+    except Declined:
         fast = None
     return graph, exact, fast
 
@@ -130,7 +131,7 @@ def test_random_policies_through_csv_files(text, rows, tmp_path_factory):
     exact = evaluate(graph, population.rows, population.row_numbers)
     try:
         fast = run_file(graph, path)
-    except NeedsExact:
+    except Declined:
         assert exact.errors
         return
     assert exact.errors == []
@@ -276,7 +277,8 @@ def _columnar_or_skip(graph) -> None:
 
 def _samples_for(policy: Path) -> list[Path]:
     """The sample files under policies/ that this policy can read (its own columns)."""
-    from pkrules.io.tables import DataError, read_csv
+    from pkrules.io.tables import read_csv
+    from pkrules.errors import DataError
 
     graph = compile_file(policy)
     found = []
@@ -300,7 +302,7 @@ def test_every_policy_on_its_examples(policy):
         graph_, exact = graph, evaluate(graph, rows)
         try:
             fast = evaluate_columnar(graph, table_from_rows(graph, rows))
-        except NeedsExact:
+        except Declined:
             assert exact.errors, ex.title
             continue
         assert_same(graph_, exact, fast)

@@ -1,6 +1,6 @@
 """The fast path's readers and writers against data.py and render.format_csv, cell for cell.
 
-The fast path reads a file straight into columns, or declines (NeedsExact) so that the
+The fast path reads a file straight into columns, or declines (Declined) so that the
 exact path reads it and reports its problems in its own words. Here: every shape of
 number HR types, whitespace, blank rows, quoting, BOM and GB18030, typed Parquet; bad
 cells and row errors give the same messages and exit codes with either engine; output
@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 pl = pytest.importorskip("polars")
 
 from pkrules.cli import main  # noqa: E402
-from pkrules.engine.columnar import NeedsExact, read_table, run_file  # noqa: E402
+from pkrules.engine.results import Declined
+from pkrules.engine.columnar import read_table, run_file  # noqa: E402
 from pkrules.io.tables import read_csv, read_data  # noqa: E402
 from pkrules.language.compile import compile_policy  # noqa: E402
 from pkrules.engine.exact import evaluate  # noqa: E402
@@ -118,7 +119,7 @@ def test_bad_cells_decline_and_both_engines_say_the_same(tmp_path, capsys, bad):
     path.write_text(HEADER + "E2,T1,骨干,1,1%,1,1,no,2024-07-01\n" + bad + "\n", encoding="utf-8")
     policy = tmp_path / "p.pk"
     policy.write_text(POLICY, encoding="utf-8")
-    with pytest.raises(NeedsExact):
+    with pytest.raises(Declined):
         read_table(graph_of(), path)
     said = {}
     for engine in ("fast", "exact"):
@@ -185,7 +186,7 @@ def test_parquet_with_a_null_declines(tmp_path):
                           "day": [dt.date(2024, 1, 1)] * 2})
     path = tmp_path / "people.parquet"
     frame.write_parquet(path)
-    with pytest.raises(NeedsExact):
+    with pytest.raises(Declined):
         read_table(graph_of(), path)
     assert read_data(graph_of(), path).errors[0].expected == "a value is required"
 
@@ -232,7 +233,7 @@ def test_outputs_are_the_same_bytes_from_either_engine(tmp_path_factory, values)
     import csv
     import io
 
-    from pkrules.engine.render import format_csv
+    from pkrules.values.format import format_csv
 
     handle = io.StringIO(newline="")
     writer = csv.writer(handle)

@@ -26,7 +26,8 @@ from pkrules.cli import main
 from pkrules.review.diff import diff_policies, rename
 from pkrules.language.compile import compile_policy
 from pkrules.engine.exact import evaluate
-from pkrules.review.impact import compute_impact, evaluate_both, evaluate_reusing, load_populations
+from pkrules.engine.population import Population
+from pkrules.review.impact import compute_impact, evaluate_both, load_populations, reusable_columns, trace_change_data
 from pkrules.language.parse import parse_text
 
 ROOT = Path(__file__).parent.parent
@@ -102,31 +103,26 @@ def test_impact_golden(variant, flags, golden, engine, capsys, monkeypatch):
     _compare(GOLDEN / golden, out)
 
 
-def test_the_fast_path_is_used_when_it_is_there():
+def test_the_fast_path_gives_the_same_impact_and_explanations():
     pytest.importorskip("polars")
-    columnar = pytest.importorskip("pkrules.engine.columnar")
-    from pkrules.review.impact import fast_pair
-
     old = compile_policy((GOLDEN / "base.pk").read_text(encoding="utf-8"), "base.pk")
     new = compile_policy((GOLDEN / "band_1_3.pk").read_text(encoding="utf-8"), "band_1_3.pk")
-    try:
-        pair = fast_pair(old, new, str(GOLDEN / "employees.csv"))
-    except columnar.NeedsExact:  # pragma: no cover - fast_pair never lets it out
-        raise
-    if pair is None:
-        pytest.skip("the fast path declines this policy")
-    impact = compute_impact(*pair, "employees.csv", renames={}, changed_decls={"coef"}, engine="columnar")
-    assert {e.key: e.delta["total"] for e in impact.changed} == {
-        e.key: e.delta["total"] for e in compute_impact(*_exact_pair(old, new), "employees.csv").changed}
-    # The explanation comes from the exact evaluator, run on demand.
-    impact.populations = lambda: load_populations(old, new, str(GOLDEN / "employees.csv"))
+    population, _ = load_populations(old, new, str(GOLDEN / "employees.csv"))
+    pair = evaluate_both(old, new, population, population, backend="fast")
+    assert [r.backend for r in pair] == ["fast", "fast"]
+    impact = compute_impact(*pair, "employees.csv", renames={}, changed_decls={"coef"}, engine="fast")
+    exact = compute_impact(*_exact_pair(old, new), "employees.csv", renames={}, changed_decls={"coef"})
+    assert {e.key: e.delta["total"] for e in impact.changed} == {e.key: e.delta["total"] for e in exact.changed}
+    # The explanation is read from the fast path's results (their probe), and says the same.
     [root] = impact.explain(impact.changed[0])
+    [same] = exact.explain(exact.changed[0])
     assert root.name == "total" and root.children[0].name == "bonus"
+    assert trace_change_data(root) == trace_change_data(same)
 
 
 def _exact_pair(old, new):
     population, _ = load_populations(old, new, str(GOLDEN / "employees.csv"))
-    return evaluate_both(old, new, population, population)
+    return evaluate_both(old, new, population, population, backend="exact")
 
 
 def test_markdown_of_the_semantic_diff(capsys, monkeypatch):
@@ -206,6 +202,7 @@ def test_band_change_impact_through_the_api_matches_two_full_runs():
     assert old_population is new_population  # same inputs: the data is read once
     old_results, new_results = evaluate_both(old, new, old_population, new_population)
     full = evaluate(new, new_population.rows, new_population.row_numbers)
+    assert old_results.backend == "exact"  # 40 employees: the exact evaluator, which lends its columns
     for name in full.columns:
         assert new_results.columns[name] == full.columns[name], name
     # Only the change and what depends on it were computed again.
@@ -217,19 +214,15 @@ def test_band_change_impact_through_the_api_matches_two_full_runs():
     assert impact.cost_delta == sum(expected.values())
 
 
-def test_impact_with_a_plugged_in_evaluator_gives_the_same_answer():
+def test_impact_is_the_same_whichever_backend_computes_it():
+    pytest.importorskip("polars")
     text = POLICY.read_text(encoding="utf-8")
     old, new = compile_policy(text, "old.pk"), compile_policy(text.replace(*TOP_BAND), "new.pk")
     population, _ = load_populations(old, new, str(SAMPLE))
-    calls = []
-
-    def counting(graph, rows, numbers):
-        calls.append(graph)
-        return evaluate(graph, rows, numbers)
-
-    a = compute_impact(*evaluate_both(old, new, population, population, evaluate=counting), str(SAMPLE))
-    b = compute_impact(*evaluate_both(old, new, population, population), str(SAMPLE))
-    assert calls == [old, new]  # a plugged-in evaluator runs both versions itself
+    fast = evaluate_both(old, new, population, population, backend="fast")
+    exact = evaluate_both(old, new, population, population, backend="exact")
+    assert [r.backend for r in fast] == ["fast", "fast"] and [r.backend for r in exact] == ["exact", "exact"]
+    a, b = compute_impact(*fast, str(SAMPLE)), compute_impact(*exact, str(SAMPLE))
     assert [(e.key, e.delta) for e in a.changed] == [(e.key, e.delta) for e in b.changed]
     assert (a.cost_before, a.cost_after) == (b.cost_before, b.cost_after)
 
@@ -241,29 +234,26 @@ def test_reusing_columns_gives_exactly_a_full_run(variant):
     d = diff_policies(old.policy, new.policy)
     population, _ = load_populations(old, new, str(GOLDEN / "employees.csv"))
     old_results = evaluate(old, population.rows, population.row_numbers)
-    reused = evaluate_reusing(new, old_results, d.renames)
+    known = reusable_columns(new, old_results, d.renames)
+    reused = evaluate(new, population.rows, population.row_numbers, known=known)
     full = evaluate(new, population.rows, population.row_numbers)
-    assert reused is not None
-    assert reused.columns == full.columns
+    assert reused.columns == full.columns and reused.errors == full.errors
     if variant in ("formatted.pk", "rename.pk"):  # nothing to compute again
         inverse = {b: a for a, b in d.renames.items()}
         assert all(reused.columns[n] is old_results.columns[inverse.get(n, n)] for n in new.nodes)
 
 
-def test_reusing_falls_back_when_the_new_version_has_row_errors():
+def test_reusing_reports_the_new_versions_row_errors_as_a_full_run_does():
     old = compile_policy("input\n  id: text key\n  a: number\n  b: number\nr = a + b\n")
     new = compile_policy("input\n  id: text key\n  a: number\n  b: number\nr = a / b\n")
     rows = [{"id": "x", "a": Fraction(1), "b": Fraction(0)}, {"id": "y", "a": Fraction(1), "b": Fraction(2)}]
-    old_results = evaluate(old, rows)
-    assert evaluate_reusing(new, old_results) is None
-    population = _Population(rows)
+    population = Population(old, rows)
     _, new_results = evaluate_both(old, new, population, population)
     assert [e.key for e in new_results.errors] == ["x"] and "division by zero" in new_results.errors[0].message
-
-
-class _Population:
-    def __init__(self, rows):
-        self.rows, self.row_numbers = rows, list(range(1, len(rows) + 1))
+    assert new_results.errors == evaluate(new, rows).errors
+    # A run with row errors lends nothing.
+    broken = evaluate(new, rows)
+    assert reusable_columns(new, broken) == {}
 
 
 # ---- what the semantic diff says ----------------------------------------------------------------

@@ -20,10 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pkrules.cli import main as cli_main
-from pkrules.io.tables import DataError, read_csv
+from pkrules.io.tables import read_csv
+from pkrules.errors import DataError
 from pkrules.language.diagnostics import render_all
 from pkrules.language.compile import check_source
 from pkrules.engine.exact import evaluate
+from pkrules.engine.population import MissingTable
 from pkrules.language.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,6 +221,10 @@ def test_random_edits_never_raise(text):
             population = read_csv(graph, path, text=data)
         except DataError:
             continue  # e.g. the edit renamed an input: the sample lacks that column
+        if graph.related:  # a policy reading a related table is evaluated with its rows, never without
+            with pytest.raises(MissingTable, match="reads the table"):
+                evaluate(graph, population.rows, population.row_numbers)
+            continue
         results = evaluate(graph, population.rows, population.row_numbers)  # row errors are collected
         assert isinstance(results.errors, list)
 

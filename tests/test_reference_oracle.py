@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pkrules.language.compile import compile_file
-from pkrules.engine.exact import evaluate, largest_remainder
+from pkrules.engine.exact import evaluate
+from pkrules.values.split import largest_remainder
 from pkrules.values.numbers import round_half_up
 
 ROOT = Path(__file__).resolve().parent.parent

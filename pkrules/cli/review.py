@@ -1,6 +1,5 @@
-"""The commands behind `pkrules diff`, `pkrules git-setup` and git's diff driver.
+"""Commands for reviewing policy changes: diff (semantic, with impact), git-setup, git's diff driver and textconv.
 
-cli.py registers them and calls in here (kept apart so the CLI module stays small).
 Exit codes of `diff` follow diff(1): 0 no semantic changes, 1 changes, 2 trouble.
 """
 
@@ -14,44 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pkrules.cli.console import Fail, err as _err
+
 EXIT_SAME, EXIT_CHANGED, EXIT_TROUBLE = 0, 1, 2
 
 
-class _Trouble(Exception):
-    """Stop a command with a message for the user.
-
-    Not cli._Fail: under `python -m pkrules.cli` (how git may call the driver) the CLI module
-    is __main__, and its _Fail is another class than pkrules.cli._Fail.
-    """
-
-    def __init__(self, message: str, code: int = EXIT_TROUBLE):
-        super().__init__(message)
-        self.code = code
-
-
-def _fail(message: str, code: int = EXIT_TROUBLE) -> _Trouble:
-    return _Trouble(message, code)
-
-
-def _command(fn):
-    import functools
-
-    @functools.wraps(fn)
-    def run(args) -> int:
-        try:
-            return fn(args)
-        except _Trouble as e:
-            if str(e):
-                _err(str(e))
-            return e.code
-
-    return run
-
-
-def _err(text: str) -> None:
-    from pkrules.cli import _err as err
-
-    err(text)
+def _fail(message: str, code: int = EXIT_TROUBLE) -> Fail:
+    """Trouble: exit 2, as diff(1) does (1 means "there are changes")."""
+    return Fail(message, code)
 
 
 # ---- reading both sides ------------------------------------------------------------------
@@ -116,7 +85,6 @@ def _lookup_files(policy) -> list[str]:
     return [d.file for d in policy.declarations if isinstance(d, ast.Lookup) and getattr(d, "file", None)]
 
 
-@_command
 def run_diff(args) -> int:
     from pkrules.review import diff as semantic
 
@@ -157,8 +125,10 @@ def run_diff(args) -> int:
 
 
 def _impact(old_graph, new_graph, args, d):
+    from pkrules.cli.run import _note_decline
+    from pkrules.engine.backend import BadCells
     from pkrules.io.git import GitError, read_text_spec
-    from pkrules.review.impact import ImpactError, check_columns, choose_columns, compute_impact, evaluate_both, fast_pair, load_populations
+    from pkrules.review.impact import ImpactError, choose_columns, compute_impact, evaluate_both, load_populations
 
     related = sorted(set(getattr(old_graph, "related", None) or {}) | set(getattr(new_graph, "related", None) or {}))
     if related:
@@ -170,31 +140,22 @@ def _impact(old_graph, new_graph, args, d):
         raise _fail(f"error: {e}") from None
     names = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     try:
-        text = check_columns(old_graph, new_graph, args.data, text, args.old, args.new)
-        columns = choose_columns(old_graph, new_graph, d.renames, names)
-    except ImpactError as e:
-        raise _fail(f"error: {e}") from None
-    # The fast path reads the file itself; it declines (and we go on exactly) on anything unusual.
-    fast = fast_pair(old_graph, new_graph, args.data) if args.engine == "fast" and Path(args.data).is_file() else None
-    if fast is not None:
-        def populations():
-            return load_populations(old_graph, new_graph, args.data, text, args.old, args.new)
-
-        return compute_impact(*fast, args.data, columns, d.renames, d.changed_names(), populations, "columnar")
-    try:
         old_population, new_population = load_populations(old_graph, new_graph, args.data, text, args.old, args.new)
+        columns = choose_columns(old_graph, new_graph, d.renames, names)
+        old_results, new_results = evaluate_both(old_graph, new_graph, old_population, new_population, args.engine,
+                                                 d.renames, args.keep_going, on_decline=_note_decline)
+    except BadCells as bad:
+        population = bad.population
+        label = args.old if population is old_population else args.new
+        for error in population.cell_errors:
+            _err(f"error: {error.describe(args.data)}" + (f" (read for {label})" if new_population is not old_population else ""))
+        raise _fail(f"{args.data}: {len(population.cell_errors)} bad cell{'s' * (len(population.cell_errors) != 1)}; "
+                    "no impact was computed. Fix the data, or use --keep-going to compare the other rows.") from None
     except ImpactError as e:
         raise _fail(f"error: {e}") from None
-    for population, label in ((old_population, args.old), (new_population, args.new)):
-        if population.errors and (population is old_population or new_population is not old_population):
-            for error in population.errors:
-                _err(f"error: {error.describe(args.data)}" + (f" (read for {label})" if new_population is not old_population else ""))
-            if not args.keep_going:
-                raise _fail(f"{args.data}: {len(population.errors)} bad cell{'s' * (len(population.errors) != 1)}; "
-                            "no impact was computed. Fix the data, or use --keep-going to compare the other rows.")
-        if not population.rows:
+    for population in {id(p): p for p in (old_population, new_population)}.values():
+        if population.loaded and not population.rows:
             raise _fail(f"error: {args.data}: no rows to evaluate")
-    old_results, new_results = evaluate_both(old_graph, new_graph, old_population, new_population, renames=d.renames)
     for results, label in ((old_results, args.old), (new_results, args.new)):
         for error in results.errors:
             _err(f"error: {args.data}: {label}: {error.describe(results.graph.source.path)}")
@@ -203,7 +164,7 @@ def _impact(old_graph, new_graph, args, d):
             raise _fail(f"{label}: {n} row{'s' * (n != 1)} could not be computed; no impact was computed. "
                         "Fix the data or the policy, or use --keep-going.")
     return compute_impact(old_results, new_results, args.data, columns, d.renames, d.changed_names(),
-                          (old_population, new_population))
+                          engine=new_results.backend)
 
 
 # ---- git integration ------------------------------------------------------------------------
@@ -237,7 +198,6 @@ def _global_attributes_file() -> Path:
     return Path(base) / "git" / "attributes"
 
 
-@_command
 def run_git_setup(args) -> int:
     from pkrules.io.git import GitError, repository_root
 
@@ -305,7 +265,6 @@ def _empty_policy():
     return ast.Policy(None, None, (), (), ())
 
 
-@_command
 def run_git_diff_driver(args) -> int:
     """git's external diff: path old-file old-hex old-mode new-file new-hex new-mode [new-path info]."""
     from pkrules.review import diff as semantic
@@ -369,7 +328,6 @@ def canonical_text(text: str, path: str = "<policy>") -> str:
         return text
 
 
-@_command
 def run_git_textconv(args) -> int:
     try:
         raw = Path(args.file).read_bytes()

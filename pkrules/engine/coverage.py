@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pkrules.language import ast
-from pkrules.engine.exact import Results, RowError
+from pkrules.engine.results import Results, RowError, Upstream
 
 
 @dataclass
@@ -30,10 +30,10 @@ def coverage(results_list: list[Results]) -> list[Hit]:
     return [Hit(line, node, what, count) for (line, node, what), count in sorted(totals.items())]
 
 
-def _safe(fn, i):
+def _safe(probe, expr, i):
     try:
-        return fn(i)
-    except RowError:
+        return probe.value(expr, i)
+    except (RowError, Upstream):
         return None
 
 
@@ -42,15 +42,16 @@ def _text(results: Results, node) -> str:
 
 
 def _coverage(results: Results) -> list[Hit]:
-    graph, compiled = results.graph, results.compiled
-    good = [i for i in range(results.size) if i not in compiled.failed]
+    graph, probe = results.graph, results.probe
+    failed = results.failed_rows()
+    good = [i for i in range(results.size) if i not in failed]
     hits: list[Hit] = []
     for node in graph.definitions:
         decl = node.decl
         computed = sum(1 for i in good if results.columns[node.name][i] is not None)
         hits.append(Hit(decl.span.line, node.name, f"{node.name} (computed)", computed))
         if isinstance(decl, ast.Table):
-            conds = [compiled.expr(r.cond) if r.cond is not None else None for r in decl.rows]
+            conds = [r.cond for r in decl.rows]
             counts = [0] * len(decl.rows)
             for i in good:
                 fired_any = False
@@ -59,27 +60,26 @@ def _coverage(results: Results) -> list[Hit]:
                         if not fired_any:
                             counts[k] += 1
                         break
-                    if _safe(cond, i):
+                    if _safe(probe, cond, i):
                         counts[k] += 1
                         fired_any = True
                         if decl.hit == "first":
                             break
             hits.extend(Hit(r.span.line, node.name, _text(results, r), c) for r, c in zip(decl.rows, counts))
         elif isinstance(decl, ast.Lookup):
-            key = compiled.expr(decl.key)
+            key = decl.key
             known = {e.key for e in decl.entries if e.key is not None}
             for entry in decl.entries:
                 if entry.key is None:
-                    count = sum(1 for i in good if _safe(key, i) not in known)
+                    count = sum(1 for i in good if _safe(probe, key, i) not in known)
                 else:
-                    count = sum(1 for i in good if _safe(key, i) == entry.key)
+                    count = sum(1 for i in good if _safe(probe, key, i) == entry.key)
                 label = "OTHERWISE" if entry.key is None else str(entry.key)
                 hits.append(Hit(entry.span.line, node.name, f"{node.name} by … {label}", count))
         for expr in _expressions(decl):
             for sub in ast.walk(expr):
                 if isinstance(sub, ast.IfExpr):
-                    cond = compiled.expr(sub.cond)
-                    yes = sum(1 for i in good if _safe(cond, i) is True)
+                    yes = sum(1 for i in good if _safe(probe, sub.cond, i) is True)
                     text = results.graph.source.snippet(sub.cond.span)
                     hits.append(Hit(sub.span.line, node.name, f"if {text}: then", yes))
                     hits.append(Hit(sub.span.line, node.name, f"if {text}: else", len(good) - yes))
@@ -95,7 +95,7 @@ def _expressions(decl) -> list:
 
 
 def render_coverage(hits: list[Hit], population: int) -> str:
-    from pkrules.engine.render import table
+    from pkrules.values.text import table
 
     rows = [[str(h.line), h.node, h.what, str(h.count)] for h in hits]
     never = [h for h in hits if h.count == 0]

@@ -9,73 +9,35 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, Protocol
 
 from pkrules.language import ast
-from pkrules.language.check import constant_value
-from pkrules.values.numbers import ceil_to, floor_to, format_human, round_half_up
+from pkrules.language.builtins import constant_value, function_of, tiers_of
+from pkrules.values.split import NotWholeUnits, largest_remainder
+from pkrules.values.tiers import marginal_amount, whole_amount
+from pkrules.values.numbers import ceil_to, floor_to, round_half_up
+from pkrules.engine.population import Population, check_related
+from pkrules.engine.results import EvalError, GroupStat, RowError, Upstream, row_of
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import Span
 
-CENT = Fraction(1, 100)
 _NO_GROUP = object()
 
 Fn = Callable[[int], object]
 
 
-class RowError(Exception):
-    """A value that cannot be computed for one employee (division by zero, a missing lookup…)."""
-
-    def __init__(self, message: str, span: Span | None = None):
-        super().__init__(message)
-        self.message = message
-        self.span = span
-
-
-class Upstream(Exception):
-    """A value this row needs is missing because of the row's own earlier error (already reported).
-
-    Failed values are stored as None; a row is still evaluated for the nodes
-    that do not depend on what failed, so one error does not hide the rest.
-    """
-
-
 @dataclass
-class EvalError:
-    """A row error as reported to the user."""
-
-    row: int  # the row's number in the data (1 = first data row)
-    key: object
-    node: str
-    message: str
-    span: Span | None
-
-    def describe(self, path: str) -> str:
-        where = f"{path}:{self.span.line}" if self.span else path
-        return f"row {self.row} ({self.key}): {self.node}: {self.message}  [{where}]"
-
-
-@dataclass
-class GroupStat:
-    """What a population term computed for one group (shown in explanations)."""
-
-    group: object
-    members: int
-    value: object = None
-    detail: dict = field(default_factory=dict)
-
-
-@dataclass
-class Results:
-    """Every node's value for every employee of a population."""
+class ExactResults:
+    """Every node's value for every employee, computed by the exact evaluator (the Results shape)."""
 
     graph: RuleGraph
     columns: dict[str, list]
     errors: list[EvalError]
     row_numbers: list[int]
-    compiled: "Compiled"
+    probe: "Compiled"
+    backend: str = "exact"
 
     @property
     def size(self) -> int:
@@ -87,42 +49,82 @@ class Results:
 
     def index_of(self, key: object, period: object = None) -> int | None:
         """The row of an employee (given as text or value); with periods, the latest unless one is named."""
-        matches = [i for i, k in enumerate(self.keys) if _same(k, key)]
-        period_name = self.graph.period
-        if period_name is None or not matches:
-            return matches[0] if matches else None
-        periods = self.columns[period_name]
-        if period is not None:
-            return next((i for i in matches if _same(periods[i], period)), None)
-        return max(matches, key=lambda i: periods[i])
+        periods = self.columns[self.graph.period] if self.graph.period else None
+        return row_of(self.keys, periods, key, period)
 
     def failed_rows(self) -> set[int]:
-        return {e.row for e in self.errors}
+        return set(self.probe.failed)
 
     def value(self, name: str, index: int) -> object:
         return self.columns[name][index]
 
 
-def _same(value: object, wanted: object) -> bool:
-    if value == wanted:
-        return True
-    text = str(wanted)
-    return str(value) == text or (isinstance(value, Fraction) and format_human(value, group=False) == text)
+class TermSource(Protocol):
+    """Population terms computed elsewhere (by a faster backend, or stored), read instead of recomputed."""
+
+    def values(self, term: ast.Expr, fallback: "Callable[[ast.Expr], Fn]") -> "Fn | None":
+        """Each row's value of the term (None: not available; compute it here)."""
+
+    def group(self, term: ast.Expr, row: int) -> GroupStat | None:
+        """The statistic of the row's group for the term."""
 
 
 class Compiled:
-    """Closures for every expression of a policy, bound to one population's columns."""
+    """Closures for every expression of a policy, bound to one population's columns.
 
-    def __init__(self, graph: RuleGraph, columns: dict[str, list], size: int):
+    It is also the exact results' Probe (engine/results.py): value(expr, row),
+    group(term, row), related(term, row). With a TermSource, population terms are
+    read from it (a faster backend's columns) instead of recomputed.
+    """
+
+    def __init__(self, graph: RuleGraph, columns: dict[str, list], size: int, terms: TermSource | None = None):
         self.graph = graph
         self.columns = columns
         self.size = size
+        self.terms = terms
         self.fns: dict[int, Fn] = {}
         self.groups: dict[int, dict[object, GroupStat]] = {}  # id(population term) → per group
         self.group_of: dict[int, list[object]] = {}  # id(population term) → each row's group
         self.failed: set[int] = set()
-        self.related: dict[str, list[dict]] = {}  # rows of related tables
+        self.related_rows: dict[str, list[dict]] = {}  # rows of related tables
         self.related_stats: dict[int, dict[int, tuple[int, int]]] = {}  # id(term) → row → (counted, rows)
+
+    # -- the probe: what explanations ask
+    def value(self, expr: ast.Expr, row: int) -> object:
+        return self.expr(expr)(row)
+
+    def group(self, term: ast.Expr, row: int) -> GroupStat | None:
+        if self.terms is not None and self._stored(term) is not None:
+            return self.terms.group(term, row)
+        if id(term) not in self.group_of:
+            try:  # computing the term for any row computes its groups
+                self.expr(term)(row)
+            except (RowError, Upstream, ArithmeticError):
+                pass
+        of_row = self.group_of.get(id(term))
+        if of_row is None:
+            return None
+        return self.groups.get(id(term), {}).get(of_row[row])
+
+    def related(self, term: ast.Aggregate, row: int) -> tuple[int, int]:
+        if row not in self.related_stats.get(id(term), {}):
+            try:
+                self.expr(term)(row)
+            except (RowError, Upstream, ArithmeticError):
+                pass
+        return self.related_stats.get(id(term), {}).get(row, (0, 0))
+
+    def _stored(self, term: ast.Expr) -> Fn | None:
+        """The term's values from the TermSource, if it has them."""
+        if self.terms is None:
+            return None
+        cache = self.__dict__.setdefault("_stored_fns", {})
+        if id(term) not in cache:
+            builders = {ast.Aggregate: Compiled._aggregate, ast.Rank: Compiled._rank, ast.Top: Compiled._top,
+                        ast.Split: Compiled._split, ast.ValueOf: Compiled._value_of}
+            build = builders.get(type(term))
+            cache[id(term)] = None if build is None else self.terms.values(term, lambda e: build(self, e))
+        return cache[id(term)]
 
     # -- expressions
     def expr(self, e: ast.Expr) -> Fn:
@@ -181,6 +183,10 @@ class Compiled:
             return lambda i: t(i) if c(i) else f(i)
         if isinstance(e, ast.Call):
             return self._call(e)
+        if isinstance(e, (ast.ValueOf, ast.Aggregate, ast.Rank, ast.Top, ast.Split)) and self.terms is not None:
+            stored = self._stored(e)
+            if stored is not None:
+                return stored
         if isinstance(e, ast.ValueOf):
             return self._value_of(e)
         if isinstance(e, ast.Aggregate) and e.source is not None:
@@ -233,9 +239,7 @@ class Compiled:
         return chain
 
     def _call(self, e: ast.Call) -> Fn:
-        from pkrules.language.check import FUNCTIONS
-
-        func = FUNCTIONS[e.func.lower() if e.func.isascii() else e.func]
+        func = function_of(e.func)
         args = [self.expr(a) for a in e.args]
         if func == "min":
             return lambda i: min(a(i) for a in args)
@@ -259,7 +263,7 @@ class Compiled:
     # -- related tables (several rows per employee)
     def _related_aggregate(self, e: ast.Aggregate) -> Fn:
         table, table_columns = self.graph.related[e.source]  # type: ignore[index]
-        rows = self.related.get(e.source, [])  # type: ignore[arg-type]
+        rows = self.related_rows.get(e.source, [])  # type: ignore[arg-type]
         operand = self._related_expr(e.operand) if e.operand is not None else None
         where = self._related_expr(e.where) if e.where is not None else None
         keys = self.columns[self.graph.key]
@@ -352,9 +356,7 @@ class Compiled:
             c, t, f = (self._related_expr(x) for x in (e.cond, e.then, e.else_))
             return lambda i, r: t(i, r) if c(i, r) else f(i, r)
         if isinstance(e, ast.Call):
-            from pkrules.language.check import FUNCTIONS
-
-            func = FUNCTIONS[e.func.lower() if e.func.isascii() else e.func]
+            func = function_of(e.func)
             args = [self._related_expr(a) for a in e.args]
             if func == "min":
                 return lambda i, r: min(a(i, r) for a in args)
@@ -520,7 +522,6 @@ class Compiled:
                     per_row: Callable[[int, GroupStat], object]) -> Fn:
         state: dict[str, object] = {}
         term_id = id(term)
-        what = self.graph.source.snippet(term.span)
 
         def fn(i: int) -> object:
             if "stats" not in state:
@@ -623,7 +624,10 @@ class Compiled:
             if any(w < 0 for w in weights.values()):
                 raise RowError("a split weight is negative", span)
             total = sum(weights.values(), Fraction(0))
-            shares = largest_remainder(pool, [weights[i] for i in rows], [keys[i] for i in rows], span) if total else [Fraction(0)] * len(rows)
+            try:
+                shares = largest_remainder(pool, [weights[i] for i in rows], [keys[i] for i in rows]) if total else [Fraction(0)] * len(rows)
+            except NotWholeUnits as problem:
+                raise RowError(str(problem), span) from None
             return GroupStat(None, len(rows), pool, {"weight_total": total, "shares": dict(zip(rows, shares))})
 
         return self._population(e, e.within, compute, lambda i, stat: stat.detail["shares"][i])
@@ -631,17 +635,8 @@ class Compiled:
     def _tiered(self, e: ast.Tiered) -> Fn:
         base = self.expr(e.base)
         bands = tiers_of(e)
-        if e.kind == "marginal":
-            def marginal(i: int) -> Fraction:
-                x = Fraction(base(i))
-                return sum((part * rate for _, _, part, rate in tier_parts(bands, x)), Fraction(0))
-            return marginal
-
-        def whole(i: int) -> Fraction:
-            x = Fraction(base(i))
-            return x * whole_amount_rate(bands, x)
-
-        return whole
+        amount = marginal_amount if e.kind == "marginal" else whole_amount
+        return lambda i: amount(bands, Fraction(base(i)))
 
     # -- declarations
     def declaration(self, decl) -> Fn:
@@ -697,7 +692,7 @@ class Compiled:
                 ref = self.graph.refs.get(id(sub)) if isinstance(sub, ast.Name) else None
                 if ref is not None and ref.kind == "node" and sub.name not in names:
                     names.append(sub.name)
-        from pkrules.engine.render import format_value
+        from pkrules.values.format import format_value
 
         def describe(i: int) -> str:
             return ", ".join(f"{n} = {format_value(self.columns[n][i], self.graph.nodes[n].type)}" for n in names)
@@ -753,72 +748,29 @@ _DATE_LABELS = {
 }
 
 
-def tiers_of(e: ast.Tiered) -> list[tuple[Fraction | None, Fraction]]:
-    """(upper limit or None for the open top, rate) for each tier."""
-    return [(constant_value(t.upper) if t.upper is not None else None, constant_value(t.rate)) for t in e.tiers]  # type: ignore[misc]
-
-
-def tier_parts(bands, x: Fraction):
-    """(lower, upper, the part of x in the band, rate) for each band: 超额累进."""
-    lower = Fraction(0)
-    for upper, rate in bands:
-        top = x if upper is None else min(x, upper)
-        part = max(Fraction(0), top - lower)
-        yield lower, upper, part, rate
-        if upper is None:
-            break
-        lower = upper
-
-
-def whole_amount_rate(bands, x: Fraction) -> Fraction:
-    """全额累进: the rate of the band the whole amount falls in (a limit belongs to its band)."""
-    for upper, rate in bands:
-        if upper is None or x <= upper:
-            return rate
-    return bands[-1][1]
-
-
-def largest_remainder(pool: Fraction, weights: list[Fraction], keys: list, span: Span | None = None,
-                      unit: Fraction = CENT) -> list[Fraction]:
-    """Split pool in proportion to weights, to the unit, shares adding up to pool exactly.
-
-    Each share is first rounded down; the units left over go one each to the
-    largest remainders, ties broken by key ascending.
-    """
-    sign = -1 if pool < 0 else 1
-    units = abs(pool) / unit
-    if units.denominator != 1:
-        raise RowError(f"the pool {pool} is not a whole number of {unit}: round it first, e.g. round(…, 0.01)", span)
-    total = sum(weights, Fraction(0))
-    exact = [units * w / total for w in weights]
-    floors = [math.floor(x) for x in exact]
-    left = int(units) - sum(floors)
-    order = sorted(range(len(weights)), key=lambda k: (-(exact[k] - floors[k]), _sort_key(keys[k])))
-    for k in order[:left]:
-        floors[k] += 1
-    return [sign * n * unit for n in floors]
-
-
-def _sort_key(key: object) -> tuple:
-    return (0, key, "") if isinstance(key, Fraction) else (1, Fraction(0), str(key))
-
-
 def evaluate(graph: RuleGraph, rows: list[dict[str, object]], row_numbers: list[int] | None = None,
              related: dict[str, list[dict]] | None = None,
-             progress: Callable[[int, int, str], None] | None = None) -> Results:
+             progress: Callable[[int, int, str], None] | None = None,
+             known: dict[str, list] | None = None) -> ExactResults:
     """Fill every node for every row. Row errors are collected, never raised.
 
     related: the rows of each related table (several per employee), linked by its link column.
     progress: called after each definition with (done, total, name), for a progress bar.
+    known: definitions' columns already computed, without errors, on these same rows: taken as they are.
     """
+    check_related(graph, related or {})  # a missing table would silently count 0 rows for everyone
     size = len(rows)
-    columns: dict[str, list] = {n.name: [r.get(n.name) for r in rows] for n in graph.inputs}
+    known = known or {}
+    columns: dict[str, list] = {n.name: known.get(n.name) or [r.get(n.name) for r in rows] for n in graph.inputs}
     compiled = Compiled(graph, columns, size)
-    compiled.related = related or {}
+    compiled.related_rows = related or {}
     numbers = row_numbers or list(range(1, size + 1))
     errors: list[EvalError] = []
     keys = columns[graph.key]
     for name in graph.order:
+        if name in known:
+            columns[name] = known[name]  # the same list: nothing copied, nothing recomputed
+            continue
         fn = compiled.declaration(graph.nodes[name].decl)
         values: list[object] = [None] * size
         for i in range(size):
@@ -835,4 +787,18 @@ def evaluate(graph: RuleGraph, rows: list[dict[str, object]], row_numbers: list[
         columns[name] = values
         if progress is not None:
             progress(len([n for n in columns if n in graph.order]), len(graph.order), name)
-    return Results(graph, columns, errors, numbers, compiled)
+    return ExactResults(graph, columns, errors, numbers, compiled)
+
+
+class ExactBackend:
+    """The reference evaluator: exact rationals, row by row; never declines."""
+
+    name = "exact"
+
+    def __init__(self, known: dict[str, list] | None = None):
+        self.known = known
+
+    def evaluate(self, graph: RuleGraph, population: Population,
+                 progress: Callable[[int, int, str], None] | None = None) -> ExactResults:
+        return evaluate(graph, population.rows, population.row_numbers, related=population.related, progress=progress,
+                        known=self.known)

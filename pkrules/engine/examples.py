@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from pkrules.language import ast
-from pkrules.language.check import YES_WORDS, example_word
-from pkrules.engine.exact import EvalError, Results, evaluate
+from pkrules.language.builtins import YES_WORDS, example_word
+from pkrules.engine.backend import evaluate
+from pkrules.engine.population import Population
+from pkrules.engine.results import EvalError, Results
 from pkrules.engine.explain import Explanation, explain
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import BOOL, DATE, TEXT
@@ -74,17 +76,18 @@ def _typed_as(kind: str, word: object) -> object:
     if kind == BOOL:
         return YES_WORDS[str(word).lower()]
     if kind == TEXT:
-        from pkrules.engine.render import format_value
+        from pkrules.values.format import format_value
         return format_value(word) if isinstance(word, Fraction) else str(word)
     if kind == DATE:
-        from pkrules.io.tables import parse_date
+        from pkrules.values.cells import parse_date
         return parse_date(str(word))
     return word
 
 
 def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
     rows = example_rows(graph, example)
-    results: Results = evaluate(graph, rows, related=example_related(graph, example, rows))
+    population = Population(graph, rows, related=example_related(graph, example, rows), source=f"example {example.title}")
+    results: Results = evaluate(graph, population)
     outcome = ExampleOutcome(example.title, example.span.line, len(example.expectations), errors=results.errors,
                              results=results)
     for expectation in example.expectations:
@@ -101,7 +104,7 @@ def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
         if graph.nodes[name].type.kind == BOOL and not isinstance(expected, bool):
             expected = YES_WORDS.get(str(expected).lower(), expected)
         actual = results.columns[name][index]
-        if index in results.compiled.failed and actual is None:
+        if index in results.failed_rows() and actual is None:
             continue  # reported as an error of the example
         if actual != expected:
             outcome.mismatches.append(Mismatch(

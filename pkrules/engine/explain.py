@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from pkrules.language import ast
-from pkrules.language.check import constant_value
-from pkrules.engine.exact import RowError, Results, tier_parts, tiers_of, whole_amount_rate
+from pkrules.language.builtins import constant_value
+from pkrules.engine.results import Results, RowError, Upstream
+from pkrules.language.builtins import tiers_of
+from pkrules.values.tiers import tier_parts, whole_amount_rate
 from pkrules.messages import say
 from pkrules.values.types import MONEY, PERCENT, WHOLE, Type
 
@@ -72,7 +74,7 @@ def explain(results: Results, index: int, name: str, depth: int | None = None) -
 def _group_label(group: object) -> str:
     """A group as people read it: with several periods the group is (period, team)."""
     if isinstance(group, tuple):
-        from pkrules.engine.render import format_value
+        from pkrules.values.format import format_value
 
         return ", ".join(format_value(g) for g in group if g is not None)
     return str(group)
@@ -87,9 +89,9 @@ def _period_call(e) -> str | None:
     """'previous' or 'consecutive' for a call of those functions (values from other periods)."""
     if not isinstance(e, ast.Call):
         return None
-    from pkrules.language.check import FUNCTIONS
+    from pkrules.language.builtins import function_of
 
-    func = FUNCTIONS.get(e.func.lower() if e.func.isascii() else e.func)
+    func = function_of(e.func)
     return func if func in ("previous", "consecutive") else None
 
 
@@ -103,12 +105,14 @@ class _TraceBuilder:
 
     def value_of(self, expr: ast.Expr) -> object:
         try:
-            return self.results.compiled.expr(expr)(self.i)
+            return self.results.probe.value(expr, self.i)
         except RowError as e:
             return f"error: {e.message}"
+        except Upstream:
+            return None
 
     def fmt(self, value: object, type_: Type | None = None) -> str:
-        from pkrules.engine.render import format_value
+        from pkrules.values.format import format_value
 
         return format_value(value, type_, lang=self.lang)
 
@@ -233,21 +237,17 @@ class _TraceBuilder:
         return "".join(out) if pieces else None
 
     def _population_steps(self, term: ast.Expr) -> list[Step]:
-        compiled = self.results.compiled
+        probe = self.results.probe
         line = term.span.line
         what = self.snippet(term)
         if isinstance(term, ast.Tiered):
             return self._tier_steps(term)
         if isinstance(term, ast.Aggregate) and term.source is not None:
             value = self.value_of(term)
-            counted, rows = compiled.related_stats.get(id(term), {}).get(self.i, (0, 0))
+            counted, rows = probe.related(term, self.i)
             return [Step(self.say("related", what=what, value=self.fmt(value, self.type_of(term)), counted=counted,
                                   rows=rows, table=term.source), line)]
-        groups = compiled.groups.get(id(term), {})
-        of_row = compiled.group_of.get(id(term))
-        if of_row is None:
-            return []
-        stat = groups.get(of_row[self.i])
+        stat = probe.group(term, self.i)
         if stat is None:
             return [Step(self.say("not_computed", what=what), line)]
         within = getattr(term, "within", None)

@@ -45,8 +45,9 @@ from dataclasses import MISSING, dataclass, field, fields
 from fractions import Fraction
 from typing import Optional
 
+from pkrules.engine.results import Declined
 from pkrules.language import ast
-from pkrules.language.check import FUNCTIONS, constant_value
+from pkrules.language.builtins import constant_value, function_of
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import BOOL as T_BOOL_KIND
 from pkrules.values.types import DATE as T_DATE_KIND
@@ -55,8 +56,11 @@ from pkrules.values.types import NUMERIC, Type
 NUM, BOOL, TEXT, DATE = "num", "bool", "text", "date"
 
 
-class PlanError(Exception):
-    """The compiler met something it cannot translate (an internal error: it names the construct)."""
+class PlanError(Declined):
+    """The compiler met something it cannot translate (it names the construct); the exact evaluator runs instead."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, notable=True)
 
 
 def kind_of(t: Type | None) -> str:
@@ -754,7 +758,7 @@ class Compiler:
                          kind=kind_of(t), unit=t.kind)
 
     def _Call(self, e: ast.Call) -> PExpr:
-        func = FUNCTIONS.get(e.func.lower() if e.func.isascii() else e.func)
+        func = function_of(e.func)
         args = tuple(self.expr(a) for a in e.args)
         unit = self.unit(e)
         if func in ("min", "max"):
@@ -830,7 +834,7 @@ class Compiler:
                          key=key, unit=self.unit(e), period=self._period(e))
 
     def _Tiered(self, e: ast.Tiered) -> PExpr:
-        from pkrules.engine.exact import tiers_of
+        from pkrules.language.builtins import tiers_of
 
         for tier in e.tiers:
             _check_fields(tier)

@@ -1,77 +1,12 @@
-"""Showing values and explanations: terminal trees, Markdown statements, JSON, tables."""
+"""Explanations rendered: a terminal tree, a Markdown statement for the employee, JSON."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import unicodedata
-from fractions import Fraction
 
 from pkrules.engine.explain import Explanation, TraceNode
 from pkrules.messages import say
-from pkrules.values.numbers import format_exact, format_human, terminates
-from pkrules.values.types import BOOL, CONST, MONEY, PERCENT, Type
-
-
-def format_value(value: object, type_: Type | None = None, compact: bool = False, lang: str = "en") -> str:
-    """A value for people: 9,216.00 · 88% · ≈96.5556 (= 869/9) · yes; compact drops the fraction."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return say(lang, "yes" if value else "no")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (int, Fraction)):
-        value = Fraction(value)
-        kind = type_.kind if type_ is not None else CONST
-        if kind == PERCENT:
-            shown = value * 100
-            text = format_human(shown, 4)
-            return (text if terminates(shown) and format_human(shown, 4) == format_exact(shown) else "≈" + text) + "%"
-        if kind == MONEY:
-            if terminates(value) and value * 100 == int(value * 100):
-                return format_human(value, 2, min_places=2)
-            if compact or terminates(value):
-                return ("" if terminates(value) else "≈") + format_human(value, 2, min_places=2)
-            return f"≈{format_human(value, 4, min_places=2)} (= {value.numerator}/{value.denominator})"
-        if terminates(value):
-            return format_exact(value) if abs(value) < 10000 or value.denominator != 1 else format_human(value, 0)
-        if compact:
-            return f"≈{format_human(value, 2, group=False)}"
-        return f"≈{format_human(value, 4, group=False)} (= {value.numerator}/{value.denominator})"
-    return str(value)
-
-
-def format_csv(value: object, type_: Type) -> str:
-    """A value for a data file: exact plain notation; money with at least two decimals."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Fraction):
-        return format_exact(value, min_places=2 if type_.kind == MONEY else 0)
-    return str(value)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    gap = " " * max(0, width - _width(text))
-    return gap + text if right else text + gap
-
-
-def table(headers: list[str], rows: list[list[str]], numeric: list[bool]) -> str:
-    """A plain aligned table (CJK-aware widths), numbers right-aligned."""
-    widths = [max([_width(h)] + [_width(r[c]) for r in rows]) for c, h in enumerate(headers)]
-    lines = ["  ".join(_pad(h, widths[c], numeric[c]) for c, h in enumerate(headers)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        lines.append("  ".join(_pad(cell, widths[c], numeric[c]) for c, cell in enumerate(r)).rstrip())
-    return "\n".join(lines)
+from pkrules.values.format import format_value, json_value
 
 
 # ---- explanations --------------------------------------------------------------------
@@ -209,19 +144,6 @@ def trace_to_data(node: TraceNode) -> dict:
     if node.children:
         data["inputs"] = [trace_to_data(c) for c in node.children]
     return data
-
-
-def json_value(value: object, type_: Type | None = None) -> object:
-    """Exact values in JSON: decimals as strings when they end, else the fraction and an approximation."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, Fraction):
-        if terminates(value):
-            return format_exact(value, min_places=2 if type_ is not None and type_.kind == MONEY else 0)
-        return {"fraction": f"{value.numerator}/{value.denominator}", "approx": format_exact(value)}
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def render_json(explanation: Explanation) -> str:

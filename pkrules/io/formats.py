@@ -1,9 +1,7 @@
-"""Other data formats: Excel and SQLite in; Excel, JSON Lines and Markdown statements out.
+"""Excel, SQLite and Parquet files read as CSV text, so every format gets the same validation.
 
-Inputs are turned into CSV text and read by data.read_csv, so every format gets
-the same validation and the same messages. Outputs write exact values: JSON
-Lines as decimal strings (or fractions when the decimal does not end), Excel
-money as numbers with two decimals.
+The text then goes through io.tables.read_csv: the same parsing, limits and
+messages whatever the file's format.
 """
 
 from __future__ import annotations
@@ -11,11 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
-from fractions import Fraction
 from pathlib import Path
 
-from pkrules.io.tables import DataError
+from pkrules.errors import DataError
 
 EXCEL = (".xlsx", ".xlsm")
 SQLITE = (".sqlite", ".sqlite3", ".db")
@@ -110,85 +106,19 @@ def sqlite_as_csv_text(path: str | Path, table: str | None = None) -> str:
         con.close()
 
 
-# ---- writing -------------------------------------------------------------------------------
+def is_parquet(path: str | Path) -> bool:
+    return str(path).lower().endswith((".parquet", ".pq"))
 
 
-def json_lines(graph, results, names: list[str], rows: list[int]) -> str:
-    from pkrules.engine.render import json_value
+def parquet_as_csv_text(path: str | Path) -> str:
+    """A Parquet file as the CSV text the row-by-row reader reads (cells as polars renders them)."""
+    import polars as pl
 
-    lines = []
-    for i in rows:
-        record = {n: json_value(results.columns[n][i], graph.nodes[n].type) for n in names}
-        lines.append(json.dumps(record, ensure_ascii=False))
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def write_excel(graph, results, names: list[str], rows: list[int], path: str | Path) -> None:
-    """One sheet of results (money as numbers with two decimals), one of the explanations' key lines."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from pkrules.engine.explain import explain
-    from pkrules.values.numbers import terminates
-    from pkrules.engine.render import format_value
-    from pkrules.values.types import MONEY, PERCENT
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "results"
-    sheet.append(names)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    formats = {n: ("#,##0.00" if graph.nodes[n].type.kind == MONEY else "0.00%" if graph.nodes[n].type.kind == PERCENT
-                   else None) for n in names}
-    for i in rows:
-        values = []
-        for n in names:
-            v = results.columns[n][i]
-            if isinstance(v, bool):
-                values.append("yes" if v else "no")
-            elif isinstance(v, Fraction):
-                # Exact decimals go in as numbers; a value whose decimal does not end goes in as
-                # a number rounded to 10 places, like the CSV output.
-                values.append(float(v) if terminates(v) and v.denominator <= 10**15 else float(round(v, 10)))
-            elif isinstance(v, dt.date):
-                values.append(v)
-            else:
-                values.append("" if v is None else str(v))
-        sheet.append(values)
-        for cell, n in zip(sheet[sheet.max_row], names):
-            if formats[n]:
-                cell.number_format = formats[n]
-    for column in sheet.columns:
-        width = max(len(str(c.value or "")) for c in column)
-        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 40)
-    sheet.freeze_panes = "B2"
-
-    lines = book.create_sheet("explanations")
-    lines.append([graph.key, "name", "value", "line", "how"])
-    for cell in lines[1]:
-        cell.font = Font(bold=True)
-    main = graph.main_output()
-    for i in rows:
-        root = explain(results, i, main).root
-        for node in [root] + [c for c in root.children if c.kind != "input"]:
-            how = "; ".join([s.text for s in node.steps if s.outcome in (None, "fired")][:3] + node.hints)
-            lines.append([str(results.keys[i]), node.name, format_value(node.value, node.type), node.line, how])
-    book.save(path)
-
-
-def write_statements(graph, results, rows: list[int], folder: str | Path) -> int:
-    """One Markdown statement per employee (the explanation of the main output)."""
-    from pkrules.engine.explain import explain
-    from pkrules.engine.render import render_markdown
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    main = graph.main_output()
-    for i in rows:
-        name = str(results.keys[i])
-        if graph.period:
-            name += f"_{results.columns[graph.period][i]}"
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-        (folder / f"{safe}.md").write_text(render_markdown(explain(results, i, main)), encoding="utf-8")
-    return len(rows)
+    if not Path(path).exists():
+        raise DataError(f"{path}: no such file")
+    try:
+        frame = pl.read_parquet(path)
+        text = frame.select([pl.col(c).cast(pl.String).fill_null("") for c in frame.columns])
+    except Exception as e:
+        raise DataError(f"{path}: cannot read it as Parquet: {str(e).splitlines()[0]}") from None
+    return text.write_csv(line_terminator="\n")

@@ -7,21 +7,15 @@ decides whether to stop or to keep going with the good rows.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import re
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from pkrules.values.numbers import parse_literal
+from pkrules.errors import DataError
+from pkrules.values.cells import parse_cell
 from pkrules.language.rule_graph import RuleGraph
-from pkrules.values.types import BOOL, DATE, ENUM, MONEY, PERCENT, TEXT, WHOLE, Type
-
-YES = {"yes", "y", "true", "t", "1", "是", "有", "对"}
-NO = {"no", "n", "false", "f", "0", "否", "无", "不是"}
-
+from pkrules.values.types import PERCENT, Type
 
 @dataclass
 class CellError:
@@ -29,72 +23,22 @@ class CellError:
     column: str
     value: str
     expected: str
+    file: str | None = None  # the file it is in, when not the main data file (a related table)
 
     def describe(self, path: str) -> str:
         shown = repr(self.value) if self.value != "" else "an empty cell"
-        return f"{path}: row {self.row}, column {self.column}: {shown} — {self.expected}"
+        return f"{self.file or path}: row {self.row}, column {self.column}: {shown} — {self.expected}"
 
 
 @dataclass
-class Population:
-    """Validated rows, ready to evaluate."""
+class DataTable:
+    """Validated rows of one data file, ready to evaluate; the rows with bad cells are left out."""
 
     rows: list[dict[str, Any]]
     row_numbers: list[int]
     errors: list[CellError]
     skipped: int  # rows dropped because they had errors
     extra_columns: list[str]
-
-
-class DataError(Exception):
-    """A data file that cannot be read at all (missing, not CSV, missing columns)."""
-
-
-def parse_date(text: str) -> dt.date | None:
-    m = re.fullmatch(r"\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*", text)
-    if not m:
-        return None
-    try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return None
-
-
-def parse_cell(type_: Type, text: str) -> Any:
-    """Turn one cell into a value of the input's type, or raise ValueError with what was expected."""
-    raw = text.strip()
-    if raw == "":
-        raise ValueError("a value is required")
-    kind = type_.kind
-    if kind == TEXT:
-        return raw
-    if kind == ENUM:
-        if raw in type_.values:
-            return raw
-        raise ValueError(f"expected one of {', '.join(type_.values)}")
-    if kind == BOOL:
-        lowered = raw.lower()
-        if lowered in YES:
-            return True
-        if lowered in NO:
-            return False
-        raise ValueError("expected yes or no (also true/false, 1/0, 是/否)")
-    if kind == DATE:
-        value = parse_date(raw)
-        if value is None:
-            raise ValueError("expected a date such as 2024-07-01")
-        return value
-    parsed = parse_literal(raw)
-    if parsed is None:
-        expected = {MONEY: "an amount such as 480000, 480,000.00 or 48万", PERCENT: "a percentage such as 88% or 0.88",
-                    WHOLE: "a whole number"}.get(kind, "a number")
-        raise ValueError(f"expected {expected}")
-    value, _, is_percent = parsed
-    if is_percent and kind != PERCENT:
-        raise ValueError(f"expected {type_.describe()}, not a percentage")
-    if kind == WHOLE and value.denominator != 1:
-        raise ValueError("expected a whole number")
-    return value
 
 
 @dataclass
@@ -117,8 +61,8 @@ def related_columns(graph: RuleGraph, table: str) -> list[Column]:
 
 def _constraint_checks(columns: list[Column]):
     """Per input: functions that return an error text for a value outside its declared limits."""
-    from pkrules.language.check import constant_value
-    from pkrules.engine.render import format_value
+    from pkrules.language.builtins import constant_value
+    from pkrules.values.format import format_value
 
     checks: dict[str, list] = {}
     for node in columns:
@@ -182,7 +126,7 @@ def read_text(path: Path) -> str:
     raise DataError(f"{path}: not a text file in UTF-8 or GB18030")
 
 
-def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table: str | None = None) -> Population:
+def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table: str | None = None) -> DataTable:
     """Read and validate a CSV file against the policy's inputs (or a related table's columns)."""
     columns = _main_columns(graph) if table is None else related_columns(graph, table)
     by_name = {c.name: c for c in columns}
@@ -211,7 +155,7 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table:
             positions[name] = index
     missing = [n.name for n in columns if n.name not in positions]
     if missing:
-        from pkrules.language.check import did_you_mean
+        from pkrules.language.builtins import did_you_mean
 
         lines = [f"{path}: the header lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"]
         unmatched = [h for h in header if aliases.get(h) is None and h not in positions]
@@ -265,15 +209,11 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table:
             numbers.append(row_number)
     except csv.Error as e:
         raise DataError(f"{path}: row {row_number}: {e}") from None
-    return Population(rows, numbers, errors, skipped, extra)
-
-
-def is_parquet(path: str | Path) -> bool:
-    return str(path).lower().endswith((".parquet", ".pq"))
+    return DataTable(rows, numbers, errors, skipped, extra)
 
 
 def read_data(graph: RuleGraph, path: str | Path, sheet: str | None = None, table: str | None = None,
-              related: str | None = None) -> Population:
+              related: str | None = None) -> DataTable:
     """Read and validate a CSV, Parquet, Excel or SQLite file against the policy's inputs.
 
     Every format is read as text, then exactly as a CSV cell: the same parsing,
@@ -281,14 +221,12 @@ def read_data(graph: RuleGraph, path: str | Path, sheet: str | None = None, tabl
     the shortest decimal of the stored number; a null or an empty cell is empty.)
     related: read the rows of that related table instead of the main inputs.
     """
-    from pkrules.io.formats import excel_as_csv_text, is_excel, is_sqlite, sqlite_as_csv_text
+    from pkrules.io.formats import excel_as_csv_text, is_excel, is_parquet, is_sqlite, parquet_as_csv_text, sqlite_as_csv_text
 
     if is_excel(path):
         return read_csv(graph, path, text=excel_as_csv_text(path, sheet), table=related)
     if is_sqlite(path):
         return read_csv(graph, path, text=sqlite_as_csv_text(path, table), table=related)
     if is_parquet(path):
-        from pkrules.engine.columnar.io import parquet_as_csv_text
-
         return read_csv(graph, path, text=parquet_as_csv_text(path), table=related)
     return read_csv(graph, path, table=related)

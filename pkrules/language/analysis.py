@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from pkrules.language import ast
-from pkrules.language.check import constant_value
+from pkrules.language.builtins import constant_value
 from pkrules.language.diagnostics import Diagnostic, Note
 from pkrules.values.numbers import format_exact
 from pkrules.language.rule_graph import RuleGraph
@@ -229,9 +229,9 @@ class RangeAnalysis:
                     return _times(a, Range(reciprocal.lo if reciprocal.lo is not None else Fraction(0), reciprocal.hi))
                 return UNKNOWN
         if isinstance(e, ast.Call):
-            from pkrules.language.check import FUNCTIONS
+            from pkrules.language.builtins import function_of
 
-            func = FUNCTIONS.get(e.func.lower() if e.func.isascii() else e.func)
+            func = function_of(e.func)
             args = [self.expr(a) for a in e.args]
             if func in ("min", "max"):
                 pick = min if func == "min" else max
@@ -285,7 +285,8 @@ class RangeAnalysis:
         return r.lo == 0
 
     def _tiered(self, e: ast.Tiered) -> Range:
-        from pkrules.engine.exact import tier_parts, tiers_of, whole_amount_rate
+        from pkrules.language.builtins import tiers_of
+        from pkrules.values.tiers import tier_parts, whole_amount_rate
 
         base = self.expr(e.base)
         bands = tiers_of(e)
@@ -590,12 +591,12 @@ def percents_beside_scores(graph: RuleGraph, analysis: RangeAnalysis) -> list[Di
     Only where the range analysis shows the other side is on a points scale (its
     largest value above 1 and at most 1000); a ratio such as sales / target is fine.
     """
-    from pkrules.language.check import _expressions_of
+    from pkrules.language.builtins import expressions_of
     from pkrules.values.types import NUMBER
 
     found = []
     for node in graph.definitions:
-        for expr in _expressions_of(node.decl):
+        for expr in expressions_of(node.decl):
             for sub in ast.walk(expr):
                 pairs = []
                 if isinstance(sub, ast.Compare):

@@ -5,12 +5,14 @@ The result is a RuleGraph (rule_graph.py) that the evaluator can trust.
 
 from __future__ import annotations
 
-import difflib
 from fractions import Fraction
 
 from pkrules.values.numbers import format_exact
 
 from pkrules.language import ast
+from pkrules.language.builtins import (
+    FUNCTION_LIST, FUNCTIONS, YES_WORDS, constant_value, did_you_mean, example_word, expressions_of, function_of,
+)
 from pkrules.language.diagnostics import Diagnostic, Note
 from pkrules.language.grammar import KEYWORDS
 from pkrules.language.rule_graph import NameRef, Node, RuleGraph
@@ -19,58 +21,12 @@ from pkrules.values.types import BOOL, CONST, DATE, ENUM, MONEY, NUMBER, PERCENT
 
 T_ERROR = Type("error")  # already reported; stops one mistake from causing many messages
 
-YES_WORDS = {"yes": True, "true": True, "是": True, "no": False, "false": False, "否": False}
-
-FUNCTIONS = {
-    "min": "min", "最小": "min", "max": "max", "最大": "max",
-    "round": "round", "四舍五入": "round", "取整": "round",
-    "floor": "floor", "向下取整": "floor", "ceil": "ceil", "向上取整": "ceil",
-    "abs": "abs", "绝对值": "abs",
-    # several periods
-    "previous": "previous", "上期": "previous", "consecutive": "consecutive", "连续": "consecutive",
-    # labels of dates, for grouping daily data by week, month…
-    "week": "week", "周": "week", "month": "month", "月份": "month", "quarter": "quarter", "季度": "quarter",
-    "year": "year", "年份": "year",
-}
-FUNCTION_LIST = "min, max, round, floor, ceil, abs, previous, consecutive, week, month, quarter, year"
-
 _ZH_KEYWORDS = sorted((w for words in KEYWORDS.values() for w in words if not w.isascii()), key=len, reverse=True)
-
-
-def did_you_mean(word: str, candidates) -> str | None:
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    if not matches and word.isascii():
-        lowered = {c.lower(): c for c in candidates}
-        if word.lower() in lowered:
-            matches = [lowered[word.lower()]]
-    return matches[0] if matches else None
 
 
 def _wan(plain: str) -> str:
     value = Fraction(plain)
     return f"{plain} or {format_exact(value / 10000)}万" if value >= 10000 else plain
-
-
-def constant_value(expr: ast.Expr) -> Fraction | None:
-    """The value of an expression made only of literals, else None."""
-    if isinstance(expr, (ast.Number, ast.Percent)):
-        return expr.value
-    if isinstance(expr, ast.Neg):
-        inner = constant_value(expr.operand)
-        return None if inner is None else -inner
-    if isinstance(expr, ast.Binary):
-        left, right = constant_value(expr.left), constant_value(expr.right)
-        if left is None or right is None:
-            return None
-        if expr.op == "+":
-            return left + right
-        if expr.op == "-":
-            return left - right
-        if expr.op == "*":
-            return left * right
-        if expr.op == "/" and right != 0:
-            return left / right
-    return None
 
 
 class Checker:
@@ -245,7 +201,7 @@ class Checker:
     def _dependencies(self, node: Node) -> list[tuple[str, Span]]:
         """Every (name, where) a declaration uses, in source order."""
         out: list[tuple[str, Span]] = []
-        for expr in _expressions_of(node.decl):
+        for expr in expressions_of(node.decl):
             for sub in self._walk_outside_related(expr):
                 if isinstance(sub, ast.Name) and sub.name in self.nodes:
                     out.append((sub.name, sub.span))
@@ -649,7 +605,7 @@ class Checker:
     def _call(self, call: ast.Call) -> Type:
         for arg in call.args:
             self._ambiguous_commas(arg)
-        func = FUNCTIONS.get(call.func.lower() if call.func.isascii() else call.func)
+        func = function_of(call.func)
         arg_types = [self._infer(a) for a in call.args]
         if func is None:
             suggestion = did_you_mean(call.func, [f for f in FUNCTIONS if f.isascii()])
@@ -942,7 +898,7 @@ class Checker:
         elif type_.kind in (TEXT,):
             pass
         elif type_.kind == DATE:
-            from pkrules.io.tables import parse_date
+            from pkrules.values.cells import parse_date
             word = example_word(value)
             if not isinstance(value, ast.Date) and parse_date(str(word)) is None:
                 self.error("example-value", f"{name} is a date; write it as 2024-07-01", value.span)
@@ -952,32 +908,6 @@ class Checker:
                 self.error("example-value", f"{name} is {type_.describe()}; '{self.source.snippet(value.span)}' is not a number", value.span)
             elif type_.kind == MONEY and isinstance(value, ast.Percent):
                 self.error("units", f"{name} is money, not a percentage", value.span)
-
-
-def example_word(value: ast.Expr) -> object:
-    """An example's value as data: a word, a text, or a number."""
-    if isinstance(value, ast.Name):
-        return value.name
-    if isinstance(value, ast.Text):
-        return value.value
-    if isinstance(value, ast.Date):
-        return value.value
-    number = constant_value(value)
-    if number is not None:
-        return number
-    return None
-
-
-def _expressions_of(decl) -> list[ast.Expr]:
-    if isinstance(decl, ast.Definition):
-        return [decl.body]
-    if isinstance(decl, ast.Table):
-        return [e for row in decl.rows for e in ((row.cond, row.value) if row.cond is not None else (row.value,))]
-    if isinstance(decl, ast.Lookup):
-        return [decl.key] + [e.value for e in decl.entries]
-    if isinstance(decl, ast.Weighted):
-        return [row.component for row in decl.rows] + [row.weight for row in decl.rows]
-    return []
 
 
 def check(source: SourceFile, policy: ast.Policy) -> tuple[RuleGraph | None, list[Diagnostic]]:

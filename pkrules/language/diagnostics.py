@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pkrules.language.source import SourceFile, Span
+from pkrules.values.text import display_width  # CJK characters take two cells: the caret must line up
 
 Severity = Literal["error", "warning"]
 
@@ -44,11 +44,6 @@ class PolicyError(Exception):
         super().__init__(render_all(source, diagnostics))
 
 
-def _display_width(text: str) -> int:
-    # CJK characters take two terminal cells; the caret must line up under them.
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def render(source: SourceFile, diag: Diagnostic) -> str:
     """`file:line:col: error: message`, the source line, a caret, then hints and notes."""
     out: list[str] = []
@@ -78,8 +73,8 @@ def _excerpt(source: SourceFile, span: Span) -> list[str]:
     start = max(span.column - 1, 0)
     end = span.end_column - 1 if span.end_line == span.line else len(text)
     end = max(end, start + 1)
-    pad = _display_width(text[:start].replace("\t", " "))
-    width = max(_display_width(text[start:end]), 1)
+    pad = display_width(text[:start].replace("\t", " "))
+    width = max(display_width(text[start:end]), 1)
     return [f" {number} | {text}", f" {gutter} | {' ' * pad}{'^' * width}"]
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pkrules.language import ast
 from pkrules.language.diagnostics import PolicyError
 from pkrules.values.numbers import format_exact
+from pkrules.values.text import display_width, pad
 from pkrules.language.parse import parse_policy
 from pkrules.language.source import SourceFile, code_chars
 
@@ -284,7 +285,7 @@ class Formatter:
 
     def _emit(self, slots: list["Slot"], depth: int, previous_last: int) -> int:
         heads = [ln.text for slot in slots for ln in slot.lines if ln.align is not None]
-        width = max((_width(h) for h in heads), default=0)
+        width = max((display_width(h) for h in heads), default=0)
         for slot in slots:
             leading = [c for c in self.full if c.line < slot.first and c.line not in self.used]
             for comment in leading:
@@ -295,7 +296,7 @@ class Formatter:
                 previous_last = comment.line
             self._blank_if(previous_last, slot.first)
             for ln in slot.lines:
-                text = ln.text if ln.align is None else _pad(ln.text, width) + "  " + ln.align
+                text = ln.text if ln.align is None else pad(ln.text, width) + "  " + ln.align
                 comments = [self.eol[n].text for n in range(ln.lines[0], ln.lines[1] + 1) if n in self.eol]
                 self.out.append((INDENT * (depth + ln.indent) + text, " ".join(comments) or None, depth))
             previous_last = slot.last
@@ -313,9 +314,9 @@ class Formatter:
             while j < len(self.out) and self.out[j][2] == self.out[i][2] and self.out[j][2] != -1:
                 j += 1
             run = self.out[i:max(j, i + 1)]
-            width = max((_width(code) for code, comment, _ in run if comment), default=0)
+            width = max((display_width(code) for code, comment, _ in run if comment), default=0)
             for code, comment, _ in run:
-                lines.append(_pad(code, width) + "  " + comment if comment else code)
+                lines.append(pad(code, width) + "  " + comment if comment else code)
             i = max(j, i + 1)
         while lines and not lines[-1].strip():
             lines.pop()
@@ -484,16 +485,6 @@ def _by_line(items, line_of):
         else:
             groups.append((n, [item]))
     return groups
-
-
-def _width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
 
 
 def format_source(source: SourceFile) -> str:

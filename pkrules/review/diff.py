@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pkrules.language import ast
 from pkrules.language.fmt import WORDS, _Printer, _with_previous
 from pkrules.language.source import Span
+from pkrules.values.text import display_width, pad
 
 # ---- the data ----------------------------------------------------------------------------
 
@@ -409,15 +410,14 @@ class _Text:
 
 
 def _aligned(rows: list[tuple[str, str]]) -> str:
-    from pkrules.language.fmt import _pad, _width
 
-    width = max((_width(a) for a, _ in rows), default=0)
-    return "\n".join(f"  {_pad(a, width)}  {b}" for a, b in rows)
+    width = max((display_width(a) for a, _ in rows), default=0)
+    return "\n".join(f"  {pad(a, width)}  {b}" for a, b in rows)
 
 
 def _bound_key(tier: ast.Tier) -> object:
     """What tiers are matched by: the value of the upper bound (None for the open top)."""
-    from pkrules.language.check import constant_value
+    from pkrules.language.builtins import constant_value
 
     if tier.upper is None:
         return None

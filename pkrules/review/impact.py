@@ -6,12 +6,11 @@ gets before, after and delta, and the names of the nodes whose values changed;
 on request, the part of the explanation that differs (old and new trace trees
 walked side by side, keeping the nodes whose values moved).
 
-Evaluation goes through an `evaluate`-like function (graph, rows, row_numbers)
-→ Results, so a faster backend can be plugged in. With the exact evaluator the
-new version reuses every column of the old run whose definition (with renames)
-and dependencies are unchanged, and computes only what the change touches; if
-that partial run meets any row error, the new version is evaluated in full, so
-the results are always exactly those of two separate runs.
+Both versions are evaluated through the engine's one backend seam
+(engine/backend.py). When the old run was exact and both read the same data,
+the new version reuses every column of the old run whose definition (with
+renames) and dependencies are unchanged, and computes only what the change
+touches: the results are exactly those of two separate runs.
 """
 
 from __future__ import annotations
@@ -25,18 +24,18 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-from pkrules.io.tables import DataError, Population, read_csv, read_text
-from pkrules.engine.exact import Compiled, EvalError, Results, RowError
-from pkrules.engine.exact import evaluate as exact_evaluate
+from pkrules.engine.backend import evaluate
 from pkrules.engine.explain import TraceNode, explain
-from pkrules.engine.render import format_value, json_value, table
+from pkrules.engine.population import Population
+from pkrules.engine.results import Declined, EvalError, Results
+from pkrules.errors import DataError, PkrulesError
+from pkrules.io.tables import read_csv, read_text
+from pkrules.values.text import table
+from pkrules.values.format import format_value, json_value
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import MONEY, Type
 
-Evaluator = Callable[[RuleGraph, list, list], Results]
-
-
-class ImpactError(Exception):
+class ImpactError(PkrulesError):
     """Data that cannot be used for the impact (in the user's words)."""
 
 
@@ -113,10 +112,10 @@ def _missing_columns(graph: RuleGraph, header: list[str]) -> list[str]:
 
 def data_text(data_path: str) -> str:
     """A data file as CSV text: a CSV file's text, or a Parquet file's cells as the exact path reads them."""
-    from pkrules.io.tables import is_parquet
+    from pkrules.io.formats import is_parquet
 
     if is_parquet(data_path):
-        from pkrules.engine.columnar.io import parquet_as_csv_text
+        from pkrules.io.formats import parquet_as_csv_text
 
         return parquet_as_csv_text(data_path)
     return read_text(Path(data_path))
@@ -155,43 +154,21 @@ def check_columns(old: RuleGraph, new: RuleGraph, data_path: str, text: str | No
 
 def load_populations(old: RuleGraph, new: RuleGraph, data_path: str, text: str | None = None,
                      old_label: str = "OLD", new_label: str = "NEW") -> tuple[Population, Population]:
-    """The data read against each version's inputs (once, when the inputs are the same).
+    """The data against each version's inputs (one population when the inputs are the same).
 
+    The rows are read when a backend asks for them: the fast path reads a data file itself.
     Raises ImpactError naming the version that needs a column the data does not have.
     """
     text = check_columns(old, new, data_path, text, old_label, new_label)
-    try:
-        old_population = read_csv(old, data_path, text)
-        if old.policy.inputs == new.policy.inputs:
-            return old_population, old_population
-        return old_population, read_csv(new, data_path, text)
-    except DataError as e:
-        raise ImpactError(str(e)) from None
+    path = data_path if Path(data_path).is_file() else None  # not a git revision: a backend may read it itself
 
+    def population(graph: RuleGraph) -> Population:
+        return Population(graph, load=lambda: read_csv(graph, data_path, text), path=path, source=data_path)
 
-def fast_pair(old: RuleGraph, new: RuleGraph, data_path: str) -> tuple[Results, Results] | None:
-    """Both versions on the columnar fast path (pkrules.columnar), or None when it is not there or declines.
-
-    The fast path gives exactly the exact evaluator's values or declines (bad cells, row
-    errors, a construct it does not do); declining costs the time it took, nothing else.
-    """
-    try:
-        from pkrules.engine.columnar import NeedsExact, run_file
-        from pkrules.engine.plan import PlanError
-    except ImportError:
-        return None
-    try:
-        return run_file(old, data_path), run_file(new, data_path)
-    except (NeedsExact, PlanError):  # declined, or a construct it does not do yet: same answer, exactly
-        return None
-    except Exception as e:  # noqa: BLE001 - the exact evaluator is always there to fall back on
-        import os
-        import sys
-
-        if os.environ.get("PKRULES_DEBUG"):
-            raise
-        print(f"note: the fast path failed ({type(e).__name__}: {e}); using the exact evaluator", file=sys.stderr)
-        return None
+    old_population = population(old)
+    if old.policy.inputs == new.policy.inputs:
+        return old_population, old_population
+    return old_population, population(new)
 
 
 # ---- evaluation ------------------------------------------------------------------------------
@@ -228,42 +205,29 @@ def _file_table(graph: RuleGraph, name: str) -> dict | None:
     return tables[name][0] if name in tables else None
 
 
-def evaluate_reusing(new: RuleGraph, old_results: Results, renames: dict[str, str] | None = None) -> Results | None:
-    """Evaluate new on old_results' population, reusing every column that cannot have changed.
+def reusable_columns(new: RuleGraph, old_results: Results, renames: dict[str, str] | None = None) -> dict[str, list]:
+    """The columns of an exact old run that the new version would compute identically on the same rows.
 
-    A definition is reused when its declaration (old names renamed) and type are equal
-    and everything it uses is reused too. Returns None when the partial run meets a
-    row error (the caller then evaluates in full, so errors are exactly as in a full run).
+    A definition is reusable when its declaration (old names renamed) and type are equal and
+    everything it uses is reusable too. Nothing is reused from a run with row errors.
     """
     old = old_results.graph
-    if old_results.errors or {n.name for n in new.inputs} != {n.name for n in old.inputs}:
-        return None
+    if old_results.errors or getattr(old_results, "backend", None) != "exact":
+        return {}
+    if {n.name for n in new.inputs} != {n.name for n in old.inputs}:
+        return {}
     same = unchanged_nodes(old, new, renames)
-    size = old_results.size
-    columns: dict[str, list] = {n.name: old_results.columns[n.name] for n in new.inputs}
-    compiled = Compiled(new, columns, size)
-    for name in new.order:
-        if name in same:
-            columns[name] = old_results.columns[same[name]]
-            continue
-        fn = compiled.declaration(new.nodes[name].decl)
-        try:
-            columns[name] = [fn(i) for i in range(size)]
-        except (RowError, ArithmeticError):
-            return None
-    return Results(new, columns, [], list(old_results.row_numbers), compiled)
+    return {name: old_results.columns[old_name] for name, old_name in same.items()}
 
 
 def evaluate_both(old: RuleGraph, new: RuleGraph, old_population: Population, new_population: Population,
-                  evaluate: Evaluator | None = None, renames: dict[str, str] | None = None) -> tuple[Results, Results]:
-    """Both versions on their populations; with the exact evaluator, unchanged columns are shared."""
-    run = evaluate or exact_evaluate
-    old_results = run(old, old_population.rows, old_population.row_numbers)
-    if evaluate is None and new_population is old_population:
-        reused = evaluate_reusing(new, old_results, renames)
-        if reused is not None:
-            return old_results, reused
-    return old_results, run(new, new_population.rows, new_population.row_numbers)
+                  backend: str = "auto", renames: dict[str, str] | None = None, keep_going: bool = False,
+                  on_decline: Callable[[Declined], None] | None = None) -> tuple[Results, Results]:
+    """Both versions on their populations, through the backend seam; unchanged exact columns are shared."""
+    old_results = evaluate(old, old_population, backend, keep_going=keep_going, on_decline=on_decline)
+    known = reusable_columns(new, old_results, renames) if new_population is old_population else {}
+    new_results = evaluate(new, new_population, backend, keep_going=keep_going, on_decline=on_decline, known=known)
+    return old_results, new_results
 
 
 # ---- the impact --------------------------------------------------------------------------------
@@ -320,9 +284,7 @@ class Impact:
     errors_after: list[EvalError] = field(default_factory=list)
     renames: dict[str, str] = field(default_factory=dict)
     changed_decls: set[str] = field(default_factory=set)
-    populations: object = None  # (old, new) Populations, or a function giving them: to re-run exactly for explanations
     engine: str = "exact"
-    _exact: dict = field(default_factory=dict, repr=False)
 
     @property
     def lang(self) -> str:
@@ -331,20 +293,6 @@ class Impact:
     @property
     def cost_delta(self) -> Fraction:
         return self.cost_after - self.cost_before
-
-    def exact(self, side: int) -> Results:
-        """The exact evaluator's results of one side (explanations need its closures and group details)."""
-        results = self.old if side == 0 else self.new
-        if isinstance(results, Results) and isinstance(getattr(results, "compiled", None), Compiled):
-            return results
-        if side not in self._exact:
-            if self.populations is None:
-                raise ImpactError("explanations need the exact evaluator's results (or the populations to compute them)")
-            if callable(self.populations):
-                self.populations = self.populations()
-            population = self.populations[side]
-            self._exact[side] = exact_evaluate(results.graph, population.rows, population.row_numbers)
-        return self._exact[side]
 
     def explain(self, change: "EmployeeChange") -> list["TraceChange"]:
         """The changed part of the explanation of each moving column for one employee."""
@@ -356,8 +304,8 @@ class Impact:
                 continue
             if column.old is None or column.new is None:
                 continue
-            old_root = explain(self.exact(0), change.old_index, column.old).root
-            new_root = explain(self.exact(1), change.new_index, column.new).root
+            old_root = explain(self.old, change.old_index, column.old).root
+            new_root = explain(self.new, change.new_index, column.new).root
             node = _diff_trace(old_root, new_root, self, seen)
             if node is not None:
                 out.append(node)
@@ -406,7 +354,7 @@ def choose_columns(old: RuleGraph, new: RuleGraph, renames: dict[str, str], name
         if name in old.nodes:
             new_name = renames.get(name)
             return Column(name, new_name if new_name in new.nodes else None, old.nodes[name].type)
-        from pkrules.language.check import did_you_mean
+        from pkrules.language.builtins import did_you_mean
 
         guess = did_you_mean(name, list(new.nodes) + [n for n in old.nodes if n not in new.nodes])
         raise ImpactError(f"--columns: '{name}' is in neither version of the policy" + (f" (did you mean '{guess}'?)" if guess else ""))
@@ -440,9 +388,7 @@ def exact_sum(values) -> Fraction:
 
 
 def _failed(results: Results) -> set[int]:
-    """Rows with errors (a Results-like object from another backend may have none to report)."""
-    compiled = getattr(results, "compiled", None)
-    return getattr(compiled, "failed", None) or set()
+    return results.failed_rows()
 
 
 def _column_sum(results: Results, name: str, failed: set[int]) -> Fraction:
@@ -457,7 +403,7 @@ def _column_sum(results: Results, name: str, failed: set[int]) -> Fraction:
 
 def compute_impact(old_results: Results, new_results: Results, data_path: str, columns: list[Column] | None = None,
                    renames: dict[str, str] | None = None, changed_decls: set[str] | None = None,
-                   populations: object = None, engine: str = "exact", same_data: bool = True) -> Impact:
+                   engine: str = "exact", same_data: bool = True) -> Impact:
     """Compare two evaluations of a population (employees matched by key).
 
     same_data: both sides read the same inputs (a policy change), so a node whose definition
@@ -470,7 +416,6 @@ def compute_impact(old_results: Results, new_results: Results, data_path: str, c
     gc.disable()
     try:
         impact = _compute_impact(old_results, new_results, data_path, columns, renames, changed_decls, same_data)
-        impact.populations = populations
         impact.engine = engine
         return impact
     finally:

@@ -1,22 +1,47 @@
-"""The columnar fast path: a policy's plan (pkrules/plan.py) executed over whole columns.
+"""The columnar fast path: a policy's plan (engine/plan.py) executed over whole columns with polars.
 
-    from pkrules.columnar import evaluate_columnar, read_table, table_from_rows
+Results are exactly those of the exact evaluator (engine/exact.py), or the fast
+path declines (engine/results.py: Declined) and the exact evaluator runs
+instead, which then also reports bad cells and row errors in its own words.
+Importing this package does not import polars; evaluating does.
 
-Results are exactly those of the row-by-row evaluator (pkrules/evaluate.py), or
-the fast path declines by raising NeedsExact, and the caller runs the exact
-evaluator instead (which then also reports bad cells and row errors in its own
-words). Importing this package does not import polars; its functions do.
+    io.py              data files read straight into columns; results written back
+    numeric.py         exact integer columns with known ranges
+    polars_backend.py  the plan's operators as polars expressions
+    values.py          what the columns hold; their exact values back as Python
+    results.py         the results (engine/results.py's shape) and their probe
+    store.py           a run kept on disk, to explain from without recomputing
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 
-class NeedsExact(Exception):
-    """The fast path cannot give the exact evaluator's answer by itself: run the exact evaluator."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+class ColumnarBackend:
+    """Evaluate on the fast path, from the data file itself when the population has one (CSV, Parquet)."""
+
+    name = "fast"
+
+    def evaluate(self, graph, population, progress=None):
+        from pkrules.engine.results import Declined
+
+        if population.related:
+            raise Declined("related tables are not on the fast path yet")
+        if not population.loaded and population.path is not None and _reads_itself(population.path):
+            results = run_file(graph, population.path)
+        else:
+            if not population.rows:
+                raise Declined("no rows to evaluate")
+            results = evaluate_columnar(graph, table_from_rows(graph, population.rows))
+            results.row_numbers = list(population.row_numbers)
+        return results
+
+
+def _reads_itself(path: Path) -> bool:
+    from pkrules.io.formats import is_excel, is_sqlite
+
+    return not (is_excel(path) or is_sqlite(path))
 
 
 def evaluate_columnar(graph, table, plan=None):
@@ -27,25 +52,25 @@ def evaluate_columnar(graph, table, plan=None):
 
 
 def read_table(graph, path, plan=None):
-    from pkrules.engine.columnar.io import read_table as _read
+    from pkrules.engine.columnar.io import read_table as read
     from pkrules.engine.plan import compile_plan
 
-    return _read(plan or compile_plan(graph), graph, path)
+    return read(plan or compile_plan(graph), graph, path)
 
 
 def table_from_rows(graph, rows, plan=None):
-    from pkrules.engine.columnar.io import table_from_rows as _from_rows
+    from pkrules.engine.columnar.io import table_from_rows as from_rows
     from pkrules.engine.plan import compile_plan
 
-    return _from_rows(plan or compile_plan(graph), rows)
+    return from_rows(plan or compile_plan(graph), rows)
 
 
 def run_file(graph, path):
-    """Read a data file and evaluate it on the fast path (raises NeedsExact when it declines)."""
+    """Read a data file and evaluate it on the fast path (raises Declined when it declines)."""
     from pkrules.engine.plan import compile_plan
 
     plan = compile_plan(graph)
     return evaluate_columnar(graph, read_table(graph, path, plan), plan)
 
 
-__all__ = ["NeedsExact", "evaluate_columnar", "read_table", "table_from_rows", "run_file"]
+__all__ = ["ColumnarBackend", "evaluate_columnar", "read_table", "table_from_rows", "run_file"]

@@ -4,7 +4,7 @@ Reading follows pkrules/data.py cell for cell: the same header matching, the sam
 parsing of `48万`, `88%`, `¥5000`, `480,000.00`, yes/no words and dates, the same
 limits. It is vectorised: no Python object per row. Whenever anything is off —
 a bad cell, a duplicate key, a header problem, an odd CSV shape — it declines
-(NeedsExact), and the caller reads the file with data.read_csv, which lists every
+(Declined), and the caller reads the file with data.read_csv, which lists every
 problem in its own words.
 
 A Parquet file means: every cell as polars renders it as text (null: empty), then
@@ -27,21 +27,16 @@ from pathlib import Path
 import polars as pl
 
 from pkrules.engine import plan as P
+from pkrules.io.formats import is_parquet
+from pkrules.values.cells import NO_LIST, YES_LIST
 from pkrules.values.types import MONEY, PERCENT, WHOLE
-from pkrules.engine.columnar import NeedsExact
+from pkrules.engine.results import Declined
 from pkrules.engine.columnar.numeric import Den, LIMIT, dtype_for
-from pkrules.engine.columnar.polars_backend import ColMeta
+from pkrules.engine.columnar.values import ColMeta
 from pkrules.engine.columnar.results import ColumnarResults
 
 # Python's str.strip() removes exactly these (str.isspace()); polars must strip the same.
 PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
-
-PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-def is_parquet(path) -> bool:
-    return str(path).lower().endswith(PARQUET_SUFFIXES)
-
 
 @dataclass
 class InputTable:
@@ -66,7 +61,7 @@ def table_from_rows(plan: P.Plan, rows: list[dict]) -> InputTable:
             for f in fractions:
                 common = math.lcm(common, f.denominator)
             if common >= (1 << 60):
-                raise NeedsExact(f"the values of {spec.name} have too fine fractions for columns")
+                raise Declined(f"the values of {spec.name} have too fine fractions for columns")
             nums = [f.numerator * (common // f.denominator) for f in fractions]
             lo, hi = (min(nums), max(nums)) if nums else (0, 0)
             columns[spec.name] = pl.Series(spec.name, nums, dtype=dtype_for(max(abs(lo), abs(hi))))
@@ -88,7 +83,7 @@ def read_table(plan: P.Plan, graph, path) -> InputTable:
         try:
             cells = pl.read_parquet(path)
         except Exception as e:  # unreadable: let the exact path say so
-            raise NeedsExact(f"cannot read {path} as Parquet: {e}") from None
+            raise Declined(f"cannot read {path} as Parquet: {e}") from None
         header = [str(c).strip() for c in cells.columns]
     else:
         header, cells = _read_csv_cells(path)
@@ -101,18 +96,18 @@ def read_table(plan: P.Plan, graph, path) -> InputTable:
         blank = cells.select(pl.all_horizontal([_strip(_text_of(pl.col(c), cells.schema[c])) == ""
                                                 for c in cells.columns]).alias("b")).get_column("b")
         if not blank.any():
-            raise NeedsExact("an empty cell") from None
+            raise Declined("an empty cell") from None
         cells, row_numbers = cells.filter(~blank), row_numbers.filter(~blank)
         try:
             columns, meta = _parse_inputs(plan, cells, positions)
         except _EmptyCell:
-            raise NeedsExact("an empty cell") from None
+            raise Declined("an empty cell") from None
     frame = pl.DataFrame(columns)
     if frame.height:
         ids = [plan.key] + ([plan.period] if plan.period else [])  # each employee once (per period)
         hashed = frame.select(pl.struct(ids).hash().alias("h")).get_column("h")
         if hashed.n_unique() != frame.height and frame.select(pl.struct(ids).is_duplicated().any()).item():
-            raise NeedsExact("a key appears twice")
+            raise Declined("a key appears twice")
     return InputTable(frame, meta, frame.height, row_numbers.to_list())
 
 
@@ -157,7 +152,7 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
                 parsed[spec.name] = _parse_text_column(spec, text)
             elif found[f"{spec.name}#ok"]:
                 if spec.type.kind != PERCENT and found[f"{spec.name}#pct"]:
-                    raise NeedsExact(f"a percentage in {spec.name}")
+                    raise Declined(f"a percentage in {spec.name}")
                 parsed[spec.name] = _scaled(spec, frame.select(pl.col(f"{spec.name}#m").alias("m"),
                                                                pl.col(f"{spec.name}#e").alias("e")),
                                             found[f"{spec.name}#emin"], found[f"{spec.name}#emax"])
@@ -170,12 +165,13 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
 
 
 def _read_csv_cells(path: Path) -> tuple[list[str], pl.DataFrame]:
-    from pkrules.io.tables import DataError, read_text
+    from pkrules.io.tables import read_text
+    from pkrules.errors import DataError
 
     try:
         raw = path.read_bytes()
     except OSError:
-        raise NeedsExact("cannot read the file") from None
+        raise Declined("cannot read the file") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -184,9 +180,9 @@ def _read_csv_cells(path: Path) -> tuple[list[str], pl.DataFrame]:
         try:
             raw = read_text(path).encode("utf-8")
         except DataError as e:
-            raise NeedsExact(str(e)) from None
+            raise Declined(str(e)) from None
     if b"\x00" in raw or not raw.strip():
-        raise NeedsExact("not a CSV file the fast path reads")
+        raise Declined("not a CSV file the fast path reads")
     frame = None
     if b'"' not in raw and raw.count(b"\r") == raw.count(b"\r\n"):
         # No quoting and plain line ends: polars splits exactly as the csv module does.
@@ -198,14 +194,14 @@ def _read_csv_cells(path: Path) -> tuple[list[str], pl.DataFrame]:
     if frame is None:
         records = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
         if not records:
-            raise NeedsExact("an empty file")
+            raise Declined("an empty file")
         width = len(records[0])
         if any(len(r) > width for r in records[1:]):
-            raise NeedsExact("a row has more cells than the header")
+            raise Declined("a row has more cells than the header")
         data = {f"column_{k + 1}": [r[k] if k < len(r) else "" for r in records] for k in range(width)}
         frame = pl.DataFrame(data, schema={k: pl.String for k in data})
     if frame.height == 0:
-        raise NeedsExact("an empty file")
+        raise Declined("an empty file")
     first = frame.row(0)
     header = [("" if v is None else str(v)).strip() for v in first]
     cells = frame.slice(1)
@@ -214,17 +210,17 @@ def _read_csv_cells(path: Path) -> tuple[list[str], pl.DataFrame]:
 
 
 def _match_header(graph, header: list[str]) -> dict[str, int]:
-    """Input name → position in the header, as data.read_csv matches them (else NeedsExact)."""
+    """Input name → position in the header, as data.read_csv matches them (else Declined)."""
     aliases = {(n.decl.column or n.name): n.name for n in graph.inputs}
     positions: dict[str, int] = {}
     for index, column in enumerate(header):
         name = aliases.get(column, column if column in graph.nodes and graph.nodes[column].is_input else None)
         if name is not None:
             if name in positions:
-                raise NeedsExact("a column appears twice in the header")
+                raise Declined("a column appears twice in the header")
             positions[name] = index
     if any(n.name not in positions for n in graph.inputs):
-        raise NeedsExact("the header lacks a column")
+        raise Declined("the header lacks a column")
     return positions
 
 
@@ -238,9 +234,6 @@ def _text_of(expr: pl.Expr, dtype) -> pl.Expr:
 def _strip(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars(PY_WHITESPACE)
 
-
-_YES = ["yes", "y", "true", "t", "1", "是", "有", "对"]
-_NO = ["no", "n", "false", "f", "0", "否", "无", "不是"]
 
 # data.parse_cell's numbers (numbers.parse_literal), for the common ASCII shapes; any
 # other cell goes to parse_cell itself.
@@ -271,24 +264,24 @@ def _parse_text_column(spec: P.PlanInput, text: pl.Series) -> tuple[pl.Series, C
     kind = spec.kind
     if kind == P.TEXT and spec.type.kind == "enum":
         if not text.is_in(list(spec.enum_values)).all():
-            raise NeedsExact(f"a value of {spec.name} is not one of its values")
+            raise Declined(f"a value of {spec.name} is not one of its values")
         return text, ColMeta(P.TEXT)
     if kind == P.TEXT:
         return text, ColMeta(P.TEXT)
     if kind == P.BOOL:
         lowered = text.str.to_lowercase()
-        yes, no = lowered.is_in(_YES), lowered.is_in(_NO)
+        yes, no = lowered.is_in(YES_LIST), lowered.is_in(NO_LIST)
         if not (yes | no).all():
-            raise NeedsExact(f"a value of {spec.name} is not yes or no")
+            raise Declined(f"a value of {spec.name} is not yes or no")
         return yes.alias(spec.name), ColMeta(P.BOOL)
     if kind == P.DATE:
-        from pkrules.io.tables import parse_date
+        from pkrules.values.cells import parse_date
 
         mapping = {}
         for value in text.unique().to_list():
             parsed = parse_date(value)
             if parsed is None:
-                raise NeedsExact(f"a value of {spec.name} is not a date")
+                raise Declined(f"a value of {spec.name} is not a date")
             mapping[value] = parsed
         return text.replace_strict(mapping, return_dtype=pl.Date), ColMeta(P.DATE)
     raise AssertionError(kind)
@@ -324,14 +317,14 @@ def _scaled(spec: P.PlanInput, df: pl.DataFrame, e_min, e_max) -> tuple[pl.Serie
         shift = scale - pl.col("e")
         biggest = df.select(pl.col("m").abs().max()).item() or 0
         if len(str(biggest)) + scale - int(e_min or 0) > 36:  # (a bound: the biggest mantissa, shifted the most)
-            raise NeedsExact(f"a number in {spec.name} is too long for the fast path")
+            raise Declined(f"a number in {spec.name} is too long for the fast path")
         n = df.select((pl.col("m") * pl.lit(10, dtype=pl.Int128).pow(shift.cast(pl.UInt32))).alias("n")).get_column("n")
     return _finish_number(spec, n, scale)
 
 
 def _parse_numbers_general(spec: P.PlanInput, text: pl.Series) -> pl.DataFrame:
     """Every shape numbers.parse_literal reads: 48万, 1.2亿, ¥5000, 5000元, 480,000.00, 88%."""
-    from pkrules.io.tables import parse_cell
+    from pkrules.values.cells import parse_cell
     from pkrules.values.numbers import decimal_places
 
     parts = pl.DataFrame({"t": text}).select(pl.col("t").str.extract_groups(_NUMBER).alias("g")).unnest("g")
@@ -351,7 +344,7 @@ def _parse_numbers_general(spec: P.PlanInput, text: pl.Series) -> pl.DataFrame:
         too_long=pl.col("mantissa_text").str.len_chars() > 30,
     )
     if spec.type.kind != PERCENT and df.get_column("pct").any():
-        raise NeedsExact(f"a percentage in {spec.name}")
+        raise Declined(f"a percentage in {spec.name}")
     unmatched = df.filter(~pl.col("matched") | pl.col("too_long").fill_null(False))
     extra: dict[str, tuple[int, int]] = {}
     if unmatched.height:
@@ -359,11 +352,11 @@ def _parse_numbers_general(spec: P.PlanInput, text: pl.Series) -> pl.DataFrame:
             try:
                 value = parse_cell(spec.type, raw)
             except ValueError:
-                raise NeedsExact(f"a bad cell in {spec.name}") from None
+                raise Declined(f"a bad cell in {spec.name}") from None
             e = decimal_places(value)
             mant = value * 10**e
             if mant.denominator != 1 or abs(mant.numerator) >= 10**30:
-                raise NeedsExact(f"a number in {spec.name} is too long for the fast path")
+                raise Declined(f"a number in {spec.name} is too long for the fast path")
             extra[raw] = (int(mant.numerator), e)
     mant = pl.col("mantissa_text").cast(pl.Int128, strict=False)
     signed = pl.when(pl.col("negative")).then(pl.lit(0, dtype=pl.Int128) - mant).otherwise(mant)
@@ -385,7 +378,7 @@ def _finish_number(spec: P.PlanInput, n: pl.Series, scale: int) -> tuple[pl.Seri
         df = df.with_columns(pl.col("n") // pl.lit(10, dtype=pl.Int128))
         scale -= 1
     if spec.type.kind == WHOLE and scale > 0:
-        raise NeedsExact(f"a value of {spec.name} is not a whole number")
+        raise Declined(f"a value of {spec.name} is not a whole number")
     den = 10**scale
     checks = []
     for op, bound in _limits(spec):
@@ -397,9 +390,9 @@ def _finish_number(spec: P.PlanInput, n: pl.Series, scale: int) -> tuple[pl.Seri
     lo, hi = int(lo or 0), int(hi or 0)
     for _, bound in _limits(spec):
         if max(abs(lo), abs(hi)) * bound.denominator >= LIMIT or abs(bound.numerator * den) >= LIMIT:
-            raise NeedsExact(f"a value of {spec.name} is too large for the fast path")
+            raise Declined(f"a value of {spec.name} is too large for the fast path")
     if checks and not df.select(pl.all_horizontal(checks).all()).item():
-        raise NeedsExact(f"a value of {spec.name} is outside its limits")
+        raise Declined(f"a value of {spec.name} is outside its limits")
     series = df.get_column("n").cast(dtype_for(max(abs(lo), abs(hi))))
     return series, ColMeta(P.NUM, Den(den), lo, hi)
 
@@ -410,23 +403,6 @@ def _limits(spec: P.PlanInput) -> list[tuple[str, Fraction]]:
         out += [(">=", Fraction(spec.low)), ("<=", Fraction(spec.high))]
     out += [(op, Fraction(b)) for op, b in spec.compares]
     return out
-
-
-def parquet_as_csv_text(path) -> str:
-    """A Parquet file as the CSV text the exact path reads (cells as polars renders them)."""
-    from pkrules.io.tables import DataError
-
-    if not Path(path).exists():
-        raise DataError(f"{path}: no such file")
-    try:
-        frame = pl.read_parquet(path)
-        text = frame.select([pl.col(c).cast(pl.String).fill_null("") for c in frame.columns])
-    except Exception as e:
-        raise DataError(f"{path}: cannot read it as Parquet: {str(e).splitlines()[0]}") from None
-    return text.write_csv(line_terminator="\n")
-
-
-# ---- writing results -------------------------------------------------------------------------
 
 
 def _split_25(c: int) -> tuple[int, int, int]:
@@ -666,9 +642,10 @@ def output_names(graph) -> list[str]:
 
 def exact_text_frame(graph, results, names: list[str]) -> pl.DataFrame:
     """The same text frame from the exact evaluator's results (good rows only)."""
-    from pkrules.engine.render import format_csv
+    from pkrules.values.format import format_csv
 
-    good = [i for i in range(results.size) if i not in results.compiled.failed]
+    failed = results.failed_rows()
+    good = [i for i in range(results.size) if i not in failed]
     return pl.DataFrame({n: pl.Series([format_csv(results.columns[n][i], graph.nodes[n].type) for i in good],
                                       dtype=pl.String) for n in names})
 

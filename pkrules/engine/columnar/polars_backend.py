@@ -6,7 +6,7 @@ expression plus, where the row could fail, a boolean "error" expression that is
 true exactly when the exact evaluator would raise a row error for that row (it
 follows the evaluator's order of evaluation: an `if` only evaluates its chosen
 branch, and so on). Any row error anywhere makes the fast path decline
-(NeedsExact): the exact evaluator then reports it in its own words.
+(Declined): the exact evaluator then reports it in its own words.
 
 Population terms are window expressions over the group (`within`): sums and
 counts are exact integer sums; ranks, top N% and min/max order the exact
@@ -23,13 +23,16 @@ evaluator's own closures, and its values brought back into columns.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 
 import polars as pl
 
+from pkrules.engine.columnar.results import ColumnarResults
+from pkrules.engine.results import Declined, RowError, Upstream
+from pkrules.values.split import SPLIT_UNIT
+
 from pkrules.engine import plan as P
-from pkrules.engine.columnar import NeedsExact
+from pkrules.engine.columnar.values import ColMeta, Factor, NumV, PlainV, TermInfo
 from pkrules.engine.columnar.numeric import Den, IntE, Overflow, absolute, add, den_lcm, den_mul, dtype_for, extreme, floordiv, lit, make, mod, mul, mul_const, neg, select, sub
 
 TRUE = pl.lit(True)
@@ -40,46 +43,6 @@ _STORED = P.ACROSS_ROWS
 
 class NotColumnar(Exception):
     """This term is not done in columns here; evaluate its definition exactly instead."""
-
-
-@dataclass
-class NumV:
-    n: IntE
-    den: Den
-    err: pl.Expr | None = None
-
-
-@dataclass
-class PlainV:
-    expr: pl.Expr
-    kind: str
-    err: pl.Expr | None = None
-
-
-@dataclass
-class ColMeta:
-    """What a materialised column holds: its kind and, for numbers, denominator and range."""
-
-    kind: str
-    den: Den | None = None
-    lo: int = 0
-    hi: int = 0
-
-
-@dataclass
-class Factor:
-    n: IntE  # lo ≥ 1
-
-
-@dataclass
-class TermInfo:
-    """A stored population term: its plan expression, column, and the values it was computed from."""
-
-    expr: object
-    column: str
-    meta: ColMeta
-    parts: dict  # group (pl.Expr or None), group_meta, chosen, operand, pool, weight (NumV/PlainV)
-    err_column: str | None = None  # true where the term itself fails
 
 
 def _or(*errs):
@@ -138,7 +101,7 @@ class Evaluator:
         if self.errors:
             failed = df.select(pl.any_horizontal([pl.col(c) for c in self.errors]).fill_null(True).any()).item()
             if failed:
-                raise NeedsExact("some rows cannot be computed (a row error): the exact evaluator reports them")
+                raise Declined("some rows cannot be computed (a row error): the exact evaluator reports them")
         return df
 
     def _needs_collect(self, node) -> bool:
@@ -986,18 +949,19 @@ class Evaluator:
         n_rows = max(self.size, 1)
         c = pool.den.c
         units_abs = absolute(pool.n)
-        scaled = mul_const(units_abs, 100)  # |pool| / 0.01 = |n| × 100 / c
+        per_one = SPLIT_UNIT.denominator  # units in 1: the pool is split to the cent, as values/split.py does
+        scaled = mul_const(units_abs, per_one)  # |pool| / 0.01 = |n| × 100 / c
         units = floordiv(scaled, lit(c))
         whole_cents = (mod(scaled, lit(c)).expr == 0) if c != 1 else TRUE
         w_total_hi = max(weight.n.hi, 0) * n_rows
         wdt = dtype_for(max(w_total_hi, weight.n.bound))
         total = IntE(self.over(weight.n.as_(wdt).sum(), g), min(0, weight.n.lo * n_rows), w_total_hi)
-        # The checks of evaluate.largest_remainder, unless the plan or the ranges prove them:
+        # The checks of values.split.largest_remainder, unless the plan or the ranges prove them:
         # one pool per group, no negative weight, a pool of whole cents.
         differs = None if self.constant_within(e.pool, e.within, e.period) else (self.over(pool.n.expr.n_unique(), g) != 1)
         negative = None if weight.n.lo >= 0 else self.over((weight.n.expr < 0).any(), g)
         nonzero = total.expr != 0
-        fractional = None if 100 % c == 0 else (nonzero & ~whole_cents)
+        fractional = None if per_one % c == 0 else (nonzero & ~whole_cents)
         group_err = _or(pool.err, weight.err)
         err = _or(self.over(group_err.any(), g) if group_err is not None else None, within_err,
                   differs, negative, fractional)
@@ -1017,23 +981,18 @@ class Evaluator:
         share = pl.when(nonzero).then(share).otherwise(pl.lit(0, dtype=dt))
         signed = pl.when(pool.n.expr < 0).then(pl.lit(0, dtype=dt) - share).otherwise(share)
         hi = max(floor_k.hi + 1, 0)
-        return NumV(make(signed, -hi, hi, dt), Den(100), err)
+        return NumV(make(signed, -hi, hi, dt), Den(per_one), err)
 
     # ------------------------------------------------------------------ exact, one definition
     def _exact_node(self, node: P.PlanNode) -> list[pl.Expr]:
         """Evaluate one definition with the exact evaluator's closures; bring its values back as columns."""
-        from pkrules.engine.exact import Compiled, RowError
-
-        try:
-            from pkrules.engine.exact import Upstream
-        except ImportError:  # pragma: no cover - an evaluator without it
-            Upstream = RowError
+        from pkrules.engine.exact import Compiled
 
         df = self._checkpoint()
         self._raise_if_errors(df)
         graph = self.graph
         needed = set(graph.nodes[node.name].deps) | {graph.key}
-        from pkrules.engine.columnar.results import python_values
+        from pkrules.engine.columnar.values import python_values
 
         columns = {name: python_values(df, name, self.meta[name], self.factors) for name in needed}
         compiled = Compiled(graph, columns, self.size)
@@ -1069,7 +1028,7 @@ class Evaluator:
         try:
             return self._fractions_to_columns_(values, name)
         except Overflow:
-            raise NeedsExact(f"the values of {name} do not fit 128-bit columns") from None
+            raise Declined(f"the values of {name} do not fit 128-bit columns") from None
 
     def _fractions_to_columns_(self, values: list[Fraction], name: str):
         dens = {v.denominator for v in values}
@@ -1087,7 +1046,7 @@ class Evaluator:
         ds = [v.denominator for v in values]
         lo, hi = min(nums), max(nums)
         if max(abs(lo), abs(hi), max(ds)) >= (1 << 120):
-            raise NeedsExact(f"the values of {name} do not fit 128-bit columns")
+            raise Declined(f"the values of {name} do not fit 128-bit columns")
         fcol = self._fresh("f")
         self.lf = self.lf.with_columns(pl.lit(pl.Series(ds, dtype=dtype_for(max(ds)))).alias(fcol))
         fid = ("exact", name)
@@ -1096,7 +1055,7 @@ class Evaluator:
 
     def _raise_if_errors(self, df: pl.DataFrame) -> None:
         if self.errors and df.select(pl.any_horizontal([pl.col(c) for c in self.errors]).any()).item():
-            raise NeedsExact("some rows cannot be computed (a row error): the exact evaluator reports them")
+            raise Declined("some rows cannot be computed (a row error): the exact evaluator reports them")
 
 
 def _lit_value(v: PlainV):
@@ -1131,10 +1090,8 @@ def _is_plain_col(expr: pl.Expr) -> bool:
 
 
 def evaluate_plan(plan: P.Plan, graph, table):
-    from pkrules.engine.columnar.results import ColumnarResults
-
     if table.size == 0:
-        raise NeedsExact("no rows to evaluate")
+        raise Declined("no rows to evaluate")
     evaluator = Evaluator(plan, graph, table)
     df = evaluator.run()
     return ColumnarResults(graph, plan, df, evaluator.meta, evaluator.factors, table.row_numbers,

@@ -21,56 +21,9 @@ import polars as pl
 
 from pkrules.language import ast
 from pkrules.engine import plan as P
-from pkrules.engine.exact import Compiled, GroupStat
-from pkrules.engine.columnar.numeric import Den, dtype_for
-
-
-def _den_expr(den: Den, factors: dict) -> tuple[pl.Expr, int]:
-    bound = den.c
-    for fid, m in den.factors:
-        bound *= factors[fid].n.hi ** m
-    dt = dtype_for(bound)
-    expr = pl.lit(den.c, dtype=dt)
-    for fid, m in den.factors:
-        for _ in range(m):
-            expr = expr * factors[fid].n.expr.cast(dt)
-    return expr, bound
-
-
-def den_column(df: pl.DataFrame, den: Den, factors: dict) -> list[int] | int:
-    """The denominator of every row (an int when it is the same for all)."""
-    if den.const:
-        return den.c
-    expr, _ = _den_expr(den, factors)
-    return df.select(expr.alias("d")).to_series().to_list()
-
-
-def fractions(nums: list, den) -> list[Fraction]:
-    if isinstance(den, int):
-        return [Fraction(n, den) for n in nums]
-    return [Fraction(n, d) for n, d in zip(nums, den)]
-
-
-def python_values(df: pl.DataFrame, name: str, meta, factors: dict) -> list:
-    """A column as the exact evaluator holds it: Fractions, bools, str, dates."""
-    series = df.get_column(name)
-    if meta.kind != P.NUM:
-        return series.to_list()
-    return fractions(series.to_list(), den_column(df, meta.den, factors))
-
-
-def value_list(df: pl.DataFrame, v, factors: dict) -> list:
-    """The exact values of a backend value (NumV / PlainV) over the rows of df."""
-    from pkrules.engine.columnar.polars_backend import NumV
-
-    if isinstance(v, NumV):
-        cols = [v.n.expr.alias("n")]
-        if not v.den.const:
-            cols.append(_den_expr(v.den, factors)[0].alias("d"))
-        part = df.select(cols)
-        den = v.den.c if v.den.const else part.get_column("d").to_list()
-        return fractions(part.get_column("n").to_list(), den)
-    return df.select(v.expr.alias("v")).get_column("v").to_list()
+from pkrules.engine.columnar.values import _den_expr, python_values, value_list
+from pkrules.engine.exact import Compiled
+from pkrules.engine.results import GroupStat, same_key
 
 
 class ColumnarResults:
@@ -87,14 +40,16 @@ class ColumnarResults:
         self.exact_nodes = exact_nodes  # definitions the fast path left to the exact evaluator
         self.terms = terms
         self.errors: list = []  # the fast path only returns results without row errors
+        self.backend = "fast"
         self.columns = _Columns(self)
-        self._compiled: ColumnarCompiled | None = None
+        self._probe: Compiled | None = None
 
     @property
-    def compiled(self) -> "ColumnarCompiled":
-        if self._compiled is None:
-            self._compiled = ColumnarCompiled(self)
-        return self._compiled
+    def probe(self) -> Compiled:
+        """The exact evaluator's closures over these columns, reading stored population terms (engine/results.py: Probe)."""
+        if self._probe is None:
+            self._probe = Compiled(self.graph, self.columns, self.size, terms=ColumnarTerms(self))
+        return self._probe
 
     @property
     def size(self) -> int:
@@ -112,20 +67,18 @@ class ColumnarResults:
 
     def index_of(self, key: object, period: object = None) -> int | None:
         """The row of an employee (as evaluate.Results.index_of: with periods, the latest unless one is named)."""
-        from pkrules.engine.exact import _same
-
         if self.meta[self.graph.key].kind == P.TEXT and isinstance(key, str):
             hits = self.frame.select(pl.arg_where(pl.col(self.graph.key) == key)).to_series().to_list()
             if not hits:
-                hits = [i for i, k in enumerate(self.keys) if _same(k, key)]
+                hits = [i for i, k in enumerate(self.keys) if same_key(k, key)]
         else:
-            hits = [i for i, k in enumerate(self.keys) if _same(k, key)]
+            hits = [i for i, k in enumerate(self.keys) if same_key(k, key)]
         period_name = getattr(self.graph, "period", None)
         if period_name is None or not hits:
             return hits[0] if hits else None
         periods = self.columns[period_name]
         if period is not None:
-            return next((i for i in hits if _same(periods[i], period)), None)
+            return next((i for i in hits if same_key(periods[i], period)), None)
         return max(hits, key=lambda i: periods[i])
 
     # -- exact values
@@ -230,26 +183,32 @@ class _Columns(dict):
 # ---- explanations -------------------------------------------------------------------------------
 
 
-class ColumnarCompiled(Compiled):
-    """The exact evaluator's closures over the fast path's columns; population terms read their stored columns."""
+class ColumnarTerms:
+    """The fast path's population terms, for the exact evaluator's closures (engine/exact.py: TermSource).
 
-    def __init__(self, results: ColumnarResults):
-        super().__init__(results.graph, results.columns, results.size)
+    An explanation evaluates sub-expressions of one row with the exact closures;
+    population terms (sums within a group, ranks, top N%, splits, values of
+    another employee) are read from the columns the fast path stored instead of
+    recomputing the population, and a group's statistic is computed for the one
+    group asked about.
+    """
+
+    def __init__(self, results: "ColumnarResults"):
         self.results = results
-        self.groups = _TermGroups(self)
-        self.group_of = _TermGroupOf(self)
+        self._groups: dict[tuple[int, object], GroupStat | None] = {}
+        self._probe: Compiled | None = None
 
-    def stored(self, e) -> object:
+    def info(self, term) -> object:
         """The stored term of an AST population term (or value of another row), if the fast path kept one."""
-        found = self.results.plan.by_origin.get(id(e))
-        if found is None or found[0] is not e:
+        found = self.results.plan.by_origin.get(id(term))
+        if found is None or found[0] is not term:
             return None
         return self.results.terms.get(id(found[1]))
 
-    def _from_column(self, e, fallback):
-        info = self.stored(e)
+    def values(self, term, fallback):
+        info = self.info(term)
         if info is None:
-            return fallback(e)
+            return None
         results = self.results
         if info.err_column is None:
             return lambda i: results.term_value(info, i)
@@ -259,152 +218,23 @@ class ColumnarCompiled(Compiled):
         def read(i: int) -> object:
             if failing[i]:  # (only where the term is not reached: the fast path has no row errors)
                 if not exact:
-                    exact.append(fallback(e))
+                    exact.append(fallback(term))
                 return exact[0](i)
             return results.term_value(info, i)
 
         return read
 
-    def _aggregate(self, e):
-        return self._from_column(e, super()._aggregate)
-
-    def _rank(self, e):
-        return self._from_column(e, super()._rank)
-
-    def _top(self, e):
-        return self._from_column(e, super()._top)
-
-    def _split(self, e):
-        return self._from_column(e, super()._split)
-
-    def _value_of(self, e):
-        return self._from_column(e, super()._value_of)
-
-
-def _evaluate_term(compiled: "ColumnarCompiled", term_id: int) -> None:
-    """A term the fast path did not store: let the exact closure compute its groups (as evaluate() would have)."""
-    from pkrules.engine.exact import RowError
-
-    found = compiled.results.plan.by_origin.get(term_id)
-    if found is None or compiled.size == 0:
-        return
-    term = found[0]
-    if isinstance(term, (ast.Aggregate, ast.Rank, ast.Top, ast.Split)) and not dict.__contains__(compiled.group_of, term_id):
-        try:
-            compiled.expr(term)(0)
-        except (RowError, ArithmeticError):
-            pass
-        except Exception as e:  # Upstream and the like: the group statistics are there all the same
-            if type(e).__name__ != "Upstream":
-                raise
-
-
-class _TermGroups(dict):
-    """id(term) → its groups' statistics; for stored terms, computed one group at a time."""
-
-    def __init__(self, compiled: ColumnarCompiled):
-        super().__init__()
-        self._compiled = compiled
-
-    def _lazy(self, term_id: int):
-        found = self._compiled.results.plan.by_origin.get(term_id)
-        if found is None:
-            return None
-        term = found[0]
-        info = self._compiled.stored(term)
-        if info is None:
-            _evaluate_term(self._compiled, term_id)
-            return dict.get(self, term_id)
-        groups = _LazyGroups(self._compiled, term, info)
-        self[term_id] = groups
-        return groups
-
-    def get(self, term_id, default=None):
-        if dict.__contains__(self, term_id):
-            return dict.__getitem__(self, term_id)
-        groups = self._lazy(term_id)
-        return groups if groups is not None else default
-
-    def __missing__(self, term_id):
-        groups = self._lazy(term_id)
-        if groups is None:
-            raise KeyError(term_id)
-        return groups
-
-
-class _TermGroupOf(dict):
-    """id(term) → each row's group (the term's `within`, evaluated for the row asked about)."""
-
-    def __init__(self, compiled: ColumnarCompiled):
-        super().__init__()
-        self._compiled = compiled
-
-    def _lazy(self, term_id: int):
-        found = self._compiled.results.plan.by_origin.get(term_id)
-        if found is None:
-            return None
-        if self._compiled.stored(found[0]) is None:
-            _evaluate_term(self._compiled, term_id)
-            return dict.get(self, term_id)
-        rows = _GroupOfRows(self._compiled, found[0])
-        self[term_id] = rows
-        return rows
-
-    def get(self, term_id, default=None):
-        if dict.__contains__(self, term_id):
-            return dict.__getitem__(self, term_id)
-        rows = self._lazy(term_id)
-        return rows if rows is not None else default
-
-    def __missing__(self, term_id):
-        rows = self._lazy(term_id)
-        if rows is None:
-            raise KeyError(term_id)
-        return rows
-
-
-class _GroupOfRows(Sequence):
-    """Each row's group, as evaluate.py's _groups makes it: within's value, with the period first."""
-
-    def __init__(self, compiled: ColumnarCompiled, term):
-        self._compiled = compiled
-        self._within = getattr(term, "within", None)
-        graph = compiled.graph
-        self._period = getattr(graph, "period", None) if not getattr(term, "across", False) else None
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        inner = None if self._within is None else self._compiled.expr(self._within)(i)
-        if self._period:
-            return (self._compiled.columns[self._period][i], inner)
-        return inner
-
-    def __len__(self) -> int:
-        return self._compiled.size
-
-
-class _LazyGroups(dict):
-    """group → GroupStat of one stored term, computed when asked for."""
-
-    def __init__(self, compiled: ColumnarCompiled, term, info):
-        super().__init__()
-        self._compiled = compiled
-        self._term = term
-        self._info = info
-
-    def get(self, group, default=None):
-        try:
-            return self[group]
-        except KeyError:
-            return default
-
-    def __missing__(self, group):
-        stat = _group_stat(self._compiled.results, self._term, self._info, group)
-        if stat is None:
-            raise KeyError(group)
-        self[group] = stat
-        return stat
+    def group(self, term, row: int) -> GroupStat | None:
+        info = self.info(term)
+        within = getattr(term, "within", None)
+        probe = self.results.probe
+        inner = None if within is None else probe.value(within, row)
+        period = self.results.graph.period if not getattr(term, "across", False) else None
+        group = (self.results.columns[period][row], inner) if period else inner
+        key = (id(term), group)
+        if key not in self._groups:
+            self._groups[key] = _group_stat(self.results, term, info, group)
+        return self._groups[key]
 
 
 def _group_filter(results: ColumnarResults, info, group) -> pl.Expr | None:
@@ -498,7 +328,7 @@ class _SortedValues(Sequence):
     converted to a Fraction only when read: bisecting it reads about log2(n) of them."""
 
     def __init__(self, rows: pl.DataFrame, operand, keys: list, factors: dict):
-        from pkrules.engine.columnar.polars_backend import NumV
+        from pkrules.engine.columnar.values import NumV
 
         cols = [operand.n.expr.alias("n")]
         if isinstance(operand, NumV) and not operand.den.const:
@@ -550,10 +380,6 @@ class _Lazy:
 
     def __iter__(self):
         return iter(self._all())
-
-
-class _LazyList(_Lazy, Sequence):
-    pass
 
 
 class _LazyDict(_Lazy, Mapping):

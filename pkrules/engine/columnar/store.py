@@ -24,7 +24,7 @@ import polars as pl
 from pkrules.engine import plan as P
 from pkrules.engine.plan import compile_plan
 from pkrules.engine.columnar.numeric import Den, IntE
-from pkrules.engine.columnar.polars_backend import ColMeta, Factor, NumV, PlainV, TermInfo
+from pkrules.engine.columnar.values import ColMeta, Factor, NumV, PlainV, TermInfo
 from pkrules.engine.columnar.results import ColumnarResults
 
 VERSION = 1

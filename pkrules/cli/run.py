@@ -1,0 +1,211 @@
+"""Commands that evaluate a population: run (a table, files, statements, coverage) and explain (one figure)."""
+
+from __future__ import annotations
+
+import sys
+
+from pkrules.cli.console import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Fail, colour, count, err
+from pkrules.cli.policy import compile_or_fail
+
+
+def related_paths(graph, specs: list[str] | None) -> dict[str, str]:
+    """--with NAME=FILE options → {table: file}, every table the policy reads given once."""
+    given: dict[str, str] = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise Fail(f"error: --with {spec}: write --with TABLE=FILE, e.g. --with ratings=ratings.csv", EXIT_USAGE)
+        if name not in graph.related:
+            known = ", ".join(graph.related) or "none"
+            raise Fail(f"error: --with {spec}: the policy has no table {name} (its tables: {known})", EXIT_USAGE)
+        given[name] = path
+    missing = [name for name in graph.related if name not in given]
+    if missing:
+        raise Fail(f"error: this policy reads the table {missing[0]}: give it with --with {missing[0]}=FILE", EXIT_USAGE)
+    return given
+
+
+def open_population(graph, args):
+    """The population in args.data (and --with tables); a file that cannot be read at all stops the command."""
+    from pkrules.engine.population import open_population as open_
+    from pkrules.errors import DataError
+
+    try:
+        return open_(graph, args.data, related_paths(graph, args.related), args.sheet, args.table)
+    except DataError as e:
+        raise Fail(f"error: {e}") from None
+
+
+def _progress_bar(rows: int):
+    """A one-line progress bar on a terminal for long runs; nothing when output goes to a file or a pipe."""
+    if rows < 20_000 or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, name: str) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r  evaluating {rows:,} rows [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:30]:30}{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def _note_decline(declined) -> None:
+    if declined.notable:
+        err(f"note: the fast path cannot run this policy yet ({declined.reason}); evaluating it exactly, which is slower")
+
+
+def evaluate_population(graph, population, data_path: str, engine: str, keep_going: bool, row_errors: bool = True):
+    """Evaluate through the backend seam. Bad cells and row errors are printed and stop the command
+    unless keep_going; with row_errors=False, row errors are the caller's to report."""
+    from pkrules.engine.backend import BadCells, evaluate
+    from pkrules.errors import DataError
+
+    progress = _progress_bar(population.size) if population.loaded else None
+    try:
+        results = evaluate(graph, population, engine, keep_going=keep_going, progress=progress,
+                           on_decline=_note_decline)
+    except BadCells:
+        _print_cells(population, data_path)
+        errors, rows = len(population.cell_errors), population.skipped
+        raise Fail(f"{data_path}: {errors} bad cell{'s' * (errors != 1)} in {rows} row{'s' * (rows != 1)}; "
+                   "nothing was evaluated. Fix the data, or use --keep-going to evaluate the other rows.") from None
+    except DataError as e:
+        raise Fail(f"error: {e}") from None
+    if population.loaded and population.cell_errors:  # kept going
+        _print_cells(population, data_path)
+        rows = population.skipped
+        if rows:
+            err(f"{data_path}: skipping {rows} row{'s' * (rows != 1)} with errors (--keep-going)")
+    if population.loaded and not population.rows:
+        raise Fail(f"error: {data_path}: no rows to evaluate")
+    if results.errors and row_errors:
+        for error in results.errors:
+            err(f"error: {data_path}: {error.describe(graph.source.path)}")
+        if not keep_going:
+            raise Fail(f"{count(len(results.errors), 'row')} could not be computed; "
+                       "nothing was written. Fix the data or the policy, or use --keep-going.")
+    return results
+
+
+def _print_cells(population, data_path: str) -> None:
+    for error in population.cell_errors:
+        err(f"error: {error.describe(data_path)}")
+
+
+def default_columns(graph) -> list[str]:
+    """The terminal table's columns: the period and text inputs, then what the outputs use, then the outputs."""
+    from pkrules.values.types import TEXT
+
+    labels = ([graph.period] if graph.period else []) + [
+        n.name for n in graph.inputs if n.type.kind == TEXT and n.name not in (graph.key, graph.period)]
+    outputs = graph.outputs()
+    chosen: list[str] = []
+    for name in outputs:
+        for dep in graph.nodes[name].deps:
+            if not graph.nodes[dep].is_input and dep not in chosen:
+                chosen.append(dep)
+    for name in outputs:
+        if name not in chosen:
+            chosen.append(name)
+    return labels + chosen
+
+
+def _unknown_name(graph, name: str, what: str) -> Fail:
+    from pkrules.language.builtins import did_you_mean
+
+    guess = did_you_mean(name, list(graph.nodes))
+    return Fail(f"error: {what}'{name}' is not in the policy" + (f" (did you mean '{guess}'?)" if guess else ""), EXIT_USAGE)
+
+
+def cmd_run(args) -> int:
+    from fractions import Fraction
+
+    from pkrules.values.format import format_value
+    from pkrules.values.text import table
+    from pkrules.values.types import MONEY
+
+    graph = compile_or_fail(args.policy, show_warnings=False)
+    population = open_population(graph, args)
+    results = evaluate_population(graph, population, args.data, args.engine, args.keep_going)
+    failed = results.failed_rows()
+    good = [i for i in range(results.size) if i not in failed]
+    if args.out:
+        from pkrules.outputs.results import write_results
+
+        names = [graph.key] + ([graph.period] if graph.period else []) + [n.name for n in graph.definitions]
+        try:
+            write_results(graph, results, names, good, args.out)
+        except OSError as e:
+            raise Fail(f"error: cannot write {args.out}: {e.strerror}") from None
+        print(f"wrote {len(good)} rows × {len(names)} columns to {args.out}")
+    if args.statements:
+        from pkrules.outputs.results import write_statements
+
+        try:
+            written = write_statements(graph, results, good, args.statements)
+        except OSError as e:
+            raise Fail(f"error: cannot write statements to {args.statements}: {e.strerror}") from None
+        print(f"wrote {written} statement{'s' * (written != 1)} to {args.statements}/")
+    if not args.out or args.show:
+        if args.columns:
+            columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+            unknown = [c for c in columns if c not in graph.nodes]
+            if unknown:
+                raise _unknown_name(graph, unknown[0], "--columns: ")
+        else:
+            columns = default_columns(graph)
+        names = [graph.key] + [c for c in columns if c != graph.key]
+        types = [graph.nodes[n].type for n in names]
+        rows = [[format_value(results.columns[n][i], graph.nodes[n].type, compact=True) for n in names] for i in good]
+        numeric = [t.numeric for t in types]
+        sums = ["Σ"] + [format_value(sum((results.columns[n][i] for i in good), Fraction(0)), t) if t.kind == MONEY else ""
+                        for n, t in zip(names[1:], types[1:])]
+        rows.append(sums)
+        print(table(names, rows, numeric))
+        print(f"\n{count(len(good), 'employee' if not graph.period else 'row')} evaluated with {graph.policy.title or args.policy}"
+              + (f" {graph.policy.version}" if graph.policy.version else "")
+              + (f"; {len(failed)} with errors" if failed else ""))
+    if args.coverage:
+        from pkrules.engine.coverage import coverage, render_coverage
+
+        print("\n" + render_coverage(coverage([results]), len(good)))
+    bad_cells = population.loaded and population.cell_errors
+    return EXIT_OK if not (failed or bad_cells) else EXIT_PROBLEMS
+
+
+def cmd_explain(args) -> int:
+    from pkrules.engine.explain import explain
+    from pkrules.engine.render import render_json, render_markdown, render_tree
+
+    graph = compile_or_fail(args.policy, show_warnings=False)
+    population = open_population(graph, args)
+    # Bad cells stop an explanation as they stop a run (the others' figures would be wrong);
+    # other rows' row errors do not: only this employee's matter.
+    results = evaluate_population(graph, population, args.data, args.engine, args.keep_going, row_errors=False)
+    index = results.index_of(args.id, args.period)
+    if index is None and args.period is not None and results.index_of(args.id) is not None:
+        raise Fail(f"error: {args.id} has no row for {graph.period} {args.period} in {args.data}")
+    if index is None:
+        from pkrules.language.builtins import did_you_mean
+
+        guess = did_you_mean(args.id, [str(k) for k in results.keys])
+        raise Fail(f"error: no employee with {graph.key} '{args.id}' in {args.data}" + (f" (did you mean '{guess}'?)" if guess else ""))
+    name = args.name or graph.main_output()
+    if name not in graph.nodes:
+        from pkrules.language.builtins import did_you_mean
+
+        guess = did_you_mean(name, list(graph.nodes))
+        raise Fail(f"error: '{name}' is not defined in {args.policy}" + (f" (did you mean '{guess}'?)" if guess else ""))
+    if index in results.failed_rows() and results.columns[name][index] is None:
+        messages = [e for e in results.errors if e.row == results.row_numbers[index]]
+        raise Fail("error: this employee's values could not be computed: " + "; ".join(e.message for e in messages))
+    explanation = explain(results, index, name, depth=args.depth)
+    if args.json:
+        print(render_json(explanation))
+    elif args.markdown:
+        print(render_markdown(explanation), end="")
+    else:
+        print(render_tree(explanation, colour=colour(sys.stdout)))
+    return EXIT_OK

@@ -1,0 +1,92 @@
+"""The one place that chooses a backend to evaluate a population, and falls back when it declines.
+
+    results = evaluate(graph, population)                 # "auto": the fastest that is exact
+    results = evaluate(graph, population, backend="exact")
+
+Every backend gives the exact evaluator's values to the cent, or declines
+(engine/results.py: Declined) — on anything the exact evaluator must report in
+its own words (a bad cell, a row error), or a construct it does not do — and
+the next one runs. The exact evaluator never declines. Every caller (run,
+explain, test, diff, impact, coverage, statements, the workflow) comes here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from pkrules.engine.population import Population
+from pkrules.engine.results import Declined, Results
+from pkrules.errors import PkrulesError
+from pkrules.language.rule_graph import RuleGraph
+
+BACKENDS = ("auto", "exact", "fast")
+
+# Below this many employees the exact evaluator answers before the fast path has loaded polars and
+# planned its query (about 0.4 s); measured break-even on this 2-core machine: ~2,000 rows.
+SMALL_ROWS = 2_000
+SMALL_FILE_BYTES = 200_000  # a data file not yet read: ~2,000 rows of CSV
+
+
+class BadCells(PkrulesError):
+    """The data has bad cells and the caller did not ask to keep going."""
+
+    def __init__(self, population: Population):
+        self.population = population
+        errors = population.cell_errors
+        super().__init__(f"{population.source}: {len(errors)} bad cell{'s' * (len(errors) != 1)}")
+
+
+def _backend(name: str):
+    if name == "exact":
+        from pkrules.engine.exact import ExactBackend
+
+        return ExactBackend()
+    from pkrules.engine.columnar import ColumnarBackend
+
+    return ColumnarBackend()
+
+
+def candidates(backend: str, population: Population | None = None) -> list[str]:
+    """The backends to try, in order: the user's choice; for "auto", by the population's size."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: {', '.join(BACKENDS)}")
+    if backend == "exact" or (backend == "auto" and population is not None and _small(population)):
+        return ["exact"]
+    return ["fast", "exact"]
+
+
+def _small(population: Population) -> bool:
+    if population.loaded or population.path is None:
+        return len(population.rows) < SMALL_ROWS
+    try:
+        return population.path.stat().st_size < SMALL_FILE_BYTES
+    except OSError:
+        return True  # the exact path reads it and says what is wrong
+
+
+def evaluate(graph: RuleGraph, population: Population, backend: str = "auto", keep_going: bool = False,
+             progress: Callable[[int, int, str], None] | None = None,
+             on_decline: Callable[[Declined], None] | None = None,
+             known: dict[str, list] | None = None) -> Results:
+    """Every node's value for every employee of the population.
+
+    Bad cells: BadCells, unless keep_going (then their rows are left out). Row errors
+    (division by zero, a missing lookup key…) are in results.errors, never raised.
+    on_decline hears why a faster backend stepped aside (for a note to the user).
+    known: columns already computed on these same rows that the exact evaluator may take
+    as they are (what a policy change cannot have changed; see review/impact.py).
+    """
+    for name in candidates(backend, population):
+        if name == "exact":
+            if population.cell_errors and not keep_going:
+                raise BadCells(population)
+        try:
+            if name == "exact" and known:
+                from pkrules.engine.exact import ExactBackend
+
+                return ExactBackend(known).evaluate(graph, population, progress=progress)
+            return _backend(name).evaluate(graph, population, progress=progress)
+        except Declined as declined:
+            if on_decline is not None:
+                on_decline(declined)
+    raise AssertionError("the exact evaluator never declines")

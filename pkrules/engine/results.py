@@ -1,0 +1,141 @@
+"""What every backend gives back: the shape of results, the probe explanations read, and how a backend declines.
+
+A backend (engine/backend.py) evaluates a population into an object with the
+`Results` shape: every node's exact value for every employee, the row errors,
+and a `Probe` that answers the questions an explanation asks — the value of any
+sub-expression for one row, the statistic of that row's group for a population
+term (a team's sum, the sorted values behind a top 10%, a pool's split), the
+rows of a related table that were counted. Explanations and coverage use only
+this shape, whatever backend computed the values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
+
+from pkrules.errors import PkrulesError
+from pkrules.values.numbers import format_human
+
+if TYPE_CHECKING:
+    from pkrules.language import ast
+    from pkrules.language.rule_graph import RuleGraph
+    from pkrules.language.source import Span
+
+
+class Declined(PkrulesError):
+    """A backend cannot give the exact evaluator's answer by itself; the next backend runs instead.
+
+    notable: worth telling the user (a construct it does not do yet), not just a routine
+    hand-over (a bad cell or a row error, which the exact evaluator reports in its own words).
+    """
+
+    def __init__(self, reason: str, notable: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.notable = notable
+
+
+class RowError(Exception):
+    """A value that cannot be computed for one employee (division by zero, a missing lookup…)."""
+
+    def __init__(self, message: str, span: "Span | None" = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+class Upstream(Exception):
+    """A value this row needs is missing because of the row's own earlier error (already reported).
+
+    Failed values are stored as None; a row is still evaluated for the nodes
+    that do not depend on what failed, so one error does not hide the rest.
+    """
+
+
+@dataclass
+class EvalError:
+    """A row error as reported to the user."""
+
+    row: int  # the row's number in the data (1 = first data row)
+    key: object
+    node: str
+    message: str
+    span: "Span | None"
+
+    def describe(self, path: str) -> str:
+        where = f"{path}:{self.span.line}" if self.span else path
+        return f"row {self.row} ({self.key}): {self.node}: {self.message}  [{where}]"
+
+
+@dataclass
+class GroupStat:
+    """What a population term computed for one group (shown in explanations).
+
+    detail by term: an aggregate has "counted"; a rank "ranks" (value → rank);
+    a top N% "sorted" (the group's values, ascending) and "places"; a split
+    "weight_total" and "shares" (row → share).
+    """
+
+    group: object
+    members: int
+    value: object = None
+    detail: dict = field(default_factory=dict)
+
+
+class Probe(Protocol):
+    """Questions an explanation asks about one row, answered from a backend's results."""
+
+    failed: set[int]  # rows with a row error
+
+    def value(self, expr: "ast.Expr", row: int) -> object:
+        """The value of any expression of the policy for this row (raises RowError or Upstream)."""
+
+    def group(self, term: "ast.Expr", row: int) -> GroupStat | None:
+        """The statistic of this row's group for a population term (None: not computed for it)."""
+
+    def related(self, term: "ast.Aggregate", row: int) -> tuple[int, int]:
+        """For an aggregate over a related table: (rows counted, rows of this employee)."""
+
+
+class Results(Protocol):
+    """Every node's value for every employee of a population, from any backend."""
+
+    graph: "RuleGraph"
+    errors: list[EvalError]
+    row_numbers: list[int]
+    columns: Mapping[str, Sequence]
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def keys(self) -> Sequence: ...
+
+    @property
+    def probe(self) -> Probe: ...
+
+    def value(self, name: str, index: int) -> object: ...
+
+    def index_of(self, key: object, period: object = None) -> int | None: ...
+
+    def failed_rows(self) -> set[int]: ...
+
+
+def same_key(value: object, wanted: object) -> bool:
+    """Whether a stored key (or period) is the one a person typed: 'E001', '7', '2024-06'."""
+    if value == wanted:
+        return True
+    text = str(wanted)
+    return str(value) == text or (isinstance(value, Fraction) and format_human(value, group=False) == text)
+
+
+def row_of(keys: Sequence, periods: Sequence | None, key: object, period: object = None) -> int | None:
+    """The row of an employee; with several periods, the latest unless one is named."""
+    matches = [i for i, k in enumerate(keys) if same_key(k, key)]
+    if periods is None or not matches:
+        return matches[0] if matches else None
+    if period is not None:
+        return next((i for i in matches if same_key(periods[i], period)), None)
+    return max(matches, key=lambda i: periods[i])

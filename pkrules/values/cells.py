@@ -1,0 +1,67 @@
+"""One cell of data → a value of an input's type: the parser every reader uses (CSV, Excel, Parquet, SQLite).
+
+A cell is text as a person typed it: `480,000`, `48万`, `¥5000`, `88%`, `是`,
+`2024-07-01`. parse_cell returns the exact value or raises ValueError saying
+what was expected; the columnar reader parses the common shapes of the same
+cells with column expressions and hands any other cell to parse_cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from pkrules.values.numbers import parse_literal
+from pkrules.values.types import BOOL, DATE, ENUM, MONEY, PERCENT, TEXT, WHOLE, Type
+
+YES = {"yes", "y", "true", "t", "1", "是", "有", "对"}
+NO = {"no", "n", "false", "f", "0", "否", "无", "不是"}
+YES_LIST, NO_LIST = sorted(YES), sorted(NO)  # for column expressions (is_in)
+
+
+def parse_date(text: str) -> dt.date | None:
+    m = re.fullmatch(r"\s*(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*", text)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def parse_cell(type_: Type, text: str) -> Any:
+    """Turn one cell into a value of the input's type, or raise ValueError with what was expected."""
+    raw = text.strip()
+    if raw == "":
+        raise ValueError("a value is required")
+    kind = type_.kind
+    if kind == TEXT:
+        return raw
+    if kind == ENUM:
+        if raw in type_.values:
+            return raw
+        raise ValueError(f"expected one of {', '.join(type_.values)}")
+    if kind == BOOL:
+        lowered = raw.lower()
+        if lowered in YES:
+            return True
+        if lowered in NO:
+            return False
+        raise ValueError("expected yes or no (also true/false, 1/0, 是/否)")
+    if kind == DATE:
+        value = parse_date(raw)
+        if value is None:
+            raise ValueError("expected a date such as 2024-07-01")
+        return value
+    parsed = parse_literal(raw)
+    if parsed is None:
+        expected = {MONEY: "an amount such as 480000, 480,000.00 or 48万", PERCENT: "a percentage such as 88% or 0.88",
+                    WHOLE: "a whole number"}.get(kind, "a number")
+        raise ValueError(f"expected {expected}")
+    value, _, is_percent = parsed
+    if is_percent and kind != PERCENT:
+        raise ValueError(f"expected {type_.describe()}, not a percentage")
+    if kind == WHOLE and value.denominator != 1:
+        raise ValueError("expected a whole number")
+    return value
