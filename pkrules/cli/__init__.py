@@ -370,6 +370,12 @@ def cmd_explain(args) -> int:
     from pkrules.engine.explain import explain
     from pkrules.engine.render import render_json, render_markdown, render_tree
 
+    if getattr(args, "from_cycle", None):  # explain --cycle ID EMPLOYEE [NODE]: from a workflow store
+        from .workflow.commands import explain_from_cycle
+
+        return explain_from_cycle(args)
+    if args.id is None:
+        raise _Fail("error: write pkrules explain POLICY DATA ID [NAME] (or explain --cycle CYCLE EMPLOYEE [NODE])", EXIT_USAGE)
     graph = _compile(args.policy, show_warnings=False)
     population = _load_population(graph, args.data, True, args.sheet, args.table)
     related = _load_related(graph, population, args.related, keep_going=True)
@@ -564,6 +570,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("git-textconv")  # hidden: canonical text for git log -p
     p.add_argument("file")
     p.set_defaults(func=cmd_git_textconv)
+
+    from .workflow.commands import register as register_workflow  # cycle, review, hr, appeal, audit, demo (light)
+
+    register_workflow(sub)
     return parser
 
 
