@@ -31,6 +31,10 @@ def _pairs(values: list[str], lang: str = "en") -> dict[str, str]:
 def _open(args, create: bool = False):
     from .service import Workflow
 
+    if args.action == "audit_verify":  # anyone may check the chain: it shows no figures
+        from .store import Store
+
+        return Workflow(Store(args.db, create=False), None)
     return Workflow.open(args.db, as_person=getattr(args, "as_person", None), create=create)
 
 
@@ -204,7 +208,7 @@ def _print_appeal(a, zh: bool) -> None:
     if a.info_answer:
         print(("  已补充：" if zh else "  information given: ") + a.info_answer)
     if a.decision:
-        print(("  裁决：" if zh else "  decision: ") + f"{a.decision} — {a.decision_reason} ({a.decided_by})")
+        print(("  裁决：" if zh else "  decision: ") + f"{_decision(a, zh)} — {a.decision_reason} ({a.decided_by})")
     for name, c in a.corrections.items():
         print(("  更正：" if zh else "  corrected: ") + f"{name} {c['before']} → {c['after']}")
     if a.change_lines:
@@ -282,10 +286,18 @@ def appeal_list(wf, args) -> int:
         print("没有申诉" if zh else "no appeals")
         return 0
     rows = [[f"#{a.id}", a.employee_id, a.target, a.state_label, a.level_name, str(a.deadline or "—") +
-             (" !" if a.overdue else ""), a.decision or ""] for a in appeals]
+             (" !" if a.overdue else ""), _decision(a, zh)] for a in appeals]
     print(_table(["申诉", "工号", "对象", "状态", "处理级别", "答复期限", "裁决"] if zh else
                  ["appeal", "employee", "target", "state", "level", "answer due", "decision"], rows, [False] * 7))
     return 0
+
+
+def _decision(a, zh: bool) -> str:
+    if not a.decision:
+        return ""
+    from .messages import appeal_state_name
+
+    return appeal_state_name(a.decision, "zh" if zh else "en")
 
 
 def appeal_show(wf, args) -> int:

@@ -502,8 +502,8 @@ class Workflow:
         for name, text in (self_scores or {}).items():
             allowed = spec.self_scores or spec.manager_scores
             if name not in allowed:
-                raise BadInput(msg("'{n}' cannot be self-scored in this process (self-scores: {a})",
-                                   "'{n}' 不能自评打分（可自评的项：{a}）", n=name, a=", ".join(allowed) or "none / 无"), lang)
+                raise BadInput(Msg(f"'{name}' cannot be self-scored in this process (self-scores: {', '.join(allowed) or 'none'})",
+                                   f"'{name}' 不能自评打分（可自评的项：{'、'.join(allowed) or '无'}）"), lang)
             scores[name] = self._validated_text(c, graph, a["employee_id"], name, text)
         if not comment.strip():
             raise BadInput(msg("a self-assessment needs a comment (what you achieved, with evidence)",
