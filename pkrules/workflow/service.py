@@ -786,7 +786,7 @@ class Workflow:
                 self.store.append_event(now, me.id, "cycle.advance", {"from": "self_review", "to": "manager_review",
                                                                       "self_review": "missing"}, c["id"], eid, None, self.operator)
             seq = self.store.append_event(now, me.id, "cycle.advance", {"moved": len(late)}, c["id"], None, None, self.operator)
-        return ActionResult(msg("{n} self-reviews past their deadline moved to manager review, marked missing",
+        return ActionResult(msg("{n} self-review(s) past their deadline moved to manager review, marked missing",
                                 "{n} 份逾期未交的自评已转入上级评分，标记为缺失", n=len(late)).in_(c["lang"]), seq,
                             changed_employees=len(late), details={"moved": late})
 
