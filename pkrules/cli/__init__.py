@@ -371,7 +371,7 @@ def cmd_explain(args) -> int:
     from pkrules.engine.render import render_json, render_markdown, render_tree
 
     if getattr(args, "from_cycle", None):  # explain --cycle ID EMPLOYEE [NODE]: from a workflow store
-        from .workflow.commands import explain_from_cycle
+        from ..workflow.commands import explain_from_cycle
 
         return explain_from_cycle(args)
     if args.id is None:
@@ -571,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(func=cmd_git_textconv)
 
-    from .workflow.commands import register as register_workflow  # cycle, review, hr, appeal, audit, demo (light)
+    from ..workflow.commands import register as register_workflow  # cycle, review, hr, appeal, audit, demo (light)
 
     register_workflow(sub)
     return parser

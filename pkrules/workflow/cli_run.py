@@ -12,9 +12,12 @@ from .messages import BadInput, NotFound, StoreError, WorkflowError, msg
 
 def _table(headers: list[str], rows: list[list[str]], numeric: list[bool]) -> str:
     try:
-        from pkrules.render import table  # the engine's CJK-aware table
-    except ImportError:  # the engine moved it: a local one of the same shape
-        from .display import table
+        from pkrules.engine.render import table  # the engine's CJK-aware table
+    except ImportError:
+        try:
+            from pkrules.render import table  # where it was before the layered package
+        except ImportError:  # moved again: a local one of the same shape
+            from .display import table
     return table(headers, rows, numeric)
 
 
