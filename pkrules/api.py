@@ -41,7 +41,7 @@ __all__ = [
     # evaluation
     "evaluate", "Results", "RowErrors", "BadCells", "results_from_columns",
     # values
-    "value_to_text", "value_from_text", "format_value", "Type",
+    "value_to_text", "value_from_text", "format_value", "Type", "table", "display_width",
     # explanations
     "explain", "Explanation", "TraceNode", "render_tree", "render_markdown", "render_json",
     "explanation_change", "coverage",
@@ -232,6 +232,9 @@ def value_from_text(text: str, type_: Type) -> object:
         return text
     # A type the language may add later: keep the text.
     return text
+
+
+from pkrules.values.text import display_width, table  # noqa: E402  (aligned text tables, CJK-aware)
 
 
 def format_value(value: object, type_: Type | None = None, lang: str = "en", compact: bool = False) -> str:

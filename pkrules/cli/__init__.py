@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("git-textconv")  # hidden: canonical text for git log -p
     p.add_argument("file")
     p.set_defaults(func=_command("review", "run_git_textconv"))
+
+    from pkrules.workflow.commands import register as register_workflow  # cycle, review, hr, appeal, audit, demo (light)
+
+    register_workflow(sub)
     return parser
 
 

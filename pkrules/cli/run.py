@@ -179,6 +179,12 @@ def cmd_explain(args) -> int:
     from pkrules.engine.explain import explain
     from pkrules.engine.render import render_json, render_markdown, render_tree
 
+    if getattr(args, "from_cycle", None):  # explain --cycle ID EMPLOYEE [NODE]: from a workflow store
+        from pkrules.workflow.commands import explain_from_cycle
+
+        return explain_from_cycle(args)
+    if args.id is None:
+        raise Fail("error: write pkrules explain POLICY DATA ID [NAME] (or explain --cycle CYCLE EMPLOYEE [NODE])", EXIT_USAGE)
     graph = compile_or_fail(args.policy, show_warnings=False)
     population = open_population(graph, args)
     # Bad cells stop an explanation as they stop a run (the others' figures would be wrong);

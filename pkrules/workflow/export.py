@@ -1,0 +1,59 @@
+"""The payroll file of a final cycle: CSV or Excel, exact money, adjustments from earlier cycles."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from fractions import Fraction
+from pathlib import Path
+
+from .messages import BadInput, msg
+
+
+def _money(text: str) -> str:
+    """Money to the cent for payroll (stored values are exact; a money output is already rounded by the policy)."""
+    value = Fraction(text) if text else Fraction(0)
+    cents = value * 100
+    if cents.denominator != 1:
+        # Not rounded by the policy: keep the exact decimal rather than rounding silently.
+        from .values import fraction_text
+
+        return fraction_text(value)
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents.numerator)
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def write_payroll(path: str | Path, rows: list[dict], money: list[str], lang: str) -> tuple[list[str], str]:
+    """Write id, name, each money output, and the adjustments from earlier cycles; return (columns, sha256)."""
+    path = Path(path)
+    zh = lang == "zh"
+    columns = (["工号", "姓名"] if zh else ["id", "name"]) + money + (["调整", "调整说明"] if zh else ["adjustment", "adjustment_note"])
+    table = []
+    for r in rows:
+        amounts = [_money(r["money"][n]) for n in money]
+        table.append([r["id"], r["name"], *amounts, _money(r["adjustment"]), r["adjustment_note"]])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".xlsx":
+            from openpyxl import Workbook
+
+            book = Workbook()
+            sheet = book.active
+            sheet.title = "工资表" if zh else "payroll"
+            sheet.append(columns)
+            from decimal import Decimal
+
+            for line in table:
+                sheet.append([Decimal(x) if 2 <= i < len(columns) - 1 and x else x for i, x in enumerate(line)])
+            book.save(path)
+        elif path.suffix.lower() == ".csv":
+            with open(path, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(columns)
+                writer.writerows(table)
+        else:
+            raise BadInput(msg("{p}: write .csv or .xlsx", "{p}：请导出为 .csv 或 .xlsx", p=path), lang)
+    except OSError as e:
+        raise BadInput(msg("cannot write {p}: {e}", "无法写入 {p}：{e}", p=path, e=e.strerror), lang) from None
+    return columns, hashlib.sha256(path.read_bytes()).hexdigest()
