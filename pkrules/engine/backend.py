@@ -36,14 +36,26 @@ class BadCells(PkrulesError):
         super().__init__(f"{population.source}: {len(errors)} bad cell{'s' * (len(errors) != 1)}")
 
 
-def _backend(name: str):
-    if name == "exact":
-        from pkrules.engine.exact import ExactBackend
+def _exact():
+    from pkrules.engine.exact import ExactBackend
 
-        return ExactBackend()
+    return ExactBackend()
+
+
+def _columnar():
     from pkrules.engine.columnar import ColumnarBackend
 
     return ColumnarBackend()
+
+
+# Every backend by name, made when first used (each imports its engine lazily). The differential
+# test (tests/test_backends.py) runs every one of them against the exact evaluator.
+REGISTRY: dict[str, Callable[[], object]] = {"exact": _exact, "fast": _columnar}
+
+
+def backend_named(name: str):
+    """The backend itself (no fallback): for tests, benchmarks and a user's explicit choice."""
+    return REGISTRY[name]()
 
 
 def candidates(backend: str, population: Population | None = None) -> list[str]:
@@ -85,7 +97,7 @@ def evaluate(graph: RuleGraph, population: Population, backend: str = "auto", ke
                 from pkrules.engine.exact import ExactBackend
 
                 return ExactBackend(known).evaluate(graph, population, progress=progress)
-            return _backend(name).evaluate(graph, population, progress=progress)
+            return backend_named(name).evaluate(graph, population, progress=progress)
         except Declined as declined:
             if on_decline is not None:
                 on_decline(declined)

@@ -115,7 +115,7 @@ def _row_model(columns: list[Column]):
 
 
 def read_text(path: Path) -> str:
-    from pkrules.language.source import read_bytes
+    from pkrules.files import read_bytes
 
     raw = read_bytes(path, DataError, "name a data file")
     for encoding in ("utf-8-sig", "gb18030"):

@@ -18,7 +18,7 @@ class PolicyFileError(Exception):
 
 
 def read_policy(path: str | Path) -> SourceFile:
-    from pkrules.language.source import read_bytes
+    from pkrules.files import read_bytes
 
     return decode_policy(read_bytes(path, PolicyFileError, "name a policy file (.pk)"), str(path))
 

@@ -57,21 +57,6 @@ class SourceFile:
         return "\n".join(parts)
 
 
-def read_bytes(path, error: type[Exception], folder_hint: str) -> bytes:
-    """A file's bytes, or `error` with a message a user can act on (no such file, a folder…)."""
-    from pathlib import Path
-
-    path = Path(path)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a folder; {folder_hint}") from None
-    except OSError as e:
-        raise error(f"{path}: cannot read: {e.strerror}") from None
-
-
 _CLOSING_QUOTE = {"\"": "\"", "“": "”", "「": "」"}
 
 

@@ -1,0 +1,70 @@
+"""The message catalogue: every sentence said through tr() has its Chinese, with the same placeholders."""
+
+from __future__ import annotations
+
+import ast
+import string
+from pathlib import Path
+
+import pytest
+
+from pkrules.messages import choose_language, speaking, tr
+from pkrules.messages.explain import MESSAGES
+from pkrules.messages.zh import TRANSLATIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _said() -> dict[str, str]:
+    """Every literal template passed to tr() in pkrules/, with where it is."""
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "pkrules").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tr"
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                found.setdefault(node.args[0].value, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_sentence_has_its_chinese():
+    missing = [f"{where}: {text!r}" for text, where in _said().items() if text not in TRANSLATIONS]
+    assert not missing, "no Chinese for:\n" + "\n".join(missing)
+
+
+def test_translations_keep_the_placeholders():
+    # Chinese may leave out a placeholder English needs (a plural ending), never add one.
+    wrong = [f"{en!r} → {zh!r}" for en, zh in TRANSLATIONS.items() if not _fields(zh) <= _fields(en)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_translation_is_left_over():
+    said = _said()
+    unused = [en for en in TRANSLATIONS if en not in said]
+    assert not unused, "translations no code says any more:\n" + "\n".join(map(repr, unused))
+
+
+def test_keyed_words_exist_in_both_languages_with_the_same_placeholders():
+    assert MESSAGES["en"].keys() == MESSAGES["zh"].keys()
+    for key, en in MESSAGES["en"].items():
+        assert _fields(MESSAGES["zh"][key]) <= _fields(en), key
+
+
+def test_the_policy_language_is_spoken_unless_the_user_chose():
+    text = next(iter(TRANSLATIONS), None)
+    if text is None:
+        pytest.skip("no sentences yet")
+    values = {name: "x" for name in _fields(text)}
+    try:
+        with speaking("zh"):
+            assert tr(text, **values) == TRANSLATIONS[text].format(**values)
+        with speaking("en"):
+            assert tr(text, **values) == text.format(**values)
+        choose_language("en")
+        with speaking("zh"):
+            assert tr(text, **values) == text.format(**values)
+    finally:
+        choose_language(None)
