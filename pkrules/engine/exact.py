@@ -87,6 +87,7 @@ class Compiled:
         self.group_of: dict[int, list[object]] = {}  # id(population term) → each row's group
         self.failed: set[int] = set()
         self.related_rows: dict[str, list[dict]] = {}  # rows of related tables
+        self.related_row: dict | None = None  # the related row an aggregate is evaluating its operand for
         self.related_stats: dict[int, dict[int, tuple[int, int]]] = {}  # id(term) → row → (counted, rows)
 
     # -- the probe: what explanations ask
@@ -143,6 +144,8 @@ class Compiled:
             return lambda i: t
         if isinstance(e, ast.Name):
             ref = self.graph.refs.get(id(e))
+            if ref is not None and ref.kind == "related":
+                return self._related_column(e.name)
             if ref is None or ref.kind != "node":
                 v = ref.value if ref is not None else e.name
                 return lambda i: v
@@ -261,11 +264,26 @@ class Compiled:
         return lambda i: rounder(Fraction(x(i)), step)
 
     # -- related tables (several rows per employee)
+    def _related_column(self, name: str) -> Fn:
+        """A column of a related table inside `… from table`: read from the row being aggregated.
+
+        An aggregate over a related table evaluates its operand and condition once per
+        related row; it puts the row in self.related_row first. (The checker allows no
+        population term inside `… from`, so these never nest.)
+        """
+        def read(i: int) -> object:
+            row = self.related_row
+            if row is None:
+                raise RowError(f"{name} is a column of a related table: it has a value only inside '… from' that table")
+            return row[name]
+
+        return read
+
     def _related_aggregate(self, e: ast.Aggregate) -> Fn:
         table, table_columns = self.graph.related[e.source]  # type: ignore[index]
         rows = self.related_rows.get(e.source, [])  # type: ignore[arg-type]
-        operand = self._related_expr(e.operand) if e.operand is not None else None
-        where = self._related_expr(e.where) if e.where is not None else None
+        operand = self.expr(e.operand) if e.operand is not None else None
+        where = self.expr(e.where) if e.where is not None else None
         keys = self.columns[self.graph.key]
         # With several periods, a table that has the period column is matched period by period.
         period = self.graph.period if self.graph.period in table_columns else None
@@ -277,19 +295,29 @@ class Compiled:
         def owner_of(i: int) -> object:
             return (keys[i], periods[i]) if periods is not None else keys[i]
 
+        def each(i: int, rows: list[dict], fn: Fn) -> list:
+            out = []
+            try:
+                for r in rows:
+                    self.related_row = r
+                    out.append(fn(i))
+            finally:
+                self.related_row = None
+            return out
+
         def aggregate(i: int) -> object:
             if not by_owner and rows:
                 for r in rows:
                     by_owner.setdefault((r[table.link], r[period]) if period else r[table.link], []).append(r)
             mine = by_owner.get(owner_of(i), [])
-            chosen = [r for r in mine if where is None or where(i, r)]
+            chosen = mine if where is None else [r for r, keep in zip(mine, each(i, mine, where)) if keep]
             stats[i] = (len(chosen), len(mine))
             if func == "count":
                 if operand is not None:
-                    chosen = [r for r in chosen if operand(i, r)]
+                    chosen = [r for r, keep in zip(chosen, each(i, chosen, operand)) if keep]
                     stats[i] = (len(chosen), len(mine))
                 return Fraction(len(chosen))
-            values = [operand(i, r) for r in chosen]  # type: ignore[misc]
+            values = each(i, chosen, operand)  # type: ignore[arg-type]
             if func == "sum":
                 return sum(values, Fraction(0))
             if not values:
@@ -299,76 +327,6 @@ class Compiled:
             return min(values) if func == "min" else max(values)
 
         return aggregate
-
-    def _related_expr(self, e) -> Callable[[int, dict], object]:
-        """An expression over one row r of a related table, for employee i."""
-        if isinstance(e, (ast.Number, ast.Percent)):
-            v = e.value
-            return lambda i, r: v
-        if isinstance(e, (ast.Text, ast.Date)):
-            t = e.value
-            return lambda i, r: t
-        if isinstance(e, ast.Name):
-            ref = self.graph.refs.get(id(e))
-            if ref is not None and ref.kind == "related":
-                name = e.name
-                return lambda i, r: r[name]
-            main = self.expr(e)
-            return lambda i, r: main(i)
-        if isinstance(e, ast.Neg):
-            f = self._related_expr(e.operand)
-            return lambda i, r: -f(i, r)
-        if isinstance(e, ast.Binary):
-            a, b = self._related_expr(e.left), self._related_expr(e.right)
-            if e.op == "/":
-                span, text = e.span, self.graph.source.snippet(e.right.span)
-
-                def divide(i: int, r: dict) -> object:
-                    d = b(i, r)
-                    if d == 0:
-                        raise RowError(f"division by zero: {text} is 0", span)
-                    return Fraction(a(i, r)) / d
-
-                return divide
-            op = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}[e.op]
-            return lambda i, r: op(a(i, r), b(i, r))
-        if isinstance(e, ast.Compare):
-            fns = [self._related_expr(o) for o in e.operands]
-            ops = [_COMPARE[o] for o in e.ops]
-            return lambda i, r: all(op(fns[k](i, r), fns[k + 1](i, r)) for k, op in enumerate(ops))
-        if isinstance(e, ast.Between):
-            v, lo, hi = (self._related_expr(x) for x in (e.value, e.low, e.high))
-            return lambda i, r: lo(i, r) <= v(i, r) <= hi(i, r)
-        if isinstance(e, ast.InList):
-            v = self._related_expr(e.value)
-            options = [self._related_expr(o) for o in e.options]
-            negated = e.negated
-            return lambda i, r: any(v(i, r) == o(i, r) for o in options) != negated
-        if isinstance(e, ast.Logic):
-            a, b = self._related_expr(e.left), self._related_expr(e.right)
-            if e.op == "and":
-                return lambda i, r: bool(a(i, r)) and bool(b(i, r))
-            return lambda i, r: bool(a(i, r)) or bool(b(i, r))
-        if isinstance(e, ast.Not):
-            f = self._related_expr(e.operand)
-            return lambda i, r: not f(i, r)
-        if isinstance(e, ast.IfExpr):
-            c, t, f = (self._related_expr(x) for x in (e.cond, e.then, e.else_))
-            return lambda i, r: t(i, r) if c(i, r) else f(i, r)
-        if isinstance(e, ast.Call):
-            func = function_of(e.func)
-            args = [self._related_expr(a) for a in e.args]
-            if func == "min":
-                return lambda i, r: min(a(i, r) for a in args)
-            if func == "max":
-                return lambda i, r: max(a(i, r) for a in args)
-            if func == "abs":
-                return lambda i, r: abs(args[0](i, r))
-            if func in ("round", "floor", "ceil"):
-                step = constant_value(e.args[1]) if len(e.args) == 2 else Fraction(1)
-                rounder = {"round": round_half_up, "floor": floor_to, "ceil": ceil_to}[func]
-                return lambda i, r: rounder(Fraction(args[0](i, r)), step)
-        raise AssertionError(f"{type(e).__name__} inside '… from' a table")  # the checker rejects these
 
     # -- several periods
     def _period_index(self) -> tuple[dict[tuple[object, object], int], list[object], dict[object, int]]:
