@@ -181,9 +181,9 @@ def agree_with_baseline(results, baseline) -> list[str]:
             problems.append(f"{name} differs")
     # the exact score: n / D against num / den, by cross-multiplication
     meta = results.meta["score"]
-    from pkrules.engine.columnar.results import _den_expr
+    from pkrules.engine.columnar.results import den_expr
 
-    d_expr, _ = _den_expr(meta.den, results.factors)
+    d_expr, _ = den_expr(meta.den, results.factors)
     score = frame.select(pl.col("score").cast(pl.Int128).alias("n"), d_expr.cast(pl.Int128).alias("d"))
     ok = pl.DataFrame({"n": score.get_column("n"), "d": score.get_column("d"),
                        "bn": baseline.get_column("score_num"), "bd": baseline.get_column("score_den")}).select(

@@ -88,9 +88,9 @@ def policy_language(graph: RuleGraph) -> str:
 
 def money_outputs(graph: RuleGraph) -> list[str]:
     """The money values the policy pays: its declared money outputs, else its money-typed final definitions."""
-    from pkrules.review.impact import _money_outputs
+    from pkrules.review.impact import money_outputs
 
-    return _money_outputs(graph)
+    return money_outputs(graph)
 
 
 # ---- data ---------------------------------------------------------------------------------------

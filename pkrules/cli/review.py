@@ -125,7 +125,7 @@ def run_diff(args) -> int:
 
 
 def _impact(old_graph, new_graph, args, d):
-    from pkrules.cli.run import _note_decline
+    from pkrules.cli.run import note_decline
     from pkrules.engine.backend import BadCells
     from pkrules.io.git import GitError, read_text_spec
     from pkrules.review.impact import ImpactError, choose_columns, compute_impact, evaluate_both, load_populations
@@ -143,7 +143,7 @@ def _impact(old_graph, new_graph, args, d):
         old_population, new_population = load_populations(old_graph, new_graph, args.data, text, args.old, args.new)
         columns = choose_columns(old_graph, new_graph, d.renames, names)
         old_results, new_results = evaluate_both(old_graph, new_graph, old_population, new_population, args.engine,
-                                                 d.renames, args.keep_going, on_decline=_note_decline)
+                                                 d.renames, args.keep_going, on_decline=note_decline)
     except BadCells as bad:
         population = bad.population
         label = args.old if population is old_population else args.new

@@ -51,7 +51,7 @@ def _progress_bar(rows: int):
     return show
 
 
-def _note_decline(declined) -> None:
+def note_decline(declined) -> None:
     if declined.notable:
         err(f"note: the fast path cannot run this policy yet ({declined.reason}); evaluating it exactly, which is slower")
 
@@ -65,7 +65,7 @@ def evaluate_population(graph, population, data_path: str, engine: str, keep_goi
     progress = _progress_bar(population.size) if population.loaded else None
     try:
         results = evaluate(graph, population, engine, keep_going=keep_going, progress=progress,
-                           on_decline=_note_decline)
+                           on_decline=note_decline)
     except BadCells:
         _print_cells(population, data_path)
         errors, rows = len(population.cell_errors), population.skipped

@@ -13,10 +13,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pkrules.errors import PkrulesError
 from pkrules.language.source import SourceFile
 
 
-class GitError(Exception):
+class GitError(PkrulesError):
     """A revision spec that cannot be read; the message says why and what to do."""
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pkrules.errors import PkrulesError
 from pkrules.language.diagnostics import Diagnostic, PolicyError
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import SourceFile
 
 
-class PolicyFileError(Exception):
+class PolicyFileError(PkrulesError):
     """A policy file that cannot be read at all."""
 
 

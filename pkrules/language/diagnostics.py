@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pkrules.errors import PkrulesError
 from pkrules.language.source import SourceFile, Span
 from pkrules.values.text import display_width  # CJK characters take two cells: the caret must line up
 
@@ -35,7 +36,7 @@ class Diagnostic:
         return self.severity == "error"
 
 
-class PolicyError(Exception):
+class PolicyError(PkrulesError):
     """Raised when a policy cannot be compiled; carries every diagnostic found."""
 
     def __init__(self, source: SourceFile, diagnostics: list[Diagnostic]):

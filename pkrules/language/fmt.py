@@ -74,7 +74,7 @@ def find_comments(text: str) -> list[Comment]:
 _PREC_ATOM = 8
 
 
-class _Printer:
+class Printer:
     def __init__(self, lang: str):
         self.lang = lang
         self.w = WORDS[lang]
@@ -191,7 +191,7 @@ class _Printer:
         if isinstance(e, ast.Group):
             return self.group(e)
         if isinstance(e, ast.Tiered):
-            tiers = w[","].join(" ".join(self.tier(t, previous)) for t, previous in _with_previous(e.tiers))
+            tiers = w[","].join(" ".join(self.tier(t, previous)) for t, previous in with_previous(e.tiers))
             return f"{self.tiered_head(e)}{w[':']}{tiers}"
         raise AssertionError(f"fmt: no layout for {type(e).__name__}")
 
@@ -215,7 +215,7 @@ class _Printer:
         return w["above"], rate
 
 
-def _with_previous(items):
+def with_previous(items):
     previous = None
     for item in items:
         yield item, previous
@@ -257,7 +257,7 @@ class Formatter:
     def __init__(self, source: SourceFile, policy: ast.Policy):
         self.source = source
         self.policy = policy
-        self.p = _Printer(policy.language)
+        self.p = Printer(policy.language)
         self.w = self.p.w
         self.comments = find_comments(source.text.replace("\r\n", "\n"))
         self.lines = source.text.replace("\r\n", "\n").split("\n")
@@ -411,7 +411,7 @@ class Formatter:
         line = d.span.line
         if isinstance(body, ast.Tiered) and body.tiers and body.tiers[0].span.line != line:
             rows = []
-            for tier, previous in _with_previous(body.tiers):
+            for tier, previous in with_previous(body.tiers):
                 band, rate = self.p.tier(tier, previous)
                 rows.append(Slot(tier.span.line, tier.span.line, [Line(band, 0, (tier.span.line, tier.span.line), align=rate)]))
             return Slot(line, line, [Line(f"{d.name} = {self.p.tiered_head(body)}", 0, (line, line))], rows)
@@ -452,7 +452,7 @@ class Formatter:
         rows: list[Slot] = []
         several = len(item.employees) > 1
         for employee in item.employees:
-            for n, (source_line, fields) in enumerate(_by_line(employee, lambda f: f.span.line)):
+            for n, (source_line, fields) in enumerate(by_line(employee, lambda f: f.span.line)):
                 text = w[","].join(f"{f.name} {p.expr(f.value, 5)}" for f in fields)
                 if several and n == 0:
                     text = f"{w['employee']} {text}"
@@ -461,7 +461,7 @@ class Formatter:
             fields = w[","].join(f"{f.name} {p.expr(f.value, 5)}" for f in related.fields)
             n = related.span.line
             rows.append(Slot(n, n, [Line(f"{w['with']} {related.table} {fields}", 0, (n, n))]))
-        for source_line, expectations in _by_line(item.expectations, lambda e: e.span.line):
+        for source_line, expectations in by_line(item.expectations, lambda e: e.span.line):
             groups: list[list[ast.Expectation]] = []
             for e in expectations:  # one line may hold expectations for one employee only
                 if groups and groups[-1][0].employee == e.employee:
@@ -476,7 +476,7 @@ class Formatter:
         return Slot(line, line, [Line(f"{w['example']} {opening}{item.title}{closing}", 0, (line, line))], rows)
 
 
-def _by_line(items, line_of):
+def by_line(items, line_of):
     groups: list[tuple[int, list]] = []
     for item in items:
         n = line_of(item)

@@ -12,13 +12,14 @@ import io
 from fractions import Fraction
 from pathlib import Path
 
+from pkrules.errors import PkrulesError
 from pkrules.language import ast
 from pkrules.language.diagnostics import Diagnostic
 from pkrules.values.numbers import parse_literal
 from pkrules.values.types import ENUM, NUMERIC, TEXT, Type
 
 
-class LookupFileError(Exception):
+class LookupFileError(PkrulesError):
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
         self.hint = hint

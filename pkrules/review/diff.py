@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass, field
 
 from pkrules.language import ast
-from pkrules.language.fmt import WORDS, _Printer, _with_previous
+from pkrules.language.fmt import WORDS, Printer, with_previous
 from pkrules.language.source import Span
 from pkrules.values.text import display_width, pad
 
@@ -303,7 +303,7 @@ class _Text:
 
     def __init__(self, lang: str):
         self.lang = lang
-        self.p = _Printer(lang)
+        self.p = Printer(lang)
         self.w = WORDS[lang]
 
     def expr(self, e, need: int = 0) -> str:
@@ -354,7 +354,7 @@ class _Text:
         w = self.w
         if isinstance(decl, ast.Definition):
             if isinstance(decl.body, ast.Tiered):
-                rows = [self.p.tier(t, prev) for t, prev in _with_previous(decl.body.tiers)]
+                rows = [self.p.tier(t, prev) for t, prev in with_previous(decl.body.tiers)]
                 return f"{decl.name} = {self.p.tiered_head(decl.body)}\n" + _aligned(rows)
             return f"{decl.name} = {self.p.expr(decl.body)}"
         if isinstance(decl, ast.Weighted):
@@ -393,16 +393,16 @@ class _Text:
 
     def example(self, ex: ast.Example) -> str:
         """The example block; fields written on one line stay on one line."""
-        from pkrules.language.fmt import _by_line
+        from pkrules.language.fmt import by_line
 
         opening, closing = self.w["quote"]
         lines = [f"{self.w['example']} {opening}{ex.title}{closing}"]
         several = len(ex.employees) > 1
         for employee in ex.employees:
-            for n, (_, fields) in enumerate(_by_line(employee, lambda f: f.span.line)):
+            for n, (_, fields) in enumerate(by_line(employee, lambda f: f.span.line)):
                 text = self.w[","].join(self.field(f) for f in fields)
                 lines.append("  " + (f"{self.w['employee']} " if several and n == 0 else "") + text)
-        for _, expectations in _by_line(ex.expectations, lambda e: (e.span.line, self.value(e.employee) if e.employee else "")):
+        for _, expectations in by_line(ex.expectations, lambda e: (e.span.line, self.value(e.employee) if e.employee else "")):
             who = expectations[0].employee
             prefix = f"{self.w['for']} {self.value(who)} " if who is not None else ""
             lines.append(f"  {self.w['expect']} {prefix}" + self.w[","].join(self.field(e.field) for e in expectations))
@@ -764,8 +764,8 @@ class _Differ:
             self.add("tiers-base", name, self.say("tiers_base", name=name, new=self.nt.value(b.base), old=self.ot.value(a.base)),
                      original, d, self.ot.p.tiered_head(a), self.nt.p.tiered_head(b))
         old_tiers, new_tiers = a.tiers, b.tiers
-        old_prev = {id(t): p for t, p in _with_previous(old_tiers)}
-        new_prev = {id(t): p for t, p in _with_previous(new_tiers)}
+        old_prev = {id(t): p for t, p in with_previous(old_tiers)}
+        new_prev = {id(t): p for t, p in with_previous(new_tiers)}
         old_keys = [_bound_key(t) for t in old_tiers]
         new_keys = [_bound_key(t) for t in new_tiers]
         original_tiers = original.body.tiers

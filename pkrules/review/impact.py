@@ -328,7 +328,7 @@ def _label(results: Results, index: int) -> str | None:
     return str(results.columns[name][index]) if name else None
 
 
-def _money_outputs(graph: RuleGraph) -> list[str]:
+def money_outputs(graph: RuleGraph) -> list[str]:
     """What an employee is paid: the main output (total, usually) when it is money.
 
     Otherwise the money outputs together; declared outputs can include targets and the
@@ -488,7 +488,7 @@ def _compute_impact(old_results: Results, new_results: Results, data_path: str, 
                     node_changes.setdefault(k, []).append(node.name)
     added_nodes = [n.name for n in new.definitions if inverse.get(n.name, n.name) not in old.nodes]
 
-    old_money, new_money = _money_outputs(old), _money_outputs(new)
+    old_money, new_money = money_outputs(old), money_outputs(new)
     old_money_columns = [old_results.columns[n] for n in old_money]
     new_money_columns = [new_results.columns[n] for n in new_money]
 

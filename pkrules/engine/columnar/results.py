@@ -21,7 +21,7 @@ import polars as pl
 
 from pkrules.language import ast
 from pkrules.engine import plan as P
-from pkrules.engine.columnar.values import _den_expr, python_values, value_list
+from pkrules.engine.columnar.values import den_expr, python_values, value_list
 from pkrules.engine.exact import Compiled
 from pkrules.engine.results import GroupStat, same_key
 
@@ -92,7 +92,7 @@ class ColumnarResults:
             return raw
         if meta.den.const:
             return Fraction(raw, meta.den.c)
-        expr, _ = _den_expr(meta.den, self.factors)
+        expr, _ = den_expr(meta.den, self.factors)
         return Fraction(raw, self.frame.slice(index, 1).select(expr.alias("d")).item())
 
     def column_sum(self, name: str) -> Fraction:
@@ -112,7 +112,7 @@ class ColumnarResults:
             return raw
         if meta.den.const:
             return Fraction(raw, meta.den.c)
-        expr, _ = _den_expr(meta.den, self.factors)
+        expr, _ = den_expr(meta.den, self.factors)
         return Fraction(raw, self.frame.slice(index, 1).select(expr.alias("d")).item())
 
 
@@ -332,7 +332,7 @@ class _SortedValues(Sequence):
 
         cols = [operand.n.expr.alias("n")]
         if isinstance(operand, NumV) and not operand.den.const:
-            cols.append(_den_expr(operand.den, factors)[0].alias("d"))
+            cols.append(den_expr(operand.den, factors)[0].alias("d"))
         ordered = rows.select(cols + [k.alias(f"#k{i}") for i, k in enumerate(keys)]).sort(
             [f"#k{i}" for i in range(len(keys))])
         self._n = ordered.get_column("n")  # polars Series: one value is read when one is asked for

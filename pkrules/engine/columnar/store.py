@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pkrules.errors import PkrulesError
 from pkrules.engine import plan as P
 from pkrules.engine.plan import compile_plan
 from pkrules.engine.columnar.numeric import Den, IntE
@@ -30,7 +31,7 @@ from pkrules.engine.columnar.results import ColumnarResults
 VERSION = 1
 
 
-class RunFileError(Exception):
+class RunFileError(PkrulesError):
     """A stored run that cannot be used (another policy, another format)."""
 
 

@@ -56,7 +56,7 @@ class TermInfo:
     err_column: str | None = None  # true where the term itself fails
 
 
-def _den_expr(den: Den, factors: dict) -> tuple[pl.Expr, int]:
+def den_expr(den: Den, factors: dict) -> tuple[pl.Expr, int]:
     bound = den.c
     for fid, m in den.factors:
         bound *= factors[fid].n.hi ** m
@@ -72,7 +72,7 @@ def den_column(df: pl.DataFrame, den: Den, factors: dict) -> list[int] | int:
     """The denominator of every row (an int when it is the same for all)."""
     if den.const:
         return den.c
-    expr, _ = _den_expr(den, factors)
+    expr, _ = den_expr(den, factors)
     return df.select(expr.alias("d")).to_series().to_list()
 
 
@@ -95,7 +95,7 @@ def value_list(df: pl.DataFrame, v, factors: dict) -> list:
     if isinstance(v, NumV):
         cols = [v.n.expr.alias("n")]
         if not v.den.const:
-            cols.append(_den_expr(v.den, factors)[0].alias("d"))
+            cols.append(den_expr(v.den, factors)[0].alias("d"))
         part = df.select(cols)
         den = v.den.c if v.den.const else part.get_column("d").to_list()
         return fractions(part.get_column("n").to_list(), den)
