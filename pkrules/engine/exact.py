@@ -83,11 +83,10 @@ class Compiled:
         self.size = size
         self.terms = terms
         self.fns: dict[int, Fn] = {}
-        self.groups: dict[int, dict[object, GroupStat]] = {}  # id(population term) → per group
-        self.group_of: dict[int, list[object]] = {}  # id(population term) → each row's group
         self.failed: set[int] = set()
         self.related_rows: dict[str, list[dict]] = {}  # rows of related tables
         self.related_row: dict | None = None  # the related row an aggregate is evaluating its operand for
+        self.terms_state: dict[int, _TermState] = {}  # id(population term) → its groups, computed lazily
         self.related_stats: dict[int, dict[int, tuple[int, int]]] = {}  # id(term) → row → (counted, rows)
 
     # -- the probe: what explanations ask
@@ -97,15 +96,9 @@ class Compiled:
     def group(self, term: ast.Expr, row: int) -> GroupStat | None:
         if self.terms is not None and self._stored(term) is not None:
             return self.terms.group(term, row)
-        if id(term) not in self.group_of:
-            try:  # computing the term for any row computes its groups
-                self.expr(term)(row)
-            except (RowError, Upstream, ArithmeticError):
-                pass
-        of_row = self.group_of.get(id(term))
-        if of_row is None:
-            return None
-        return self.groups.get(id(term), {}).get(of_row[row])
+        self.expr(term)  # builds the term (and its group state) if no value has needed it yet
+        state = self.terms_state.get(id(term))
+        return None if state is None else state.row_stat(row)
 
     def related(self, term: ast.Aggregate, row: int) -> tuple[int, int]:
         if row not in self.related_stats.get(id(term), {}):
@@ -461,7 +454,6 @@ class Compiled:
             of_row.append(g)
             if g is not _NO_GROUP:
                 members.setdefault(g, []).append(i)
-        self.group_of[id(term)] = of_row
         return of_row, members
 
     def _member_reader(self, term: ast.Expr) -> Callable[[Fn, int], object]:
@@ -477,26 +469,19 @@ class Compiled:
             raise RowError(f"{what} includes row {j + 1} ({key}), which has an error", span) from None
 
     def _population(self, term: ast.Expr, within: ast.Expr | None, compute: Callable[[list[int]], GroupStat],
-                    per_row: Callable[[int, GroupStat], object]) -> Fn:
-        state: dict[str, object] = {}
-        term_id = id(term)
+                    per_row: Callable[[int, GroupStat], object],
+                    row_detail: Callable[[int, GroupStat], dict] | None = None) -> Fn:
+        """A population term: each group's statistic computed once, when a member first needs it.
+
+        Evaluating everyone computes every group; explaining one employee computes theirs only.
+        """
+        state = _TermState(self, term, within, compute, row_detail)
+        self.terms_state[id(term)] = state
 
         def fn(i: int) -> object:
-            if "stats" not in state:
-                of_row, members = self._groups(term, within)
-                stats: dict[object, GroupStat | RowError] = {}
-                for g, rows in members.items():
-                    try:
-                        stats[g] = compute(rows)
-                        stats[g].group = g
-                    except RowError as err:
-                        stats[g] = err
-                state["stats"], state["of_row"] = stats, of_row
-                self.groups[term_id] = {g: s for g, s in stats.items() if isinstance(s, GroupStat)}
-            group = state["of_row"][i]  # type: ignore[index]
-            if group is _NO_GROUP:
-                raise Upstream()
-            stat = state["stats"][group]  # type: ignore[index]
+            stat = state.stat_of_row(i)
+            if stat is None:
+                raise Upstream()  # the row's own error is reported; it joins no group
             if isinstance(stat, RowError):
                 raise stat
             return per_row(i, stat)
@@ -554,16 +539,16 @@ class Compiled:
             places = math.ceil(amount * len(rows)) if is_share else int(amount)  # type: ignore[operator]
             return GroupStat(None, len(rows), None, {"sorted": values, "places": places})
 
-        def per_row(i: int, stat: GroupStat) -> bool:
-            values, places = stat.detail["sorted"], stat.detail["places"]
+        def better(i: int, stat: GroupStat) -> int:
+            """How many members have a strictly better value (higher; lower for bottom N)."""
+            values = stat.detail["sorted"]
             v = operand(i)
-            if bottom:
-                better = bisect.bisect_left(values, v)
-            else:
-                better = len(values) - bisect.bisect_right(values, v)
-            return better < places
+            return bisect.bisect_left(values, v) if bottom else len(values) - bisect.bisect_right(values, v)
 
-        return self._population(e, e.within, compute, per_row)
+        def per_row(i: int, stat: GroupStat) -> bool:
+            return better(i, stat) < stat.detail["places"]
+
+        return self._population(e, e.within, compute, per_row, lambda i, stat: {"better": better(i, stat)})
 
     def _split(self, e: ast.Split) -> Fn:
         pool_fn, weight_fn = self.expr(e.pool), self.expr(e.weight)
@@ -685,6 +670,46 @@ class Compiled:
             return fn(i)
 
         return find
+
+
+class _TermState:
+    """One population term's groups: each row's group, and each group's statistic, both computed lazily."""
+
+    def __init__(self, compiled: "Compiled", term: ast.Expr, within: ast.Expr | None,
+                 compute: Callable[[list[int]], GroupStat], row_detail: Callable[[int, GroupStat], dict] | None):
+        self.compiled, self.term, self.within = compiled, term, within
+        self.compute, self.row_detail = compute, row_detail
+        self._of_row: list[object] | None = None
+        self._members: dict[object, list[int]] = {}
+        self._stats: dict[object, GroupStat | RowError] = {}
+
+    def of_row(self) -> list[object]:
+        if self._of_row is None:
+            self._of_row, self._members = self.compiled._groups(self.term, self.within)
+        return self._of_row
+
+    def stat(self, group: object) -> GroupStat | RowError:
+        if group not in self._stats:
+            try:
+                stat = self.compute(self._members[group])
+                stat.group = group
+                self._stats[group] = stat
+            except RowError as err:
+                self._stats[group] = err
+        return self._stats[group]
+
+    def stat_of_row(self, i: int) -> GroupStat | RowError | None:
+        group = self.of_row()[i]
+        return None if group is _NO_GROUP else self.stat(group)
+
+    def row_stat(self, i: int) -> GroupStat | None:
+        """The row's group statistic as an explanation shows it (None: the row has no group, or the group failed)."""
+        stat = self.stat_of_row(i)
+        if not isinstance(stat, GroupStat):
+            return None
+        if self.row_detail is None:
+            return stat
+        return GroupStat(stat.group, stat.members, stat.value, {**stat.detail, **self.row_detail(i, stat)})
 
 
 _COMPARE = {

@@ -8,7 +8,6 @@ how far the value is from the next band.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -263,10 +262,7 @@ class _TraceBuilder:
         if isinstance(term, ast.Rank):
             return [Step(self.say("rank", what=what, value=self.fmt(self.value_of(term)), group=group_text), line)]
         if isinstance(term, ast.Top):
-            values, places = stat.detail["sorted"], stat.detail["places"]
-            v = self.value_of(term.operand)
-            # values is sorted: count those strictly better by bisection, as the evaluator does
-            better = bisect.bisect_left(values, v) if term.bottom else len(values) - bisect.bisect_right(values, v)
+            better, places = stat.detail["better"], stat.detail["places"]  # the probe counts for this row
             return [Step(self.say("top", what=what, better=better, members=stat.members,
                                   word=self.say("lower" if term.bottom else "higher"), operand=self.snippet(term.operand),
                                   share=self.snippet(term.amount), places=places,

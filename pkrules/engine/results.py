@@ -74,8 +74,9 @@ class GroupStat:
     """What a population term computed for one group (shown in explanations).
 
     detail by term: an aggregate has "counted"; a rank "ranks" (value → rank);
-    a top N% "sorted" (the group's values, ascending) and "places"; a split
-    "weight_total" and "shares" (row → share).
+    a top N% "sorted" (the group's values, ascending), "places" and, asked for
+    one row (Probe.group), "better" (how many members are strictly better); a
+    split "weight_total" and "shares" (row → share).
     """
 
     group: object

@@ -13,6 +13,7 @@ path's trace, from the fast path's results, in milliseconds.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -234,7 +235,12 @@ class ColumnarTerms:
         key = (id(term), group)
         if key not in self._groups:
             self._groups[key] = _group_stat(self.results, term, info, group)
-        return self._groups[key]
+        stat = self._groups[key]
+        if stat is not None and isinstance(term, ast.Top):  # how many are better than this row: bisect
+            values, v = stat.detail["sorted"], probe.value(term.operand, row)
+            better = bisect.bisect_left(values, v) if term.bottom else len(values) - bisect.bisect_right(values, v)
+            stat = GroupStat(stat.group, stat.members, stat.value, {**stat.detail, "better": better})
+        return stat
 
 
 def _group_filter(results: ColumnarResults, info, group) -> pl.Expr | None:
