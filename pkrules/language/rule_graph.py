@@ -43,6 +43,9 @@ class RuleGraph:
     nodes: dict[str, Node]
     order: list[str]  # definitions, each after everything it uses
     key: str
+    # Keyed by the identity of AST nodes: the AST compares by value (the semantic diff needs
+    # that), so two equal sub-expressions on different lines must be told apart by identity;
+    # the graph holds the AST, so these identities stay valid as long as the graph lives.
     refs: dict[int, NameRef] = field(repr=False)  # id(ast.Name) → meaning
     types: dict[int, Type] = field(repr=False)  # id(expression) → type
     diagnostics: list[Diagnostic] = field(default_factory=list)
