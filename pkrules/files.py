@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
+from pkrules.messages import reason, tr
+
 
 def read_bytes(path, error: type[Exception], folder_hint: str) -> bytes:
     """A file's bytes, or `error` with a message a user can act on (no such file, a folder…)."""
@@ -20,11 +22,11 @@ def read_bytes(path, error: type[Exception], folder_hint: str) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
+        raise error(tr("{path}: no such file", path=path)) from None
     except IsADirectoryError:
-        raise error(f"{path}: is a folder; {folder_hint}") from None
+        raise error(tr("{path}: is a folder; {hint}", path=path, hint=folder_hint)) from None
     except OSError as e:
-        raise error(f"{path}: cannot read: {e.strerror}") from None
+        raise error(tr("{path}: cannot read: {reason}", path=path, reason=reason(e))) from None
 
 
 @contextmanager

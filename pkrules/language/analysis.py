@@ -20,6 +20,7 @@ from pkrules.language.diagnostics import Diagnostic, Note
 from pkrules.values.numbers import format_exact
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import WHOLE
+from pkrules.messages import tr
 
 
 # ---- sets of numbers: unions of intervals -------------------------------------------------
@@ -443,11 +444,6 @@ def _show(value: Fraction, percent: bool = False) -> str:
     return f"{format_exact(value * 100)}%" if percent else format_exact(value)
 
 
-def _lines(rows) -> str:
-    lines = [r.span.line for r in rows]
-    return f"line {lines[0]}" if len(lines) == 1 else "lines " + ", ".join(map(str, lines))
-
-
 def analyse_tables(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for node in graph.definitions:
@@ -468,7 +464,7 @@ def analyse_tables(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic
         grid = domain_range.grid
         conditional = [(row, s) for row, s in zip(table.rows, sets) if row.cond is not None]
         has_otherwise = table.rows[-1].cond is None
-        within = f"{name}'s range {_describe_range(domain_range)}"
+        within = tr("{name}'s range {range}", name=name, range=_describe_range(domain_range))
         # gap: a value that matches no row
         if not has_otherwise and table.hit in ("first", "unique"):
             covered: tuple[Interval, ...] = ()
@@ -481,11 +477,12 @@ def analyse_tables(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic
                 beside = [row for row, s in conditional
                           if any(p.hi == first.lo or p.lo == first.hi for p in s if p.lo is not None or p.hi is not None)]
                 found.append(Diagnostic(
-                    "error", "table-gap", f"{name} = {show(value)} matches no row of {table.name}",
+                    "error", "table-gap", tr("{name} = {value} matches no row of {table}", name=name, value=show(value),
+                                             table=table.name),
                     table.name_span,
-                    hint=f"no row covers {' or '.join(_describe_gap(g, name, is_percent) for g in gaps[:4])} "
-                         f"(checked over {within}); add an OTHERWISE row or close the gap",
-                    notes=tuple(Note(f"row: {_row_text(graph, r)}", r.span) for r in beside)))
+                    hint=tr("no row covers {gaps} (checked over {within}); add an OTHERWISE row or close the gap",
+                            gaps=tr(" or ").join(_describe_gap(g, name, is_percent) for g in gaps[:4]), within=within),
+                    notes=tuple(Note(tr("row: {row}", row=_row_text(graph, r)), r.span) for r in beside)))
         # overlap under unique
         if table.hit == "unique":
             for i, (row_a, set_a) in enumerate(conditional):
@@ -494,21 +491,24 @@ def analyse_tables(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic
                     if value is not None:
                         found.append(Diagnostic(
                             "error", "table-overlap",
-                            f"{name} = {show(value)} matches both the row on line {row_a.span.line} and the row on line "
-                            f"{row_b.span.line} of {table.name}, whose hit policy is unique",
-                            row_b.span, hint="make the conditions exclusive, or use the first-match hit policy",
-                            notes=(Note("the other row", row_a.span),)))
+                            tr("{name} = {value} matches both the row on line {a} and the row on line {b} of {table}, "
+                               "whose hit policy is unique", name=name, value=show(value), a=row_a.span.line,
+                               b=row_b.span.line, table=table.name),
+                            row_b.span, hint=tr("make the conditions exclusive, or use the first-match hit policy"),
+                            notes=(Note(tr("the other row"), row_a.span),)))
         # unreachable rows under first match
         if table.hit == "first":
             earlier: tuple[Interval, ...] = ()
             for row, s in zip(table.rows, sets):
                 reachable = intersect(intersect(domain, s), complement(earlier))
                 if witness(reachable, grid) is None:
-                    what = "the OTHERWISE row" if row.cond is None else "this row"
+                    message = (tr("the OTHERWISE row of {table} can never apply: the rows above it match every {name} it would",
+                                  table=table.name, name=name) if row.cond is None else
+                               tr("this row of {table} can never apply: the rows above it match every {name} it would",
+                                  table=table.name, name=name))
                     found.append(Diagnostic(
-                        "warning", "table-unreachable",
-                        f"{what} of {table.name} can never apply: the rows above it match every {name} it would",
-                        row.span, hint=f"checked over {within}; reorder or delete the row"))
+                        "warning", "table-unreachable", message,
+                        row.span, hint=tr("checked over {within}; reorder or delete the row", within=within)))
                 earlier = union(earlier, s)
             found.extend(_monotonic(graph, table, name, domain, grid, sets))
     return found
@@ -539,10 +539,11 @@ def _monotonic(graph, table: ast.Table, name: str, domain, grid, sets) -> list[D
         if (v2 < v1) if rising else (v2 > v1):
             return [Diagnostic(
                 "warning", "table-not-monotonic",
-                f"{table.name} is not monotonic: {name} = {_show(x2, percent)} pays {format_exact(v2)}, "
-                f"but the lower {name} = {_show(x1, percent)} pays {format_exact(v1)}",
-                r2.span, hint="a higher band paying less is usually a typo; check the order of the values",
-                notes=(Note("the band that pays more", r1.span),))]
+                tr("{table} is not monotonic: {name} = {high} pays {high_pay}, but the lower {name} = {low} pays {low_pay}",
+                   table=table.name, name=name, high=_show(x2, percent), high_pay=format_exact(v2), low=_show(x1, percent),
+                   low_pay=format_exact(v1)),
+                r2.span, hint=tr("a higher band paying less is usually a typo; check the order of the values"),
+                notes=(Note(tr("the band that pays more"), r1.span),))]
     return []
 
 
@@ -565,7 +566,7 @@ def _describe_gap(gap: Interval, name: str, percent: bool = False) -> str:
 def _describe_range(r: Range) -> str:
     lo = "-∞" if r.lo is None else format_exact(r.lo)
     hi = "∞" if r.hi is None else format_exact(r.hi)
-    return f"{lo}..{hi}" + (" (whole numbers)" if r.grid == 1 else "")
+    return tr("{lo}..{hi} (whole numbers)", lo=lo, hi=hi) if r.grid == 1 else f"{lo}..{hi}"
 
 
 def dead_definitions(graph: RuleGraph) -> list[Diagnostic]:
@@ -580,8 +581,8 @@ def dead_definitions(graph: RuleGraph) -> list[Diagnostic]:
             continue
         reached.add(name)
         stack.extend(graph.nodes[name].deps)
-    return [Diagnostic("warning", "dead-definition", f"{node.name} is defined but no output uses it",
-                       node.decl.name_span, hint="delete it, or add it to the output line")
+    return [Diagnostic("warning", "dead-definition", tr("{name} is defined but no output uses it", name=node.name),
+                       node.decl.name_span, hint=tr("delete it, or add it to the output line"))
             for node in graph.definitions if node.name not in reached]
 
 
@@ -601,7 +602,7 @@ def percents_beside_scores(graph: RuleGraph, analysis: RangeAnalysis) -> list[Di
                 pairs = []
                 if isinstance(sub, ast.Compare):
                     pairs = list(zip(sub.operands, sub.operands[1:]))
-                    relation = "compared with"
+                    relation = "compare"
                 elif isinstance(sub, ast.Binary) and sub.op in "+-":
                     pairs = [(sub.left, sub.right)]
                     relation = "plus" if sub.op == "+" else "minus"
@@ -614,11 +615,17 @@ def percents_beside_scores(graph: RuleGraph, analysis: RangeAnalysis) -> list[Di
                         if r.hi is None or not (1 < r.hi <= 1000):
                             continue
                         plain = format_exact(literal.value * 100)
+                        values = dict(score=graph.source.snippet(other.span), low=_show(r.lo) if r.lo is not None else "-∞",
+                                      high=_show(r.hi), percent=literal.text, value=format_exact(literal.value))
+                        message = {
+                            "compare": lambda: tr("{score} is a score from {low} to {high}, compared with {percent} (= {value})",
+                                                  **values),
+                            "plus": lambda: tr("{score} is a score from {low} to {high}, plus {percent} (= {value})", **values),
+                            "minus": lambda: tr("{score} is a score from {low} to {high}, minus {percent} (= {value})", **values),
+                        }[relation]()
                         found.append(Diagnostic(
-                            "warning", "percent-vs-number",
-                            f"{graph.source.snippet(other.span)} is a score from {_show(r.lo) if r.lo is not None else '-∞'} "
-                            f"to {_show(r.hi)}, {relation} {literal.text} (= {format_exact(literal.value)})", literal.span,
-                            hint=f"if you meant {plain} points, write {plain}; a percentage is a fraction of 1"))
+                            "warning", "percent-vs-number", message, literal.span,
+                            hint=tr("if you meant {plain} points, write {plain}; a percentage is a fraction of 1", plain=plain)))
     return found
 
 

@@ -18,6 +18,7 @@ from pkrules.language.grammar import KEYWORDS
 from pkrules.language.rule_graph import NameRef, Node, RuleGraph
 from pkrules.language.source import SourceFile, Span
 from pkrules.values.types import BOOL, CONST, DATE, ENUM, MONEY, NUMBER, PERCENT, TEXT, TYPE_NAMES, WHOLE, T_BOOL, T_CONST, T_DATE, T_MONEY, T_NUMBER, T_TEXT, T_WHOLE, Type, UnitError, divide, input_type, multiply, unify
+from pkrules.messages import tr
 
 T_ERROR = Type("error")  # already reported; stops one mistake from causing many messages
 
@@ -26,7 +27,7 @@ _ZH_KEYWORDS = sorted((w for words in KEYWORDS.values() for w in words if not w.
 
 def _wan(plain: str) -> str:
     value = Fraction(plain)
-    return f"{plain} or {format_exact(value / 10000)}万" if value >= 10000 else plain
+    return tr("{plain} or {wan}", plain=plain, wan=f"{format_exact(value / 10000)}万") if value >= 10000 else plain
 
 
 class Checker:
@@ -79,8 +80,8 @@ class Checker:
     # -- inputs
     def _declare_inputs(self) -> None:
         if not self.policy.inputs:
-            self.error("no-inputs", "the policy declares no inputs", Span(1, 1, 1, 2),
-                       hint="add an input block:\ninput\n  id: text key\n  sales: money")
+            self.error("no-inputs", tr("the policy declares no inputs"), Span(1, 1, 1, 2),
+                       hint=tr("add an input block:\ninput\n  id: text key\n  sales: money"))
         for decl in self.policy.inputs:
             if decl.name in self.nodes:
                 self._duplicate(decl.name, decl.name_span)
@@ -88,39 +89,42 @@ class Checker:
             type_ = self._input_type(decl)
             if decl.key:
                 if self.key is not None:
-                    self.error("two-keys", f"both {self.key} and {decl.name} are marked key", decl.span,
-                               hint="one input identifies an employee; mark only that one key")
+                    self.error("two-keys", tr("both {first} and {second} are marked key", first=self.key, second=decl.name),
+                               decl.span, hint=tr("one input identifies an employee; mark only that one key"))
                 elif type_.kind not in (TEXT, WHOLE, ENUM, "error"):
-                    self.error("key-type", f"the key {decl.name} must be text or a whole number, not {type_.describe()}", decl.type_span)
+                    self.error("key-type", tr("the key {name} must be text or a whole number, not {type}",
+                                              name=decl.name, type=type_.describe()), decl.type_span)
                 self.key = self.key or decl.name
             if decl.period:
                 if self.period is not None:
-                    self.error("two-periods", f"both {self.period} and {decl.name} are marked period", decl.span,
-                               hint="one input says which period a row is for")
+                    self.error("two-periods", tr("both {first} and {second} are marked period", first=self.period,
+                                                 second=decl.name), decl.span,
+                               hint=tr("one input says which period a row is for"))
                 elif type_.kind not in (TEXT, WHOLE, ENUM, DATE, "error"):
-                    self.error("period-type", f"the period {decl.name} must be text, a whole number or a date, "
-                                              f"not {type_.describe()}", decl.type_span)
+                    self.error("period-type", tr("the period {name} must be text, a whole number or a date, not {type}",
+                                                 name=decl.name, type=type_.describe()), decl.type_span)
                 self.period = self.period or decl.name
             self._check_constraints(decl, type_)
             self.nodes[decl.name] = Node(decl.name, "input", decl, type_, (), decl.span)
         if self.policy.inputs and self.key is None:
             first = self.policy.inputs[0]
-            self.error("no-key", "no input is marked key", first.span,
-                       hint=f"mark the column that identifies an employee, e.g.  {first.name}: text key")
+            self.error("no-key", tr("no input is marked key"), first.span,
+                       hint=tr("mark the column that identifies an employee, e.g.  {name}: text key", name=first.name))
 
     def _input_type(self, decl: ast.InputDecl) -> Type:
         if decl.type_name != ENUM and decl.type_name not in TYPE_NAMES:
             suggestion = did_you_mean(decl.type_name, [k for k in TYPE_NAMES if k.isascii()] + [k for k in TYPE_NAMES if not k.isascii()])
-            self.error("unknown-type", f"unknown type '{decl.type_name}'", decl.type_span,
-                       hint=(f"did you mean '{suggestion}'? " if suggestion else "")
-                       + "types: money, percent, number, whole, yesno, text, date, or values like 新人 | 骨干 | 经理")
+            types = tr("types: money, percent, number, whole, yesno, text, date, or values like 新人 | 骨干 | 经理")
+            self.error("unknown-type", tr("unknown type '{name}'", name=decl.type_name), decl.type_span,
+                       hint=tr("did you mean '{guess}'? {more}", guess=suggestion, more=types) if suggestion else types)
             return T_ERROR
         type_ = input_type(TYPE_NAMES.get(decl.type_name, ENUM), decl.name, decl.enum_values)
         if type_.kind == ENUM:
             seen = set()
             for value in decl.enum_values:
                 if value in seen:
-                    self.error("duplicate-value", f"'{value}' is listed twice in {decl.name}'s values", decl.type_span)
+                    self.error("duplicate-value", tr("'{value}' is listed twice in {name}'s values", value=value,
+                                                     name=decl.name), decl.type_span)
                 seen.add(value)
                 self.enum_values.setdefault(value, decl.name)
         return type_
@@ -129,26 +133,31 @@ class Checker:
         """Second tables (several rows per employee), linked to the employee's key by a column."""
         for table in self.policy.related:
             if table.name in self.nodes or table.name in self.related:
-                self.error("duplicate", f"'{table.name}' is defined twice", table.name_span)
+                self.error("duplicate", tr("'{name}' is defined twice", name=table.name), table.name_span)
                 continue
             columns: dict[str, Type] = {}
             for decl in table.inputs:
                 if decl.name in columns:
-                    self.error("duplicate", f"'{decl.name}' is declared twice in {table.name}", decl.name_span)
+                    self.error("duplicate", tr("'{name}' is declared twice in {table}", name=decl.name, table=table.name),
+                               decl.name_span)
                     continue
                 if decl.key or decl.period:
-                    self.error("related-key", f"a column of {table.name} cannot be the key or the period", decl.span,
-                               hint=f"{table.name} is linked to the employee by {table.link}")
+                    self.error("related-key", tr("a column of {table} cannot be the key or the period", table=table.name),
+                               decl.span, hint=tr("{table} is linked to the employee by {link}", table=table.name,
+                                                  link=table.link))
                 columns[decl.name] = self._input_type(decl)
                 self._check_constraints(decl, columns[decl.name])
             link = columns.get(table.link)
             key_node = self.nodes.get(self.key) if self.key else None
             if link is None:
-                self.error("related-link", f"{table.name} is linked by {table.link}, but it has no such column",
-                           table.link_span, hint=f"add  {table.link}: text  to {table.name}'s columns")
+                self.error("related-link", tr("{table} is linked by {link}, but it has no such column", table=table.name,
+                                              link=table.link),
+                           table.link_span, hint=tr("add  {link}: text  to {table}'s columns", link=table.link,
+                                                    table=table.name))
             elif key_node is not None and "error" not in (link.kind, key_node.type.kind) and link.kind != key_node.type.kind:
-                self.error("related-link", f"{table.link} links to the key {self.key}, which is {key_node.type.describe()}, "
-                                           f"but {table.link} is {link.describe()}", table.link_span)
+                self.error("related-link", tr("{link} links to the key {key}, which is {key_type}, but {link} is {link_type}",
+                                              link=table.link, key=self.key, key_type=key_node.type.describe(),
+                                              link_type=link.describe()), table.link_span)
             self.related[table.name] = columns
             self.related_tables[table.name] = table
 
@@ -156,22 +165,24 @@ class Checker:
         bounds = [e for e in (decl.low, decl.high) if e is not None] + [e for _, e in decl.compares]
         for bound in bounds:
             if not type_.numeric and type_.kind != "error":
-                self.error("constraint-type", f"{decl.name} is {type_.describe()}; only numbers can have limits", bound.span)
+                self.error("constraint-type", tr("{name} is {type}; only numbers can have limits", name=decl.name,
+                                                 type=type_.describe()), bound.span)
                 continue
             value = constant_value(bound)
             if value is None:
-                self.error("constraint-value", "a limit must be a number", bound.span)
+                self.error("constraint-value", tr("a limit must be a number"), bound.span)
                 continue
             bound_type = self._literal_type(bound)
             if type_.numeric:
                 try:
-                    unify(type_, bound_type, f"limit of {decl.name}")
+                    unify(type_, bound_type, tr("limit of {name}", name=decl.name))
                 except UnitError as e:
                     self.error("units", str(e), bound.span, e.hint)
         if decl.low is not None and decl.high is not None:
             low, high = constant_value(decl.low), constant_value(decl.high)
             if low is not None and high is not None and low > high:
-                self.error("empty-range", f"the range of {decl.name} is empty ({low} > {high})", decl.low.span)
+                self.error("empty-range", tr("the range of {name} is empty ({low} > {high})", name=decl.name, low=low,
+                                             high=high), decl.low.span)
 
     def _literal_type(self, expr: ast.Expr) -> Type:
         if isinstance(expr, ast.Percent):
@@ -193,10 +204,11 @@ class Checker:
 
     def _duplicate(self, name: str, span: Span) -> None:
         first = self.nodes[name]
-        what = "an input" if first.is_input else "a definition"
-        self.error("duplicate", f"'{name}' is defined twice", span,
-                   hint="rename one of them, or delete the copy",
-                   notes=[Note(f"'{name}' is first {what} here", first.decl.name_span)])
+        first_here = (tr("'{name}' is first an input here", name=name) if first.is_input
+                      else tr("'{name}' is first a definition here", name=name))
+        self.error("duplicate", tr("'{name}' is defined twice", name=name), span,
+                   hint=tr("rename one of them, or delete the copy"),
+                   notes=[Note(first_here, first.decl.name_span)])
 
     def _dependencies(self, node: Node) -> list[tuple[str, Span]]:
         """Every (name, where) a declaration uses, in source order."""
@@ -244,10 +256,11 @@ class Checker:
                 names = [n for n, _ in cycle]
                 if not set(names) <= cyclic:
                     cyclic.update(names)
-                    notes = [Note(f"{cycle[i][0]} uses {cycle[i + 1][0]}", cycle[i + 1][1]) for i in range(len(cycle) - 1)]
-                    self.error("cycle", "these definitions depend on each other: " + " → ".join(names),
+                    notes = [Note(tr("{name} uses {other}", name=cycle[i][0], other=cycle[i + 1][0]), cycle[i + 1][1])
+                             for i in range(len(cycle) - 1)]
+                    self.error("cycle", tr("these definitions depend on each other: {names}", names=" → ".join(names)),
                                self.nodes[name].decl.name_span,
-                               hint="a value cannot be computed from itself; break the loop", notes=notes)
+                               hint=tr("a value cannot be computed from itself; break the loop"), notes=notes)
                 return
             state[name] = 1
             stack.append((name, via))
@@ -281,23 +294,27 @@ class Checker:
     def _check_table(self, table: ast.Table) -> Type:
         result: Type | None = None
         if table.hit not in ("first", "unique", "sum"):
-            self.error("hit-policy", f"unknown hit policy '{table.hit}'", table.hit_span,
-                       hint="write (first match), (unique) or (collect sum) — 首个匹配 / 唯一 / 累加")
+            self.error("hit-policy", tr("unknown hit policy '{hit}'", hit=table.hit), table.hit_span,
+                       hint=tr("write (first match), (unique) or (collect sum) — 首个匹配 / 唯一 / 累加"))
         for index, row in enumerate(table.rows):
             if row.target != table.name:
-                self.error("rule-target", f"this row sets '{row.target}', but the table is '{table.name}'",
-                           row.target_span, hint=f"write THEN {table.name} …, or start a separate table for {row.target}")
+                self.error("rule-target", tr("this row sets '{target}', but the table is '{table}'", target=row.target,
+                                             table=table.name),
+                           row.target_span, hint=tr("write THEN {table} …, or start a separate table for {target}",
+                                                    table=table.name, target=row.target))
             if row.cond is None and index != len(table.rows) - 1:
-                self.error("otherwise-not-last", "the OTHERWISE row must be the last row", row.span,
-                           hint="rows after it could never apply")
+                self.error("otherwise-not-last", tr("the OTHERWISE row must be the last row"), row.span,
+                           hint=tr("rows after it could never apply"))
             if row.cond is not None:
                 cond = self._infer(row.cond)
                 if cond.kind not in (BOOL, "error"):
-                    self.error("condition-type", f"a condition must be yes/no, but this is {cond.describe()}", row.cond.span)
+                    self.error("condition-type", tr("a condition must be yes/no, but this is {type}", type=cond.describe()),
+                               row.cond.span)
             value = self._infer(row.value)
-            result = self._join(result, value, row.value.span, f"the values of {table.name}")
+            result = self._join(result, value, row.value.span, tr("the values of {name}", name=table.name))
         if table.hit == "sum" and result is not None and not result.numeric and result.kind != "error":
-            self.error("collect-sum-type", f"a (collect sum) table adds its values, but the values of {table.name} are {result.describe()}", table.hit_span)
+            self.error("collect-sum-type", tr("a (collect sum) table adds its values, but the values of {table} are {type}",
+                                              table=table.name, type=result.describe()), table.hit_span)
         return result or T_ERROR
 
     def _check_lookup(self, lookup: ast.Lookup) -> Type:
@@ -311,30 +328,34 @@ class Checker:
             if entry.key is None:
                 has_default = True
             elif entry.key in seen:
-                self.error("duplicate-entry", f"'{entry.key}' appears twice in {lookup.name}", entry.key_span)
+                self.error("duplicate-entry", tr("'{key}' appears twice in {name}", key=entry.key, name=lookup.name),
+                           entry.key_span)
             else:
                 seen.add(entry.key)
                 if key_type.kind == ENUM and entry.key not in key_type.values:
                     suggestion = did_you_mean(str(entry.key), key_type.values)
-                    self.error("unknown-value", f"'{entry.key}' is not one of {key_type.enum_name}'s values ({', '.join(key_type.values)})",
-                               entry.key_span, hint=f"did you mean '{suggestion}'?" if suggestion else None)
+                    self.error("unknown-value", _not_one_of(entry.key, key_type), entry.key_span, hint=_did_you_mean(suggestion))
                 elif key_type.numeric and not isinstance(entry.key, Fraction):
-                    self.error("lookup-key-type", f"{lookup.name} looks up by a number, but '{entry.key}' is not one", entry.key_span)
-            result = self._join(result, self._infer(entry.value), entry.value.span, f"the values of {lookup.name}")
+                    self.error("lookup-key-type", tr("{name} looks up by a number, but '{key}' is not one", name=lookup.name,
+                                                     key=entry.key), entry.key_span)
+            result = self._join(result, self._infer(entry.value), entry.value.span, tr("the values of {name}", name=lookup.name))
         if key_type.kind == ENUM and not has_default:
             missing = [v for v in key_type.values if v not in seen]
             if missing:
-                self.error("lookup-missing", f"{lookup.name} has no value for {', '.join(missing)}", lookup.name_span,
-                           hint=f"add {missing[0]} to the list, or an OTHERWISE entry")
+                self.error("lookup-missing", tr("{name} has no value for {missing}", name=lookup.name,
+                                                missing=tr(", ").join(missing)), lookup.name_span,
+                           hint=tr("add {value} to the list, or an OTHERWISE entry", value=missing[0]))
         if key_type.kind in (BOOL, MONEY):
-            self.error("lookup-key-type", f"{lookup.name} cannot look up by {key_type.describe()}", lookup.key.span)
+            self.error("lookup-key-type", tr("{name} cannot look up by {type}", name=lookup.name, type=key_type.describe()),
+                       lookup.key.span)
         return result or T_ERROR
 
     def _check_file_lookup(self, lookup: ast.Lookup, key_type: Type) -> Type:
         from pkrules.language.lookup_files import LookupFileError, file_diagnostic, read_lookup
 
         if key_type.kind in (BOOL, MONEY, DATE):
-            self.error("lookup-key-type", f"{lookup.name} cannot look up by {key_type.describe()}", lookup.key.span)
+            self.error("lookup-key-type", tr("{name} cannot look up by {type}", name=lookup.name, type=key_type.describe()),
+                       lookup.key.span)
             return T_ERROR
         try:
             table, lines = read_lookup(self.source.path, lookup, key_type)
@@ -346,8 +367,9 @@ class Checker:
         if key_type.kind == ENUM:
             missing = [v for v in key_type.values if v not in table]
             if missing:
-                self.error("lookup-missing", f"{lookup.file} has no row for {', '.join(missing)}", lookup.file_span,
-                           hint=f"add a row for {missing[0]} to {lookup.file}")
+                self.error("lookup-missing", tr("{file} has no row for {missing}", file=lookup.file,
+                                                missing=tr(", ").join(missing)), lookup.file_span,
+                           hint=tr("add a row for {value} to {file}", value=missing[0], file=lookup.file))
         return T_TEXT if texts else T_CONST
 
     def _check_weighted(self, weighted: ast.Weighted) -> Type:
@@ -357,27 +379,31 @@ class Checker:
         for row in weighted.rows:
             component = self._infer(row.component)
             if row.component.name in seen:
-                self.error("duplicate-weight", f"{row.component.name} is weighted twice in {weighted.name}", row.component.span)
+                self.error("duplicate-weight", tr("{name} is weighted twice in {table}", name=row.component.name,
+                                                  table=weighted.name), row.component.span)
             seen.add(row.component.name)
             if component.kind == MONEY:
-                self.error("units", f"{row.component.name} is money; a scorecard weighs scores, not amounts", row.component.span,
-                           hint="turn the amount into a score first, e.g. min(sales / sales_target, 1) * 100")
+                self.error("units", tr("{name} is money; a scorecard weighs scores, not amounts", name=row.component.name),
+                           row.component.span,
+                           hint=tr("turn the amount into a score first, e.g. min(sales / sales_target, 1) * 100"))
             elif not component.numeric and component.kind != "error":
-                self.error("weighted-type", f"{row.component.name} is {component.describe()}; a scorecard weighs numbers", row.component.span)
+                self.error("weighted-type", tr("{name} is {type}; a scorecard weighs numbers", name=row.component.name,
+                                               type=component.describe()), row.component.span)
             weight = constant_value(row.weight)
             weight_type = self._infer(row.weight)
             if weight is None or weight_type.kind not in (PERCENT, CONST):
-                self.error("weight", "a weight must be a percentage such as 20%", row.weight.span)
+                self.error("weight", tr("a weight must be a percentage such as 20%"), row.weight.span)
                 complete = False
             else:
                 total += weight
         if complete and total != 1 and weighted.rows:
             bare = all(isinstance(row.weight, ast.Number) for row in weighted.rows)
-            shown = f"{format_exact(total)} (as written, without %)" if bare else f"{format_exact(total * 100)}%"
-            hint = ("weights are percentages: write 50% rather than 50" if bare and total == 100
-                    else "scorecard weights must add up to exactly 100%")
-            self.error("weights-sum", f"the weights of {weighted.name} add up to {shown}, not 100%",
-                       weighted.name_span, hint=hint)
+            shown = (tr("{total} (as written, without %)", total=format_exact(total)) if bare
+                     else f"{format_exact(total * 100)}%")
+            hint = (tr("weights are percentages: write 50% rather than 50") if bare and total == 100
+                    else tr("scorecard weights must add up to exactly 100%"))
+            self.error("weights-sum", tr("the weights of {name} add up to {total}, not 100%", name=weighted.name,
+                                         total=shown), weighted.name_span, hint=hint)
         return T_NUMBER
 
     # -- expressions
@@ -394,9 +420,9 @@ class Checker:
 
     def _infer(self, expr: ast.Expr) -> Type:
         if self.related_env is not None and isinstance(expr, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.ValueOf, ast.Tiered)):
-            self.error("related-term", "this cannot be used inside '… from' a table: it is computed per row of the "
-                                       "table, one employee at a time", expr.span,
-                       hint="compute it in its own definition and use that name here")
+            self.error("related-term", tr("this cannot be used inside '… from' a table: it is computed per row of the "
+                                          "table, one employee at a time"), expr.span,
+                       hint=tr("compute it in its own definition and use that name here"))
             return T_ERROR
         t = self._infer_inner(expr)
         self.types[id(expr)] = t
@@ -414,7 +440,7 @@ class Checker:
         if isinstance(expr, ast.Neg):
             t = self._infer(expr.operand)
             if not t.numeric and t.kind != "error":
-                self.error("type", f"'-' needs a number, but this is {t.describe()}", expr.span)
+                self.error("type", tr("'-' needs a number, but this is {type}", type=t.describe()), expr.span)
                 return T_ERROR
             return t
         if isinstance(expr, ast.Binary):
@@ -431,18 +457,20 @@ class Checker:
             return T_BOOL
         if isinstance(expr, (ast.Logic, ast.Not)):
             parts = [expr.left, expr.right] if isinstance(expr, ast.Logic) else [expr.operand]
-            word = expr.op if isinstance(expr, ast.Logic) else "not"
+            word = {"and": tr("and"), "or": tr("or")}[expr.op] if isinstance(expr, ast.Logic) else tr("not")
             for part in parts:
                 t = self._infer(part)
                 if t.kind not in (BOOL, "error"):
-                    self.error("condition-type", f"'{word}' joins yes/no conditions, but this is {t.describe()}", part.span)
+                    self.error("condition-type", tr("'{word}' joins yes/no conditions, but this is {type}", word=word,
+                                                    type=t.describe()), part.span)
             return T_BOOL
         if isinstance(expr, ast.IfExpr):
             cond = self._infer(expr.cond)
             if cond.kind not in (BOOL, "error"):
-                self.error("condition-type", f"a condition must be yes/no, but this is {cond.describe()}", expr.cond.span)
+                self.error("condition-type", tr("a condition must be yes/no, but this is {type}", type=cond.describe()),
+                           expr.cond.span)
             then, else_ = self._infer(expr.then), self._infer(expr.else_)
-            return self._join(then, else_, expr.else_.span, "the two branches of IF")
+            return self._join(then, else_, expr.else_.span, tr("the two branches of IF"))
         if isinstance(expr, ast.Call):
             return self._call(expr)
         if isinstance(expr, ast.ValueOf):
@@ -450,24 +478,26 @@ class Checker:
         if isinstance(expr, ast.Aggregate):
             return self._aggregate(expr)
         if isinstance(expr, ast.Rank):
-            self._numeric_operand(expr.operand, "rank")
+            self._numeric_operand(expr.operand, tr("rank"))
             self._group(expr.within)
             return T_WHOLE
         if isinstance(expr, ast.Top):
-            self._numeric_operand(expr.operand, "top" if not expr.bottom else "bottom")
+            self._numeric_operand(expr.operand, tr("top") if not expr.bottom else tr("bottom"))
             amount = constant_value(expr.amount)
             amount_type = self._infer(expr.amount)
             if amount is None or amount_type.kind not in (PERCENT, CONST) or amount < 0 or (amount_type.kind == CONST and amount.denominator != 1):
-                self.error("top-amount", "write top as a percentage (top 10%) or a number of people (top 3)", expr.amount.span)
+                self.error("top-amount", tr("write top as a percentage (top 10%) or a number of people (top 3)"),
+                           expr.amount.span)
             elif amount_type.kind == PERCENT and amount > 1:
-                self.error("top-amount", "a top share cannot be more than 100%", expr.amount.span)
+                self.error("top-amount", tr("a top share cannot be more than 100%"), expr.amount.span)
             self._group(expr.within)
             return T_BOOL
         if isinstance(expr, ast.Split):
             pool = self._infer(expr.pool)
             if not pool.numeric and pool.kind != "error":
-                self.error("type", f"the pool to split must be an amount, but this is {pool.describe()}", expr.pool.span)
-            self._numeric_operand(expr.weight, "split … by")
+                self.error("type", tr("the pool to split must be an amount, but this is {type}", type=pool.describe()),
+                           expr.pool.span)
+            self._numeric_operand(expr.weight, tr("split … by"))
             self._group(expr.within)
             return T_MONEY if pool.kind in (MONEY, CONST) else pool
         if isinstance(expr, ast.Tiered):
@@ -488,8 +518,9 @@ class Checker:
             return T_BOOL
         if name.name in self.enum_values:
             owner = self.enum_values[name.name]
-            self.error("enum-value-alone", f"'{name.name}' is one of {owner}'s values, not a value on its own",
-                       name.span, hint=f"compare it: {owner} = {name.name}")
+            self.error("enum-value-alone", tr("'{value}' is one of {owner}'s values, not a value on its own",
+                                              value=name.name, owner=owner),
+                       name.span, hint=tr("compare it: {owner} = {value}", owner=owner, value=name.name))
             return T_ERROR
         self._undefined(name)
         return T_ERROR
@@ -497,12 +528,13 @@ class Checker:
     def _undefined(self, name: ast.Name) -> None:
         candidates = list(self.nodes)
         suggestion = did_you_mean(name.name, candidates)
-        hint = f"did you mean '{suggestion}'?" if suggestion else None
+        hint = _did_you_mean(suggestion)
         for word in _ZH_KEYWORDS:
             if name.name.startswith(word) and len(name.name) > len(word):
-                hint = f"put a space after '{word}': it is a keyword" + (f" (did you mean '{suggestion}'?)" if suggestion else "")
+                hint = (tr("put a space after '{word}': it is a keyword (did you mean '{guess}'?)", word=word, guess=suggestion)
+                        if suggestion else tr("put a space after '{word}': it is a keyword", word=word))
                 break
-        self.error("undefined", f"'{name.name}' is not defined", name.span, hint=hint)
+        self.error("undefined", tr("'{name}' is not defined", name=name.name), name.span, hint=hint)
 
     def _binary(self, expr: ast.Binary) -> Type:
         left, right = self._infer(expr.left), self._infer(expr.right)
@@ -511,7 +543,8 @@ class Checker:
         symbol = {"*": "×", "/": "÷"}.get(expr.op, expr.op)
         for side, t in ((expr.left, left), (expr.right, right)):
             if not t.numeric:
-                self.error("type", f"'{symbol}' needs numbers, but this is {t.describe()}", side.span)
+                self.error("type", tr("'{symbol}' needs numbers, but this is {type}", symbol=symbol, type=t.describe()),
+                           side.span)
                 return T_ERROR
         try:
             if expr.op in "+-":
@@ -520,11 +553,15 @@ class Checker:
                 return multiply(left, right)
             return divide(left, right)
         except UnitError as e:
-            verb = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[expr.op]
-            joiner = {"+": "and", "-": "and", "*": "by", "/": "by"}[expr.op]
-            lhs = f"{left.describe()} ({self.source.snippet(expr.left.span)})"
-            rhs = f"{right.describe()} ({self.source.snippet(expr.right.span)})"
-            self.error("units", f"cannot {verb} {lhs} {joiner} {rhs}", expr.span, e.hint)
+            lhs = tr("{type} ({code})", type=left.describe(), code=self.source.snippet(expr.left.span))
+            rhs = tr("{type} ({code})", type=right.describe(), code=self.source.snippet(expr.right.span))
+            message = {
+                "+": lambda: tr("cannot add {left} and {right}", left=lhs, right=rhs),
+                "-": lambda: tr("cannot subtract {left} and {right}", left=lhs, right=rhs),
+                "*": lambda: tr("cannot multiply {left} by {right}", left=lhs, right=rhs),
+                "/": lambda: tr("cannot divide {left} by {right}", left=lhs, right=rhs),
+            }[expr.op]()
+            self.error("units", message, expr.span, e.hint)
             return T_ERROR
 
     def _compare(self, expr: ast.Compare) -> Type:
@@ -537,7 +574,7 @@ class Checker:
             left, right = expr.operands[i], expr.operands[i + 1]
             lt, rt = types[i], types[i + 1]
             if lt is None and rt is None:
-                self.error("type", "this compares two words; one side should be a name", expr.span)
+                self.error("type", tr("this compares two words; one side should be a name"), expr.span)
                 continue
             if lt is None:
                 self._match_value(rt, left, op)
@@ -548,15 +585,16 @@ class Checker:
             if "error" in (lt.kind, rt.kind):
                 continue
             if op not in ("=", "!=") and not (lt.numeric and rt.numeric) and not (lt.kind == rt.kind == DATE):
-                self.error("type", f"'{op}' compares numbers, but this compares {lt.describe()} with {rt.describe()}", expr.span)
+                self.error("type", tr("'{op}' compares numbers, but this compares {left} with {right}", op=op,
+                                      left=lt.describe(), right=rt.describe()), expr.span)
                 continue
             try:
-                unify(lt, rt, "cannot compare these")
+                unify(lt, rt, tr("cannot compare these"))
             except UnitError as e:
                 message = str(e)
                 if MONEY in (lt.kind, rt.kind):
                     other = rt if lt.kind == MONEY else lt
-                    message = f"cannot compare money with {other.describe()}"
+                    message = tr("cannot compare money with {other}", other=other.describe())
                 self.error("units", message, expr.span, e.hint)
         return T_BOOL
 
@@ -576,12 +614,11 @@ class Checker:
                     self.types[id(option)] = value_type
                     return
                 suggestion = did_you_mean(option.name, value_type.values)
-                self.error("unknown-value", f"'{option.name}' is not one of {value_type.enum_name}'s values ({', '.join(value_type.values)})",
-                           option.span, hint=f"did you mean '{suggestion}'?" if suggestion else None)
+                self.error("unknown-value", _not_one_of(option.name, value_type), option.span, hint=_did_you_mean(suggestion))
                 return
             if value_type.kind == TEXT:
-                self.error("unquoted-text", f"'{option.name}' is not defined", option.span,
-                           hint=f'to compare with the text {option.name}, quote it: "{option.name}"')
+                self.error("unquoted-text", tr("'{name}' is not defined", name=option.name), option.span,
+                           hint=tr('to compare with the text {name}, quote it: "{name}"', name=option.name))
                 return
             if value_type.kind == "error":
                 return
@@ -589,7 +626,7 @@ class Checker:
         if "error" in (value_type.kind, option_type.kind):
             return
         try:
-            unify(value_type, option_type, "cannot compare these")
+            unify(value_type, option_type, tr("cannot compare these"))
         except UnitError as e:
             self.error("units", str(e), option.span, e.hint)
 
@@ -597,10 +634,10 @@ class Checker:
         for sub in ast.walk(expr):
             if isinstance(sub, ast.Number) and "," in sub.text:
                 plain = sub.text.replace(",", "")
-                self.error("ambiguous-number", f"'{sub.text}' reads as the number {plain}, but the comma could also "
-                           "separate two values", sub.span,
-                           hint=f"write {_wan(plain)} for one number; for two values put a space "
-                                f"after the comma: {sub.text.replace(',', ', ')}")
+                self.error("ambiguous-number", tr("'{text}' reads as the number {plain}, but the comma could also "
+                                                  "separate two values", text=sub.text, plain=plain), sub.span,
+                           hint=tr("write {one} for one number; for two values put a space after the comma: {two}",
+                                   one=_wan(plain), two=sub.text.replace(',', ', ')))
 
     def _call(self, call: ast.Call) -> Type:
         for arg in call.args:
@@ -609,36 +646,39 @@ class Checker:
         arg_types = [self._infer(a) for a in call.args]
         if func is None:
             suggestion = did_you_mean(call.func, [f for f in FUNCTIONS if f.isascii()])
-            self.error("unknown-function", f"unknown function '{call.func}'", call.span,
-                       hint=(f"did you mean '{suggestion}'? " if suggestion else "") + f"functions: {FUNCTION_LIST}")
+            functions = tr("functions: {functions}", functions=FUNCTION_LIST)
+            self.error("unknown-function", tr("unknown function '{name}'", name=call.func), call.span,
+                       hint=tr("did you mean '{guess}'? {more}", guess=suggestion, more=functions) if suggestion else functions)
             return T_ERROR
         if any(t.kind == "error" for t in arg_types):
             return T_ERROR
         if func in ("previous", "consecutive", "week", "month", "quarter", "year"):
             return self._period_function(call, func, arg_types)
+        written = call.func  # messages name the function as the author wrote it (最小, min)
         for arg, t in zip(call.args, arg_types):
             if not t.numeric:
-                self.error("type", f"{func} needs numbers, but this is {t.describe()}", arg.span)
+                self.error("type", tr("{func} needs numbers, but this is {type}", func=written, type=t.describe()), arg.span)
                 return T_ERROR
         if func in ("min", "max"):
             if len(call.args) < 2:
-                self.error("arity", f"{func} needs at least two values", call.span)
+                self.error("arity", tr("{func} needs at least two values", func=written), call.span)
                 return T_ERROR
             result = arg_types[0]
             for arg, t in zip(call.args[1:], arg_types[1:]):
-                result = self._join(result, t, arg.span, f"{func} of values with different units")
+                result = self._join(result, t, arg.span, tr("{func} of values with different units", func=written))
             return result
         if func in ("round", "floor", "ceil"):
             if len(call.args) not in (1, 2):
-                self.error("arity", f"{func} takes a value and a step: {func}(x, 0.01)", call.span)
+                self.error("arity", tr("{func} takes a value and a step: {func}(x, 0.01)", func=written), call.span)
                 return T_ERROR
             if len(call.args) == 2:
                 step = constant_value(call.args[1])
                 if step is None or step <= 0:
-                    self.error("round-step", f"the step of {func} must be a positive number such as 0.01 or 1", call.args[1].span)
+                    self.error("round-step", tr("the step of {func} must be a positive number such as 0.01 or 1", func=written),
+                               call.args[1].span)
             return arg_types[0]
         if len(call.args) != 1:
-            self.error("arity", "abs takes one value", call.span)
+            self.error("arity", tr("abs takes one value"), call.span)
             return T_ERROR
         return arg_types[0]
 
@@ -656,9 +696,11 @@ class Checker:
                 try:
                     unify(key_node.type, key_type, "")
                 except UnitError:
-                    self.error("type", f"{expr.name}[…] picks an employee by {self.key}, which is {key_node.type.describe()}, "
-                                       f"but this is {key_type.describe()}", expr.key.span,
-                               hint=f"write {expr.name}[{self.key}_of_the_other_person], or {expr.name}[team = …] for a group's value")
+                    self.error("type", tr("{name}[…] picks an employee by {key}, which is {key_type}, but this is {type}",
+                                          name=expr.name, key=self.key, key_type=key_node.type.describe(),
+                                          type=key_type.describe()), expr.key.span,
+                               hint=tr("write {name}[{key}_of_the_other_person], or {name}[team = …] for a group's value",
+                                       name=expr.name, key=self.key))
         else:
             group = self.nodes.get(expr.group)
             if group is None:
@@ -671,25 +713,25 @@ class Checker:
     def _period_function(self, call: ast.Call, func: str, arg_types: list[Type]) -> Type:
         if func in ("week", "month", "quarter", "year"):
             if len(call.args) != 1 or arg_types[0].kind != DATE:
-                self.error("type", f"{func} takes one date, e.g. {func}(day)", call.span)
+                self.error("type", tr("{func} takes one date, e.g. {func}(day)", func=call.func), call.span)
                 return T_ERROR
             return T_TEXT
         if self.period is None:
-            self.error("no-period", f"{func} needs data with several periods", call.span,
-                       hint="mark the input that says which period a row is for, e.g.  month: text period")
+            self.error("no-period", tr("{func} needs data with several periods", func=call.func), call.span,
+                       hint=tr("mark the input that says which period a row is for, e.g.  month: text period"))
             return T_ERROR
         if func == "consecutive":
             if len(call.args) != 1 or arg_types[0].kind != BOOL:
-                self.error("type", "consecutive takes one condition: consecutive(achievement < 100%)", call.span)
+                self.error("type", tr("consecutive takes one condition: consecutive(achievement < 100%)"), call.span)
                 return T_ERROR
             return T_WHOLE
         if not call.args or not isinstance(call.args[0], ast.Name) or len(call.args) > 2:
-            self.error("type", "previous takes a name and, if there may be no earlier period, a default: previous(score, 0)",
+            self.error("type", tr("previous takes a name and, if there may be no earlier period, a default: previous(score, 0)"),
                        call.span)
             return T_ERROR
         result = arg_types[0]
         if len(call.args) == 2:
-            result = self._join(result, arg_types[1], call.args[1].span, "previous and its default")
+            result = self._join(result, arg_types[1], call.args[1].span, tr("previous and its default"))
         return result
 
     def _aggregate(self, agg: ast.Aggregate) -> Type:
@@ -697,9 +739,9 @@ class Checker:
             columns = self.related.get(agg.source)
             if columns is None:
                 suggestion = did_you_mean(agg.source, list(self.related))
-                self.error("undefined", f"no table {agg.source} is declared", agg.span,
-                           hint=f"did you mean '{suggestion}'?" if suggestion else
-                           f"declare it:  input {agg.source} by employee  with its columns")
+                self.error("undefined", tr("no table {table} is declared", table=agg.source), agg.span,
+                           hint=_did_you_mean(suggestion) if suggestion else
+                           tr("declare it:  input {table} by employee  with its columns", table=agg.source))
                 return T_ERROR
             outer, self.related_env = self.related_env, columns
             try:
@@ -711,29 +753,32 @@ class Checker:
     def _aggregate_body(self, agg: ast.Aggregate) -> Type:
         if agg.operand is not None and constant_value(agg.operand) is not None:
             self._ambiguous_commas(agg.operand)
-            self.error("aggregate-constant", f"{agg.func} of a fixed number over everyone is that number", agg.span,
-                       hint=f"{agg.func} needs a value that differs between people, e.g. {agg.func} sales within team")
+            self.error("aggregate-constant", tr("{func} of a fixed number over everyone is that number", func=_aggregate_word(agg.func)),
+                       agg.span, hint=tr("{func} needs a value that differs between people, e.g. {func} sales within team",
+                                         func=_aggregate_word(agg.func)))
             return T_ERROR
         if agg.where is not None:
             t = self._infer(agg.where)
             if t.kind not in (BOOL, "error"):
-                self.error("condition-type", f"'where' needs a yes/no condition, but this is {t.describe()}", agg.where.span)
+                self.error("condition-type", tr("'where' needs a yes/no condition, but this is {type}", type=t.describe()),
+                           agg.where.span)
         self._group(agg.within)
         if agg.func == "count":
             if agg.operand is not None:
                 t = self._infer(agg.operand)
                 if t.kind not in (BOOL, "error"):
-                    self.error("type", "count counts people; to count those meeting a condition write: count where condition",
+                    self.error("type", tr("count counts people; to count those meeting a condition write: count where condition"),
                                agg.operand.span)
             return T_WHOLE
         if agg.operand is None:
-            self.error("aggregate-operand", f"{agg.func} of what? e.g. {agg.func} sales within team", agg.span)
+            self.error("aggregate-operand", tr("{func} of what? e.g. {func} sales within team", func=_aggregate_word(agg.func)), agg.span)
             return T_ERROR
         t = self._infer(agg.operand)
         if t.kind == "error":
             return T_ERROR
         if not t.numeric:
-            self.error("type", f"{agg.func} needs numbers, but this is {t.describe()}", agg.operand.span)
+            self.error("type", tr("{func} needs numbers, but this is {type}", func=_aggregate_word(agg.func), type=t.describe()),
+                       agg.operand.span)
             return T_ERROR
         if agg.func == "avg" and t.kind in (WHOLE, CONST):
             return T_NUMBER
@@ -742,7 +787,7 @@ class Checker:
     def _numeric_operand(self, expr: ast.Expr, word: str) -> None:
         t = self._infer(expr)
         if not t.numeric and t.kind != "error":
-            self.error("type", f"{word} needs a number, but this is {t.describe()}", expr.span)
+            self.error("type", tr("{word} needs a number, but this is {type}", word=word, type=t.describe()), expr.span)
 
     def _group(self, within: ast.Expr | None) -> None:
         if within is None:
@@ -753,21 +798,22 @@ class Checker:
             return
         t = self._infer(within)
         if t.kind in (MONEY, PERCENT, NUMBER, CONST):
-            self.error("group-type", f"'within' groups people by a label (team, level…), not by {t.describe()}", within.span)
+            self.error("group-type", tr("'within' groups people by a label (team, level…), not by {type}", type=t.describe()),
+                       within.span)
 
     def _tiered(self, tiered: ast.Tiered) -> Type:
         if tiered.kind not in ("marginal", "whole"):
-            self.error("tier-kind", f"unknown kind of tiers '{tiered.kind}'", tiered.kind_span,
-                       hint="write 'tiered marginal' (超额累进: each band's rate on the part in it) "
-                            "or 'tiered whole' (全额累进: one rate on the whole amount)")
+            self.error("tier-kind", tr("unknown kind of tiers '{kind}'", kind=tiered.kind), tiered.kind_span,
+                       hint=tr("write 'tiered marginal' (超额累进: each band's rate on the part in it) "
+                               "or 'tiered whole' (全额累进: one rate on the whole amount)"))
         base = self._infer(tiered.base)
         if not base.numeric and base.kind != "error":
-            self.error("type", f"tiers apply to a number, but this is {base.describe()}", tiered.base.span)
+            self.error("type", tr("tiers apply to a number, but this is {type}", type=base.describe()), tiered.base.span)
             return T_ERROR
         if not tiered.tiers or tiered.tiers[-1].upper is not None:
             span = tiered.tiers[-1].span if tiered.tiers else tiered.span
-            self.error("tier-open-top", "the last tier must be open: 'above 3%' (以上)", span,
-                       hint="say what rate applies beyond the last limit")
+            self.error("tier-open-top", tr("the last tier must be open: 'above 3%' (以上)"), span,
+                       hint=tr("say what rate applies beyond the last limit"))
         previous: Fraction | None = None
         previous_text = ""
         result = T_ERROR
@@ -776,27 +822,29 @@ class Checker:
                 limit = constant_value(tier.upper)
                 limit_type = self._infer(tier.upper)
                 if limit is None:
-                    self.error("tier-limit", "a tier limit must be a number such as 50万", tier.upper.span)
+                    self.error("tier-limit", tr("a tier limit must be a number such as 50万"), tier.upper.span)
                 else:
                     if base.kind != "error":
                         try:
-                            unify(base, limit_type, "tier limit")
+                            unify(base, limit_type, tr("tier limit"))
                         except UnitError as e:
                             self.error("units", str(e), tier.upper.span, e.hint)
                     if previous is not None and limit <= previous:
-                        self.error("tier-order", f"tier limits must go up, but {self.source.snippet(tier.upper.span)} "
-                                   f"comes after {previous_text}", tier.upper.span)
+                        self.error("tier-order", tr("tier limits must go up, but {limit} comes after {previous}",
+                                                    limit=self.source.snippet(tier.upper.span), previous=previous_text),
+                                   tier.upper.span)
                     previous, previous_text = limit, self.source.snippet(tier.upper.span)
             if tier.upper is None and index != len(tiered.tiers) - 1:
-                self.error("tier-open-top", "only the last tier can be open ('above')", tier.span)
+                self.error("tier-open-top", tr("only the last tier can be open ('above')"), tier.span)
             if tier.lower is not None:
                 lower = constant_value(tier.lower)
                 self._infer(tier.lower)
                 if lower is None or previous is None or lower != previous:
-                    self.error("tier-gap", "the open tier must start where the previous one ends", tier.lower.span)
+                    self.error("tier-gap", tr("the open tier must start where the previous one ends"), tier.lower.span)
             rate = self._infer(tier.rate)
             if rate.kind not in (PERCENT, CONST, NUMBER, "error"):
-                self.error("tier-rate", f"a tier's rate must be a percentage, not {rate.describe()}", tier.rate.span)
+                self.error("tier-rate", tr("a tier's rate must be a percentage, not {type}", type=rate.describe()),
+                           tier.rate.span)
             elif base.kind != "error" and rate.kind != "error":
                 try:
                     result = multiply(base, rate)
@@ -813,9 +861,9 @@ class Checker:
             if node is None:
                 self._undefined(name)
             elif node.is_input:
-                self.error("output-input", f"{name.name} is an input; outputs are computed values", name.span)
+                self.error("output-input", tr("{name} is an input; outputs are computed values", name=name.name), name.span)
             elif name.name in seen:
-                self.error("duplicate", f"{name.name} is listed twice in the output line", name.span)
+                self.error("duplicate", tr("{name} is listed twice in the output line", name=name.name), name.span)
             seen.add(name.name)
 
     # -- warnings and examples
@@ -825,8 +873,8 @@ class Checker:
             if node is None or node.decl is not decl:
                 continue
             if decl.name not in self.used and not decl.key and not decl.period and node.type.kind != TEXT:
-                self.warning("unused-input", f"input {decl.name} is not used by any definition", decl.name_span,
-                             hint="delete it, or use it in a formula")
+                self.warning("unused-input", tr("input {name} is not used by any definition", name=decl.name),
+                             decl.name_span, hint=tr("delete it, or use it in a formula"))
 
     def _check_example(self, example: ast.Example) -> None:
         keys: list[object] = []
@@ -836,13 +884,15 @@ class Checker:
                 node = self.nodes.get(field.name)
                 if node is None or not node.is_input:
                     suggestion = did_you_mean(field.name, [n.name for n in self.nodes.values() if n.is_input])
-                    what = "a definition, computed by the policy" if node is not None else "not an input"
-                    self.error("example-field", f"'{field.name}' is {what}", field.name_span,
-                               hint=(f"did you mean '{suggestion}'?" if suggestion and node is None else
-                                     "examples give inputs; check computed values with expect"))
+                    message = (tr("'{name}' is a definition, computed by the policy", name=field.name) if node is not None
+                               else tr("'{name}' is not an input", name=field.name))
+                    self.error("example-field", message, field.name_span,
+                               hint=(_did_you_mean(suggestion) if suggestion and node is None else
+                                     tr("examples give inputs; check computed values with expect")))
                     continue
                 if field.name in given:
-                    self.error("example-field", f"'{field.name}' is given twice for one employee", field.name_span)
+                    self.error("example-field", tr("'{name}' is given twice for one employee", name=field.name),
+                               field.name_span)
                 given.add(field.name)
                 self._check_example_value(node.type, field.value, field.name)
                 if field.name == self.key:
@@ -851,19 +901,23 @@ class Checker:
                        and self.nodes.get(d.name) is not None and self.nodes[d.name].type.kind not in (TEXT, "error")]
             if missing:
                 span = employee[0].span if employee else example.span
-                self.error("example-missing", f"example \"{example.title}\" does not give {', '.join(missing)}", span,
-                           hint=f"add e.g. {missing[0]} …")
+                self.error("example-missing", tr('example "{title}" does not give {missing}', title=example.title,
+                                                 missing=tr(", ").join(missing)), span,
+                           hint=tr("add e.g. {name} …", name=missing[0]))
         for row in example.related:
             columns = self.related.get(row.table)
             if columns is None:
-                self.error("example-field", f"no table {row.table} is declared", row.span)
+                self.error("example-field", tr("no table {table} is declared", table=row.table), row.span)
                 continue
             link = self.related_tables[row.table].link
             for field in row.fields:
                 if field.name not in columns or field.name == link:
-                    self.error("example-field", f"'{field.name}' is not a column of {row.table}"
-                               + (" (it is filled in with the employee's key)" if field.name == link else ""), field.name_span,
-                               hint=f"the columns of {row.table}: {', '.join(c for c in columns if c != link)}")
+                    message = (tr("'{name}' is not a column of {table} (it is filled in with the employee's key)",
+                                  name=field.name, table=row.table) if field.name == link
+                               else tr("'{name}' is not a column of {table}", name=field.name, table=row.table))
+                    self.error("example-field", message, field.name_span,
+                               hint=tr("the columns of {table}: {columns}", table=row.table,
+                                       columns=tr(", ").join(c for c in columns if c != link)))
                     continue
                 self._check_example_value(columns[field.name], field.value, field.name)
         for expectation in example.expectations:
@@ -871,16 +925,17 @@ class Checker:
             node = self.nodes.get(field.name)
             if node is None:
                 suggestion = did_you_mean(field.name, list(self.nodes))
-                self.error("expect-name", f"'{field.name}' is not defined", field.name_span,
-                           hint=f"did you mean '{suggestion}'?" if suggestion else None)
+                self.error("expect-name", tr("'{name}' is not defined", name=field.name), field.name_span,
+                           hint=_did_you_mean(suggestion))
                 continue
             self._check_example_value(node.type, field.value, field.name)
             people = len(set(map(str, keys))) + sum(1 for e in example.employees if not any(f.name == self.key for f in e))
             if expectation.employee is None and people > 1:
-                self.error("expect-who", f"this example has {people} employees; say whose value this is",
-                           field.span, hint=f"expect for <{self.key}> {field.name} …")
+                self.error("expect-who", tr("this example has {n} employees; say whose value this is", n=people),
+                           field.span, hint=tr("expect for <{key}> {name} …", key=self.key, name=field.name))
             elif expectation.employee is not None and example_word(expectation.employee) not in keys:
-                self.error("expect-who", f"no employee of this example has {self.key} {example_word(expectation.employee)}",
+                self.error("expect-who", tr("no employee of this example has {key} {value}", key=self.key,
+                                            value=example_word(expectation.employee)),
                            expectation.employee.span)
 
     def _check_example_value(self, type_: Type, value: ast.Expr, name: str) -> None:
@@ -890,24 +945,38 @@ class Checker:
             word = example_word(value)
             if word not in type_.values:
                 suggestion = did_you_mean(str(word), type_.values)
-                self.error("example-value", f"'{word}' is not one of {type_.enum_name}'s values ({', '.join(type_.values)})",
-                           value.span, hint=f"did you mean '{suggestion}'?" if suggestion else None)
+                self.error("example-value", _not_one_of(word, type_), value.span, hint=_did_you_mean(suggestion))
         elif type_.kind == BOOL:
             if str(example_word(value)).lower() not in YES_WORDS:
-                self.error("example-value", f"{name} is yes/no; write yes or no (是/否)", value.span)
+                self.error("example-value", tr("{name} is yes/no; write yes or no (是/否)", name=name), value.span)
         elif type_.kind in (TEXT,):
             pass
         elif type_.kind == DATE:
             from pkrules.values.cells import parse_date
             word = example_word(value)
             if not isinstance(value, ast.Date) and parse_date(str(word)) is None:
-                self.error("example-value", f"{name} is a date; write it as 2024-07-01", value.span)
+                self.error("example-value", tr("{name} is a date; write it as 2024-07-01", name=name), value.span)
         else:
             number = constant_value(value)
             if number is None:
-                self.error("example-value", f"{name} is {type_.describe()}; '{self.source.snippet(value.span)}' is not a number", value.span)
+                self.error("example-value", tr("{name} is {type}; '{text}' is not a number", name=name, type=type_.describe(),
+                                               text=self.source.snippet(value.span)), value.span)
             elif type_.kind == MONEY and isinstance(value, ast.Percent):
-                self.error("units", f"{name} is money, not a percentage", value.span)
+                self.error("units", tr("{name} is money, not a percentage", name=name), value.span)
+
+
+def _aggregate_word(func: str) -> str:
+    """sum, avg, count, min, max as the policy's language writes them (合计, 平均, 人数, 最小, 最大)."""
+    return {"sum": tr("sum"), "avg": tr("avg"), "count": tr("count"), "min": tr("min"), "max": tr("max")}.get(func, func)
+
+
+def _did_you_mean(suggestion: str | None) -> str | None:
+    return tr("did you mean '{guess}'?", guess=suggestion) if suggestion else None
+
+
+def _not_one_of(value: object, type_: Type) -> str:
+    return tr("'{value}' is not one of {name}'s values ({values})", value=value, name=type_.enum_name,
+              values=tr(", ").join(type_.values))
 
 
 def check(source: SourceFile, policy: ast.Policy) -> tuple[RuleGraph | None, list[Diagnostic]]:

@@ -12,6 +12,7 @@ from pkrules.errors import PkrulesError
 from pkrules.language.diagnostics import Diagnostic, PolicyError
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import SourceFile
+from pkrules.messages import speaking, tr
 
 
 class PolicyFileError(PkrulesError):
@@ -21,7 +22,7 @@ class PolicyFileError(PkrulesError):
 def read_policy(path: str | Path) -> SourceFile:
     from pkrules.files import read_bytes
 
-    return decode_policy(read_bytes(path, PolicyFileError, "name a policy file (.pk)"), str(path))
+    return decode_policy(read_bytes(path, PolicyFileError, tr("name a policy file (.pk)")), str(path))
 
 
 def decode_policy(raw: bytes, shown: str) -> SourceFile:
@@ -29,14 +30,31 @@ def decode_policy(raw: bytes, shown: str) -> SourceFile:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise PolicyFileError(f"{shown}: not UTF-8 text (byte {e.start}); save the policy as UTF-8") from None
+        raise PolicyFileError(tr("{path}: not UTF-8 text (byte {byte}); save the policy as UTF-8", path=shown,
+                                 byte=e.start)) from None
     if "\x00" in text:
-        raise PolicyFileError(f"{shown}: this is not a text file")
+        raise PolicyFileError(tr("{path}: this is not a text file", path=shown))
     return SourceFile(shown, text)
 
 
+def source_language(source: SourceFile) -> str:
+    """The language a policy's text is written in ('zh' or 'en'), even when it does not parse."""
+    from pkrules.language.grammar import policy_language
+
+    return policy_language(source.text)
+
+
 def check_source(source: SourceFile) -> tuple[RuleGraph | None, list[Diagnostic]]:
-    """Parse and check; the graph is None when there are errors. Warnings come back too."""
+    """Parse and check; the graph is None when there are errors. Warnings come back too.
+
+    Diagnostics are written in the policy's language (or the user's --lang): render
+    them in the same one, e.g. `with speaking(source_language(source))`.
+    """
+    with speaking(source_language(source)):
+        return _check_source(source)
+
+
+def _check_source(source: SourceFile) -> tuple[RuleGraph | None, list[Diagnostic]]:
     from pkrules.language.check import check
     from pkrules.language.parse import parse_policy
 
@@ -58,16 +76,16 @@ def check_source(source: SourceFile) -> tuple[RuleGraph | None, list[Diagnostic]
 
 def compile_policy(text: str, path: str = "<policy>") -> RuleGraph:
     """Policy text → checked rule graph, or PolicyError listing every problem."""
-    source = SourceFile(path, text)
-    graph, diagnostics = check_source(source)
-    if graph is None:
-        raise PolicyError(source, diagnostics)
-    return graph
+    return _compile(SourceFile(path, text))
 
 
 def compile_file(path: str | Path) -> RuleGraph:
-    source = read_policy(path)
-    graph, diagnostics = check_source(source)
-    if graph is None:
-        raise PolicyError(source, diagnostics)
+    return _compile(read_policy(path))
+
+
+def _compile(source: SourceFile) -> RuleGraph:
+    with speaking(source_language(source)):  # the error's text is rendered in the policy's language
+        graph, diagnostics = check_source(source)
+        if graph is None:
+            raise PolicyError(source, diagnostics)
     return graph

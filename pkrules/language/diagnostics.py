@@ -7,6 +7,7 @@ from typing import Literal
 
 from pkrules.errors import PkrulesError
 from pkrules.language.source import SourceFile, Span
+from pkrules.messages import speaking, tr
 from pkrules.values.text import display_width  # CJK characters take two cells: the caret must line up
 
 Severity = Literal["error", "warning"]
@@ -45,23 +46,41 @@ class PolicyError(PkrulesError):
         super().__init__(render_all(source, diagnostics))
 
 
+def _language(source: SourceFile) -> str:
+    from pkrules.language.grammar import policy_language
+
+    return policy_language(source.text)
+
+
 def render(source: SourceFile, diag: Diagnostic) -> str:
-    """`file:line:col: error: message`, the source line, a caret, then hints and notes."""
+    """`file:line:col: error: message`, the source line, a caret, then hints and notes.
+
+    In the policy's language (or the user's --lang), as its diagnostics were written by check_source.
+    """
+    with speaking(_language(source)):
+        return _render(source, diag)
+
+
+def _render(source: SourceFile, diag: Diagnostic) -> str:
     out: list[str] = []
+    where = source.path
     if diag.span is not None and diag.span.line > 0:
-        span = diag.span
-        out.append(f"{source.path}:{span.line}:{span.column}: {diag.severity}: {diag.message} [{diag.code}]")
-        out.extend(_excerpt(source, span))
+        where = f"{source.path}:{diag.span.line}:{diag.span.column}"
+    if diag.is_error:
+        out.append(tr("{where}: error: {message} [{code}]", where=where, message=diag.message, code=diag.code))
     else:
-        out.append(f"{source.path}: {diag.severity}: {diag.message} [{diag.code}]")
+        out.append(tr("{where}: warning: {message} [{code}]", where=where, message=diag.message, code=diag.code))
+    if diag.span is not None and diag.span.line > 0:
+        out.extend(_excerpt(source, diag.span))
     if diag.hint:
-        out.append(f"  hint: {diag.hint}")
+        out.append(tr("  hint: {hint}", hint=diag.hint))
     for note in diag.notes:
         if note.span is not None and note.span.line > 0:
-            out.append(f"  note: {source.path}:{note.span.line}:{note.span.column}: {note.message}")
+            out.append(tr("  note: {where}: {note}", where=f"{source.path}:{note.span.line}:{note.span.column}",
+                          note=note.message))
             out.extend("  " + line for line in _excerpt(source, note.span))
         else:
-            out.append(f"  note: {note.message}")
+            out.append(tr("  note: {note}", note=note.message))
     return "\n".join(out)
 
 
@@ -80,16 +99,21 @@ def _excerpt(source: SourceFile, span: Span) -> list[str]:
 
 
 def render_all(source: SourceFile, diagnostics: list[Diagnostic]) -> str:
-    parts = [render(source, d) for d in sort_diagnostics(diagnostics)]
+    with speaking(_language(source)):
+        return _render_all(source, diagnostics)
+
+
+def _render_all(source: SourceFile, diagnostics: list[Diagnostic]) -> str:
+    parts = [_render(source, d) for d in sort_diagnostics(diagnostics)]
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
     summary = []
     if errors:
-        summary.append(f"{errors} error{'s' if errors != 1 else ''}")
+        summary.append(tr("{n} error{s}", n=errors, s="s" if errors != 1 else ""))
     if warnings:
-        summary.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+        summary.append(tr("{n} warning{s}", n=warnings, s="s" if warnings != 1 else ""))
     if summary:
-        parts.append(f"{source.path}: " + ", ".join(summary))
+        parts.append(f"{source.path}: " + tr(", ").join(summary))
     return "\n\n".join(parts[:-1]) + ("\n\n" if len(parts) > 1 else "") + parts[-1] if parts else ""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -66,6 +67,26 @@ KEYWORD_OF: dict[str, str] = {
 def keyword_kind(word: str) -> str | None:
     """The keyword a word stands for (`如果` → IF, `If` → IF), or None for a name."""
     return KEYWORD_OF.get(word) or KEYWORD_OF.get(word.lower()) if word.isascii() else KEYWORD_OF.get(word)
+
+
+_WORD = re.compile(r"[^\W\d]\w*")
+
+
+def _english_keywords(text: str) -> int:
+    return sum(1 for w in _WORD.findall(text) if w.isascii() and keyword_kind(w))
+
+
+def _chinese_keywords(text: str) -> int:
+    return sum(1 for w in _WORD.findall(text) if not w.isascii() and keyword_kind(w))
+
+
+def policy_language(text: str) -> str:
+    """The language a policy is written in: 'zh' when it has more Chinese keywords than English ones.
+
+    It does not need the policy to parse, so that even a policy full of syntax
+    errors is told about them in its own language.
+    """
+    return "zh" if _chinese_keywords(text) > _english_keywords(text) else "en"
 
 
 class PolicyLayout(Indenter):

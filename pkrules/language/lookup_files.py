@@ -17,6 +17,7 @@ from pkrules.language import ast
 from pkrules.language.diagnostics import Diagnostic
 from pkrules.values.numbers import parse_literal
 from pkrules.values.types import ENUM, NUMERIC, TEXT, Type
+from pkrules.messages import reason, tr
 
 
 class LookupFileError(PkrulesError):
@@ -44,25 +45,26 @@ def read_lookup(policy_path: str, lookup: ast.Lookup, key_type: Type) -> tuple[d
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise LookupFileError(f"lookup file {lookup.file} not found", f"looked for {_shown(path)}") from None
+        raise LookupFileError(tr("lookup file {file} not found", file=lookup.file),
+                              tr("looked for {path}", path=_shown(path))) from None
     except OSError as e:
-        raise LookupFileError(f"cannot read lookup file {lookup.file}: {e.strerror}") from None
+        raise LookupFileError(tr("cannot read lookup file {file}: {reason}", file=lookup.file, reason=reason(e))) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
             text = raw.decode("gb18030")
         except UnicodeDecodeError:
-            raise LookupFileError(f"{lookup.file} is not a text (CSV) file") from None
+            raise LookupFileError(tr("{file} is not a text (CSV) file", file=lookup.file)) from None
     if "\x00" in text:
-        raise LookupFileError(f"{lookup.file} is not a text (CSV) file")
+        raise LookupFileError(tr("{file} is not a text (CSV) file", file=lookup.file))
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as e:
-        raise LookupFileError(f"{lookup.file} is not valid CSV: {e}") from None
+        raise LookupFileError(tr("{file} is not valid CSV: {problem}", file=lookup.file, problem=e)) from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
-        raise LookupFileError(f"{lookup.file} is empty; expected a header and one row per key")
+        raise LookupFileError(tr("{file} is empty; expected a header and one row per key", file=lookup.file))
     header = [h.strip() for h in rows[0]]
     key_name = lookup.key.name if isinstance(lookup.key, ast.Name) else None
     key_col = header.index(key_name) if key_name in header else 0
@@ -72,24 +74,28 @@ def read_lookup(policy_path: str, lookup: ast.Lookup, key_type: Type) -> tuple[d
     elif lookup.column is None and len(header) == 2:
         value_col = 1 - key_col
     else:
-        raise LookupFileError(f"{lookup.file} has no column {value_name}",
-                              f"its header is: {', '.join(header)}; name the value column with column \"…\"")
+        raise LookupFileError(tr("{file} has no column {column}", file=lookup.file, column=value_name),
+                              tr('its header is: {header}; name the value column with column "…"', header=", ".join(header)))
     table: dict[object, object] = {}
     lines: dict[object, int] = {}
     for number, row in enumerate(rows[1:], start=2):
         if len(row) <= max(key_col, value_col):
-            raise LookupFileError(f"{lookup.file}:{number}: this row has {len(row)} cell{'' if len(row) == 1 else 's'}; expected {len(header)}")
+            raise LookupFileError(tr("{where}: this row has {n} cell{s}; expected {expected}", where=f"{lookup.file}:{number}",
+                                     n=len(row), s="" if len(row) == 1 else "s", expected=len(header)))
         key = _key(row[key_col].strip(), key_type, lookup.file or "", number)
         if key in table:
-            raise LookupFileError(f"{lookup.file}:{number}: the key {row[key_col].strip()} appears again "
-                                  f"(first on line {lines[key]})", "each key may appear once")
+            raise LookupFileError(tr("{where}: the key {key} appears again (first on line {first})",
+                                     where=f"{lookup.file}:{number}", key=row[key_col].strip(), first=lines[key]),
+                                  tr("each key may appear once"))
         table[key] = _value(row[value_col].strip(), lookup.file or "", number, header[value_col])
         lines[key] = number
     kinds = {isinstance(v, str) for v in table.values()}
     if len(kinds) > 1:
         first_text = next((k, v) for k, v in table.items() if isinstance(v, str))
-        raise LookupFileError(f"{lookup.file}:{lines[first_text[0]]}: '{first_text[1]}' in column {header[value_col]} is not "
-                              "a number, but other rows hold numbers", "a value column holds numbers or words, not both")
+        raise LookupFileError(tr("{where}: '{value}' in column {column} is not a number, but other rows hold numbers",
+                                 where=f"{lookup.file}:{lines[first_text[0]]}", value=first_text[1],
+                                 column=header[value_col]),
+                              tr("a value column holds numbers or words, not both"))
     return table, lines
 
 
@@ -97,12 +103,14 @@ def _key(text: str, key_type: Type, file: str, line: int) -> object:
     if key_type.kind in NUMERIC:
         parsed = parse_literal(text)
         if parsed is None:
-            raise LookupFileError(f"{file}:{line}: the key '{text}' is not a number")
+            raise LookupFileError(tr("{where}: the key '{key}' is not a number", where=f"{file}:{line}", key=text))
         return parsed[0]
     if key_type.kind == ENUM and text not in key_type.values:
-        raise LookupFileError(f"{file}:{line}: '{text}' is not one of {key_type.enum_name}'s values ({', '.join(key_type.values)})")
+        raise LookupFileError(tr("{where}: '{value}' is not one of {name}'s values ({values})", where=f"{file}:{line}",
+                                 value=text, name=key_type.enum_name, values=tr(", ").join(key_type.values)))
     if key_type.kind not in (TEXT, ENUM, "error"):
-        raise LookupFileError(f"a lookup from a file needs a text, one-of or number key, not {key_type.describe()}")
+        raise LookupFileError(tr("a lookup from a file needs a text, one-of or number key, not {type}",
+                                 type=key_type.describe()))
     return text
 
 
@@ -111,7 +119,7 @@ def _value(text: str, file: str, line: int, column: str) -> Fraction | str:
     parsed = parse_literal(text)
     if parsed is None:
         if text == "":
-            raise LookupFileError(f"{file}:{line}: the value in column {column} is empty")
+            raise LookupFileError(tr("{where}: the value in column {column} is empty", where=f"{file}:{line}", column=column))
         return text
     return parsed[0]
 

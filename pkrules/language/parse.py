@@ -16,40 +16,41 @@ from lark.indenter import DedentError
 
 from pkrules.language import ast
 from pkrules.language.diagnostics import Diagnostic, PolicyError
-from pkrules.language.grammar import KEYWORDS, keyword_kind, parser
+from pkrules.language.grammar import KEYWORDS, keyword_kind, parser, policy_language
 from pkrules.values.numbers import parse_literal
 from pkrules.language.source import SourceFile, Span, code_chars
+from pkrules.messages import tr
 
-# How lark's terminal names read to a policy author.
+# How lark's terminal names read to a policy author (in the current language).
 _TOKEN_WORDS = {
-    "NAME": "a name",
-    "NUMBER": "a number",
-    "DATE": "a date",
-    "LABEL": "a period such as 2024-06",
-    "PERCENT": "a percentage",
-    "STRING": 'a quoted text ("…")',
-    "_NL": "the end of the line",
-    "_INDENT": "an indented line",
-    "_DEDENT": "the end of the indented block",
-    "$END": "the end of the file",
-    "EQUAL": "'='",
-    "COMP": "a comparison (>=, <, …)",
-    "ADD_OP": "'+' or '-'",
-    "MUL_OP": "'*' or '/'",
-    "_COLON": "':'",
-    "_COMMA": "','",
-    "_BAR": "'|'",
-    "_LPAR": "'('",
-    "_RPAR": "')'",
-    "_LBRACKET": "'['",
-    "_RBRACKET": "']'",
-    "UP": "'up to'",
+    "NAME": lambda: tr("a name"),
+    "NUMBER": lambda: tr("a number"),
+    "DATE": lambda: tr("a date"),
+    "LABEL": lambda: tr("a period such as 2024-06"),
+    "PERCENT": lambda: tr("a percentage"),
+    "STRING": lambda: tr('a quoted text ("…")'),
+    "_NL": lambda: tr("the end of the line"),
+    "_INDENT": lambda: tr("an indented line"),
+    "_DEDENT": lambda: tr("the end of the indented block"),
+    "$END": lambda: tr("the end of the file"),
+    "EQUAL": lambda: "'='",
+    "COMP": lambda: tr("a comparison (>=, <, …)"),
+    "ADD_OP": lambda: tr("'+' or '-'"),
+    "MUL_OP": lambda: tr("'*' or '/'"),
+    "_COLON": lambda: "':'",
+    "_COMMA": lambda: "','",
+    "_BAR": lambda: "'|'",
+    "_LPAR": lambda: "'('",
+    "_RPAR": lambda: "')'",
+    "_LBRACKET": lambda: "'['",
+    "_RBRACKET": lambda: "']'",
+    "UP": lambda: "'up to'",
 }
 
 
 def describe_expected(kind: str) -> str:
     if kind in _TOKEN_WORDS:
-        return _TOKEN_WORDS[kind]
+        return _TOKEN_WORDS[kind]()
     if kind in KEYWORDS:
         words = KEYWORDS[kind]
         english = [w.upper() if kind in ("IF", "THEN", "ELSE", "OTHERWISE", "AND", "OR", "NOT") else w for w in words if w.isascii()]
@@ -61,17 +62,17 @@ def describe_expected(kind: str) -> str:
 
 def _describe_found(token: Token) -> str:
     if token.type == "$END":
-        return "the end of the file"
+        return tr("the end of the file")
     if token.type == "_NL":
-        return "the end of the line"
+        return tr("the end of the line")
     if token.type == "_INDENT":
-        return "an indented line"
+        return tr("an indented line")
     if token.type == "_DEDENT":
-        return "the end of an indented block"
+        return tr("the end of an indented block")
     if token.type in KEYWORDS:
-        return f"keyword '{token.value}'"
+        return tr("keyword '{word}'", word=token.value)
     if token.type == "NAME":
-        return f"name '{token.value}'"
+        return tr("name '{name}'", name=token.value)
     return f"'{token.value}'"
 
 
@@ -122,9 +123,9 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
             indent = line[: len(line) - len(line.lstrip(" \t\u3000"))]
             if "\t" in indent:
                 diagnostics.append(Diagnostic(
-                    "error", "tab-indent", "indentation uses a tab",
+                    "error", "tab-indent", tr("indentation uses a tab"),
                     Span(number, indent.index("\t") + 1, number, indent.index("\t") + 2),
-                    hint="indent with spaces only (two or four per level)"))
+                    hint=tr("indent with spaces only (two or four per level)")))
         if diagnostics:
             return None, diagnostics
     # Most policies parse in one go; only a policy with errors is parsed statement by
@@ -149,13 +150,13 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
             related.append(node)
         elif isinstance(node, ast.Output):
             if outputs is not None:
-                diagnostics.append(Diagnostic("error", "two-outputs", "the policy has two output lines", node.span,
-                                              hint="list every output on one line: output total, team_rank"))
+                diagnostics.append(Diagnostic("error", "two-outputs", tr("the policy has two output lines"), node.span,
+                                              hint=tr("list every output on one line: output total, team_rank")))
                 return None, diagnostics
             outputs = node
         else:
             declarations.append(node)  # type: ignore[arg-type]
-    language = "zh" if _chinese_keywords(text) > _english_keywords(text) else "en"
+    language = policy_language(text)
     return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), outputs, tuple(related), language), diagnostics
 
 
@@ -184,23 +185,12 @@ def _parse_chunks(chunks) -> tuple[list, list[Diagnostic], str | None, str | Non
             if isinstance(node, tuple) and node and node[0] == "header":
                 if statements or title is not None:
                     diagnostics.append(Diagnostic(
-                        "error", "late-header", "the policy line must come first in the file",
-                        node[3], hint='start the file with: policy "name" version "…"'))
+                        "error", "late-header", tr("the policy line must come first in the file"),
+                        node[3], hint=tr('start the file with: policy "name" version "…"')))
                 title, version = node[1], node[2]
             else:
                 statements.append(node)
     return statements, diagnostics, title, version
-
-
-_WORD = re.compile(r"[^\W\d]\w*")
-
-
-def _english_keywords(text: str) -> int:
-    return sum(1 for w in _WORD.findall(text) if w.isascii() and keyword_kind(w))
-
-
-def _chinese_keywords(text: str) -> int:
-    return sum(1 for w in _WORD.findall(text) if not w.isascii() and keyword_kind(w))
 
 
 def parse_text(text: str, path: str = "<policy>") -> ast.Policy:
@@ -220,17 +210,17 @@ def _syntax_diagnostic(error: Exception, text: str) -> Diagnostic:
         # lark's message names the indentation levels; find the line ourselves.
         line = _bad_dedent_line(text)
         return Diagnostic(
-            "error", "indentation", "this line's indentation does not match any enclosing block",
-            Span(line, 1, line, 2), hint="indent the lines of a block by the same amount")
+            "error", "indentation", tr("this line's indentation does not match any enclosing block"),
+            Span(line, 1, line, 2), hint=tr("indent the lines of a block by the same amount"))
     if isinstance(error, UnexpectedCharacters):
         ch = text[error.pos_in_stream] if error.pos_in_stream < len(text) else "?"
         hint = None
         if ch in "\"“":
-            hint = "a quoted text must end on the same line"
+            hint = tr("a quoted text must end on the same line")
         elif ch == "$":
-            hint = "write amounts as 5000, ¥5000 or 5000元"
+            hint = tr("write amounts as 5000, ¥5000 or 5000元")
         return Diagnostic(
-            "error", "syntax", f"unexpected character '{ch}'",
+            "error", "syntax", tr("unexpected character '{ch}'", ch=ch),
             Span(error.line, error.column, error.line, error.column + 1), hint=hint)
     if isinstance(error, (UnexpectedToken, UnexpectedEOF)):
         token = error.token if isinstance(error, UnexpectedToken) else Token("$END", "")
@@ -267,10 +257,10 @@ def _readable_expected(kinds: set[str]) -> list[str]:
     words: list[str] = []
     rest = set(kinds)
     if len(rest & _VALUE_STARTS) >= 3:
-        words.append("a value")
+        words.append(tr("a value"))
         rest -= _VALUE_STARTS
     if len(rest & _OPERATORS) >= 2:
-        words.append("an operator (+ - * / >= …)")
+        words.append(tr("an operator (+ - * / >= …)"))
         rest -= _OPERATORS
         rest -= _CONTINUATIONS
     words.extend(sorted({describe_expected(k) for k in rest if not k.startswith("__")}))
@@ -302,37 +292,42 @@ def _explain_unexpected(token: Token, found: str, expected: list[str], error, pr
     if glued is not None and (keyword_kind(glued[0]) in kinds or (
             keyword_kind(glued[0]) in _AFTER_A_VALUE and previous and keyword_kind(previous) is None)):
         word, rest = glued
-        return (f"'{token.value}' reads as one name: it starts with the keyword '{word}'",
-                f"put a space after '{word}': {word} {rest}")
+        return (tr("'{name}' reads as one name: it starts with the keyword '{word}'", name=token.value, word=word),
+                tr("put a space after '{word}': {word} {rest}", word=word, rest=rest))
     if token.type == "_INDENT":
-        return ("this line is indented, but nothing above it opens a block",
-                "remove the indentation, or put it under a heading such as input, a table name, or example")
+        return (tr("this line is indented, but nothing above it opens a block"),
+                tr("remove the indentation, or put it under a heading such as input, a table name, or example"))
     if token.type in KEYWORDS and "NAME" in kinds:
         example = f"{token.value}_value" if token.value.isascii() else f"本期{token.value}"
-        return (f"'{token.value}' is a keyword and cannot be used as a name",
-                f"choose another name, such as {example}")
+        return (tr("'{word}' is a keyword and cannot be used as a name", word=token.value),
+                tr("choose another name, such as {example}", example=example))
     if "THEN" in kinds and token.type not in _ENDS and token.type not in _OPERATORS and _in_rule(text_line):
-        return (f"expected THEN (则) before {found}", "a rule reads: IF condition THEN name value (如果 … 则 …)")
+        return (tr("expected THEN (则) before {found}", found=found),
+                tr("a rule reads: IF condition THEN name value (如果 … 则 …)"))
     if "_RPAR" in kinds and token.type in _ENDS:
-        return "a '(' is not closed", "add the missing ')'"
+        return tr("a '(' is not closed"), tr("add the missing ')'")
     if kinds & _VALUE_STARTS and not kinds & (_OPERATORS - {"ADD_OP"}):
         if token.type in _ENDS:
-            return f"the line ends after '{previous}', where a value was expected", None
-        return f"expected a value after '{previous}', but found {found}", None
+            return tr("the line ends after '{previous}', where a value was expected", previous=previous), None
+        return tr("expected a value after '{previous}', but found {found}", previous=previous, found=found), None
     if token.type in ("NAME", "NUMBER", "PERCENT", "STRING") and previous and \
             (previous[-1].isalnum() or previous[-1] in "%％)）\"") and keyword_kind(previous) is None \
             and "EQUAL" not in kinds and "_COLON" not in kinds:
         hint = None
         if token.type == "NUMBER" and "," in token.value:
-            hint = "in 480,000 the comma groups digits; to separate two values write a space after the comma: min(5, 100)"
-        return (f"two values side by side: '{previous}' and '{token.value}'",
-                hint or "put an operator between them (+ - * /), or a comma inside a function's brackets")
+            hint = tr("in 480,000 the comma groups digits; to separate two values write a space after the comma: min(5, 100)")
+        return (tr("two values side by side: '{left}' and '{right}'", left=previous, right=token.value),
+                hint or tr("put an operator between them (+ - * /), or a comma inside a function's brackets"))
     readable = _readable_expected(kinds)
+    if not readable:
+        return tr("unexpected {found}", found=found), None
     if len(readable) > 5:
-        shown = ", ".join(readable[:5]) + ", …"
+        shown = tr(", ").join(readable[:5]) + tr(", …")
+    elif len(readable) == 1:
+        shown = readable[0]
     else:
-        shown = " or ".join(readable) if len(readable) <= 2 else ", ".join(readable[:-1]) + " or " + readable[-1]
-    return f"unexpected {found}" + (f"; expected {shown}" if shown else ""), None
+        shown = tr("{some} or {last}", some=tr(", ").join(readable[:-1]), last=readable[-1])
+    return tr("unexpected {found}; expected {expected}", found=found, expected=shown), None
 
 
 def _end_of_previous_content(text: str, token: Token) -> tuple[int, int]:
@@ -650,8 +645,8 @@ class _ToAst(Transformer):
         try:
             value = dt.date(year, month, day)
         except ValueError:
-            raise _AstError(Diagnostic("error", "date", f"{token} is not a date", _tok_span(token),
-                                       hint="write dates as year-month-day, e.g. 2024-07-15")) from None
+            raise _AstError(Diagnostic("error", "date", tr("{text} is not a date", text=token), _tok_span(token),
+                                       hint=tr("write dates as year-month-day, e.g. 2024-07-15"))) from None
         return ast.Date(value, str(token), span=_span_of(meta))
 
     def label(self, meta, children):
@@ -718,7 +713,8 @@ class _ToAst(Transformer):
         if across:
             word = next((c for c in children if _is_token(c, "NAME")), None)
             if word is not None and str(word).lower() not in ("periods", "period", "all"):
-                raise _AstError(Diagnostic("error", "syntax", f"write 'across periods', not 'across {word}'", _tok_span(word)))
+                raise _AstError(Diagnostic("error", "syntax", tr("write 'across periods', not 'across {word}'", word=word),
+                                           _tok_span(word)))
         within = next((c for c in children if not isinstance(c, Token)), None)
         return _Within(within, across)
 

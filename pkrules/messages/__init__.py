@@ -6,7 +6,8 @@ Two kinds of messages, both in this package:
   English at its call site (as gettext does); zh.py holds its Chinese. Placeholders
   are named, so the translation may put them in another order.
 - `say(lang, "if_step", cond=...)`: the small words of explanations, diffs and
-  impacts, kept by key (explain.py), because their English and Chinese differ in shape.
+  impacts, kept by key (explain.py, diff.py, impact.py: one catalogue, no key in
+  two of them), because their English and Chinese differ in shape.
 
 Which language: the policy's (a policy written with Chinese keywords speaks
 Chinese), unless the user chose one (`--lang en|zh`). A command sets it once:
@@ -72,9 +73,38 @@ def tr(text: str, /, **values: object) -> str:
     return template.format(**values) if values else template
 
 
-def say(lang: str, message: str, /, **values: object) -> str:
-    """A keyed word or phrase of explanations (messages/explain.py) in the given language."""
-    from pkrules.messages.explain import MESSAGES
+def keyed_words() -> dict[str, dict[str, str]]:
+    """The keyed words of explanations, diffs and impacts, by language (explain.py, diff.py, impact.py)."""
+    from pkrules.messages import diff, explain, impact
 
-    catalog = MESSAGES.get(lang, MESSAGES["en"])
+    return {lang: {**explain.MESSAGES[lang], **diff.MESSAGES[lang], **impact.MESSAGES[lang]} for lang in LANGUAGES}
+
+
+_KEYED: dict[str, dict[str, str]] = {}
+
+
+def say(lang: str, message: str, /, **values: object) -> str:
+    """A keyed word or phrase of explanations, diffs and impacts in the given language."""
+    if not _KEYED:
+        _KEYED.update(keyed_words())
+    catalog = _KEYED.get(lang, _KEYED["en"])
     return catalog[message].format(**values)
+
+
+def reason(error: OSError) -> str:
+    """Why the system refused a file operation, in the current language (e.strerror is always English)."""
+    import errno
+
+    known = {
+        errno.ENOENT: lambda: tr("no such file or folder"),
+        errno.EACCES: lambda: tr("permission denied"),
+        errno.EPERM: lambda: tr("permission denied"),
+        errno.ENOSPC: lambda: tr("no space left on the disk"),
+        errno.EROFS: lambda: tr("the disk is read-only"),
+        errno.EISDIR: lambda: tr("is a folder"),
+        errno.ENOTDIR: lambda: tr("a part of the path is not a folder"),
+        errno.EEXIST: lambda: tr("already exists"),
+    }
+    if error.errno in known:
+        return known[error.errno]()
+    return error.strerror or str(error)

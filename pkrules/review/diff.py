@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pkrules.language import ast
 from pkrules.language.fmt import WORDS, Printer, with_previous
 from pkrules.language.source import Span
+from pkrules.messages import language_for, say
 from pkrules.values.text import display_width, pad
 
 # ---- the data ----------------------------------------------------------------------------
@@ -78,7 +79,8 @@ class PolicyDiff:
 
     @property
     def lang(self) -> str:
-        return self.new_policy.language
+        """The language of the descriptions: the new policy's, unless the user chose one (--lang)."""
+        return language_for(self.new_policy.language)
 
     @property
     def has_changes(self) -> bool:
@@ -93,159 +95,7 @@ class PolicyDiff:
         return names
 
 
-# ---- words ---------------------------------------------------------------------------------
-
-MESSAGES = {
-    "en": {
-        "title": 'title "{new}" (was "{old}")',
-        "version": 'version "{new}" (was "{old}")',
-        "title_set": 'title "{new}"', "version_set": 'version "{new}"',
-        "title_dropped": 'no title (was "{old}")', "version_dropped": 'no version (was "{old}")',
-        "input_added": "new input {name}",
-        "input_removed": "input {name} removed",
-        "input_type": "{name}: type {new} (was {old})",
-        "input_values": "{name}: values {new} (was {old})",
-        "input_limits": "{name}: limits {new} (was {old})",
-        "input_key": "{name} is now the key (was {old})",
-        "input_not_key": "{name} is no longer the key",
-        "input_column": "{name}: column {new} (was {old})",
-        "none": "none",
-        "added": "new {what} {name}",
-        "removed": "{what} {name} removed",
-        "renamed": "{old} renamed to {new}",
-        "redefined": "{name}: now a {new} (was a {old})",
-        "formula": "{name}: formula now `{new}` (was `{old}`)",
-        "hit": "{name}: hit policy {new} (was {old})",
-        "row_value": "{name}: row `{row}` now pays {new} (was {old})",
-        "row_cond": "{name}: row {n} now `{new}` (was `{old}`), still paying {value}",
-        "row_both": "{name}: row {n} now `{new}` (was `{old}`)",
-        "row_added": "{name}: new row {n} `{row}`",
-        "row_removed": "{name}: row removed `{row}` (was row {n})",
-        "row_moved": "{name}: row `{row}` moved to row {new} (was row {old})",
-        "weight": "{name}: weight of {component} {new} (was {old})",
-        "component_added": "{name}: new component {component} {weight}",
-        "component_removed": "{name}: component {component} removed (was {weight})",
-        "lookup_key": "{name}: now by {new} (was by {old})",
-        "lookup_file": "{name}: now from {new} (was {old})",
-        "file_entry": "{name} ({file}): {key} {new} (was {old})",
-        "file_entry_added": "{name} ({file}): new entry {key} {value}",
-        "file_entry_removed": "{name} ({file}): entry {key} removed (was {value})",
-        "inline": "inline entries",
-        "outputs": "outputs now {new} (was {old})",
-        "outputs_set": "outputs declared: {new}",
-        "outputs_dropped": "no declared outputs (was {old})",
-        "input_period": "{name} is now the period column",
-        "input_not_period": "{name} is no longer the period column",
-        "entry": "{name}: {key} {new} (was {old})",
-        "entry_added": "{name}: new entry {key} {value}",
-        "entry_removed": "{name}: entry {key} removed (was {value})",
-        "tiers_kind": "{name}: now {new} (was {old})",
-        "tiers_base": "{name}: tiers now on {new} (was on {old})",
-        "tier_bound": "{name}: tier {n} upper bound {new} (was {old})",
-        "tier_rate": "{name}: tier {n} rate {new} (was {old})",
-        "tier_both": "{name}: tier {n} now `{new}` (was `{old}`)",
-        "tier_added": "{name}: new tier {n} `{tier}`",
-        "tier_removed": "{name}: tier removed `{tier}` (was tier {n})",
-        "open": "open (no upper bound)",
-        "example_added": 'new example "{title}"',
-        "example_removed": 'example "{title}" removed',
-        "example_renamed": 'example "{old}" renamed to "{new}"',
-        "example_field": 'example "{title}": {who}{field} {new} (was {old})',
-        "example_field_added": 'example "{title}": {who}new field {field} {value}',
-        "example_field_removed": 'example "{title}": {who}field {field} removed (was {value})',
-        "example_expect": 'example "{title}": expect {who}{field} {new} (was {old})',
-        "example_expect_added": 'example "{title}": new expectation {who}{field} {value}',
-        "example_expect_removed": 'example "{title}": expectation {who}{field} removed (was {value})',
-        "example_people": 'example "{title}": now {new} employees (was {old})',
-        "employee": "employee {n}: ",
-        "for": "for {who} ",
-        "first": "first match", "unique": "unique", "sum": "collect sum",
-        "marginal": "marginal (超额累进)", "whole": "whole-amount (全额累进)",
-        "definition": "definition", "table": "rule table", "weighted": "scorecard", "lookup": "lookup",
-        "tiered": "tiered amount", "example": "example",
-        # rendering
-        "no_changes": "no semantic changes",
-        "n_changes": "{n} semantic change{s}",
-        "line": "line {n}", "lines": "lines {a}–{b}", "was_line": "was {where}", "old_line": "old {where}",
-        "changes_heading": "Policy changes",
-    },
-    "zh": {
-        "title": "方案名称 “{new}”（原为 “{old}”）",
-        "version": "版本 “{new}”（原为 “{old}”）",
-        "title_set": "方案名称 “{new}”", "version_set": "版本 “{new}”",
-        "title_dropped": "删除方案名称（原为 “{old}”）", "version_dropped": "删除版本（原为 “{old}”）",
-        "input_added": "新增输入 {name}",
-        "input_removed": "删除输入 {name}",
-        "input_type": "{name}：类型改为 {new}（原为 {old}）",
-        "input_values": "{name}：可选值改为 {new}（原为 {old}）",
-        "input_limits": "{name}：取值范围改为 {new}（原为 {old}）",
-        "input_key": "{name} 改为主键（原主键为 {old}）",
-        "input_not_key": "{name} 不再是主键",
-        "input_column": "{name}：列名改为 {new}（原为 {old}）",
-        "none": "无",
-        "added": "新增{what} {name}",
-        "removed": "删除{what} {name}",
-        "renamed": "{old} 更名为 {new}",
-        "redefined": "{name}：改为{new}（原为{old}）",
-        "formula": "{name}：公式改为 `{new}`（原为 `{old}`）",
-        "hit": "{name}：命中策略改为{new}（原为{old}）",
-        "row_value": "{name}：规则 `{row}` 改为 {new}（原为 {old}）",
-        "row_cond": "{name}：第 {n} 条规则改为 `{new}`（原为 `{old}`），仍为 {value}",
-        "row_both": "{name}：第 {n} 条规则改为 `{new}`（原为 `{old}`）",
-        "row_added": "{name}：新增第 {n} 条规则 `{row}`",
-        "row_removed": "{name}：删除规则 `{row}`（原第 {n} 条）",
-        "row_moved": "{name}：规则 `{row}` 移到第 {new} 条（原第 {old} 条）",
-        "weight": "{name}：{component} 的权重改为 {new}（原为 {old}）",
-        "component_added": "{name}：新增指标 {component} {weight}",
-        "component_removed": "{name}：删除指标 {component}（原权重 {weight}）",
-        "lookup_key": "{name}：改为按 {new} 取值（原为按 {old}）",
-        "lookup_file": "{name}：改为取自 {new}（原为 {old}）",
-        "file_entry": "{name}（{file}）：{key} 改为 {new}（原为 {old}）",
-        "file_entry_added": "{name}（{file}）：新增 {key} {value}",
-        "file_entry_removed": "{name}（{file}）：删除 {key}（原为 {value}）",
-        "inline": "方案内列出的取值",
-        "outputs": "输出改为 {new}（原为 {old}）",
-        "outputs_set": "声明输出：{new}",
-        "outputs_dropped": "不再声明输出（原为 {old}）",
-        "input_period": "{name} 改为期间列",
-        "input_not_period": "{name} 不再是期间列",
-        "entry": "{name}：{key} 改为 {new}（原为 {old}）",
-        "entry_added": "{name}：新增 {key} {value}",
-        "entry_removed": "{name}：删除 {key}（原为 {value}）",
-        "tiers_kind": "{name}：改为{new}（原为{old}）",
-        "tiers_base": "{name}：分段改为基于 {new}（原为基于 {old}）",
-        "tier_bound": "{name}：第 {n} 档上限改为 {new}（原为 {old}）",
-        "tier_rate": "{name}：第 {n} 档比例改为 {new}（原为 {old}）",
-        "tier_both": "{name}：第 {n} 档改为 `{new}`（原为 `{old}`）",
-        "tier_added": "{name}：新增第 {n} 档 `{tier}`",
-        "tier_removed": "{name}：删除一档 `{tier}`（原第 {n} 档）",
-        "open": "无上限",
-        "example_added": "新增示例 “{title}”",
-        "example_removed": "删除示例 “{title}”",
-        "example_renamed": "示例 “{old}” 更名为 “{new}”",
-        "example_field": "示例 “{title}”：{who}{field} 改为 {new}（原为 {old}）",
-        "example_field_added": "示例 “{title}”：{who}新增 {field} {value}",
-        "example_field_removed": "示例 “{title}”：{who}删除 {field}（原为 {value}）",
-        "example_expect": "示例 “{title}”：{who}期望 {field} 改为 {new}（原为 {old}）",
-        "example_expect_added": "示例 “{title}”：{who}新增期望 {field} {value}",
-        "example_expect_removed": "示例 “{title}”：{who}删除期望 {field}（原为 {value}）",
-        "example_people": "示例 “{title}”：员工人数改为 {new}（原为 {old}）",
-        "employee": "第 {n} 位员工 ",
-        "for": "{who} 的",
-        "first": "首个匹配", "unique": "唯一", "sum": "累加",
-        "marginal": "超额累进", "whole": "全额累进",
-        "definition": "定义", "table": "规则表", "weighted": "加权评分表", "lookup": "对照表",
-        "tiered": "分段计算", "example": "示例",
-        "no_changes": "没有语义变化",
-        "n_changes": "{n} 处语义变化",
-        "line": "第 {n} 行", "lines": "第 {a}–{b} 行", "was_line": "原{where}", "old_line": "原{where}",
-        "changes_heading": "政策变更",
-    },
-}
-
-
-def say(lang: str, key: str, /, **values: object) -> str:
-    return MESSAGES.get(lang, MESSAGES["en"])[key].format(**values)
+# ---- words: messages/diff.py (say) --------------------------------------------------------
 
 
 # ---- renaming ------------------------------------------------------------------------------
@@ -439,7 +289,7 @@ class _Differ:
         self.old, self.new = old, new
         self.old_tables = old_tables or {}  # lookups read from files: name → (key → value, key → line)
         self.new_tables = new_tables or {}
-        self.lang = new.language
+        self.lang = language_for(new.language)
         self.ot = _Text(old.language)
         self.nt = _Text(new.language)
         self.changes: list[Change] = []
@@ -538,7 +388,7 @@ class _Differ:
             if name in reverse:
                 continue
             if name not in old:
-                self.add("added", name, self.say("added", what=self.say(_kind(d)), name=name), new=d,
+                self.add("added", name, self.say("added", what=self.say("kind_" + _kind(d)), name=name), new=d,
                          new_text=self.nt.statement(d))
                 continue
             o = rename(old[name], self.mapping)
@@ -546,14 +396,14 @@ class _Differ:
                 self.declaration(name, old[name], o, d)
         for name, o in old.items():
             if name not in new and name not in self.mapping:
-                self.add("removed", name, self.say("removed", what=self.say(_kind(o)), name=name), old=o,
+                self.add("removed", name, self.say("removed", what=self.say("kind_" + _kind(o)), name=name), old=o,
                          old_text=self.ot.statement(o))
 
     def declaration(self, name: str, original, o, d) -> None:
         """o is the old declaration with renames applied; original keeps its source lines."""
         before, after = self.ot.statement(o), self.nt.statement(d)
         if _kind(o) != _kind(d):
-            self.add("redefined", name, self.say("redefined", name=name, new=self.say(_kind(d)), old=self.say(_kind(o))),
+            self.add("redefined", name, self.say("redefined", name=name, new=self.say("kind_" + _kind(d)), old=self.say("kind_" + _kind(o))),
                      original, d, before, after)
             return
         if isinstance(d, ast.Table):
@@ -671,7 +521,7 @@ class _Differ:
     def lookup(self, name: str, original: ast.Lookup, o: ast.Lookup, d: ast.Lookup) -> None:
         old_file, new_file = getattr(o, "file", None), getattr(d, "file", None)
         if (old_file, getattr(o, "column", None)) != (new_file, getattr(d, "column", None)):
-            self.add("lookup-file", name, self.say("lookup_file", name=name, new=self._source_of(d, self.nt),
+            self.add("lookup-file", name, self.say("lookup_source", name=name, new=self._source_of(d, self.nt),
                                                    old=self._source_of(o, self.ot)), original, d)
         if new_file is not None or old_file is not None:
             self.file_entries(name, original, o, d)
@@ -869,7 +719,7 @@ class _Differ:
         old_expect = {(self._who(e), e.field.name): (e, w) for e, w in zip(o.expectations, original.expectations)}
         new_expect = {(self._who(e), e.field.name): e for e in d.expectations}
         for (who, fname), e in new_expect.items():
-            prefix = self.say("for", who=who) if who else ""
+            prefix = self.say("for_employee", who=who) if who else ""
             if (who, fname) not in old_expect:
                 self.add("example-changed", title, self.say("example_expect_added", title=title, who=prefix, field=fname,
                                                             value=self.nt.value(e.field.value)),
@@ -882,7 +732,7 @@ class _Differ:
                          written, e, self.ot.expectation(written), self.nt.expectation(e))
         for (who, fname), (e, written) in old_expect.items():
             if (who, fname) not in new_expect:
-                prefix = self.say("for", who=who) if who else ""
+                prefix = self.say("for_employee", who=who) if who else ""
                 self.add("example-changed", title, self.say("example_expect_removed", title=title, who=prefix,
                                                             field=written.field.name, value=self.ot.value(e.field.value)),
                          old=written, old_text=self.ot.expectation(written))

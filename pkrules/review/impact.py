@@ -29,6 +29,7 @@ from pkrules.engine.explain import TraceNode, explain
 from pkrules.engine.population import Population
 from pkrules.engine.results import Declined, EvalError, Results
 from pkrules.errors import DataError, PkrulesError
+from pkrules.messages import language_for, say
 from pkrules.io.tables import read_csv, read_text
 from pkrules.values.text import table
 from pkrules.values.format import format_value, json_value
@@ -37,62 +38,6 @@ from pkrules.values.types import MONEY, Type
 
 class ImpactError(PkrulesError):
     """Data that cannot be used for the impact (in the user's words)."""
-
-
-# ---- words ---------------------------------------------------------------------------------
-
-MESSAGES = {
-    "en": {
-        "heading": "Impact on {data}: {n} employees",
-        "counts": "{gain} gain, {lose} lose, {same} unchanged",
-        "other": ", {n} with other changes (same pay)",
-        "cost": "cost ({names}): {before} → {after}  ({delta}{pct})",
-        "total": "{name}: {before} → {after}  ({delta})",
-        "no_change_for_anyone": "unchanged for everyone: {names}",
-        "before": "{name} before", "after": "{name} after", "delta": "Δ {name}", "changed": "changed",
-        "more": "… and {n} more changed employee{s} (--limit 0 shows all; --json lists everyone)",
-        "only_before": "only in the old run ({n}): {keys}",
-        "only_after": "only in the new run ({n}): {keys}",
-        "errors": "could not be computed with {side} ({n}): {keys}",
-        "old": "the old policy", "new": "the new policy",
-        "nobody": "Nobody's values change.",
-        "why": "{who}: {name} {before} → {after} ({delta})",
-        "unchanged_inputs": "unchanged: {items}",
-        "uses": "uses: {items}",
-        "line": "line {n}", "new_node": "new", "removed_node": "removed", "shown_above": "shown above",
-        "md_heading": "Impact on `{data}`",
-        "md_counts": "| gain | lose | unchanged | employees |",
-        "md_why": "Why {who} changed",
-        "sigma_all": "all {n}",
-    },
-    "zh": {
-        "heading": "影响：{data}，共 {n} 人",
-        "counts": "增加 {gain} 人，减少 {lose} 人，不变 {same} 人",
-        "other": "，其他数值变化但金额不变 {n} 人",
-        "cost": "成本（{names}）：{before} → {after}（{delta}{pct}）",
-        "total": "{name}：{before} → {after}（{delta}）",
-        "no_change_for_anyone": "所有人均不变：{names}",
-        "before": "{name}（前）", "after": "{name}（后）", "delta": "Δ {name}", "changed": "变化的项目",
-        "more": "… 另有 {n} 人变化（--limit 0 显示全部；--json 列出所有人）",
-        "only_before": "仅在旧方案结果中（{n} 人）：{keys}",
-        "only_after": "仅在新方案结果中（{n} 人）：{keys}",
-        "errors": "{side}无法计算（{n} 人）：{keys}",
-        "old": "旧方案", "new": "新方案",
-        "nobody": "没有人的数值发生变化。",
-        "why": "{who}：{name} {before} → {after}（{delta}）",
-        "unchanged_inputs": "未变：{items}",
-        "uses": "用到：{items}",
-        "line": "第 {n} 行", "new_node": "新增", "removed_node": "已删除", "shown_above": "见上文",
-        "md_heading": "对 `{data}` 的影响",
-        "md_counts": "| 增加 | 减少 | 不变 | 人数 |",
-        "md_why": "{who} 为何变化",
-        "sigma_all": "全部 {n} 人",
-    },
-}
-
-
-def say(lang: str, key: str, /, **values: object) -> str:
-    return MESSAGES.get(lang, MESSAGES["en"])[key].format(**values)
 
 
 # ---- data --------------------------------------------------------------------------------------
@@ -288,7 +233,7 @@ class Impact:
 
     @property
     def lang(self) -> str:
-        return self.new.graph.policy.language
+        return language_for(self.new.graph.policy.language)
 
     @property
     def cost_delta(self) -> Fraction:
@@ -796,7 +741,7 @@ def explanation_lines(impact: Impact, e: EmployeeChange) -> list[str]:
     lang = impact.lang
     lines = []
     for root in impact.explain(e):
-        lines.append(say(lang, "why", who=_who(e), name=root.name, before=_fmt(root.before, root.type, lang),
+        lines.append(say(lang, "impact_why", who=_who(e), name=root.name, before=_fmt(root.before, root.type, lang),
                          after=_fmt(root.after, root.type, lang), delta=_signed(_delta(root), root.type, lang) or "≠"))
         _trace_lines(root, "", lines, lang, is_root=True)
     return lines

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from pkrules.messages import tr
 from pkrules.values.numbers import parse_literal
 from pkrules.values.types import BOOL, DATE, ENUM, MONEY, PERCENT, TEXT, WHOLE, Type
 
@@ -34,34 +35,38 @@ def parse_cell(type_: Type, text: str) -> Any:
     """Turn one cell into a value of the input's type, or raise ValueError with what was expected."""
     raw = text.strip()
     if raw == "":
-        raise ValueError("a value is required")
+        raise ValueError(tr("a value is required"))
     kind = type_.kind
     if kind == TEXT:
         return raw
     if kind == ENUM:
         if raw in type_.values:
             return raw
-        raise ValueError(f"expected one of {', '.join(type_.values)}")
+        raise ValueError(tr("expected one of {values}", values=", ".join(type_.values)))
     if kind == BOOL:
         lowered = raw.lower()
         if lowered in YES:
             return True
         if lowered in NO:
             return False
-        raise ValueError("expected yes or no (also true/false, 1/0, 是/否)")
+        raise ValueError(tr("expected yes or no (also true/false, 1/0, 是/否)"))
     if kind == DATE:
         value = parse_date(raw)
         if value is None:
-            raise ValueError("expected a date such as 2024-07-01")
+            raise ValueError(tr("expected a date such as 2024-07-01"))
         return value
     parsed = parse_literal(raw)
     if parsed is None:
-        expected = {MONEY: "an amount such as 480000, 480,000.00 or 48万", PERCENT: "a percentage such as 88% or 0.88",
-                    WHOLE: "a whole number"}.get(kind, "a number")
-        raise ValueError(f"expected {expected}")
+        if kind == MONEY:
+            raise ValueError(tr("expected an amount such as 480000, 480,000.00 or 48万"))
+        if kind == PERCENT:
+            raise ValueError(tr("expected a percentage such as 88% or 0.88"))
+        if kind == WHOLE:
+            raise ValueError(tr("expected a whole number"))
+        raise ValueError(tr("expected a number"))
     value, _, is_percent = parsed
     if is_percent and kind != PERCENT:
-        raise ValueError(f"expected {type_.describe()}, not a percentage")
+        raise ValueError(tr("expected {what}, not a percentage", what=type_.describe()))
     if kind == WHOLE and value.denominator != 1:
-        raise ValueError("expected a whole number")
+        raise ValueError(tr("expected a whole number"))
     return value

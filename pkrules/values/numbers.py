@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from pkrules.messages import tr
+
 _SCALES = {"万": 10_000, "亿": 100_000_000}
 
 _NUMBER = re.compile(
@@ -38,7 +40,7 @@ def parse_literal(text: str) -> tuple[Fraction, bool, bool] | None:
 def round_half_up(value: Fraction, step: Fraction) -> Fraction:
     """Round to a multiple of step, halves away from zero (四舍五入)."""
     if step <= 0:
-        raise ValueError("rounding step must be positive")
+        raise ValueError(tr("the rounding step must be positive"))
     q = value / step
     n = (abs(q.numerator) * 2 + q.denominator) // (2 * q.denominator)
     return (n if q >= 0 else -n) * step

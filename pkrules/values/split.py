@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from pkrules.messages import tr
+
 SPLIT_UNIT = Fraction(1, 100)  # pools are split to the cent
 
 
@@ -23,7 +25,7 @@ def largest_remainder(pool: Fraction, weights: list[Fraction], keys: list, unit:
     sign = -1 if pool < 0 else 1
     units = abs(pool) / unit
     if units.denominator != 1:
-        raise NotWholeUnits(f"the pool {pool} is not a whole number of {unit}: round it first, e.g. round(…, 0.01)")
+        raise NotWholeUnits(tr("the pool {pool} is not a whole number of {unit}: round it first, e.g. round(…, 0.01)", pool=pool, unit=unit))
     total = sum(weights, Fraction(0))
     exact = [units * w / total for w in weights]
     floors = [math.floor(x) for x in exact]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pkrules.messages import tr
+
 # Numeric kinds. CONST is a bare literal such as 100 or 0: it takes the unit of
 # whatever it meets (sales - 500000 is money; min(x, 1) * 100 is a number).
 MONEY, NUMBER, PERCENT, WHOLE, CONST = "money", "number", "percent", "whole", "const"
@@ -34,12 +36,24 @@ class Type:
         return self.kind in NUMERIC
 
     def describe(self) -> str:
+        """The type in the current language: 'money', 'a percentage', 'one of 新人, 骨干'."""
         if self.kind == ENUM:
-            return f"one of {', '.join(self.values)}"
-        return {
-            MONEY: "money", NUMBER: "a number", PERCENT: "a percentage", WHOLE: "a whole number",
-            CONST: "a number", BOOL: "yes/no", TEXT: "text", DATE: "a date",
-        }[self.kind]
+            return tr("one of {values}", values=", ".join(self.values))
+        if self.kind == MONEY:
+            return tr("money")
+        if self.kind == PERCENT:
+            return tr("a percentage")
+        if self.kind == WHOLE:
+            return tr("a whole number")
+        if self.kind == BOOL:
+            return tr("yes/no")
+        if self.kind == TEXT:
+            return tr("text")
+        if self.kind == DATE:
+            return tr("a date")
+        if self.kind in (NUMBER, CONST):
+            return tr("a number")
+        raise KeyError(self.kind)
 
     @property
     def output_kind(self) -> str:
@@ -59,7 +73,8 @@ class UnitError(Exception):
         self.hint = hint
 
 
-MONEY_HINT = "amounts of money come from money inputs or are written with ¥ or 元 (¥5000, 5000元)"
+def money_hint() -> str:
+    return tr("amounts of money come from money inputs or are written with ¥ or 元 (¥5000, 5000元)")
 
 
 def _dimless(t: Type) -> bool:
@@ -73,7 +88,7 @@ def unify(a: Type, b: Type, what: str) -> Type:
             return a
         if a.kind == b.kind == ENUM and a.values == b.values:
             return a
-        raise UnitError(f"{what}: {a.describe()} and {b.describe()} do not go together")
+        raise UnitError(tr("{what}: {a} and {b} do not go together", what=what, a=a.describe(), b=b.describe()))
     if a.kind == CONST:
         return b
     if b.kind == CONST:
@@ -82,13 +97,13 @@ def unify(a: Type, b: Type, what: str) -> Type:
         return a
     if MONEY in (a.kind, b.kind):
         other = b if a.kind == MONEY else a
-        raise UnitError(f"{what}: money and {other.describe()} do not go together", MONEY_HINT)
+        raise UnitError(tr("{what}: money and {other} do not go together", what=what, other=other.describe()), money_hint())
     return a if a.kind == b.kind else T_NUMBER
 
 
 def multiply(a: Type, b: Type) -> Type:
     if a.kind == MONEY and b.kind == MONEY:
-        raise UnitError("money × money has no meaning", "multiply an amount by a rate, a percentage or a count")
+        raise UnitError(tr("money × money has no meaning"), tr("multiply an amount by a rate, a percentage or a count"))
     if MONEY in (a.kind, b.kind):
         return T_MONEY
     if a.kind == CONST and b.kind == CONST:
@@ -102,7 +117,7 @@ def divide(a: Type, b: Type) -> Type:
     if a.kind == MONEY and b.kind == MONEY:
         return T_NUMBER  # a ratio
     if b.kind == MONEY:
-        raise UnitError(f"{a.describe()} ÷ money has no meaning", "divide an amount by an amount (a ratio) or by a number")
+        raise UnitError(tr("{a} ÷ money has no meaning", a=a.describe()), tr("divide an amount by an amount (a ratio) or by a number"))
     if a.kind == MONEY:
         return T_MONEY
     if a.kind == CONST and b.kind == CONST:
