@@ -30,6 +30,7 @@ from pkrules.language.compile import PolicyFileError, check_source, read_policy
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import SourceFile
 from pkrules.values.types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
+from pkrules.messages import tr
 
 __all__ = [
     # policies
@@ -254,7 +255,7 @@ def _index(results: Results, key: object, period: object = None) -> int:
         raise KeyError(key)
     index = results.index_of(key, period)
     if index is None:
-        raise KeyError(f"no employee with {results.graph.key} {key!r}")
+        raise KeyError(tr("no employee with {key_name} {key}", key_name=results.graph.key, key=repr(key)))
     return index
 
 
@@ -266,7 +267,7 @@ def explain(results: Results, key: object, name: str | None = None, depth: int |
     graph = results.graph
     name = name or graph.main_output()
     if name not in graph.nodes:
-        raise KeyError(f"'{name}' is not defined in the policy")
+        raise KeyError(tr("'{name}' is not defined in the policy", name=name))
     return build(results, _index(results, key, period), name, depth=depth)
 
 

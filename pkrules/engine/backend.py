@@ -18,6 +18,7 @@ from pkrules.engine.population import Population
 from pkrules.engine.results import Declined, Results
 from pkrules.errors import PkrulesError
 from pkrules.language.rule_graph import RuleGraph
+from pkrules.messages import speaking, tr
 
 BACKENDS = ("auto", "exact", "fast")
 
@@ -33,7 +34,7 @@ class BadCells(PkrulesError):
     def __init__(self, population: Population):
         self.population = population
         errors = population.cell_errors
-        super().__init__(f"{population.source}: {len(errors)} bad cell{'s' * (len(errors) != 1)}")
+        super().__init__(tr("{source}: {n} bad cell{s}", source=population.source, n=len(errors), s="s" * (len(errors) != 1)))
 
 
 def _exact():
@@ -87,7 +88,13 @@ def evaluate(graph: RuleGraph, population: Population, backend: str = "auto", ke
     on_decline hears why a faster backend stepped aside (for a note to the user).
     known: columns already computed on these same rows that the exact evaluator may take
     as they are (what a policy change cannot have changed; see review/impact.py).
+    Row errors and bad cells are told in the policy's language (or the user's --lang).
     """
+    with speaking(graph.policy.language):
+        return _evaluate(graph, population, backend, keep_going, progress, on_decline, known)
+
+
+def _evaluate(graph, population, backend, keep_going, progress, on_decline, known) -> Results:
     for name in candidates(backend, population):
         if name == "exact":
             if population.cell_errors and not keep_going:

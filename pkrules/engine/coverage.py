@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pkrules.language import ast
 from pkrules.engine.results import Results, RowError, Upstream
+from pkrules.messages import tr
 
 
 @dataclass
@@ -49,7 +50,7 @@ def _coverage(results: Results) -> list[Hit]:
     for node in graph.definitions:
         decl = node.decl
         computed = sum(1 for i in good if results.columns[node.name][i] is not None)
-        hits.append(Hit(decl.span.line, node.name, f"{node.name} (computed)", computed))
+        hits.append(Hit(decl.span.line, node.name, tr("{name} (computed)", name=node.name), computed))
         if isinstance(decl, ast.Table):
             conds = [r.cond for r in decl.rows]
             counts = [0] * len(decl.rows)
@@ -74,15 +75,15 @@ def _coverage(results: Results) -> list[Hit]:
                     count = sum(1 for i in good if _safe(probe, key, i) not in known)
                 else:
                     count = sum(1 for i in good if _safe(probe, key, i) == entry.key)
-                label = "OTHERWISE" if entry.key is None else str(entry.key)
-                hits.append(Hit(entry.span.line, node.name, f"{node.name} by … {label}", count))
+                label = tr("OTHERWISE") if entry.key is None else str(entry.key)
+                hits.append(Hit(entry.span.line, node.name, tr("{name} by … {label}", name=node.name, label=label), count))
         for expr in _expressions(decl):
             for sub in ast.walk(expr):
                 if isinstance(sub, ast.IfExpr):
                     yes = sum(1 for i in good if _safe(probe, sub.cond, i) is True)
                     text = results.graph.source.snippet(sub.cond.span)
-                    hits.append(Hit(sub.span.line, node.name, f"if {text}: then", yes))
-                    hits.append(Hit(sub.span.line, node.name, f"if {text}: else", len(good) - yes))
+                    hits.append(Hit(sub.span.line, node.name, tr("if {cond}: then", cond=text), yes))
+                    hits.append(Hit(sub.span.line, node.name, tr("if {cond}: else", cond=text), len(good) - yes))
     return hits
 
 
@@ -99,10 +100,11 @@ def render_coverage(hits: list[Hit], population: int) -> str:
 
     rows = [[str(h.line), h.node, h.what, str(h.count)] for h in hits]
     never = [h for h in hits if h.count == 0]
-    out = [table(["line", "node", "row / branch", "employees"], rows, [True, False, False, True])]
+    out = [table([tr("line"), tr("node"), tr("row / branch"), tr("employees")], rows, [True, False, False, True])]
     if never:
-        out.append(f"\nnever hit by {'this employee' if population == 1 else f'these {population} employees'}:")
-        out.extend(f"  line {h.line}: {h.what}" for h in never)
+        out.append("\n" + (tr("never hit by this employee:") if population == 1 else
+                           tr("never hit by these {n} employees:", n=population)))
+        out.extend(tr("  line {line}: {what}", line=h.line, what=h.what) for h in never)
     else:
-        out.append(f"\nevery row and branch was hit by these {population} employees")
+        out.append("\n" + tr("every row and branch was hit by these {n} employees", n=population))
     return "\n".join(out)

@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Callable, Protocol
 
 from pkrules.language import ast
-from pkrules.language.builtins import constant_value, function_of, tiers_of
+from pkrules.language.builtins import aggregate_word, constant_value, function_of, tiers_of
 from pkrules.values.split import NotWholeUnits, largest_remainder
 from pkrules.values.tiers import marginal_amount, whole_amount
 from pkrules.values.numbers import ceil_to, floor_to, round_half_up
@@ -22,6 +22,7 @@ from pkrules.engine.population import Population, check_related
 from pkrules.engine.results import EvalError, GroupStat, RowError, Upstream, row_of
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import Span
+from pkrules.messages import tr
 
 _NO_GROUP = object()
 
@@ -216,7 +217,7 @@ class Compiled:
         def divide(i: int) -> object:
             d = right(i)
             if d == 0:
-                raise RowError(f"division by zero: {divisor_text} is 0", span)
+                raise RowError(tr("division by zero: {divisor} is 0", divisor=divisor_text), span)
             return Fraction(left(i)) / d
 
         return divide
@@ -267,7 +268,8 @@ class Compiled:
         def read(i: int) -> object:
             row = self.related_row
             if row is None:
-                raise RowError(f"{name} is a column of a related table: it has a value only inside '… from' that table")
+                raise RowError(tr("{name} is a column of a related table: it has a value only inside '… from' that table",
+                                  name=name))
             return row[name]
 
         return read
@@ -314,7 +316,8 @@ class Compiled:
             if func == "sum":
                 return sum(values, Fraction(0))
             if not values:
-                raise RowError(f"{func} of no rows: this employee has no matching rows in {source}", span)
+                raise RowError(tr("{func} of no rows: this employee has no matching rows in {table}",
+                                  func=aggregate_word(func), table=source), span)
             if func == "avg":
                 return Fraction(sum(values, Fraction(0))) / len(values)
             return min(values) if func == "min" else max(values)
@@ -345,10 +348,14 @@ class Compiled:
             if j is None:
                 if default is not None:
                     return default(i)
-                where = "this is the first period" if at == 0 else f"no row for this employee in {ordered[at - 1]}"
-                raise RowError(f"previous({name}): {where}; give a default: previous({name}, 0)", span)
+                if at == 0:
+                    raise RowError(tr("previous({name}): this is the first period; give a default: previous({name}, 0)",
+                                      name=name), span)
+                raise RowError(tr("previous({name}): no row for this employee in {period}; give a default: previous({name}, 0)",
+                                  name=name, period=ordered[at - 1]), span)
             if column[j] is None:
-                raise RowError(f"previous({name}): the row for {ordered[at - 1]} has an error", span)
+                raise RowError(tr("previous({name}): the row for {period} has an error", name=name, period=ordered[at - 1]),
+                               span)
             return column[j]
 
         return previous
@@ -382,7 +389,7 @@ class Compiled:
                         last = at
                         streaks[j] = streak
             if streaks[i] < 0:
-                raise RowError("consecutive(…): an earlier period of this employee has an error", e.span)
+                raise RowError(tr("consecutive(…): an earlier period of this employee has an error"), e.span)
             return Fraction(streaks[i])
 
         return consecutive
@@ -407,9 +414,11 @@ class Compiled:
                 k = key(i)
                 j = self.index.get(k if period is None else (k, self.columns[period][i]))
                 if j is None:
-                    raise RowError(f"no employee with {key_name} '{k}' ({key_text})", span)
+                    raise RowError(tr("no employee with {key_name} '{key}' ({code})", key_name=key_name, key=k,
+                                      code=key_text), span)
                 if column[j] is None:
-                    raise RowError(f"{e.name} of employee {k} ({key_text}) could not be computed", span)
+                    raise RowError(tr("{name} of employee {key} ({code}) could not be computed", name=e.name, key=k,
+                                      code=key_text), span)
                 return column[j]
 
             return other_employee
@@ -424,14 +433,16 @@ class Compiled:
             g = key(i)
             rows = members.get(g if periods is None else (periods[i], g))
             if not rows:
-                raise RowError(f"no one has {e.group} '{g}' ({key_text})", span)
+                raise RowError(tr("no one has {group} '{value}' ({code})", group=e.group, value=g, code=key_text), span)
             bad = [j for j in rows if column[j] is None]
             if bad:
-                raise RowError(f"{e.name} of {e.group} '{g}' could not be computed: row {bad[0] + 1} has an error", span)
+                raise RowError(tr("{name} of {group} '{value}' could not be computed: row {row} has an error", name=e.name,
+                                  group=e.group, value=g, row=bad[0] + 1), span)
             values = {column[j] for j in rows}
             if len(values) != 1:
-                raise RowError(f"{e.name} differs between the members of {e.group} '{g}'; "
-                               f"{e.name}[{e.group} = …] needs one value per {e.group}", span)
+                raise RowError(tr("{name} differs between the members of {group} '{value}'; "
+                                  "{name}[{group} = …] needs one value per {group}", name=e.name, group=e.group, value=g),
+                               span)
             return next(iter(values))
 
         return group_value
@@ -466,7 +477,8 @@ class Compiled:
             return fn(j)
         except (Upstream, RowError):
             key = self.columns[self.graph.key][j]
-            raise RowError(f"{what} includes row {j + 1} ({key}), which has an error", span) from None
+            raise RowError(tr("{what} includes row {row} ({key}), which has an error", what=what, row=j + 1, key=key),
+                           span) from None
 
     def _population(self, term: ast.Expr, within: ast.Expr | None, compute: Callable[[list[int]], GroupStat],
                     per_row: Callable[[int, GroupStat], object],
@@ -505,7 +517,7 @@ class Compiled:
             if func == "sum":
                 value = sum(values, Fraction(0))
             elif not values:
-                raise RowError(f"{func} of nobody: no one in the group matches", span)
+                raise RowError(tr("{func} of nobody: no one in the group matches", func=aggregate_word(func)), span)
             elif func == "avg":
                 value = Fraction(sum(values, Fraction(0))) / len(values)
             elif func == "min":
@@ -561,11 +573,11 @@ class Compiled:
         def compute(rows: list[int]) -> GroupStat:
             pools = {member(pool_fn, i) for i in rows}
             if len(pools) != 1:
-                raise RowError(f"the pool ({pool_text}) differs between members of the group", span)
+                raise RowError(tr("the pool ({pool}) differs between members of the group", pool=pool_text), span)
             pool = Fraction(pools.pop())
             weights = {i: Fraction(member(weight_fn, i)) for i in rows}
             if any(w < 0 for w in weights.values()):
-                raise RowError("a split weight is negative", span)
+                raise RowError(tr("a split weight is negative"), span)
             total = sum(weights.values(), Fraction(0))
             try:
                 shares = largest_remainder(pool, [weights[i] for i in rows], [keys[i] for i in rows]) if total else [Fraction(0)] * len(rows)
@@ -604,19 +616,20 @@ class Compiled:
                 for cond, value in rows:
                     if cond is None or cond(i):
                         return value(i)
-                raise RowError(f"no row of {name} applies ({describe(i)})", span)
+                raise RowError(tr("no row of {name} applies ({inputs})", name=name, inputs=describe(i)), span)
             return first
         if table.hit == "unique":
             def unique(i: int) -> object:
                 hits = [k for k, (cond, _) in enumerate(rows) if cond is not None and cond(i)]
                 if len(hits) > 1:
-                    lines = " and ".join(str(table.rows[k].span.line) for k in hits)
-                    raise RowError(f"rows on lines {lines} of {name} both apply, but its hit policy is unique ({describe(i)})", span)
+                    lines = tr(" and ").join(str(table.rows[k].span.line) for k in hits)
+                    raise RowError(tr("rows on lines {lines} of {name} both apply, but its hit policy is unique ({inputs})",
+                                      lines=lines, name=name, inputs=describe(i)), span)
                 if hits:
                     return rows[hits[0]][1](i)
                 if rows and rows[-1][0] is None:
                     return rows[-1][1](i)
-                raise RowError(f"no row of {name} applies ({describe(i)})", span)
+                raise RowError(tr("no row of {name} applies ({inputs})", name=name, inputs=describe(i)), span)
             return unique
 
         def collect_sum(i: int) -> object:
@@ -638,7 +651,7 @@ class Compiled:
         from pkrules.values.format import format_value
 
         def describe(i: int) -> str:
-            return ", ".join(f"{n} = {format_value(self.columns[n][i], self.graph.nodes[n].type)}" for n in names)
+            return tr(", ").join(f"{n} = {format_value(self.columns[n][i], self.graph.nodes[n].type)}" for n in names)
 
         return describe
 
@@ -651,7 +664,8 @@ class Compiled:
             def from_file(i: int) -> object:
                 k = key(i)
                 if k not in table:
-                    raise RowError(f"{lookup.file} has no row for {key_text} '{k}'", lookup.name_span)
+                    raise RowError(tr("{file} has no row for {code} '{key}'", file=lookup.file, code=key_text, key=k),
+                                   lookup.name_span)
                 return table[k]
 
             return from_file
@@ -665,7 +679,7 @@ class Compiled:
             fn = entries.get(k)
             if fn is None:
                 if default is None:
-                    raise RowError(f"no value of {lookup.name} for {key_text} '{k}'", span)
+                    raise RowError(tr("no value of {name} for {code} '{key}'", name=lookup.name, code=key_text, key=k), span)
                 fn = default
             return fn(i)
 

@@ -13,6 +13,7 @@ from pkrules.engine.results import EvalError, Results
 from pkrules.engine.explain import Explanation, explain
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import BOOL, DATE, TEXT
+from pkrules.messages import tr
 
 
 @dataclass
@@ -86,7 +87,7 @@ def _typed_as(kind: str, word: object) -> object:
 
 def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
     rows = example_rows(graph, example)
-    population = Population(graph, rows, related=example_related(graph, example, rows), source=f"example {example.title}")
+    population = Population(graph, rows, related=example_related(graph, example, rows), source=tr("example {title}", title=example.title))
     results: Results = evaluate(graph, population)
     outcome = ExampleOutcome(example.title, example.span.line, len(example.expectations), errors=results.errors,
                              results=results)

@@ -16,7 +16,7 @@ from pkrules.language.builtins import constant_value
 from pkrules.engine.results import Results, RowError, Upstream
 from pkrules.language.builtins import tiers_of
 from pkrules.values.tiers import tier_parts, whole_amount_rate
-from pkrules.messages import say
+from pkrules.messages import language_for, say
 from pkrules.values.types import MONEY, PERCENT, WHOLE, Type
 
 
@@ -67,7 +67,7 @@ def explain(results: Results, index: int, name: str, depth: int | None = None) -
     label = str(results.columns[label_input][index]) if label_input else None
     period = f"{graph.period} {results.columns[graph.period][index]}" if graph.period else None
     return Explanation(graph.policy.title, graph.source.path, graph.key, results.keys[index], results.row_numbers[index],
-                       root, label or None, graph.policy.language, period)
+                       root, label or None, language_for(graph.policy.language), period)
 
 
 def _group_label(group: object) -> str:
@@ -100,7 +100,7 @@ class _TraceBuilder:
         self.graph = results.graph
         self.i = index
         self.shown: set[str] = set()
-        self.lang = results.graph.policy.language
+        self.lang = language_for(results.graph.policy.language)  # the policy's, unless the user chose (--lang)
 
     def value_of(self, expr: ast.Expr) -> object:
         try:

@@ -16,6 +16,7 @@ from typing import Callable
 
 from pkrules.errors import DataError
 from pkrules.language.rule_graph import RuleGraph
+from pkrules.messages import tr
 
 
 class MissingTable(DataError):
@@ -85,12 +86,12 @@ def check_related(graph: RuleGraph, related: dict[str, list[dict]]) -> None:
     """Every related table the policy reads is given, and no other."""
     unknown = [name for name in related if name not in graph.related]
     if unknown:
-        known = ", ".join(graph.related) or "none"
-        raise MissingTable(f"the policy has no table {unknown[0]} (its tables: {known})")
+        known = ", ".join(graph.related) or tr("none")
+        raise MissingTable(tr("the policy has no table {table} (its tables: {known})", table=unknown[0], known=known))
     missing = [name for name in graph.related if name not in related]
     if missing:
-        raise MissingTable(f"this policy reads the table {missing[0]}: give its rows "
-                           f"(on the command line: --with {missing[0]}=FILE)")
+        raise MissingTable(tr("this policy reads the table {table}: give its rows (on the command line: --with {table}=FILE)",
+                              table=missing[0]))
 
 
 def open_population(graph: RuleGraph, path: str | Path, related: dict[str, str | Path] | None = None,
@@ -128,7 +129,7 @@ def _read_related(graph: RuleGraph, rows: list[dict], given: dict[str, str | Pat
         kept = []
         for row, number in zip(table.rows, table.row_numbers):
             if str(row[link]) not in keys:
-                problems.append(CellError(number, link, str(row[link]), "no such employee in the data", file=str(path)))
+                problems.append(CellError(number, link, str(row[link]), tr("no such employee in the data"), file=str(path)))
             else:
                 kept.append(row)
         tables[name] = kept

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
 
 from pkrules.errors import PkrulesError
 from pkrules.values.numbers import format_human
+from pkrules.messages import tr
 
 if TYPE_CHECKING:
     from pkrules.language import ast
@@ -66,7 +67,8 @@ class EvalError:
 
     def describe(self, path: str) -> str:
         where = f"{path}:{self.span.line}" if self.span else path
-        return f"row {self.row} ({self.key}): {self.node}: {self.message}  [{where}]"
+        return tr("row {row} ({key}): {node}: {message}  [{where}]", row=self.row, key=self.key, node=self.node,
+                  message=self.message, where=where)
 
 
 @dataclass

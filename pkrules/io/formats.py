@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 
 from pkrules.errors import DataError
+from pkrules.messages import tr
 
 EXCEL = (".xlsx", ".xlsm")
 SQLITE = (".sqlite", ".sqlite3", ".db")
@@ -60,20 +61,22 @@ def excel_as_csv_text(path: str | Path, sheet: str | None = None) -> str:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
+        raise DataError(tr("{path}: no such file", path=path)) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise DataError(f"{path}: not a readable Excel workbook (.xlsx): {e}") from None
+        raise DataError(tr("{path}: not a readable Excel workbook (.xlsx): {problem}", path=path, problem=e)) from None
     try:
         if sheet is not None:
             if sheet not in book.sheetnames:
-                raise DataError(f"{path}: no sheet named {sheet}; its sheets: {', '.join(book.sheetnames)}")
+                raise DataError(tr("{path}: no sheet named {sheet}; its sheets: {sheets}", path=path, sheet=sheet,
+                                   sheets=", ".join(book.sheetnames)))
             ws = book[sheet]
         else:
             ws = book.worksheets[0]
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
-            raise DataError(f"{path}: sheet {ws.title} is empty; expected a header row naming the columns")
+            raise DataError(tr("{path}: sheet {sheet} is empty; expected a header row naming the columns", path=path,
+                               sheet=ws.title))
         width = max((i + 1 for i, h in enumerate(header) if h is not None), default=0)
         names = [_cell_text(h) for h in header[:width]]
         return _csv_text(names, (list(r[:width]) for r in rows))
@@ -86,19 +89,21 @@ def sqlite_as_csv_text(path: str | Path, table: str | None = None) -> str:
     import sqlite3
 
     if not Path(path).is_file():
-        raise DataError(f"{path}: no such file")
+        raise DataError(tr("{path}: no such file", path=path))
     try:
         con = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
         tables = [r[0] for r in con.execute("select name from sqlite_master where type in ('table', 'view') order by name")]
     except sqlite3.DatabaseError as e:
-        raise DataError(f"{path}: not a SQLite database: {e}") from None
+        raise DataError(tr("{path}: not a SQLite database: {problem}", path=path, problem=e)) from None
     try:
         if table is None:
             if len(tables) != 1:
-                raise DataError(f"{path}: name the table with --table (tables: {', '.join(tables) or 'none'})")
+                raise DataError(tr("{path}: name the table with --table (tables: {tables})", path=path,
+                                   tables=", ".join(tables) or tr("none")))
             table = tables[0]
         elif table not in tables:
-            raise DataError(f"{path}: no table named {table}; its tables: {', '.join(tables) or 'none'}")
+            raise DataError(tr("{path}: no table named {table}; its tables: {tables}", path=path, table=table,
+                               tables=", ".join(tables) or tr("none")))
         cursor = con.execute(f'select * from "{table.replace(chr(34), chr(34) * 2)}"')
         header = [d[0] for d in cursor.description]
         return _csv_text(header, cursor)
@@ -115,10 +120,10 @@ def parquet_as_csv_text(path: str | Path) -> str:
     import polars as pl
 
     if not Path(path).exists():
-        raise DataError(f"{path}: no such file")
+        raise DataError(tr("{path}: no such file", path=path))
     try:
         frame = pl.read_parquet(path)
         text = frame.select([pl.col(c).cast(pl.String).fill_null("") for c in frame.columns])
     except Exception as e:
-        raise DataError(f"{path}: cannot read it as Parquet: {str(e).splitlines()[0]}") from None
+        raise DataError(tr("{path}: cannot read it as Parquet: {problem}", path=path, problem=str(e).splitlines()[0])) from None
     return text.write_csv(line_terminator="\n")

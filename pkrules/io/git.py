@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pkrules.errors import PkrulesError
 from pkrules.language.source import SourceFile
+from pkrules.messages import reason, tr
 
 
 class GitError(PkrulesError):
@@ -56,9 +57,9 @@ def _git(args: list[str], cwd: str | Path | None) -> subprocess.CompletedProcess
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, env=env, check=False)
     except FileNotFoundError:
-        raise GitError("git is not installed (or not on PATH); give file paths instead of revisions") from None
+        raise GitError(tr("git is not installed (or not on PATH); give file paths instead of revisions")) from None
     except OSError as e:
-        raise GitError(f"cannot run git: {e.strerror}") from None
+        raise GitError(tr("cannot run git: {reason}", reason=reason(e))) from None
 
 
 def _stderr(result: subprocess.CompletedProcess) -> str:
@@ -69,8 +70,8 @@ def repository_root(cwd: str | Path | None = None) -> str:
     result = _git(["rev-parse", "--show-toplevel"], cwd)
     if result.returncode != 0:
         where = Path(cwd) if cwd is not None else Path.cwd()
-        raise GitError(f"{where} is not inside a git repository, so revisions cannot be read; "
-                       "run the command inside the repository, or give file paths")
+        raise GitError(tr("{where} is not inside a git repository, so revisions cannot be read; "
+                          "run the command inside the repository, or give file paths", where=where))
     return result.stdout.decode("utf-8", "replace").strip()
 
 
@@ -85,29 +86,34 @@ def read_blob(spec: RevSpec, cwd: str | Path | None = None) -> bytes:
     if spec.rev:
         rev = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{spec.rev}^{{tree}}"], cwd)
         if rev.returncode != 0:
-            hint = ""
-            if _git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd).returncode != 0:
-                hint = " (the repository has no commits yet)"
-            raise GitError(f"{shown}: unknown revision '{spec.rev}' in the git repository at {root}{hint}; "
-                           "see `git log --oneline` for revisions")
+            no_commits = _git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd).returncode != 0
+            raise GitError(
+                tr("{shown}: unknown revision '{rev}' in the git repository at {root} (the repository has no commits yet); "
+                   "see `git log --oneline` for revisions", shown=shown, rev=spec.rev, root=root) if no_commits else
+                tr("{shown}: unknown revision '{rev}' in the git repository at {root}; see `git log --oneline` for revisions",
+                   shown=shown, rev=spec.rev, root=root))
     kind = _git(["cat-file", "-t", f"{spec.rev}:{spec.path}"], cwd)
-    where = f"revision {spec.rev}" if spec.rev else "the index (staged files)"
+    where = tr("revision {rev}", rev=spec.rev) if spec.rev else tr("the index (staged files)")
     if kind.returncode == 0:
         what = kind.stdout.decode().strip()
         if what == "tree":
-            raise GitError(f"{shown}: {spec.path} is a folder in {where}; name a policy file (.pk)")
-        raise GitError(f"{shown}: {spec.path} is a {what} in {where}, not a file")
-    message = f"{shown}: {spec.path} is not in {where}"
+            raise GitError(tr("{shown}: {path} is a folder in {where}; name a policy file (.pk)", shown=shown,
+                              path=spec.path, where=where))
+        raise GitError(tr("{shown}: {path} is a {what} in {where}, not a file", shown=shown, path=spec.path, what=what,
+                          where=where))
+    message = tr("{shown}: {path} is not in {where}", shown=shown, path=spec.path, where=where)
     prefix = _git(["rev-parse", "--show-prefix"], cwd).stdout.decode("utf-8", "replace").strip()
     if prefix and not spec.path.startswith(("./", "../")):
         alternative = f"{spec.rev}:{prefix}{spec.path}"
         if _git(["cat-file", "-e", alternative], cwd).returncode == 0:
-            message += f"\n  hint: paths after ':' start at the top of the repository; did you mean {alternative} (or {spec.rev}:./{spec.path})?"
+            message += "\n" + tr("  hint: paths after ':' start at the top of the repository; did you mean {alternative} "
+                                 "(or {relative})?", alternative=alternative, relative=f"{spec.rev}:./{spec.path}")
             raise GitError(message)
-    message += "\n  hint: paths after ':' start at the top of the repository; see `git ls-tree -r --name-only " + (spec.rev or "HEAD") + "`"
+    message += "\n" + tr("  hint: paths after ':' start at the top of the repository; see `{command}`",
+                         command="git ls-tree -r --name-only " + (spec.rev or "HEAD"))
     detail = _stderr(result)
     if detail and "exists on disk" in detail:
-        message += f"\n  (the file exists on disk, but {where} does not have it)"
+        message += "\n" + tr("  (the file exists on disk, but {where} does not have it)", where=where)
     raise GitError(message)
 
 
@@ -141,7 +147,7 @@ def read_text_spec(spec: str, cwd: str | Path | None = None) -> str | None:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise GitError(f"{spec}: not a text file in UTF-8 or GB18030")
+    raise GitError(tr("{path}: not a text file in UTF-8 or GB18030", path=spec))
 
 
 def read_revision_files(spec: RevSpec, files: list[str], folder: str | Path, cwd: str | Path | None = None) -> str:

@@ -16,6 +16,7 @@ from pkrules.errors import DataError
 from pkrules.values.cells import parse_cell
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import PERCENT, Type
+from pkrules.messages import tr
 
 @dataclass
 class CellError:
@@ -26,8 +27,9 @@ class CellError:
     file: str | None = None  # the file it is in, when not the main data file (a related table)
 
     def describe(self, path: str) -> str:
-        shown = repr(self.value) if self.value != "" else "an empty cell"
-        return f"{self.file or path}: row {self.row}, column {self.column}: {shown} — {self.expected}"
+        shown = repr(self.value) if self.value != "" else tr("an empty cell")
+        return tr("{file}: row {row}, column {column}: {value} — {expected}", file=self.file or path, row=self.row,
+                  column=self.column, value=shown, expected=self.expected)
 
 
 @dataclass
@@ -70,11 +72,11 @@ def _constraint_checks(columns: list[Column]):
         rules = []
         if decl.low is not None and decl.high is not None:
             low, high = constant_value(decl.low), constant_value(decl.high)
-            text = f"expected between {format_value(low, node.type)} and {format_value(high, node.type)}"
+            text = tr("expected between {low} and {high}", low=format_value(low, node.type), high=format_value(high, node.type))
             rules.append(lambda v, lo=low, hi=high, t=text: None if lo <= v <= hi else t)
         for op, bound in decl.compares:
             limit = constant_value(bound)
-            text = f"expected {op} {format_value(limit, node.type)}"
+            text = tr("expected {op} {limit}", op=op, limit=format_value(limit, node.type))
             test = {">=": lambda v, b: v >= b, ">": lambda v, b: v > b, "<=": lambda v, b: v <= b,
                     "<": lambda v, b: v < b, "=": lambda v, b: v == b, "!=": lambda v, b: v != b}[op]
             rules.append(lambda v, b=limit, f=test, t=text: None if f(v, b) else t)
@@ -94,8 +96,8 @@ def _validator(type_: Type, rules: list):
                 if type_.kind == PERCENT and "%" not in raw and "％" not in raw and parsed > 1:
                     from pkrules.values.numbers import format_exact
 
-                    problem += (f" ({raw.strip()} without % is {format_exact(parsed * 100)}%: "
-                                f"write {raw.strip()}% or {format_exact(parsed / 100)})")
+                    problem += tr(" ({raw} without % is {percent}%: write {raw}% or {fraction})", raw=raw.strip(),
+                                  percent=format_exact(parsed * 100), fraction=format_exact(parsed / 100))
                 raise ValueError(problem)
         return parsed
 
@@ -117,13 +119,13 @@ def _row_model(columns: list[Column]):
 def read_text(path: Path) -> str:
     from pkrules.files import read_bytes
 
-    raw = read_bytes(path, DataError, "name a data file")
+    raw = read_bytes(path, DataError, tr("name a data file"))
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise DataError(f"{path}: not a text file in UTF-8 or GB18030")
+    raise DataError(tr("{path}: not a text file in UTF-8 or GB18030", path=path))
 
 
 def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table: str | None = None) -> DataTable:
@@ -136,14 +138,14 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table:
     if text is None:
         text = read_text(path)
     if "\x00" in text:
-        raise DataError(f"{path}: this is not a CSV file (it contains binary data)")
+        raise DataError(tr("{path}: this is not a CSV file (it contains binary data)", path=path))
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
     except StopIteration:
-        raise DataError(f"{path}: the file is empty; expected a header row naming the columns") from None
+        raise DataError(tr("{path}: the file is empty; expected a header row naming the columns", path=path)) from None
     except csv.Error as e:
-        raise DataError(f"{path}: line 1: {e}") from None
+        raise DataError(tr("{path}: line 1: {problem}", path=path, problem=e)) from None
     header = [h.strip() for h in header]
     aliases = {(n.decl.column or n.name): n.name for n in columns}
     positions: dict[str, int] = {}
@@ -151,19 +153,20 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table:
         name = aliases.get(column, column if column in by_name else None)
         if name is not None:
             if name in positions:
-                raise DataError(f"{path}: column {column} appears twice in the header")
+                raise DataError(tr("{path}: column {column} appears twice in the header", path=path, column=column))
             positions[name] = index
     missing = [n.name for n in columns if n.name not in positions]
     if missing:
         from pkrules.language.builtins import did_you_mean
 
-        lines = [f"{path}: the header lacks column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"]
+        lines = [tr("{path}: the header lacks column{s} {columns}", path=path, s="s" if len(missing) > 1 else "",
+                    columns=", ".join(missing))]
         unmatched = [h for h in header if aliases.get(h) is None and h not in positions]
         for name in missing:
             guess = did_you_mean(name, unmatched)
             if guess:
-                lines.append(f"  hint: is '{guess}' meant to be {name}?")
-        lines.append(f"  the header is: {', '.join(header)}")
+                lines.append(tr("  hint: is '{guess}' meant to be {name}?", guess=guess, name=name))
+        lines.append(tr("  the header is: {header}", header=", ".join(header)))
         raise DataError("\n".join(lines))
     extra = [h for i, h in enumerate(header) if i not in positions.values()]
     model = _row_model(columns)
@@ -182,7 +185,8 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table:
             row_errors: list[CellError] = []
             if len(record) > len(header):
                 row_errors.append(CellError(row_number, "(row)", ",".join(record[len(header):]),
-                                            f"this row has {len(record)} cells but the header has {len(header)} columns"))
+                                            tr("this row has {cells} cells but the header has {columns} columns",
+                                               cells=len(record), columns=len(header))))
             try:
                 values = dict(model.model_validate(cells).__dict__)  # model_dump would turn Fractions into text
             except ValidationError as e:
@@ -194,10 +198,11 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table:
             if values is not None and table is None:
                 key = values[graph.key] if graph.period is None else (values[graph.key], values[graph.period])
                 if key in seen_keys:
-                    message = (f"the key {values[graph.key]} is also on row {seen_keys[key]}; each employee appears once"
+                    message = (tr("the key {key} is also on row {row}; each employee appears once", key=values[graph.key],
+                                  row=seen_keys[key])
                                if graph.period is None else
-                               f"{values[graph.key]} in {graph.period} {values[graph.period]} is also on row {seen_keys[key]}; "
-                               "each employee appears once per period")
+                               tr("{key} in {period} {value} is also on row {row}; each employee appears once per period",
+                                  key=values[graph.key], period=graph.period, value=values[graph.period], row=seen_keys[key]))
                     row_errors.append(CellError(row_number, header[positions[graph.key]], str(cells[graph.key]), message))
                 else:
                     seen_keys[key] = row_number
@@ -208,7 +213,7 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table:
             rows.append(values)  # type: ignore[arg-type]
             numbers.append(row_number)
     except csv.Error as e:
-        raise DataError(f"{path}: row {row_number}: {e}") from None
+        raise DataError(tr("{path}: row {row}: {problem}", path=path, row=row_number, problem=e)) from None
     return DataTable(rows, numbers, errors, skipped, extra)
 
 

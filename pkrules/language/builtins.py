@@ -10,6 +10,7 @@ import difflib
 from fractions import Fraction
 
 from pkrules.language import ast
+from pkrules.messages import tr
 
 YES_WORDS = {"yes": True, "true": True, "是": True, "no": False, "false": False, "否": False}
 
@@ -26,6 +27,10 @@ FUNCTIONS = {
 }
 FUNCTION_LIST = "min, max, round, floor, ceil, abs, previous, consecutive, week, month, quarter, year"
 
+
+def aggregate_word(func: str) -> str:
+    """sum, avg, count, min, max as the current language writes them in a message (合计, 平均, 人数, 最小, 最大)."""
+    return {"sum": tr("sum"), "avg": tr("avg"), "count": tr("count"), "min": tr("min"), "max": tr("max")}.get(func, func)
 
 
 def did_you_mean(word: str, candidates) -> str | None:

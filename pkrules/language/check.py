@@ -11,7 +11,8 @@ from pkrules.values.numbers import format_exact
 
 from pkrules.language import ast
 from pkrules.language.builtins import (
-    FUNCTION_LIST, FUNCTIONS, YES_WORDS, constant_value, did_you_mean, example_word, expressions_of, function_of,
+    FUNCTION_LIST, FUNCTIONS, YES_WORDS, aggregate_word, constant_value, did_you_mean, example_word, expressions_of,
+    function_of,
 )
 from pkrules.language.diagnostics import Diagnostic, Note
 from pkrules.language.grammar import KEYWORDS
@@ -753,9 +754,9 @@ class Checker:
     def _aggregate_body(self, agg: ast.Aggregate) -> Type:
         if agg.operand is not None and constant_value(agg.operand) is not None:
             self._ambiguous_commas(agg.operand)
-            self.error("aggregate-constant", tr("{func} of a fixed number over everyone is that number", func=_aggregate_word(agg.func)),
+            self.error("aggregate-constant", tr("{func} of a fixed number over everyone is that number", func=aggregate_word(agg.func)),
                        agg.span, hint=tr("{func} needs a value that differs between people, e.g. {func} sales within team",
-                                         func=_aggregate_word(agg.func)))
+                                         func=aggregate_word(agg.func)))
             return T_ERROR
         if agg.where is not None:
             t = self._infer(agg.where)
@@ -771,13 +772,13 @@ class Checker:
                                agg.operand.span)
             return T_WHOLE
         if agg.operand is None:
-            self.error("aggregate-operand", tr("{func} of what? e.g. {func} sales within team", func=_aggregate_word(agg.func)), agg.span)
+            self.error("aggregate-operand", tr("{func} of what? e.g. {func} sales within team", func=aggregate_word(agg.func)), agg.span)
             return T_ERROR
         t = self._infer(agg.operand)
         if t.kind == "error":
             return T_ERROR
         if not t.numeric:
-            self.error("type", tr("{func} needs numbers, but this is {type}", func=_aggregate_word(agg.func), type=t.describe()),
+            self.error("type", tr("{func} needs numbers, but this is {type}", func=aggregate_word(agg.func), type=t.describe()),
                        agg.operand.span)
             return T_ERROR
         if agg.func == "avg" and t.kind in (WHOLE, CONST):
@@ -963,11 +964,6 @@ class Checker:
                                                text=self.source.snippet(value.span)), value.span)
             elif type_.kind == MONEY and isinstance(value, ast.Percent):
                 self.error("units", tr("{name} is money, not a percentage", name=name), value.span)
-
-
-def _aggregate_word(func: str) -> str:
-    """sum, avg, count, min, max as the policy's language writes them (合计, 平均, 人数, 最小, 最大)."""
-    return {"sum": tr("sum"), "avg": tr("avg"), "count": tr("count"), "min": tr("min"), "max": tr("max")}.get(func, func)
 
 
 def _did_you_mean(suggestion: str | None) -> str | None:

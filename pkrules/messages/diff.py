@@ -75,6 +75,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "n_changes": "{n} semantic change{s}",
         "line": "line {n}", "lines": "lines {a}–{b}", "was_line": "was {where}", "old_line": "old {where}",
         "changes_heading": "Policy changes",
+        "old_new": "old → new",
     },
     "zh": {
         "title": "方案名称 “{new}”（原为 “{old}”）",
@@ -147,5 +148,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "n_changes": "{n} 处语义变化",
         "line": "第 {n} 行", "lines": "第 {a}–{b} 行", "was_line": "原{where}", "old_line": "原{where}",
         "changes_heading": "政策变更",
+        "old_new": "旧 → 新",
     },
 }

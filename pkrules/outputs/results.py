@@ -12,6 +12,8 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
+from pkrules.messages import current_language, say, speaking, tr
+
 
 def json_lines(graph, results, names: list[str], rows: list[int]) -> str:
     from pkrules.engine.render import json_value
@@ -24,7 +26,15 @@ def json_lines(graph, results, names: list[str], rows: list[int]) -> str:
 
 
 def write_excel(graph, results, names: list[str], rows: list[int], path: str | Path) -> None:
-    """One sheet of results (money as numbers with two decimals), one of the explanations' key lines."""
+    """One sheet of results (money as numbers with two decimals), one of the explanations' key lines.
+
+    Sheet names, headers and yes/no are in the policy's language (or the user's --lang).
+    """
+    with speaking(graph.policy.language):
+        _write_excel(graph, results, names, rows, path)
+
+
+def _write_excel(graph, results, names: list[str], rows: list[int], path: str | Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -35,7 +45,7 @@ def write_excel(graph, results, names: list[str], rows: list[int], path: str | P
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "results"
+    sheet.title = tr("results")
     sheet.append(names)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -46,7 +56,7 @@ def write_excel(graph, results, names: list[str], rows: list[int], path: str | P
         for n in names:
             v = results.columns[n][i]
             if isinstance(v, bool):
-                values.append("yes" if v else "no")
+                values.append(say(current_language(), "yes" if v else "no"))
             elif isinstance(v, Fraction):
                 # Exact decimals go in as numbers; a value whose decimal does not end goes in as
                 # a number rounded to 10 places, like the CSV output.
@@ -64,8 +74,8 @@ def write_excel(graph, results, names: list[str], rows: list[int], path: str | P
         sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 40)
     sheet.freeze_panes = "B2"
 
-    lines = book.create_sheet("explanations")
-    lines.append([graph.key, "name", "value", "line", "how"])
+    lines = book.create_sheet(tr("explanations"))
+    lines.append([graph.key, tr("name"), tr("value"), tr("line"), tr("how")])
     for cell in lines[1]:
         cell.font = Font(bold=True)
     main = graph.main_output()

@@ -838,7 +838,7 @@ def render_markdown(d: PolicyDiff) -> str:
             if text is not None:
                 body.extend(f"{mark} {line}" for line in text.split("\n"))
     if body:
-        out += ["", "<details><summary>old → new</summary>", "", "```diff", *body, "```", "", "</details>"]
+        out += ["", f"<details><summary>{say(d.lang, 'old_new')}</summary>", "", "```diff", *body, "```", "", "</details>"]
     return "\n".join(out) + "\n"
 
 

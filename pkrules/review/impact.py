@@ -29,7 +29,7 @@ from pkrules.engine.explain import TraceNode, explain
 from pkrules.engine.population import Population
 from pkrules.engine.results import Declined, EvalError, Results
 from pkrules.errors import DataError, PkrulesError
-from pkrules.messages import language_for, say
+from pkrules.messages import language_for, say, tr
 from pkrules.io.tables import read_csv, read_text
 from pkrules.values.text import table
 from pkrules.values.format import format_value, json_value
@@ -88,11 +88,14 @@ def check_columns(old: RuleGraph, new: RuleGraph, data_path: str, text: str | No
         for name in missing:
             column = graph.nodes[name].decl.column or name
             fresh = graph is new and name not in old_inputs
-            problems.append(f"{data_path}: {label} needs column {column} (input {name}"
-                            + (", new in this version" if fresh else "") + "), which the data does not have")
+            problems.append(
+                tr("{data}: {label} needs column {column} (input {name}, new in this version), which the data does not have",
+                   data=data_path, label=label, column=column, name=name) if fresh else
+                tr("{data}: {label} needs column {column} (input {name}), which the data does not have",
+                   data=data_path, label=label, column=column, name=name))
     if problems:
-        problems.append(f"  the header is: {', '.join(header)}")
-        problems.append("  hint: add the column to the data to see the impact of the change")
+        problems.append(tr("  the header is: {header}", header=", ".join(header)))
+        problems.append(tr("  hint: add the column to the data to see the impact of the change"))
         raise ImpactError("\n".join(problems))
     return text
 
@@ -302,7 +305,9 @@ def choose_columns(old: RuleGraph, new: RuleGraph, renames: dict[str, str], name
         from pkrules.language.builtins import did_you_mean
 
         guess = did_you_mean(name, list(new.nodes) + [n for n in old.nodes if n not in new.nodes])
-        raise ImpactError(f"--columns: '{name}' is in neither version of the policy" + (f" (did you mean '{guess}'?)" if guess else ""))
+        raise ImpactError(tr("--columns: '{name}' is in neither version of the policy (did you mean '{guess}'?)", name=name,
+                             guess=guess) if guess else
+                          tr("--columns: '{name}' is in neither version of the policy", name=name))
 
     if names:
         columns = [column_for(n) for n in names]

@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from fractions import Fraction
 
-from pkrules.messages import say
+from pkrules.messages import current_language, say
 from pkrules.values.numbers import format_exact, format_human, terminates
 from pkrules.values.types import CONST, MONEY, PERCENT, Type
 
 
-def format_value(value: object, type_: Type | None = None, compact: bool = False, lang: str = "en") -> str:
-    """A value for people: 9,216.00 · 88% · ≈96.5556 (= 869/9) · yes; compact drops the fraction."""
+def format_value(value: object, type_: Type | None = None, compact: bool = False, lang: str | None = None) -> str:
+    """A value for people: 9,216.00 · 88% · ≈96.5556 (= 869/9) · yes (是); compact drops the fraction.
+
+    lang: the language of yes/no; by default the current one (messages/__init__.py).
+    """
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return say(lang, "yes" if value else "no")
+        return say(lang or current_language(), "yes" if value else "no")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (int, Fraction)):

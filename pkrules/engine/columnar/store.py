@@ -27,6 +27,7 @@ from pkrules.engine.plan import compile_plan
 from pkrules.engine.columnar.numeric import Den, IntE
 from pkrules.engine.columnar.values import ColMeta, Factor, NumV, PlainV, TermInfo
 from pkrules.engine.columnar.results import ColumnarResults
+from pkrules.messages import tr
 
 VERSION = 1
 
@@ -177,12 +178,13 @@ def load_run(graph, path) -> ColumnarResults:
         document = json.loads(Path(str(path) + ".json").read_text(encoding="utf-8"))
         frame = pl.read_parquet(path)
     except (OSError, ValueError) as e:
-        raise RunFileError(f"{path}: not a stored run ({e})") from None
+        raise RunFileError(tr("{path}: not a stored run ({problem})", path=path, problem=e)) from None
     if document.get("version") != VERSION:
-        raise RunFileError(f"{path}: a stored run of another format (version {document.get('version')})")
+        raise RunFileError(tr("{path}: a stored run of another format (version {version})", path=path,
+                              version=document.get("version")))
     if document["policy_sha256"] != _policy_hash(graph):
-        raise RunFileError(f"{path}: this run was computed with another version of the policy "
-                           f"({document.get('policy')}); run it again")
+        raise RunFileError(tr("{path}: this run was computed with another version of the policy ({policy}); run it again",
+                              path=path, policy=document.get("policy")))
     factors = {}
     reader = _Reader(factors)
     for name, data in document["factors"].items():
