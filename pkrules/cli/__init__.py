@@ -10,10 +10,12 @@ Modules are imported when their command runs, so that `pkrules --help` is instan
 from __future__ import annotations
 
 import argparse
+import contextvars
 import os
 import sys
 
 from pkrules.cli.console import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Fail, err
+from pkrules.messages import LANGUAGES, choose_language, tr
 
 
 def _command(module: str, name: str):
@@ -44,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: pkrules run policies/sales_incentive.pk policies/sample/employees.csv",
     )
     parser.add_argument("--version", action="version", version="pkrules 0.1.0")
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="the language of messages: en or zh (default: the policy's own, "
+                             "Chinese for a policy written with Chinese keywords)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("check", help="check policies: syntax, names, cycles, units", description="Check policy files; exit 1 if any has errors.")
@@ -133,7 +138,22 @@ def build_parser() -> argparse.ArgumentParser:
     from pkrules.workflow.commands import register as register_workflow  # cycle, review, hr, appeal, audit, demo (light)
 
     register_workflow(sub)
+    _lang_after_command(sub)
     return parser
+
+
+def _lang_after_command(subparsers) -> None:
+    """--lang also after the command (pkrules check --lang en x.pk), on every command and action.
+
+    SUPPRESS: a command that was not given --lang leaves the global option's value alone.
+    """
+    for parser in set(subparsers.choices.values()):
+        if not any("--lang" in action.option_strings for action in parser._actions):
+            parser.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS,
+                                help="the language of messages: en or zh (default: the policy's)")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _lang_after_command(action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    # A fresh context per command: its language (the policy's, or --lang) never leaks into
+    # the next in-process call (tests, an embedding TUI).
+    return contextvars.copy_context().run(_run, args)
+
+
+def _run(args) -> int:
+    choose_language(args.lang)
     try:
         return args.func(args)
     except Fail as e:
@@ -149,15 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             err(str(e))
         return e.code
     except KeyboardInterrupt:
-        err("interrupted")
+        err(tr("interrupted"))
         return 130
     except BrokenPipeError:
         return EXIT_OK
     except Exception as e:  # a bug: say so plainly, keep the traceback for developers
         if os.environ.get("PKRULES_DEBUG"):
             raise
-        err(f"internal error: {type(e).__name__}: {e}\n"
-             "This is a bug in pkrules. Run again with PKRULES_DEBUG=1 to see where, and please report it.")
+        err(tr("internal error: {problem}\nThis is a bug in pkrules. Run again with PKRULES_DEBUG=1 to see where, "
+               "and please report it.", problem=f"{type(e).__name__}: {e}"))
         return EXIT_INTERNAL
 
 

@@ -6,6 +6,8 @@ import os
 import re
 import sys
 
+from pkrules.messages import tr
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
@@ -36,5 +38,11 @@ def err(text: str) -> None:
     print(paint(text), file=sys.stderr)
 
 
-def count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def error(message: object) -> str:
+    """`error: …` (错误：…) in the current language."""
+    return tr("error: {message}", message=message)
+
+
+def note(message: object) -> str:
+    """`note: …` (注意：…) in the current language."""
+    return tr("note: {message}", message=message)

@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pkrules.cli.console import Fail, err as _err
+from pkrules.cli.console import Fail, err as _err, error, note
+from pkrules.messages import reason, set_language, speaking, tr
 
 EXIT_SAME, EXIT_CHANGED, EXIT_TROUBLE = 0, 1, 2
 
@@ -30,7 +31,7 @@ class _Side:
     """One version of the policy: its text, its AST (if it parses), its graph (if it checks)."""
 
     def __init__(self, spec: str):
-        from pkrules.language.compile import PolicyFileError, check_source
+        from pkrules.language.compile import PolicyFileError, check_source, source_language
         from pkrules.io.git import GitError, parse_spec, read_policy_spec
         from pkrules.language.parse import parse_policy
 
@@ -38,8 +39,10 @@ class _Side:
         try:
             self.source = read_policy_spec(spec)
         except (PolicyFileError, GitError) as e:
-            raise _fail(f"error: {e}") from None
-        self.policy, diagnostics = parse_policy(self.source)
+            raise _fail(error(e)) from None
+        self.language = source_language(self.source)
+        with speaking(self.language):
+            self.policy, diagnostics = parse_policy(self.source)
         self.graph = None
         if self.policy is not None:
             revision = parse_spec(spec)
@@ -62,7 +65,7 @@ class _Side:
             try:
                 policy_path = read_revision_files(revision, files, folder)
             except GitError as e:
-                raise _fail(f"error: {e}") from None
+                raise _fail(error(e)) from None
             graph, diagnostics = check_source(SourceFile(policy_path, self.source.text))
         if graph is not None:
             graph.source = self.source  # messages and explanations name the revision, not the scratch folder
@@ -89,16 +92,19 @@ def run_diff(args) -> int:
     from pkrules.review import diff as semantic
 
     old, new = _Side(args.old), _Side(args.new)
+    set_language(new.language)  # the diff describes the new version in its language (or the user's --lang)
     for side in (old, new):
         side.show_errors()
     unparsed = [side.spec for side in (old, new) if side.policy is None]
     if unparsed:
-        raise _fail(f"error: {' and '.join(unparsed)}: syntax errors (above); fix them to see the semantic diff")
+        raise _fail(error(tr("{policies}: syntax errors (above); fix them to see the semantic diff",
+                             policies=tr(" and ").join(unparsed))))
     d = semantic.diff_policies(old.policy, new.policy, old.spec, new.spec, old.tables, new.tables)
     broken = [side.spec for side in (old, new) if side.errors]
     limit = 200 if args.limit is None else (args.limit or None)  # text and Markdown: 200 rows unless asked
     if args.data and broken:
-        raise _fail(f"error: {' and '.join(broken)}: errors (above); the impact needs both versions to compile")
+        raise _fail(error(tr("{policies}: errors (above); the impact needs both versions to compile",
+                             policies=tr(" and ").join(broken))))
     from pkrules.review import impact as impacts
 
     if args.json:
@@ -119,8 +125,10 @@ def run_diff(args) -> int:
             print(impacts.render_markdown(impact, limit, args.explain) if markdown
                   else impacts.render_text(impact, limit, args.explain), end="")
     if broken:
-        raise _fail(f"note: {' and '.join(broken)} {'has' if len(broken) == 1 else 'have'} errors (above); "
-                    "the diff compares the text as written")
+        raise _fail(note(tr("{policy} has errors (above); the diff compares the text as written", policy=broken[0])
+                         if len(broken) == 1 else
+                         tr("{policies} have errors (above); the diff compares the text as written",
+                            policies=tr(" and ").join(broken))))
     return EXIT_CHANGED if d.has_changes else EXIT_SAME
 
 
@@ -132,12 +140,12 @@ def _impact(old_graph, new_graph, args, d):
 
     related = sorted(set(getattr(old_graph, "related", None) or {}) | set(getattr(new_graph, "related", None) or {}))
     if related:
-        raise _fail(f"error: the policy reads related tables ({', '.join(related)}), which `diff --data` cannot take yet; "
-                    "compare `pkrules run … --with …` of each version instead")
+        raise _fail(error(tr("the policy reads related tables ({tables}), which `diff --data` cannot take yet; "
+                             "compare `pkrules run … --with …` of each version instead", tables=", ".join(related))))
     try:
         text = read_text_spec(args.data)
     except GitError as e:
-        raise _fail(f"error: {e}") from None
+        raise _fail(error(e)) from None
     names = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
     try:
         old_population, new_population = load_populations(old_graph, new_graph, args.data, text, args.old, args.new)
@@ -147,22 +155,26 @@ def _impact(old_graph, new_graph, args, d):
     except BadCells as bad:
         population = bad.population
         label = args.old if population is old_population else args.new
-        for error in population.cell_errors:
-            _err(f"error: {error.describe(args.data)}" + (f" (read for {label})" if new_population is not old_population else ""))
-        raise _fail(f"{args.data}: {len(population.cell_errors)} bad cell{'s' * (len(population.cell_errors) != 1)}; "
-                    "no impact was computed. Fix the data, or use --keep-going to compare the other rows.") from None
+        for problem in population.cell_errors:
+            text = problem.describe(args.data)
+            if new_population is not old_population:
+                text = tr("{problem} (read for {policy})", problem=text, policy=label)
+            _err(error(text))
+        n = len(population.cell_errors)
+        raise _fail(tr("{data}: {n} bad cell{s}; no impact was computed. Fix the data, or use --keep-going to compare "
+                       "the other rows.", data=args.data, n=n, s="s" * (n != 1))) from None
     except ImpactError as e:
-        raise _fail(f"error: {e}") from None
+        raise _fail(error(e)) from None
     for population in {id(p): p for p in (old_population, new_population)}.values():
         if population.loaded and not population.rows:
-            raise _fail(f"error: {args.data}: no rows to evaluate")
+            raise _fail(error(tr("{data}: no rows to evaluate", data=args.data)))
     for results, label in ((old_results, args.old), (new_results, args.new)):
-        for error in results.errors:
-            _err(f"error: {args.data}: {label}: {error.describe(results.graph.source.path)}")
+        for problem in results.errors:
+            _err(error(f"{args.data}: {label}: {problem.describe(results.graph.source.path)}"))
         if results.errors and not args.keep_going:
             n = len(results.errors)
-            raise _fail(f"{label}: {n} row{'s' * (n != 1)} could not be computed; no impact was computed. "
-                        "Fix the data or the policy, or use --keep-going.")
+            raise _fail(tr("{policy}: {n} row{s} could not be computed; no impact was computed. "
+                           "Fix the data or the policy, or use --keep-going.", policy=label, n=n, s="s" * (n != 1)))
     return compute_impact(old_results, new_results, args.data, columns, d.renames, d.changed_names(),
                           engine=new_results.backend)
 
@@ -187,7 +199,7 @@ def _git(args: list[str], cwd: str | None = None) -> subprocess.CompletedProcess
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
-        raise _fail("error: git is not installed (or not on PATH)") from None
+        raise _fail(error(tr("git is not installed (or not on PATH)"))) from None
 
 
 def _global_attributes_file() -> Path:
@@ -209,7 +221,7 @@ def run_git_setup(args) -> int:
         try:
             attributes = Path(repository_root()) / ".gitattributes"
         except GitError as e:
-            raise _fail(f"error: {e}; or use --global to set it up for every repository") from None
+            raise _fail(error(tr("{problem}; or use --global to set it up for every repository", problem=e))) from None
     try:
         existing = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
         if ATTRIBUTE not in existing.splitlines():
@@ -218,11 +230,11 @@ def run_git_setup(args) -> int:
                 if existing and not existing.endswith("\n"):
                     handle.write("\n")
                 handle.write(ATTRIBUTE + "\n")
-            print(f"{attributes}: added '{ATTRIBUTE}'")
+            print(tr("{file}: added '{line}'", file=attributes, line=ATTRIBUTE))
         else:
-            print(f"{attributes}: already has '{ATTRIBUTE}'")
+            print(tr("{file}: already has '{line}'", file=attributes, line=ATTRIBUTE))
     except OSError as e:
-        raise _fail(f"error: cannot write {attributes}: {e.strerror}") from None
+        raise _fail(error(tr("cannot write {path}: {reason}", path=attributes, reason=reason(e)))) from None
     settings = [
         ("diff.pkrules.command", f"{command} git-diff-driver"),
         ("diff.pkrules.textconv", f"{command} git-textconv"),
@@ -231,18 +243,21 @@ def run_git_setup(args) -> int:
     for key, value in settings:
         result = _git(["config", *scope, key, value])
         if result.returncode != 0:
-            raise _fail(f"error: git config {' '.join(scope + [key])} failed: {result.stderr.strip()}")
+            raise _fail(error(tr("{command} failed: {problem}", command=f"git config {' '.join(scope + [key])}",
+                                 problem=result.stderr.strip())))
         print(f"git config {' '.join(scope + [key])} {shlex.quote(value)}")
-    print("\n`git diff` now shows the semantic diff of *.pk files; `git log -p --ext-diff` does too, and plain "
-          "`git log -p` diffs their canonical text (comments and layout left out).")
-    print(f"To undo: git config {' '.join(scope)}{' ' if scope else ''}--remove-section diff.pkrules, "
-          f"and remove '{ATTRIBUTE}' from {attributes}.")
+    print("\n" + tr("`git diff` now shows the semantic diff of *.pk files; `git log -p --ext-diff` does too, and plain "
+                    "`git log -p` diffs their canonical text (comments and layout left out)."))
+    print(tr("To undo: {command}, and remove '{line}' from {file}.",
+             command=f"git config {' '.join(scope)}{' ' if scope else ''}--remove-section diff.pkrules",
+             line=ATTRIBUTE, file=attributes))
     return 0
 
 
 def _read_side(path: str, shown: str):
     """(text, policy or None, problem) of one side of a git diff; /dev/null is an empty side."""
     from pkrules.io.git import decode_policy
+    from pkrules.language.compile import source_language
     from pkrules.language.parse import parse_policy
 
     if path == "/dev/null":
@@ -251,12 +266,26 @@ def _read_side(path: str, shown: str):
         source = decode_policy(Path(path).read_bytes(), shown)
     except Exception as e:  # noqa: BLE001 - a diff driver must never stop git
         return "", None, str(e)
-    policy, diagnostics = parse_policy(source)
+    policy, diagnostics = parse_policy(source)  # in the language the driver speaks (the new file's)
     if policy is None:
         first = next((d for d in diagnostics if d.is_error), None)
-        where = f"line {first.span.line}: " if first is not None and first.span else ""
-        return source.text, None, f"{shown} does not parse ({where}{first.message if first else 'syntax error'})"
+        problem = first.message if first else tr("syntax error")
+        if first is not None and first.span:
+            problem = tr("line {line}: {problem}", line=first.span.line, problem=problem)
+        return source.text, None, tr("{file} does not parse ({problem})", file=shown, problem=problem)
     return source.text, policy, None
+
+
+def _file_language(path: str) -> str | None:
+    """The language of a policy file git hands the driver (None when it cannot be read)."""
+    from pkrules.language.grammar import policy_language
+
+    if path == "/dev/null":
+        return None
+    try:
+        return policy_language(Path(path).read_bytes().decode("utf-8-sig", "replace"))
+    except OSError:
+        return None
 
 
 def _empty_policy():
@@ -274,10 +303,11 @@ def run_git_diff_driver(args) -> int:
         print(f"* Unmerged path {a[0]}")
         return 0
     if len(a) < 7:
-        _err("git-diff-driver: git calls this with 7 arguments (path old-file old-hex old-mode new-file new-hex new-mode); "
-             "set it up with `pkrules git-setup`")
+        _err(tr("git-diff-driver: git calls this with 7 arguments (path old-file old-hex old-mode new-file new-hex "
+                "new-mode); set it up with `pkrules git-setup`"))
         return EXIT_TROUBLE
     path, old_file, _old_hex, _old_mode, new_file, _new_hex, _new_mode = a[:7]
+    set_language(_file_language(new_file) or _file_language(old_file))
     new_path = a[7] if len(a) >= 9 else path
     old_label, new_label = f"a/{path}", f"b/{new_path}"
     print(f"diff --pkrules {old_label} {new_label}")
@@ -287,18 +317,18 @@ def run_git_diff_driver(args) -> int:
         if old_problem or new_problem:
             for problem in (old_problem, new_problem):
                 if problem:
-                    print(f"pkrules: {problem}; showing a text diff")
+                    print(tr("pkrules: {problem}; showing a text diff", problem=problem))
             _text_diff(old_text, new_text, old_label if old_file != "/dev/null" else "/dev/null",
                        new_label if new_file != "/dev/null" else "/dev/null")
             return 0
         d = semantic.diff_policies(old_policy or _empty_policy(), new_policy or _empty_policy(), old_label, new_label)
         if old_file == "/dev/null":
-            print("new policy file")
+            print(tr("new policy file"))
         elif new_file == "/dev/null":
-            print("deleted policy file")
+            print(tr("deleted policy file"))
         print(semantic.render_text(d, header=False), end="")
     except Exception as e:  # noqa: BLE001 - never stop git; show the text instead
-        print(f"pkrules: could not compare ({type(e).__name__}: {e}); showing a text diff")
+        print(tr("pkrules: could not compare ({problem}); showing a text diff", problem=f"{type(e).__name__}: {e}"))
         try:
             _text_diff(Path(old_file).read_text(encoding="utf-8", errors="replace") if old_file != "/dev/null" else "",
                        Path(new_file).read_text(encoding="utf-8", errors="replace") if new_file != "/dev/null" else "",
@@ -332,7 +362,7 @@ def run_git_textconv(args) -> int:
     try:
         raw = Path(args.file).read_bytes()
     except OSError as e:
-        _err(f"git-textconv: cannot read {args.file}: {e.strerror}")
+        _err(tr("git-textconv: cannot read {file}: {reason}", file=args.file, reason=reason(e)))
         return EXIT_TROUBLE
     try:
         text = raw.decode("utf-8-sig")

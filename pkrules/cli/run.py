@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from pkrules.cli.console import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Fail, colour, count, err
+from pkrules.cli.console import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Fail, colour, err, error, note
 from pkrules.cli.policy import compile_or_fail
+from pkrules.messages import reason, tr
 
 
 def related_paths(graph, specs: list[str] | None) -> dict[str, str]:
@@ -14,14 +15,17 @@ def related_paths(graph, specs: list[str] | None) -> dict[str, str]:
     for spec in specs or []:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise Fail(f"error: --with {spec}: write --with TABLE=FILE, e.g. --with ratings=ratings.csv", EXIT_USAGE)
+            raise Fail(error(tr("--with {spec}: write --with TABLE=FILE, e.g. --with ratings=ratings.csv", spec=spec)),
+                       EXIT_USAGE)
         if name not in graph.related:
-            known = ", ".join(graph.related) or "none"
-            raise Fail(f"error: --with {spec}: the policy has no table {name} (its tables: {known})", EXIT_USAGE)
+            known = ", ".join(graph.related) or tr("none")
+            raise Fail(error(tr("--with {spec}: the policy has no table {table} (its tables: {known})", spec=spec,
+                                table=name, known=known)), EXIT_USAGE)
         given[name] = path
     missing = [name for name in graph.related if name not in given]
     if missing:
-        raise Fail(f"error: this policy reads the table {missing[0]}: give it with --with {missing[0]}=FILE", EXIT_USAGE)
+        raise Fail(error(tr("this policy reads the table {table}: give it with --with {table}=FILE", table=missing[0])),
+                   EXIT_USAGE)
     return given
 
 
@@ -33,7 +37,7 @@ def open_population(graph, args):
     try:
         return open_(graph, args.data, related_paths(graph, args.related), args.sheet, args.table)
     except DataError as e:
-        raise Fail(f"error: {e}") from None
+        raise Fail(error(e)) from None
 
 
 def _progress_bar(rows: int):
@@ -45,7 +49,9 @@ def _progress_bar(rows: int):
         width = 30
         filled = width * done // max(total, 1)
         end = "\n" if done == total else ""
-        sys.stderr.write(f"\r  evaluating {rows:,} rows [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name[:30]:30}{end}")
+        sys.stderr.write("\r" + tr("  evaluating {rows} rows [{bar}] {done}/{total} {name}", rows=f"{rows:,}",
+                                   bar="#" * filled + "." * (width - filled), done=done, total=total,
+                                   name=f"{name[:30]:30}") + end)
         sys.stderr.flush()
 
     return show
@@ -53,7 +59,8 @@ def _progress_bar(rows: int):
 
 def note_decline(declined) -> None:
     if declined.notable:
-        err(f"note: the fast path cannot run this policy yet ({declined.reason}); evaluating it exactly, which is slower")
+        err(note(tr("the fast path cannot run this policy yet ({reason}); evaluating it exactly, which is slower",
+                    reason=declined.reason)))
 
 
 def evaluate_population(graph, population, data_path: str, engine: str, keep_going: bool, row_errors: bool = True):
@@ -69,29 +76,32 @@ def evaluate_population(graph, population, data_path: str, engine: str, keep_goi
     except BadCells:
         _print_cells(population, data_path)
         errors, rows = len(population.cell_errors), population.skipped
-        raise Fail(f"{data_path}: {errors} bad cell{'s' * (errors != 1)} in {rows} row{'s' * (rows != 1)}; "
-                   "nothing was evaluated. Fix the data, or use --keep-going to evaluate the other rows.") from None
+        raise Fail(tr("{data}: {errors} bad cell{s} in {rows} row{r}; nothing was evaluated. "
+                      "Fix the data, or use --keep-going to evaluate the other rows.", data=data_path, errors=errors,
+                      s="s" * (errors != 1), rows=rows, r="s" * (rows != 1))) from None
     except DataError as e:
-        raise Fail(f"error: {e}") from None
+        raise Fail(error(e)) from None
     if population.loaded and population.cell_errors:  # kept going
         _print_cells(population, data_path)
         rows = population.skipped
         if rows:
-            err(f"{data_path}: skipping {rows} row{'s' * (rows != 1)} with errors (--keep-going)")
+            err(tr("{data}: skipping {rows} row{r} with errors (--keep-going)", data=data_path, rows=rows,
+                   r="s" * (rows != 1)))
     if population.loaded and not population.rows:
-        raise Fail(f"error: {data_path}: no rows to evaluate")
+        raise Fail(error(tr("{data}: no rows to evaluate", data=data_path)))
     if results.errors and row_errors:
-        for error in results.errors:
-            err(f"error: {data_path}: {error.describe(graph.source.path)}")
+        for problem in results.errors:
+            err(error(f"{data_path}: {problem.describe(graph.source.path)}"))
         if not keep_going:
-            raise Fail(f"{count(len(results.errors), 'row')} could not be computed; "
-                       "nothing was written. Fix the data or the policy, or use --keep-going.")
+            n = len(results.errors)
+            raise Fail(tr("{n} row{s} could not be computed; nothing was written. "
+                          "Fix the data or the policy, or use --keep-going.", n=n, s="" if n == 1 else "s"))
     return results
 
 
 def _print_cells(population, data_path: str) -> None:
-    for error in population.cell_errors:
-        err(f"error: {error.describe(data_path)}")
+    for problem in population.cell_errors:
+        err(error(problem.describe(data_path)))
 
 
 def default_columns(graph) -> list[str]:
@@ -116,7 +126,8 @@ def _unknown_name(graph, name: str, what: str) -> Fail:
     from pkrules.language.builtins import did_you_mean
 
     guess = did_you_mean(name, list(graph.nodes))
-    return Fail(f"error: {what}'{name}' is not in the policy" + (f" (did you mean '{guess}'?)" if guess else ""), EXIT_USAGE)
+    return Fail(error(tr("{what}'{name}' is not in the policy (did you mean '{guess}'?)", what=what, name=name, guess=guess)
+                      if guess else tr("{what}'{name}' is not in the policy", what=what, name=name)), EXIT_USAGE)
 
 
 def cmd_run(args) -> int:
@@ -138,16 +149,16 @@ def cmd_run(args) -> int:
         try:
             write_results(graph, results, names, good, args.out)
         except OSError as e:
-            raise Fail(f"error: cannot write {args.out}: {e.strerror}") from None
-        print(f"wrote {len(good)} rows × {len(names)} columns to {args.out}")
+            raise Fail(error(tr("cannot write {path}: {reason}", path=args.out, reason=reason(e)))) from None
+        print(tr("wrote {rows} rows × {columns} columns to {path}", rows=len(good), columns=len(names), path=args.out))
     if args.statements:
         from pkrules.outputs.results import write_statements
 
         try:
             written = write_statements(graph, results, good, args.statements)
         except OSError as e:
-            raise Fail(f"error: cannot write statements to {args.statements}: {e.strerror}") from None
-        print(f"wrote {written} statement{'s' * (written != 1)} to {args.statements}/")
+            raise Fail(error(tr("cannot write statements to {path}: {reason}", path=args.statements, reason=reason(e)))) from None
+        print(tr("wrote {n} statement{s} to {path}/", n=written, s="s" * (written != 1), path=args.statements))
     if not args.out or args.show:
         if args.columns:
             columns = [c.strip() for c in args.columns.split(",") if c.strip()]
@@ -164,9 +175,13 @@ def cmd_run(args) -> int:
                         for n, t in zip(names[1:], types[1:])]
         rows.append(sums)
         print(table(names, rows, numeric))
-        print(f"\n{count(len(good), 'employee' if not graph.period else 'row')} evaluated with {graph.policy.title or args.policy}"
-              + (f" {graph.policy.version}" if graph.policy.version else "")
-              + (f"; {len(failed)} with errors" if failed else ""))
+        policy = graph.policy.title or args.policy
+        if graph.policy.version:
+            policy += f" {graph.policy.version}"
+        n = len(good)
+        done = (tr("{n} employee{s} evaluated with {policy}", n=n, s="" if n == 1 else "s", policy=policy) if not graph.period
+                else tr("{n} row{s} evaluated with {policy}", n=n, s="" if n == 1 else "s", policy=policy))
+        print("\n" + done + (tr("; {n} with errors", n=len(failed)) if failed else ""))
     if args.coverage:
         from pkrules.engine.coverage import coverage, render_coverage
 
@@ -184,7 +199,8 @@ def cmd_explain(args) -> int:
 
         return explain_from_cycle(args)
     if args.id is None:
-        raise Fail("error: write pkrules explain POLICY DATA ID [NAME] (or explain --cycle CYCLE EMPLOYEE [NODE])", EXIT_USAGE)
+        raise Fail(error(tr("write pkrules explain POLICY DATA ID [NAME] (or explain --cycle CYCLE EMPLOYEE [NODE])")),
+                   EXIT_USAGE)
     graph = compile_or_fail(args.policy, show_warnings=False)
     population = open_population(graph, args)
     # Bad cells stop an explanation as they stop a run (the others' figures would be wrong);
@@ -192,21 +208,27 @@ def cmd_explain(args) -> int:
     results = evaluate_population(graph, population, args.data, args.engine, args.keep_going, row_errors=False)
     index = results.index_of(args.id, args.period)
     if index is None and args.period is not None and results.index_of(args.id) is not None:
-        raise Fail(f"error: {args.id} has no row for {graph.period} {args.period} in {args.data}")
+        raise Fail(error(tr("{id} has no row for {period} {value} in {data}", id=args.id, period=graph.period,
+                            value=args.period, data=args.data)))
     if index is None:
         from pkrules.language.builtins import did_you_mean
 
         guess = did_you_mean(args.id, [str(k) for k in results.keys])
-        raise Fail(f"error: no employee with {graph.key} '{args.id}' in {args.data}" + (f" (did you mean '{guess}'?)" if guess else ""))
+        raise Fail(error(tr("no employee with {key} '{id}' in {data} (did you mean '{guess}'?)", key=graph.key, id=args.id,
+                            data=args.data, guess=guess) if guess else
+                         tr("no employee with {key} '{id}' in {data}", key=graph.key, id=args.id, data=args.data)))
     name = args.name or graph.main_output()
     if name not in graph.nodes:
         from pkrules.language.builtins import did_you_mean
 
         guess = did_you_mean(name, list(graph.nodes))
-        raise Fail(f"error: '{name}' is not defined in {args.policy}" + (f" (did you mean '{guess}'?)" if guess else ""))
+        raise Fail(error(tr("'{name}' is not defined in {policy} (did you mean '{guess}'?)", name=name, policy=args.policy,
+                            guess=guess) if guess else
+                         tr("'{name}' is not defined in {policy}", name=name, policy=args.policy)))
     if index in results.failed_rows() and results.columns[name][index] is None:
         messages = [e for e in results.errors if e.row == results.row_numbers[index]]
-        raise Fail("error: this employee's values could not be computed: " + "; ".join(e.message for e in messages))
+        raise Fail(error(tr("this employee's values could not be computed: {problems}",
+                            problems=tr("; ").join(e.message for e in messages))))
     explanation = explain(results, index, name, depth=args.depth)
     if args.json:
         print(render_json(explanation))

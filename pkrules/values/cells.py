@@ -42,7 +42,7 @@ def parse_cell(type_: Type, text: str) -> Any:
     if kind == ENUM:
         if raw in type_.values:
             return raw
-        raise ValueError(tr("expected one of {values}", values=", ".join(type_.values)))
+        raise ValueError(tr("expected one of {values}", values=tr(", ").join(type_.values)))
     if kind == BOOL:
         lowered = raw.lower()
         if lowered in YES:
