@@ -30,7 +30,7 @@ from pkrules.language.compile import PolicyFileError, check_source, read_policy
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import SourceFile
 from pkrules.values.types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
-from pkrules.messages import tr
+from pkrules.messages import speaking, tr
 
 __all__ = [
     # policies
@@ -110,8 +110,9 @@ def read_population(graph: RuleGraph, path: str | Path, related: dict[str, str |
     """
     from pkrules.engine.population import open_population
 
-    population = open_population(graph, path, related, sheet, table)
-    population.rows  # read now: the caller looks at .errors next
+    with speaking(graph.policy.language):  # bad cells are told in the policy's language (or the user's --lang)
+        population = open_population(graph, path, related, sheet, table)
+        population.rows  # read now: the caller looks at .errors next
     return population
 
 
@@ -119,6 +120,11 @@ def population_from_rows(graph: RuleGraph, rows: Sequence[dict[str, str]],
                          related: dict[str, Sequence[dict[str, str]]] | None = None,
                          source: str = "<rows>") -> Population:
     """Validate rows given as text cells (column name → cell text), exactly as a CSV file would be read."""
+    with speaking(graph.policy.language):  # bad cells are told in the policy's language (or the user's --lang)
+        return _population_from_rows(graph, rows, related, source)
+
+
+def _population_from_rows(graph, rows, related, source) -> Population:
     from pkrules.engine.population import check_related
     from pkrules.io.tables import read_csv
 

@@ -16,18 +16,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _said() -> dict[str, str]:
-    """Every literal template passed to tr() in pkrules/, with where it is."""
+    """Every literal template passed to tr() (or msg(), tr said later) in pkrules/, with where it is."""
     found: dict[str, str] = {}
     for path in sorted((ROOT / "pkrules").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tr"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tr", "msg")
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-                found.setdefault(node.args[0].value, f"{path.relative_to(ROOT)}:{node.lineno}")
+                ctx = next((k.value.value for k in node.keywords if k.arg == "ctx" and isinstance(k.value, ast.Constant)), None)
+                key = f"{ctx}\x04{node.args[0].value}" if ctx else node.args[0].value
+                found.setdefault(key, f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
 
 def _fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return {name for _, name, _, _ in string.Formatter().parse(template.split("\x04")[-1]) if name}
 
 
 def test_every_sentence_has_its_chinese():

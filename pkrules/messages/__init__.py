@@ -14,6 +14,10 @@ Chinese), unless the user chose one (`--lang en|zh`). A command sets it once:
 
     with speaking(policy_language):      # the policy's language, or the user's choice
         ...                              # every tr() inside speaks it
+
+- `msg("appeal #{i} filed", i=7)`: the same sentence said later, for the appraisal
+  workflow, whose refusals are made before anyone knows who will read them (the CLI,
+  the TUI, a log): `.in_(lang)` or `str()` says it then. Same catalogue, same checks.
 """
 
 from __future__ import annotations
@@ -63,14 +67,127 @@ def set_language(policy_language: str | None) -> str:
     return lang
 
 
-def tr(text: str, /, **values: object) -> str:
-    """A sentence in the current language; text is its English template, placeholders by name."""
+def tr(text: str, /, *, ctx: str | None = None, **values: object) -> str:
+    """A sentence in the current language; text is its English template, placeholders by name.
+
+    ctx tells apart one English word with two meanings: tr("name", ctx="person") is 姓名 where
+    tr("name") is 项目; zh.py holds it under "person\x04name" (gettext's convention).
+    """
     template = text
     if _current.get() == "zh":
         from pkrules.messages.zh import TRANSLATIONS
 
-        template = TRANSLATIONS.get(text, text)
+        template = TRANSLATIONS.get(f"{ctx}\x04{text}" if ctx else text, text)
     return template.format(**values) if values else template
+
+
+@contextmanager
+def _exactly(lang: str) -> Iterator[str]:
+    token = _current.set(lang if lang in LANGUAGES else "en")
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+class Msg:
+    """A tr() sentence said later: its template and values now, its words when it is shown.
+
+    Values that are Msg themselves are said in the same language. `in_(lang)` says it
+    in the language of a policy (unless the user chose one: --lang); `en`, `zh` in exactly
+    that language; `str()` in the current one.
+    """
+
+    __slots__ = ("text", "values")
+
+    def __init__(self, text: str, /, **values: object):
+        self.text = text
+        self.values = values
+
+    def say(self) -> str:
+        """In the current language."""
+        return tr(self.text, **{k: (v.say() if isinstance(v, Msg) else v) for k, v in self.values.items()})
+
+    def in_(self, lang: str | None) -> str:
+        with _exactly(language_for(lang)):
+            return self.say()
+
+    @property
+    def en(self) -> str:
+        with _exactly("en"):
+            return self.say()
+
+    @property
+    def zh(self) -> str:
+        with _exactly("zh"):
+            return self.say()
+
+    def __str__(self) -> str:
+        return self.say()
+
+    def __repr__(self) -> str:
+        return f"msg({self.text!r}{''.join(f', {k}={v!r}' for k, v in self.values.items())})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Msg) and type(other) is type(self) and (self.text, self.values) == (other.text, other.values)
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+class _Joined(Msg):
+    """Several sentences (or texts) joined by a separator that is itself a sentence ("; " → "；")."""
+
+    __slots__ = ("parts", "separator")
+
+    def __init__(self, separator: Msg | str, parts: list):
+        super().__init__("")
+        self.separator = separator
+        self.parts = list(parts)
+
+    def say(self) -> str:
+        separator = self.separator.say() if isinstance(self.separator, Msg) else self.separator
+        return separator.join(p.say() if isinstance(p, Msg) else str(p) for p in self.parts)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Joined) and (self.separator, self.parts) == (other.separator, other.parts)
+
+    def __hash__(self) -> int:
+        return hash(len(self.parts))
+
+
+class _Later(Msg):
+    """A text made by a function that speaks through tr() (a bad cell's describe()), made when it is said."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make):
+        super().__init__("")
+        self.make = make
+
+    def say(self) -> str:
+        return self.make()
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def later(make) -> Msg:
+    """later(lambda: cell_error.describe(path)): said when shown, in the language it is shown in."""
+    return _Later(make)
+
+
+def msg(text: str, /, **values: object) -> Msg:
+    """A tr() sentence said later (see Msg); its Chinese is in zh.py like every other."""
+    return Msg(text, **values)
+
+
+def joined(separator: Msg | str, parts) -> Msg:
+    """Sentences joined, each said in the language the whole is said in: joined(msg("; "), [a, b])."""
+    return _Joined(separator, parts)
 
 
 def keyed_words() -> dict[str, dict[str, str]]:

@@ -19,9 +19,9 @@ class AuditReport:
 
     def text(self, lang: str = "en") -> str:
         if self.ok:
-            return msg("audit: {n} events, the hash chain is intact", "审计：共 {n} 条事件，哈希链完整",
+            return msg("audit: {n} events, the hash chain is intact",
                        n=self.events).in_(lang)
-        return msg("audit: FAILED at event #{seq}: {p}", "审计：第 #{seq} 条事件校验失败：{p}",
+        return msg("audit: FAILED at event #{seq}: {p}",
                    seq=self.first_bad, p=self.problem.in_(lang)).in_(lang)
 
 
@@ -38,18 +38,15 @@ def verify_chain(store: Store) -> AuditReport:
         seq = record["seq"]
         if seq != expected_seq:
             return AuditReport(False, count, expected_seq, msg(
-                "event #{e} is missing (the log goes from #{a} to #{b}): an event was deleted",
-                "第 #{e} 条事件缺失（日志从 #{a} 跳到 #{b}）：有事件被删除", e=expected_seq, a=expected_seq - 1, b=seq))
+                "event #{e} is missing (the log goes from #{a} to #{b}): an event was deleted", e=expected_seq, a=expected_seq - 1, b=seq))
         if record["prev_hash"] != prev:
             return AuditReport(False, count, seq, msg(
                 "event #{s} does not follow event #{p} (its link to the previous event is wrong): "
                 "events were deleted, inserted or reordered here",
-                "第 #{s} 条事件与第 #{p} 条接不上（指向前一条的哈希不符）：此处有事件被删除、插入或调换了顺序",
                 s=seq, p=seq - 1))
         if event_hash(record, prev) != record["hash"]:
             return AuditReport(False, count, seq, msg(
                 "event #{s} ({a} by {who} at {at}) was changed after it was written: its content no longer matches its hash",
-                "第 #{s} 条事件（{a}，{who}，{at}）写入后被改动：内容与哈希不符",
                 s=seq, a=record["action"], who=record["actor"], at=record["at"]))
         prev = record["hash"]
         expected_seq += 1
@@ -61,9 +58,8 @@ def verify_chain(store: Store) -> AuditReport:
             missing = count + 1
             return AuditReport(False, count, missing, msg(
                 "the log ends at event #{n} but the store recorded #{h} as its last event: events at the end were "
-                "deleted or changed", "日志止于第 #{n} 条，而数据库记录的最后一条是第 #{h} 条：末尾的事件被删除或改动",
+                "deleted or changed",
                 n=count, h=head_seq))
     elif count:
-        return AuditReport(False, count, 1, msg("the store has events but no record of the last one",
-                                                "数据库有事件但没有最后一条的记录"))
+        return AuditReport(False, count, 1, msg("the store has events but no record of the last one"))
     return AuditReport(True, count)

@@ -32,8 +32,7 @@ def _remove_old(path: Path) -> None:
     except Exception:
         is_demo = False
     if not is_demo:
-        raise StoreError(msg("{p} exists and is not a demo store: choose another --db (the demo never overwrites real data)",
-                             "{p} 已存在且不是演示数据库：请用 --db 换一个文件（演示不会覆盖真实数据）", p=path))
+        raise StoreError(msg("{p} exists and is not a demo store: choose another --db (the demo never overwrites real data)", p=path))
     for suffix in ("", "-wal", "-shm"):
         extra = Path(str(path) + suffix)
         if extra.exists():
@@ -48,8 +47,7 @@ def build_demo(path: str | Path, zh: bool = False, today: dt.date | None = None)
     policy, data, org = sample_paths(zh)
     for f in (policy, data, org):
         if not f.exists():
-            raise StoreError(msg("the demo needs the bundled sample ({f}): run it from a pkrules checkout",
-                                 "演示需要自带的样例（{f}）：请在 pkrules 源码目录中运行", f=f))
+            raise StoreError(msg("the demo needs the bundled sample ({f}): run it from a pkrules checkout", f=f))
     _remove_old(path)
     today = today or Clock().today()
     clock = FixedClock(today - dt.timedelta(days=14))

@@ -53,7 +53,7 @@ def write_payroll(path: str | Path, rows: list[dict], money: list[str], lang: st
                 writer.writerow(columns)
                 writer.writerows(table)
         else:
-            raise BadInput(msg("{p}: write .csv or .xlsx", "{p}：请导出为 .csv 或 .xlsx", p=path), lang)
+            raise BadInput(msg("{p}: write .csv or .xlsx", p=path), lang)
     except OSError as e:
-        raise BadInput(msg("cannot write {p}: {e}", "无法写入 {p}：{e}", p=path, e=e.strerror), lang) from None
+        raise BadInput(msg("cannot write {p}: {e}", p=path, e=e.strerror), lang) from None
     return columns, hashlib.sha256(path.read_bytes()).hexdigest()

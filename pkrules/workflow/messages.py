@@ -1,30 +1,21 @@
-"""Messages in the policy's language: every refusal and report is written in English and Chinese."""
+"""The workflow's refusals and reports: sentences of the one catalogue (pkrules.messages), said in the cycle's language.
+
+A sentence is written `msg("English with {named} placeholders", named=…)` and its
+Chinese is in pkrules/messages/zh.py, like every other message; msg() is tr() said
+later, because a refusal is made before anyone knows who reads it (`.in_(lang)`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pkrules.messages import Msg, joined, later, msg
 
-
-@dataclass(frozen=True)
-class Msg:
-    """One message in both languages; `in_(lang)` picks the policy's ('zh' or 'en')."""
-
-    en: str
-    zh: str
-
-    def in_(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
-
-    def __str__(self) -> str:
-        return self.en
-
-
-def msg(en: str, zh: str, **values: object) -> Msg:
-    return Msg(en.format(**values), zh.format(**values))
+__all__ = ["Msg", "msg", "joined", "later", "WorkflowError", "Refused", "Conflict", "BadInput", "NotFound", "StoreError",
+           "stage_name", "appeal_state_name", "role_name", "level_name", "stage_msg", "appeal_state_msg", "role_msg",
+           "level_msg", "cycle_state_msg"]
 
 
 class WorkflowError(Exception):
-    """A refused action or bad input, with the message in both languages.
+    """A refused action or bad input, with its message said in the cycle's language (or the user's --lang).
 
     kind: "refused" (wrong person or state), "conflict" (changed by someone else), "bad-input",
     "not-found", "store" (the store file). The CLI exits 1 for these (2 for bad input).
@@ -64,53 +55,63 @@ class StoreError(WorkflowError):
     kind = "store"
 
 
-STAGE_NAMES = {
-    "self_review": ("self-review", "自评"),
-    "manager_review": ("manager review", "上级评分"),
-    "hr_review": ("HR review", "HR汇总"),
-    "published": ("published", "公示中"),
-    "final": ("final", "已定稿"),
-}
-APPEAL_STATES = {
-    "submitted": ("submitted", "已提交"),
-    "accepted": ("accepted", "已受理"),
-    "under_review": ("under review", "审理中"),
-    "info_requested": ("information requested", "待补充材料"),
-    "upheld": ("upheld", "申诉成立"),
-    "partly_upheld": ("partly upheld", "部分成立"),
-    "dismissed": ("dismissed", "驳回"),
-    "inadmissible": ("inadmissible", "不予受理"),
-    "withdrawn": ("withdrawn", "已撤回"),
-}
-ROLE_NAMES = {
-    "employee": ("the employee", "员工本人"),
-    "manager": ("the direct manager", "直属上级"),
-    "hr": ("HR", "HR"),
-    "executive": ("an executive", "高管"),
-}
-LEVEL_NAMES = {
-    "hr": ("HR", "HR"),
-    "department": ("the department", "部门"),
-    "hr_panel": ("the HR panel", "HR委员会"),
-    "executive": ("the executive", "高管"),
-}
+def stage_msg(stage: str) -> Msg:
+    return {
+        "self_review": msg("self-review"),
+        "manager_review": msg("manager review"),
+        "hr_review": msg("HR review"),
+        "published": msg("published"),
+        "final": msg("final"),
+    }.get(stage) or msg("{name}", name=stage)
+
+
+def appeal_state_msg(state: str) -> Msg:
+    return {
+        "submitted": msg("submitted"),
+        "accepted": msg("accepted"),
+        "under_review": msg("under review"),
+        "info_requested": msg("information requested"),
+        "upheld": msg("upheld"),
+        "partly_upheld": msg("partly upheld"),
+        "dismissed": msg("dismissed"),
+        "inadmissible": msg("inadmissible"),
+        "withdrawn": msg("withdrawn"),
+    }.get(state) or msg("{name}", name=state)
+
+
+def cycle_state_msg(state: str) -> Msg:
+    return {"open": msg("open"), "published": msg("published"), "final": msg("final")}.get(state) or msg("{name}", name=state)
+
+
+def role_msg(role: str) -> Msg:
+    return {
+        "employee": msg("the employee"),
+        "manager": msg("the direct manager"),
+        "hr": msg("HR"),
+        "executive": msg("an executive"),
+    }.get(role) or msg("{name}", name=role)
+
+
+def level_msg(level: str) -> Msg:
+    return {
+        "hr": msg("HR"),
+        "department": msg("the department"),
+        "hr_panel": msg("the HR panel"),
+        "executive": msg("the executive"),
+    }.get(level) or msg("{name}", name=level)
 
 
 def stage_name(stage: str, lang: str) -> str:
-    en, zh = STAGE_NAMES.get(stage, (stage, stage))
-    return zh if lang == "zh" else en
+    return stage_msg(stage).in_(lang)
 
 
 def appeal_state_name(state: str, lang: str) -> str:
-    en, zh = APPEAL_STATES.get(state, (state, state))
-    return zh if lang == "zh" else en
+    return appeal_state_msg(state).in_(lang)
 
 
 def role_name(role: str, lang: str) -> str:
-    en, zh = ROLE_NAMES.get(role, (role, role))
-    return zh if lang == "zh" else en
+    return role_msg(role).in_(lang)
 
 
 def level_name(level: str, lang: str) -> str:
-    en, zh = LEVEL_NAMES.get(level, (level, level))
-    return zh if lang == "zh" else en
+    return level_msg(level).in_(lang)

@@ -36,18 +36,16 @@ def read_org(path: str | Path) -> list[Person]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise BadInput(msg("{p}: no such file (the org table: id, name, role, manager_id, team, login)",
-                           "{p}：文件不存在（组织表：id, name, role, manager_id, team, login）", p=path)) from None
+        raise BadInput(msg("{p}: no such file (the org table: id, name, role, manager_id, team, login)", p=path)) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise BadInput(msg("{p}: cannot read the org table ({e})", "{p}：无法读取组织表（{e}）", p=path, e=e)) from None
+        raise BadInput(msg("{p}: cannot read the org table ({e})", p=path, e=e)) from None
     reader = csv.DictReader(text.splitlines())
     header = reader.fieldnames or []
     where = {}
     for name, aliases in COLUMNS.items():
         found = next((h for h in header if h and h.strip() in aliases), None)
         if found is None and name not in ("login", "manager_id"):
-            raise BadInput(msg("{p}: the org table has no column '{c}' (it needs id, name, role, manager_id, team; login is optional)",
-                               "{p}：组织表缺少列 '{c}'（需要 id, name, role, manager_id, team；login 可选）", p=path, c=name))
+            raise BadInput(msg("{p}: the org table has no column '{c}' (it needs id, name, role, manager_id, team; login is optional)", p=path, c=name))
         where[name] = found
     people: list[Person] = []
     problems: list = []
@@ -59,17 +57,16 @@ def read_org(path: str | Path) -> list[Person]:
 
         pid, role_word = cell("id"), cell("role")
         if not pid:
-            problems.append(msg("{p}: row {n}: the id is empty", "{p}：第 {n} 行：id 为空", p=path, n=number))
+            problems.append(msg("{p}: row {n}: the id is empty", p=path, n=number))
             continue
         if pid in seen:
-            problems.append(msg("{p}: row {n}: {id} is already on row {m}", "{p}：第 {n} 行：{id} 已在第 {m} 行出现",
+            problems.append(msg("{p}: row {n}: {id} is already on row {m}",
                                 p=path, n=number, id=pid, m=seen[pid]))
             continue
         seen[pid] = number
         role = ROLE_WORDS.get(role_word, ROLE_WORDS.get(role_word.lower()))
         if role is None:
             problems.append(msg("{p}: row {n}, column role: '{r}' is not a role (employee, manager, hr, executive)",
-                                "{p}：第 {n} 行 role 列：'{r}' 不是角色（employee 员工, manager 经理, hr 人事, executive 高管）",
                                 p=path, n=number, r=role_word))
             continue
         people.append(Person(pid, cell("name") or pid, role, cell("manager_id") or None, cell("team"), cell("login") or None))
@@ -77,12 +74,10 @@ def read_org(path: str | Path) -> list[Person]:
     logins: dict[str, str] = {}
     for person in people:
         if person.manager_id and person.manager_id not in ids and person.manager_id not in seen:
-            problems.append(msg("{p}: row {n}: {id}'s manager {m} is not in the org table",
-                                "{p}：第 {n} 行：{id} 的上级 {m} 不在组织表中", p=path, n=seen[person.id], id=person.id, m=person.manager_id))
+            problems.append(msg("{p}: row {n}: {id}'s manager {m} is not in the org table", p=path, n=seen[person.id], id=person.id, m=person.manager_id))
         if person.login:
             if person.login in logins:
-                problems.append(msg("{p}: row {n}: the login {l} is also {other}'s",
-                                    "{p}：第 {n} 行：登录名 {l} 与 {other} 重复", p=path, n=seen[person.id], l=person.login, other=logins[person.login]))
+                problems.append(msg("{p}: row {n}: the login {l} is also {other}'s", p=path, n=seen[person.id], l=person.login, other=logins[person.login]))
             logins[person.login] = person.id
     for person in people:  # a cycle in the manager chain: nobody would be at the top
         chain, current = [person.id], person
@@ -90,8 +85,7 @@ def read_org(path: str | Path) -> list[Person]:
             current = ids[current.manager_id]
             if current.id in chain:
                 loop = chain[chain.index(current.id):] + [current.id]
-                problems.append(msg("{p}: row {n}: the manager chain goes round in a circle: {c}",
-                                    "{p}：第 {n} 行：上级关系形成循环：{c}", p=path, n=seen[person.id], c=" → ".join(loop)))
+                problems.append(msg("{p}: row {n}: the manager chain goes round in a circle: {c}", p=path, n=seen[person.id], c=" → ".join(loop)))
                 break
             chain.append(current.id)
         if problems and problems[-1].en.endswith(" → ".join(chain[:1])):
@@ -99,7 +93,7 @@ def read_org(path: str | Path) -> list[Person]:
     if problems:
         raise OrgError(problems)
     if not people:
-        raise BadInput(msg("{p}: the org table has nobody in it", "{p}：组织表是空的", p=path))
+        raise BadInput(msg("{p}: the org table has nobody in it", p=path))
     return people
 
 
@@ -107,8 +101,7 @@ class OrgError(BadInput):
     """Every problem of an org table at once."""
 
     def __init__(self, problems: list):
-        from .messages import Msg
+        from .messages import joined
 
-        joined = Msg("\n".join(p.en for p in problems), "\n".join(p.zh for p in problems))
-        super().__init__(joined)
+        super().__init__(joined("\n", problems))
         self.problems = problems

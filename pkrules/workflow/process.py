@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .messages import Msg, msg
+
 STAGE_KINDS = ("self_review", "manager_review", "hr_review", "publication", "appeal")
 ROLES = ("employee", "manager", "hr", "executive")
 ESCALATION_LEVELS = ("department", "hr_panel", "executive")
@@ -91,13 +93,17 @@ def default_process() -> ProcessSpec:
 class Problem:
     """A problem in a process declaration: what, and where it is written (a span, or None)."""
 
-    message: str
+    message: Msg
     span: object = None
     code: str = "process"
 
-    def __str__(self) -> str:
+    def said(self) -> Msg:
+        """The problem with its line, said in whichever language it is shown in."""
         line = getattr(self.span, "line", None)
-        return f"line {line}: {self.message}" if line else self.message
+        return msg("line {line}: {problem}", line=line, problem=self.message) if line else self.message
+
+    def __str__(self) -> str:
+        return str(self.said())
 
 
 def process_from_policy(graph) -> ProcessSpec:
@@ -150,43 +156,54 @@ def validate_process(spec: ProcessSpec, graph=None) -> list[Problem]:
     inputs = {n.name: n for n in graph.inputs} if graph is not None else None
     for stage in spec.stages:
         if stage.kind not in STAGE_KINDS:
-            problems.append(Problem(f"unknown stage '{stage.kind}' (stages: {', '.join(STAGE_KINDS)})", stage.span, "unknown-stage"))
+            problems.append(Problem(msg("unknown stage '{stage}' (stages: {stages})", stage=stage.kind, stages=", ".join(STAGE_KINDS)),
+                                    stage.span, "unknown-stage"))
             continue
         if stage.role not in ROLES:
-            problems.append(Problem(f"{stage.kind}: unknown role '{stage.role}' (roles: {', '.join(ROLES)})", stage.span, "unknown-role"))
+            problems.append(Problem(msg("{stage}: unknown role '{role}' (roles: {roles})", stage=stage.kind, role=stage.role,
+                                        roles=", ".join(ROLES)), stage.span, "unknown-role"))
         if stage.days is not None and stage.days <= 0:
-            problems.append(Problem(f"{stage.kind}: a deadline of {stage.days} working days is not positive", stage.span, "deadline"))
+            problems.append(Problem(msg("{stage}: a deadline of {days} working days is not positive", stage=stage.kind,
+                                        days=stage.days), stage.span, "deadline"))
         if stage.kind == "publication" and stage.days is None:
-            problems.append(Problem("publication has no deadline, so it never ends and results never become final: "
-                                    "give it a number of working days", stage.span, "no-way-out"))
+            problems.append(Problem(msg("publication has no deadline, so it never ends and results never become final: "
+                                        "give it a number of working days"), stage.span, "no-way-out"))
         if stage.scores and stage.kind not in ("self_review", "manager_review"):
-            problems.append(Problem(f"{stage.kind}: only self-review and manager review enter scores", stage.span, "scores"))
+            problems.append(Problem(msg("{stage}: only self-review and manager review enter scores", stage=stage.kind), stage.span,
+                                    "scores"))
         if inputs is not None:
             for name in stage.scores:
                 if name not in inputs:
-                    problems.append(Problem(f"{stage.kind}: scores '{name}', which is not an input of the policy", stage.span, "scores"))
+                    problems.append(Problem(msg("{stage}: scores '{name}', which is not an input of the policy", stage=stage.kind,
+                                                name=name), stage.span, "scores"))
                 elif name == graph.key:
-                    problems.append(Problem(f"{stage.kind}: '{name}' is the key; it cannot be scored", stage.span, "scores"))
+                    problems.append(Problem(msg("{stage}: '{name}' is the key; it cannot be scored", stage=stage.kind, name=name),
+                                            stage.span, "scores"))
     kinds = [s.kind for s in spec.stages]
     for kind in set(kinds):
         if kinds.count(kind) > 1:
-            problems.append(Problem(f"the stage {kind} is declared twice", None, "duplicate-stage"))
+            problems.append(Problem(msg("the stage {stage} is declared twice", stage=kind), None, "duplicate-stage"))
     order = [k for k in kinds if k in STAGE_KINDS]
     expected = [k for k in ("self_review", "manager_review", "hr_review", "publication") if k in order]
     if order != expected:
-        problems.append(Problem("stages must follow the order self_review → manager_review → hr_review → publication", None, "order"))
+        problems.append(Problem(msg("stages must follow the order self_review → manager_review → hr_review → publication"), None,
+                                "order"))
     if "publication" not in kinds:
-        problems.append(Problem("there is no publication stage: results would never be published", None, "no-way-out"))
+        problems.append(Problem(msg("there is no publication stage: results would never be published"), None, "no-way-out"))
     if spec.appeal_role not in ROLES:
-        problems.append(Problem(f"appeal: unknown role '{spec.appeal_role}' (roles: {', '.join(ROLES)})", None, "unknown-role"))
+        problems.append(Problem(msg("appeal: unknown role '{role}' (roles: {roles})", role=spec.appeal_role, roles=", ".join(ROLES)),
+                                None, "unknown-role"))
     if spec.appeal_days is not None and spec.appeal_days <= 0:
-        problems.append(Problem(f"appeal: a deadline of {spec.appeal_days} working days is not positive", None, "deadline"))
+        problems.append(Problem(msg("appeal: a deadline of {days} working days is not positive", days=spec.appeal_days), None,
+                                "deadline"))
     if len(spec.escalation) > MAX_ESCALATION:
-        problems.append(Problem(f"appeal: {len(spec.escalation)} escalation levels; at most {MAX_ESCALATION} "
-                                f"(department → HR panel → executive)", None, "escalation"))
+        problems.append(Problem(msg("appeal: {n} escalation levels; at most {most} (department → HR panel → executive)",
+                                    n=len(spec.escalation), most=MAX_ESCALATION), None, "escalation"))
     for level in spec.escalation:
         if level not in ESCALATION_LEVELS:
-            problems.append(Problem(f"appeal: unknown escalation level '{level}' (levels: {', '.join(ESCALATION_LEVELS)})", None, "escalation"))
+            problems.append(Problem(msg("appeal: unknown escalation level '{level}' (levels: {levels})", level=level,
+                                        levels=", ".join(ESCALATION_LEVELS)), None, "escalation"))
     if spec.calendar not in CALENDARS:
-        problems.append(Problem(f"unknown calendar '{spec.calendar}' (calendars: {', '.join(CALENDARS)})", None, "calendar"))
+        problems.append(Problem(msg("unknown calendar '{calendar}' (calendars: {calendars})", calendar=spec.calendar,
+                                    calendars=", ".join(CALENDARS)), None, "calendar"))
     return problems

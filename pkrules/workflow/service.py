@@ -32,7 +32,10 @@ from . import access
 from .audit import AuditReport, verify_chain
 from .calendar import Deadline, WorkCalendar
 from .clock import Clock
-from .messages import BadInput, Conflict, Msg, NotFound, Refused, StoreError, WorkflowError, appeal_state_name, level_name, msg, stage_name
+from .messages import (
+    BadInput, Conflict, Msg, NotFound, Refused, StoreError, WorkflowError, appeal_state_msg, appeal_state_name, joined, later,
+    level_msg, level_name, msg, stage_name,
+)
 from .org import Person, read_org
 from .process import ProcessSpec, process_from_policy, validate_process
 from .store import Store, test_hook
@@ -87,15 +90,12 @@ class Workflow:
         if as_person is None:
             if me is None:
                 raise Refused(msg("you (OS user '{l}') are not in the org table of cycle {c}: ask HR to add your login, "
-                                  "or use --as PERSON (in a demo store, or as HR acting on someone's behalf)",
-                                  "您（系统用户 '{l}'）不在周期 {c} 的组织表中：请 HR 添加您的登录名，或使用 --as 工号"
-                                  "（演示数据库，或 HR 代他人操作）", l=login, c=cycle["id"]), cycle["lang"])
+                                  "or use --as PERSON (in a demo store, or as HR acting on someone's behalf)", l=login, c=cycle["id"]), cycle["lang"])
             wf.actor = me.id
             return wf
         target = wf._person(cycle["id"], as_person) or wf._person_by_login(cycle["id"], as_person)
         if target is None:
-            raise NotFound(msg("--as {p}: nobody with that id or login in the org table of cycle {c}",
-                               "--as {p}：周期 {c} 的组织表中没有这个工号或登录名", p=as_person, c=cycle["id"]), cycle["lang"])
+            raise NotFound(msg("--as {p}: nobody with that id or login in the org table of cycle {c}", p=as_person, c=cycle["id"]), cycle["lang"])
         if store.meta("demo") == "1":
             wf.actor, wf.operator = target.id, (me.id if me and me.id != target.id else None)
         elif me is not None and me.role == "hr":
@@ -104,8 +104,7 @@ class Workflow:
             wf.actor = me.id
         else:
             raise Refused(msg("--as {p}: only HR may act on someone's behalf (you are {who}); outside a demo store "
-                              "everyone acts as themselves", "--as {p}：只有 HR 可以代他人操作（您是 {who}）；演示数据库以外，"
-                              "每个人只能以本人身份操作", p=as_person, who=me.label() if me else f"OS user '{login}'"),
+                              "everyone acts as themselves", p=as_person, who=me.label() if me else msg("OS user '{l}'", l=login)),
                           cycle["lang"])
         return wf
 
@@ -173,7 +172,7 @@ class Workflow:
         if stage:
             stage = _stage_word(stage)
             if stage not in STAGES:
-                raise BadInput(msg("unknown stage '{s}' (stages: {all})", "未知阶段 '{s}'（阶段：{all}）",
+                raise BadInput(msg("unknown stage '{s}' (stages: {all})",
                                    s=stage, all=", ".join(STAGES)), lang)
             where.append("stage = ?")
             params.append(stage)
@@ -188,7 +187,7 @@ class Workflow:
             where.append("(employee_id LIKE ? OR name LIKE ?)")
             params += [f"%{search}%", f"%{search}%"]
         if sort not in SORTS:
-            raise BadInput(msg("cannot sort by '{s}' (sort by: {all})", "不能按 '{s}' 排序（可用：{all}）",
+            raise BadInput(msg("cannot sort by '{s}' (sort by: {all})",
                                s=sort, all=", ".join(SORTS)), lang)
         order = STAGE_ORDER_SQL if sort == "stage" else SORTS[sort]
         direction = "DESC" if descending else "ASC"
@@ -334,8 +333,8 @@ class Workflow:
             from difflib import get_close_matches
 
             guess = get_close_matches(name, list(graph.nodes), n=1)
-            raise NotFound(msg("'{n}' is not a value of the policy{g}", "'{n}' 不是该政策中的值{g}", n=name,
-                               g=f" (did you mean '{guess[0]}'?)" if guess else ""), c["lang"])
+            raise NotFound(msg("'{n}' is not a value of the policy (did you mean '{g}'?)", n=name, g=guess[0]) if guess else
+                           msg("'{n}' is not a value of the policy", n=name), c["lang"])
         results = self._stored_results(c, run_id or c["current_run"])
         return api.explain(results, a["employee_id"], name)
 
@@ -359,10 +358,10 @@ class Workflow:
         try:
             graph = api.compile_file(policy)
         except api.PolicyFileError as e:
-            raise BadInput(msg("{e}", "{e}", e=e)) from None
+            raise BadInput(msg("{e}", e=e)) from None
         except api.PolicyError as e:
             text = api.render_diagnostics(e.source, e.diagnostics)
-            raise BadInput(msg("{p} has errors; fix them first:\n{t}", "{p} 有错误，请先修正：\n{t}", p=policy, t=text)) from None
+            raise BadInput(msg("{p} has errors; fix them first:\n{t}", p=policy, t=text)) from None
         lang = api.policy_language(graph)
         policy_text = Path(policy).read_text(encoding="utf-8-sig")
         spec = process_from_policy(graph)
@@ -371,36 +370,35 @@ class Workflow:
             stage.scores = list(manager_scores)
         problems = validate_process(spec, graph)
         if problems:
-            raise BadInput(Msg("the appraisal process has problems:\n" + "\n".join(f"  {p}" for p in problems),
-                               "考核流程有问题：\n" + "\n".join(f"  {p}" for p in problems)), lang)
+            raise BadInput(msg("the appraisal process has problems:\n{problems}",
+                               problems=joined("\n", [msg("  {problem}", problem=p.said()) for p in problems])), lang)
         if self.store.one("SELECT id FROM cycles WHERE id = ?", (period,)):
-            raise Refused(msg("there is already a cycle {p} in this store; choose another period or another --db",
-                              "该数据库已有周期 {p}；请换一个期间或用 --db 换数据库", p=period), lang)
+            raise Refused(msg("there is already a cycle {p} in this store; choose another period or another --db", p=period), lang)
         org = read_org(people)
         by_id = {p.id: p for p in org}
         me = by_id.get(self.actor) if self.actor else None
         if me is None and getattr(self, "_login", None):
             me = next((p for p in org if p.login == self._login), None)
         if me is None or me.role != "hr":
-            who = me.label() if me else (self.actor or f"OS user '{getattr(self, '_login', '?')}'")
+            who = me.label() if me else (self.actor or msg("OS user '{l}'", l=getattr(self, "_login", "?")))
             raise Refused(msg("only HR creates a cycle: {who} is not HR in {o} (use --as with an HR person's id, "
                               "or add your login to the org table)",
-                              "只有 HR 可以创建周期：{who} 在 {o} 中不是 HR（请用 --as 指定 HR 的工号，或在组织表中添加您的登录名）",
                               who=who, o=people), lang)
         self.actor = me.id
         try:
             population = api.read_population(graph, data, related=related)
         except api.DataError as e:
-            raise BadInput(msg("{e}", "{e}", e=e), lang) from None
+            raise BadInput(msg("{e}", e=e), lang) from None
         if population.errors:
-            shown = [e.describe(str(data)) for e in population.errors[:20]]
+            shown = [later(lambda e=e: e.describe(str(data))) for e in population.errors[:20]]
             more = len(population.errors) - len(shown)
-            raise BadInput(Msg("\n".join(shown) + (f"\n… and {more} more" if more > 0 else "") +
-                               f"\n{len(population.errors)} bad cells; no cycle was created. Fix the data and run again.",
-                               "\n".join(shown) + (f"\n…… 另有 {more} 处" if more > 0 else "") +
-                               f"\n共 {len(population.errors)} 个错误单元格；未创建周期。请修正数据后重试。"), lang)
+            lines = list(shown)
+            if more > 0:
+                lines.append(msg("… and {n} more", n=more))
+            lines.append(msg("{n} bad cells; no cycle was created. Fix the data and run again.", n=len(population.errors)))
+            raise BadInput(joined("\n", lines), lang)
         if not population.rows:
-            raise BadInput(msg("{d}: no employees in the data", "{d}：数据中没有员工", d=data), lang)
+            raise BadInput(msg("{d}: no employees in the data", d=data), lang)
         key = graph.key
         keys = [str(r[key]) for r in population.rows]
         problems = []
@@ -408,24 +406,22 @@ class Workflow:
         for number, k in zip(population.row_numbers, keys):
             person = by_id.get(k)
             if k in seen:
-                problems.append(msg("{d}: row {n}: {k} appears twice", "{d}：第 {n} 行：{k} 重复出现", d=data, n=number, k=k))
+                problems.append(msg("{d}: row {n}: {k} appears twice", d=data, n=number, k=k))
             elif person is None:
-                problems.append(msg("{d}: row {n}: {k} is not in the org table {o}", "{d}：第 {n} 行：{k} 不在组织表 {o} 中",
+                problems.append(msg("{d}: row {n}: {k} is not in the org table {o}",
                                     d=data, n=number, k=k, o=people))
             elif person.role not in ("employee", "manager"):
-                problems.append(msg("{d}: row {n}: {k} is {r} in the org table; only employees and managers are appraised",
-                                    "{d}：第 {n} 行：{k} 在组织表中是 {r}；只有员工和经理参加考核", d=data, n=number, k=k, r=person.role))
+                problems.append(msg("{d}: row {n}: {k} is {r} in the org table; only employees and managers are appraised", d=data, n=number, k=k, r=person.role))
             elif not person.manager_id:
-                problems.append(msg("{o}: {k} has no manager: who would review them?", "{o}：{k} 没有上级：由谁评分？", o=people, k=k))
+                problems.append(msg("{o}: {k} has no manager: who would review them?", o=people, k=k))
             seen.add(k)
         if problems:
-            raise BadInput(Msg("\n".join(p.en for p in problems[:20]) + "\nno cycle was created.",
-                               "\n".join(p.zh for p in problems[:20]) + "\n未创建周期。"), lang)
+            raise BadInput(joined("\n", problems[:20] + [msg("no cycle was created.")]), lang)
         results = api.evaluate(graph, population)
         if results.errors:
-            shown = [f"{data}: {e.describe(str(policy))}" for e in results.errors[:20]]
-            raise BadInput(Msg("\n".join(shown) + f"\n{len(results.errors)} rows could not be computed; no cycle was created.",
-                               "\n".join(shown) + f"\n{len(results.errors)} 行无法计算；未创建周期。"), lang)
+            shown = [later(lambda e=e: f"{data}: {e.describe(str(policy))}") for e in results.errors[:20]]
+            raise BadInput(joined("\n", shown + [msg("{n} rows could not be computed; no cycle was created.",
+                                                     n=len(results.errors))]), lang)
         today = self.clock.today()
         start = start or today
         calendar = WorkCalendar(spec.calendar, spec.days_off)
@@ -502,12 +498,11 @@ class Workflow:
         for name, text in (self_scores or {}).items():
             allowed = spec.self_scores or spec.manager_scores
             if name not in allowed:
-                raise BadInput(Msg(f"'{name}' cannot be self-scored in this process (self-scores: {', '.join(allowed) or 'none'})",
-                                   f"'{name}' 不能自评打分（可自评的项：{'、'.join(allowed) or '无'}）"), lang)
+                raise BadInput(msg("'{name}' cannot be self-scored in this process (self-scores: {allowed})", name=name,
+                                   allowed=joined(msg(", "), allowed) if allowed else msg("none")), lang)
             scores[name] = self._validated_text(c, graph, a["employee_id"], name, text)
         if not comment.strip():
-            raise BadInput(msg("a self-assessment needs a comment (what you achieved, with evidence)",
-                               "自评需要填写说明（工作成果及证明材料）"), lang)
+            raise BadInput(msg("a self-assessment needs a comment (what you achieved, with evidence)"), lang)
         assessment = {"comment": comment, "evidence": evidence, "self_scores": scores, "submitted_on": self.clock.today().isoformat()}
         due = self._deadline(c, "manager_review")
         return self._update_appraisal(c, a, me, "review.submit_self", {
@@ -515,8 +510,7 @@ class Workflow:
             "deadline": due.due.isoformat() if due else None, "deadline_note": due.note if due else "",
             "self_assessment": json.dumps(assessment, ensure_ascii=False)},
             {"comment": comment, "evidence": evidence, "self_scores": scores, "to": "manager_review"},
-            msg("self-assessment of {e} submitted; now with the manager for review (due {d})",
-                "{e} 的自评已提交；等待上级评分（截止 {d}）", e=a["employee_id"], d=due.due if due else "-"))
+            msg("self-assessment of {e} submitted; now with the manager for review (due {d})", e=a["employee_id"], d=due.due if due else "-"))
 
     def score(self, employee_id: str, scores: dict[str, str], comment: str = "", cycle_id: str | None = None,
               expected_version: int | None = None) -> ActionResult:
@@ -527,12 +521,11 @@ class Workflow:
         spec = self._spec(c)
         graph = self._graph(c)
         if not scores:
-            raise BadInput(msg("give at least one score: INPUT=VALUE ({a})", "请至少给出一项评分：输入项=值（{a}）",
+            raise BadInput(msg("give at least one score: INPUT=VALUE ({a})",
                                a=", ".join(spec.manager_scores)), lang)
         unknown = [n for n in scores if n not in spec.manager_scores]
         if unknown:
-            raise BadInput(msg("'{n}' is not scored by the manager in this process (the manager scores: {a})",
-                               "'{n}' 不由上级评分（上级评分项：{a}）", n=unknown[0], a=", ".join(spec.manager_scores)), lang)
+            raise BadInput(msg("'{n}' is not scored by the manager in this process (the manager scores: {a})", n=unknown[0], a=", ".join(spec.manager_scores)), lang)
         texts = self._validated_cells(c, graph, a["employee_id"], scores)
         cells = self._cells(c, a["employee_id"])
         before = {n: cells.get(n, "") for n in texts}
@@ -542,8 +535,7 @@ class Workflow:
         return self._update_appraisal(c, a, me, "review.score", {
             "scored": json.dumps(scored, ensure_ascii=False), "manager_note": comment or a["manager_note"]},
             {"scores": {n: {"before": before[n], "after": texts[n]} for n in texts}, "comment": comment},
-            msg("scores recorded for {e}: {s}; confirm with `review submit` when done",
-                "已记录 {e} 的评分：{s}；完成后用 `review submit` 确认", e=a["employee_id"],
+            msg("scores recorded for {e}: {s}; confirm with `review submit` when done", e=a["employee_id"],
                 s=", ".join(f"{n}={v}" for n, v in texts.items())),
             inputs=cells, stale=True)
 
@@ -556,20 +548,20 @@ class Workflow:
             "stage": "hr_review", "entered_on": self.clock.today().isoformat(),
             "deadline": due.due.isoformat() if due else None, "deadline_note": due.note if due else "",
             "manager_note": comment or a["manager_note"]}, {"comment": comment, "to": "hr_review"},
-            msg("{e} confirmed by the manager; now with HR for review", "{e} 的上级评分已确认；进入 HR 汇总", e=a["employee_id"]))
+            msg("{e} confirmed by the manager; now with HR for review", e=a["employee_id"]))
 
     def send_back(self, employee_id: str, reason: str, cycle_id: str | None = None,
                   expected_version: int | None = None) -> ActionResult:
         """The manager sends the self-assessment back once, with a reason; a new self-review deadline starts."""
         c, a, me = self._begin("review.return", employee_id, cycle_id, expected_version)
         if not reason.strip():
-            raise BadInput(msg("say why it is sent back (--reason)", "请说明退回原因（--reason）"), c["lang"])
+            raise BadInput(msg("say why it is sent back (--reason)"), c["lang"])
         due = self._deadline(c, "self_review")
         return self._update_appraisal(c, a, me, "review.return", {
             "stage": "self_review", "returned": 1, "entered_on": self.clock.today().isoformat(),
             "deadline": due.due.isoformat() if due else None, "deadline_note": due.note if due else ""},
             {"reason": reason, "to": "self_review"},
-            msg("{e}'s self-assessment sent back (once only); new deadline {d}", "{e} 的自评已退回（仅可退回一次）；新截止日期 {d}",
+            msg("{e}'s self-assessment sent back (once only); new deadline {d}",
                 e=a["employee_id"], d=due.due if due else "-"))
 
     def correct(self, employee_id: str, values: dict[str, str], reason: str, cycle_id: str | None = None,
@@ -578,7 +570,7 @@ class Workflow:
         c, a, me = self._begin("hr.correct", employee_id, cycle_id, expected_version)
         lang = c["lang"]
         if not reason.strip():
-            raise BadInput(msg("a correction needs a reason (--reason)", "更正必须说明原因（--reason）"), lang)
+            raise BadInput(msg("a correction needs a reason (--reason)"), lang)
         graph = self._graph(c)
         texts = self._validated_cells(c, graph, a["employee_id"], values)
         before = self._cells(c, a["employee_id"])
@@ -590,8 +582,7 @@ class Workflow:
             {"corrections": {n: {"before": before.get(n, ""), "after": t} for n, t in texts.items()}, "reason": reason,
              "run": run["id"], "changed_employees": run["changed"], "before": change.get("before", {}),
              "after": change.get("after", {})},
-            msg("{e} corrected ({s}); everyone evaluated again: {n} employees' figures changed (run {r})",
-                "已更正 {e}（{s}）；全员重新计算：{n} 人的数值有变化（第 {r} 次计算）", e=a["employee_id"],
+            msg("{e} corrected ({s}); everyone evaluated again: {n} employees' figures changed (run {r})", e=a["employee_id"],
                 s=", ".join(f"{n}={t}" for n, t in texts.items()), n=run["changed"], r=run["id"]),
                 run_id=run["id"], changed=run["changed"])
 
@@ -599,7 +590,7 @@ class Workflow:
         """The employee acknowledges the published result (确认无异议)."""
         c, a, me = self._begin("acknowledge", employee_id, cycle_id, expected_version)
         return self._update_appraisal(c, a, me, "acknowledge", {"acknowledged": 1}, {},
-                                      msg("{e} acknowledged the result", "{e} 已确认结果", e=a["employee_id"]))
+                                      msg("{e} acknowledged the result", e=a["employee_id"]))
 
     # ---- appeals -----------------------------------------------------------------------------------
 
@@ -613,11 +604,11 @@ class Workflow:
             from difflib import get_close_matches
 
             guess = get_close_matches(target, list(graph.nodes), n=1)
-            raise BadInput(msg("an appeal names an input or a value of the explanation: '{t}' is not one{g}",
-                               "申诉须指明一个输入项或解释中的某个值：'{t}' 不是{g}", t=target,
-                               g=f" (did you mean '{guess[0]}'?)" if guess else ""), lang)
+            raise BadInput(msg("an appeal names an input or a value of the explanation: '{t}' is not one (did you mean '{g}'?)",
+                               t=target, g=guess[0]) if guess else
+                           msg("an appeal names an input or a value of the explanation: '{t}' is not one", t=target), lang)
         if not reason.strip():
-            raise BadInput(msg("an appeal needs a reason (--reason)", "申诉必须说明理由（--reason）"), lang)
+            raise BadInput(msg("an appeal needs a reason (--reason)"), lang)
         today = self.clock.today()
         late = bool(c["publication_deadline"] and today.isoformat() > c["publication_deadline"])
         due = self._deadline(c, "appeal")
@@ -633,42 +624,40 @@ class Workflow:
             seq = self.store.append_event(now, me.id, "appeal.file", {"target": target, "reason": reason, "late": late,
                                                                       "answer_due": due.due.isoformat() if due else None},
                                           c["id"], a["employee_id"], appeal_id, self.operator)
-        text = msg("appeal #{i} filed by {e} on {t}; HR answers by {d}{late}",
-                   "{e} 已提交申诉 #{i}（{t}）；HR 须于 {d} 前答复{late}", i=appeal_id, e=a["employee_id"], t=target,
-                   d=due.due if due else "-", late=(" (filed after the publication period: late)" if late else ""))
-        if late:
-            text = Msg(text.en, text.zh.replace("前答复", "前答复（公示期已过：逾期申诉）"))
+        values = dict(i=appeal_id, e=a["employee_id"], t=target, d=due.due if due else "-")
+        text = (msg("appeal #{i} filed by {e} on {t}; HR answers by {d} (filed after the publication period: late)", **values)
+                if late else msg("appeal #{i} filed by {e} on {t}; HR answers by {d}", **values))
         return ActionResult(text.in_(lang), seq, a["version"] + 1, appeal_id)
 
     def accept_appeal(self, appeal_id: int, note: str = "", expected_version: int | None = None) -> ActionResult:
         """HR accepts an admissible appeal (受理): it is then under review."""
         return self._appeal_step("appeal.accept", appeal_id, expected_version, {"state": "accepted"}, {"note": note},
-                                 msg("appeal #{i} accepted; under review", "申诉 #{i} 已受理；进入审理", i=appeal_id))
+                                 msg("appeal #{i} accepted; under review", i=appeal_id))
 
     def reject_appeal(self, appeal_id: int, reason: str, expected_version: int | None = None) -> ActionResult:
         """HR marks an appeal inadmissible (不予受理): late, or outside the employee's own result. It may be escalated."""
         if not reason.strip():
-            raise BadInput(msg("say why it is inadmissible (--reason)", "请说明不予受理的理由（--reason）"))
+            raise BadInput(msg("say why it is inadmissible (--reason)"))
         return self._appeal_step("appeal.reject", appeal_id, expected_version,
                                  {"state": "inadmissible", "decision": "inadmissible", "decision_reason": reason},
-                                 {"reason": reason}, msg("appeal #{i} is inadmissible", "申诉 #{i} 不予受理", i=appeal_id),
+                                 {"reason": reason}, msg("appeal #{i} is inadmissible", i=appeal_id),
                                  decided=True)
 
     def request_info(self, appeal_id: int, question: str, expected_version: int | None = None) -> ActionResult:
         """The reviewer asks the appellant for information (补充材料)."""
         if not question.strip():
-            raise BadInput(msg("what information is needed? (--question)", "需要补充什么材料？（--question）"))
+            raise BadInput(msg("what information is needed? (--question)"))
         return self._appeal_step("appeal.request_info", appeal_id, expected_version,
                                  {"state": "info_requested", "info_request": question}, {"question": question},
-                                 msg("appeal #{i}: information requested from the employee", "申诉 #{i}：已要求员工补充材料", i=appeal_id))
+                                 msg("appeal #{i}: information requested from the employee", i=appeal_id))
 
     def answer_info(self, appeal_id: int, answer: str, expected_version: int | None = None) -> ActionResult:
         """The appellant answers the request; the appeal is under review again."""
         if not answer.strip():
-            raise BadInput(msg("write the information asked for (--text)", "请填写所需材料（--text）"))
+            raise BadInput(msg("write the information asked for (--text)"))
         return self._appeal_step("appeal.answer", appeal_id, expected_version,
                                  {"state": "under_review", "info_answer": answer}, {"answer": answer},
-                                 msg("appeal #{i}: information given; under review again", "申诉 #{i}：材料已补充；继续审理", i=appeal_id))
+                                 msg("appeal #{i}: information given; under review again", i=appeal_id))
 
     def decide_appeal(self, appeal_id: int, outcome: str, reason: str, corrections: dict[str, str] | None = None,
                       expected_version: int | None = None) -> ActionResult:
@@ -679,16 +668,13 @@ class Workflow:
         c = self._cycle_row(row["cycle_id"])
         lang = c["lang"]
         if outcome not in ("upheld", "partly_upheld", "dismissed"):
-            raise BadInput(msg("the outcome is upheld, partly_upheld or dismissed, not '{o}'",
-                               "裁决结果应为 upheld（成立）、partly_upheld（部分成立）或 dismissed（驳回），而不是 '{o}'", o=outcome), lang)
+            raise BadInput(msg("the outcome is upheld, partly_upheld or dismissed, not '{o}'", o=outcome), lang)
         if not reason.strip():
-            raise BadInput(msg("a decision needs a reason (--reason)", "裁决必须说明理由（--reason）"), lang)
+            raise BadInput(msg("a decision needs a reason (--reason)"), lang)
         if outcome == "dismissed" and corrections:
-            raise BadInput(msg("a dismissed appeal corrects nothing: drop --set, or uphold it",
-                               "驳回的申诉不更正任何输入：去掉 --set，或裁定成立"), lang)
+            raise BadInput(msg("a dismissed appeal corrects nothing: drop --set, or uphold it"), lang)
         if outcome != "dismissed" and not corrections:
-            raise BadInput(msg("an upheld appeal corrects inputs: give them with --set INPUT=VALUE",
-                               "申诉成立须更正输入：用 --set 输入项=值 给出"), lang)
+            raise BadInput(msg("an upheld appeal corrects inputs: give them with --set INPUT=VALUE"), lang)
         a = self._appraisal_row(c, row["employee_id"])
         me = self._me(c)
         refusal = access.check("appeal.decide", me, self._ctx(c, a, row))
@@ -721,42 +707,38 @@ class Workflow:
         if run:
             before_total = run["change"].get("before", {}).get(main, "")
             after_total = run["change"].get("after", {}).get(main, "")
-            text = msg("appeal #{i} {o}: {s}; everyone evaluated again (run {r}): {e}'s {m} {b} → {a}; {n} employees' figures changed",
-                       "申诉 #{i} {o}：{s}；全员重新计算（第 {r} 次）：{e} 的 {m} {b} → {a}；{n} 人的数值有变化",
-                       i=appeal_id, o=outcome.replace("_", " "), s=", ".join(f"{k}={v['after']}" for k, v in changes.items()),
+            text = msg("appeal #{i} {o}: {s}; everyone evaluated again (run {r}): {e}'s {m} {b} → {a}; "
+                       "{n} employees' figures changed",
+                       i=appeal_id, o=appeal_state_msg(outcome), s=", ".join(f"{k}={v['after']}" for k, v in changes.items()),
                        r=run["id"], e=a["employee_id"], m=main, b=self._fmt(graph, main, before_total, lang),
                        a=self._fmt(graph, main, after_total, lang), n=run["changed"])
-            if lang == "zh":
-                text = Msg(text.en, text.zh.replace(outcome.replace("_", " "), appeal_state_name(outcome, "zh")))
             result.message = text.in_(lang)
             result.run_id = run["id"]
             result.changed_employees = run["changed"]
         else:
-            text = msg("appeal #{i} dismissed at the level of {l}; the employee may escalate it",
-                       "申诉 #{i} 已驳回（{l}）；员工可以提请上一级处理", i=appeal_id, l=level_name(self._level(c, row["level"]), "en"))
-            text = Msg(text.en, text.zh.replace(level_name(self._level(c, row["level"]), "en"), level_name(self._level(c, row["level"]), "zh")))
+            text = msg("appeal #{i} dismissed at the level of {l}; the employee may escalate it", i=appeal_id,
+                       l=level_msg(self._level(c, row["level"])))
             result.message = text.in_(lang)
         return result
 
     def withdraw_appeal(self, appeal_id: int, reason: str = "", expected_version: int | None = None) -> ActionResult:
         """The appellant withdraws an appeal that is not decided yet."""
         return self._appeal_step("appeal.withdraw", appeal_id, expected_version, {"state": "withdrawn"}, {"reason": reason},
-                                 msg("appeal #{i} withdrawn", "申诉 #{i} 已撤回", i=appeal_id), decided=True)
+                                 msg("appeal #{i} withdrawn", i=appeal_id), decided=True)
 
     def escalate_appeal(self, appeal_id: int, reason: str, expected_version: int | None = None) -> ActionResult:
         """The appellant escalates a decision to the next level (department → HR panel → executive, at most three)."""
         row = self._appeal_row(appeal_id)
         c = self._cycle_row(row["cycle_id"])
         if not reason.strip():
-            raise BadInput(msg("say why the decision should be reviewed again (--reason)", "请说明提请复议的理由（--reason）"), c["lang"])
+            raise BadInput(msg("say why the decision should be reviewed again (--reason)"), c["lang"])
         level = row["level"] + 1
         name = self._level(c, level)
         due = self._deadline(c, "appeal")
         history = json.loads(row["history"] or "[]") + [{"level": row["level"], "decision": row["decision"],
                                                           "reason": row["decision_reason"], "by": row["decided_by"]}]
-        text = msg("appeal #{i} escalated to {l} (level {n}); answer due {d}", "申诉 #{i} 已提请{l}处理（第 {n} 级）；须于 {d} 前答复",
-                   i=appeal_id, l=level_name(name, "en"), n=level, d=due.due if due else "-")
-        text = Msg(text.en, text.zh.replace(level_name(name, "en"), level_name(name, "zh")))
+        text = msg("appeal #{i} escalated to {l} (level {n}); answer due {d}",
+                   i=appeal_id, l=level_msg(name), n=level, d=due.due if due else "-")
         return self._appeal_step("appeal.escalate", appeal_id, expected_version, {
             "state": "under_review", "level": level, "decision": None, "decision_reason": None, "decided_by": None,
             "deadline": due.due.isoformat() if due else None, "deadline_note": due.note if due else "",
@@ -786,8 +768,7 @@ class Workflow:
                 self.store.append_event(now, me.id, "cycle.advance", {"from": "self_review", "to": "manager_review",
                                                                       "self_review": "missing"}, c["id"], eid, None, self.operator)
             seq = self.store.append_event(now, me.id, "cycle.advance", {"moved": len(late)}, c["id"], None, None, self.operator)
-        return ActionResult(msg("{n} self-review(s) past their deadline moved to manager review, marked missing",
-                                "{n} 份逾期未交的自评已转入上级评分，标记为缺失", n=len(late)).in_(c["lang"]), seq,
+        return ActionResult(msg("{n} self-review(s) past their deadline moved to manager review, marked missing", n=len(late)).in_(c["lang"]), seq,
                             changed_employees=len(late), details={"moved": late})
 
     def publish(self, cycle_id: str | None = None) -> ActionResult:
@@ -814,8 +795,7 @@ class Workflow:
             seq = self.store.append_event(now, me.id, "cycle.publish", {
                 "until": due.due.isoformat() if due else None, "deadline_note": due.note if due else "",
                 "run": run["id"] if run else c["current_run"], "recomputed": bool(run)}, c["id"], None, None, self.operator)
-        return ActionResult(msg("{c} published; the publication period ends {d}: employees may acknowledge or appeal until then",
-                                "{c} 已公示；公示期至 {d}：在此之前员工可以确认或申诉", c=c["id"], d=due.due if due else "-").in_(c["lang"]),
+        return ActionResult(msg("{c} published; the publication period ends {d}: employees may acknowledge or appeal until then", c=c["id"], d=due.due if due else "-").in_(c["lang"]),
                             seq, run_id=run["id"] if run else None)
 
     def finalize(self, cycle_id: str | None = None) -> ActionResult:
@@ -833,8 +813,7 @@ class Workflow:
             self.store.execute("UPDATE cycles SET state = 'final', finalized_on = ?, version = version + 1 WHERE id = ?",
                                (today.isoformat(), c["id"]))
             seq = self.store.append_event(now, me.id, "cycle.finalize", {"run": c["current_run"]}, c["id"], None, None, self.operator)
-        return ActionResult(msg("{c} is final: results are locked and payable; `cycle export` writes the payroll file",
-                                "{c} 已定稿：结果锁定，可以发放；用 `cycle export` 导出工资表", c=c["id"]).in_(c["lang"]), seq)
+        return ActionResult(msg("{c} is final: results are locked and payable; `cycle export` writes the payroll file", c=c["id"]).in_(c["lang"]), seq)
 
     def adjust(self, original_cycle: str, employee_id: str, values: dict[str, str], reason: str,
                into_cycle: str | None = None) -> ActionResult:
@@ -848,11 +827,10 @@ class Workflow:
         if refusal:
             raise Refused(refusal, lang)
         if not reason.strip():
-            raise BadInput(msg("an adjustment needs a reason (--reason)", "调整必须说明原因（--reason）"), lang)
+            raise BadInput(msg("an adjustment needs a reason (--reason)"), lang)
         a = self._appraisal_row(orig, employee_id)
         if self.store.one("SELECT 1 AS x FROM appraisals WHERE cycle_id = ? AND employee_id = ?", (target["id"], a["employee_id"])) is None:
-            raise Refused(msg("{e} is not in cycle {t}: the adjustment is paid with a cycle they are in",
-                              "{e} 不在周期 {t} 中：调整须随其所在的周期发放", e=a["employee_id"], t=target["id"]), lang)
+            raise Refused(msg("{e} is not in cycle {t}: the adjustment is paid with a cycle they are in", e=a["employee_id"], t=target["id"]), lang)
         graph = self._graph(orig)
         texts = self._validated_cells(orig, graph, a["employee_id"], values)
         before_results = self._stored_results(orig, orig["current_run"])
@@ -877,11 +855,9 @@ class Workflow:
                                                                     "reason": reason, "entries": entries},
                                           target["id"], a["employee_id"], None, self.operator)
         if not entries:
-            return ActionResult(msg("the correction changes no money output of {e} in {o}: nothing to adjust",
-                                    "该更正不改变 {e} 在 {o} 的任何应发金额：无需调整", e=a["employee_id"], o=orig["id"]).in_(lang), seq)
+            return ActionResult(msg("the correction changes no money output of {e} in {o}: nothing to adjust", e=a["employee_id"], o=orig["id"]).in_(lang), seq)
         shown = ", ".join(f"{e['node']} {e['amount']}" for e in entries)
-        return ActionResult(msg("adjusting entry for {e}: {s} (correcting {o}), paid with {t}",
-                                "{e} 的调整项：{s}（更正 {o}），随 {t} 发放", e=a["employee_id"], s=shown, o=orig["id"],
+        return ActionResult(msg("adjusting entry for {e}: {s} (correcting {o}), paid with {t}", e=a["employee_id"], s=shown, o=orig["id"],
                                 t=target["id"]).in_(lang), seq, details={"entries": entries})
 
     def export(self, path: str | Path, cycle_id: str | None = None) -> ExportReport:
@@ -905,14 +881,12 @@ class Workflow:
                                (c["id"], str(path), now, me.id, len(rows), digest))
             self.store.append_event(now, me.id, "cycle.export", {"path": str(path), "rows": len(rows), "sha256": digest,
                                                                  "exported_before": len(previous)}, c["id"], None, None, self.operator)
-        text = msg("wrote {n} rows to {p}", "已写出 {n} 行到 {p}", n=len(rows), p=path)
+        text = msg("wrote {n} rows to {p}", n=len(rows), p=path)
         if previous:
             last = previous[-1]
             text = msg("{t}. NOTE: this cycle was already exported {k} time(s), last on {at} by {who} to {p}: make sure it "
-                       "is not paid twice", "{t}。注意：该周期此前已导出 {k} 次，最近一次是 {at} 由 {who} 导出到 {p}：请勿重复发放",
-                       t=text.en, k=len(previous), at=last["at"], who=last["actor"], p=last["path"])
-            text = Msg(text.en, text.zh.replace(msg("wrote {n} rows to {p}", "", n=len(rows), p=path).en,
-                                                f"已写出 {len(rows)} 行到 {path}"))
+                       "is not paid twice",
+                       t=text, k=len(previous), at=last["at"], who=last["actor"], p=last["path"])
         return ExportReport(str(path), len(rows), columns, previous, text.in_(c["lang"]))
 
     # ---- internals: rows, people, context --------------------------------------------------------
@@ -925,13 +899,12 @@ class Workflow:
             row = self._latest_cycle_row()
             if row is None:
                 raise NotFound(msg("{p}: no cycle yet; create one with `pkrules cycle new POLICY --period P --people ORG --data DATA`",
-                                   "{p}：还没有考核周期；请用 `pkrules cycle new 政策 --period 期间 --people 组织表 --data 数据` 创建",
                                    p=self.store.path))
             return row
         row = self.store.one("SELECT * FROM cycles WHERE id = ?", (cycle_id,))
         if row is None:
             known = ", ".join(r["id"] for r in self.store.all("SELECT id FROM cycles ORDER BY id")) or "none / 无"
-            raise NotFound(msg("no cycle '{c}' in {p} (cycles: {k})", "{p} 中没有周期 '{c}'（已有：{k}）", c=cycle_id,
+            raise NotFound(msg("no cycle '{c}' in {p} (cycles: {k})", c=cycle_id,
                                p=self.store.path, k=known))
         return row
 
@@ -950,8 +923,7 @@ class Workflow:
     def _me(self, c: dict) -> Person:
         me = self._person(c["id"], self.actor)
         if me is None:
-            raise Refused(msg("{a} is not in the org table of cycle {c}: only people in it may act on it",
-                              "{a} 不在周期 {c} 的组织表中：只有组织表中的人可以操作", a=self.actor or "?", c=c["id"]), c["lang"])
+            raise Refused(msg("{a} is not in the org table of cycle {c}: only people in it may act on it", a=self.actor or "?", c=c["id"]), c["lang"])
         return me
 
     def _chain(self, c: dict, employee_id: str) -> list[str]:
@@ -966,20 +938,20 @@ class Workflow:
     def _appraisal_row(self, c: dict, employee_id: str) -> dict:
         row = self.store.one("SELECT * FROM appraisals WHERE cycle_id = ? AND employee_id = ?", (c["id"], str(employee_id)))
         if row is None:
-            raise NotFound(msg("no appraisal for '{e}' in cycle {c}", "周期 {c} 中没有 '{e}' 的考核", e=employee_id, c=c["id"]), c["lang"])
+            raise NotFound(msg("no appraisal for '{e}' in cycle {c}", e=employee_id, c=c["id"]), c["lang"])
         return row
 
     def _appeal_row(self, appeal_id: int) -> dict:
         row = self.store.one("SELECT * FROM appeals WHERE id = ?", (int(appeal_id),))
         if row is None:
-            raise NotFound(msg("no appeal #{i}", "没有申诉 #{i}", i=appeal_id))
+            raise NotFound(msg("no appeal #{i}", i=appeal_id))
         return row
 
     def _check_visible(self, c: dict, a: dict) -> None:
         me = self._me(c)
         if not access.may_see(me, a, self._chain(c, a["employee_id"])):
             raise Refused(msg("{me} may not see {e}'s appraisal: employees see their own, managers their direct reports, "
-                              "HR everyone", "{me} 无权查看 {e} 的考核：员工只能看本人的，经理看直属下属的，HR 看全部",
+                              "HR everyone",
                               me=me.label(), e=a["employee_id"]), c["lang"])
 
     def _ctx(self, c: dict, a: dict | None, appeal: dict | None = None) -> dict:
@@ -1132,18 +1104,18 @@ class Workflow:
                 from difflib import get_close_matches
 
                 guess = get_close_matches(name, list(names), n=1)
-                raise BadInput(msg("'{n}' is not an input of the policy{g}", "'{n}' 不是该政策的输入项{g}", n=name,
-                                   g=f" (did you mean '{guess[0]}'?)" if guess else ""), lang)
+                raise BadInput(msg("'{n}' is not an input of the policy (did you mean '{g}'?)", n=name, g=guess[0]) if guess
+                               else msg("'{n}' is not an input of the policy", n=name), lang)
             if real == graph.key:
-                raise BadInput(msg("the key {k} cannot be changed", "主键 {k} 不能修改", k=real), lang)
+                raise BadInput(msg("the key {k} cannot be changed", k=real), lang)
             wanted[real] = str(text)
         row = dict(cells, **wanted)
         population = api.population_from_rows(graph, [row], source=f"{employee_id}")
         if population.errors:
-            problems = []
-            for e in population.errors:
-                problems.append(f"{e.column}: " + (repr(e.value) if e.value != "" else "(empty)") + f" — {e.expected}")
-            raise BadInput(Msg("not a valid value: " + "; ".join(problems), "值无效：" + "；".join(problems)), lang)
+            problems = [msg("{column}: {value} — {expected}", column=e.column, expected=e.expected,
+                            value=repr(e.value) if e.value != "" else msg("(empty)"))
+                        for e in population.errors]
+            raise BadInput(msg("not a valid value: {problems}", problems=joined(msg("; "), problems)), lang)
         validated = population.rows[0]
         return {name: to_text(validated[name]) for name in wanted}
 
@@ -1167,7 +1139,7 @@ class Workflow:
         population = api.population_from_rows(graph, rows, related, source=f"cycle {c['id']}")
         if population.errors:
             problems = "; ".join(f"row {e.row}, {e.column}: {e.value!r} — {e.expected}" for e in population.errors[:5])
-            raise BadInput(msg("the stored inputs no longer validate: {p}", "存储的输入无法通过校验：{p}", p=problems), c["lang"])
+            raise BadInput(msg("the stored inputs no longer validate: {p}", p=problems), c["lang"])
         return population
 
     def _run_chain(self, run_id: int) -> list[int]:
@@ -1228,8 +1200,8 @@ class Workflow:
             after_population = population
         after = api.evaluate(graph, after_population)
         if after.errors:
-            problems = "; ".join(e.describe(graph.source.path) for e in after.errors[:5])
-            raise BadInput(msg("the correction makes rows fail: {p}; nothing was changed", "该更正导致计算失败：{p}；未做任何修改",
+            problems = joined(msg("; "), [later(lambda e=e: e.describe(graph.source.path)) for e in after.errors[:5]])
+            raise BadInput(msg("the correction makes rows fail: {p}; nothing was changed",
                                p=problems), c["lang"])
         change: dict = {}
         if focus is not None:
@@ -1314,8 +1286,7 @@ def _option(name: str, refusal: Msg | None, lang: str, employee_id: str | None, 
 
 
 def _conflict_msg() -> Msg:
-    return msg("changed by someone else since you loaded it: reload and try again",
-               "在您打开之后已被他人修改：请刷新后重试")
+    return msg("changed by someone else since you loaded it: reload and try again")
 
 
 def _date(text: str | None) -> dt.date | None:

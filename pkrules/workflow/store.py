@@ -83,8 +83,7 @@ class Store:
         self.path = str(path)
         exists = self.path == ":memory:" or Path(self.path).exists()
         if not exists and not create:
-            raise StoreError(msg("{path}: no such store; create one with `pkrules cycle new` (or `pkrules demo`)",
-                                 "{path}：没有这个数据库；请先用 `pkrules cycle new`（或 `pkrules demo`）创建", path=self.path))
+            raise StoreError(msg("{path}: no such store; create one with `pkrules cycle new` (or `pkrules demo`)", path=self.path))
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA foreign_keys=ON")
@@ -92,7 +91,7 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as e:
-            raise StoreError(msg("{path}: not a pkrules store ({e})", "{path}：不是 pkrules 数据库（{e}）",
+            raise StoreError(msg("{path}: not a pkrules store ({e})",
                                  path=self.path, e=e)) from None
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
@@ -108,11 +107,10 @@ class Store:
             if "schema_version" not in self.db.table_names():
                 if self.db.table_names():
                     raise StoreError(msg("{path}: this SQLite file is not a pkrules store (it has other tables); "
-                                         "choose another file with --db",
-                                         "{path}：这个 SQLite 文件不是 pkrules 数据库；请用 --db 换一个文件", path=self.path))
+                                         "choose another file with --db", path=self.path))
                 return 0
         except sqlite3.DatabaseError as e:
-            raise StoreError(msg("{path}: not a pkrules store ({e})", "{path}：不是 pkrules 数据库（{e}）",
+            raise StoreError(msg("{path}: not a pkrules store ({e})",
                                  path=self.path, e=e)) from None
         row = self.conn.execute("SELECT max(version) FROM schema_version").fetchone()
         return row[0] or 0
@@ -122,7 +120,6 @@ class Store:
         current = self.schema_version()
         if current > SCHEMA_VERSION:
             raise StoreError(msg("{path}: made by a newer pkrules (schema {v}, this one knows {mine}); upgrade pkrules",
-                                 "{path}：由更新版本的 pkrules 创建（结构版本 {v}，本版本只认识 {mine}）；请升级 pkrules",
                                  path=self.path, v=current, mine=SCHEMA_VERSION))
         applied = []
         for version in range(current + 1, SCHEMA_VERSION + 1):
@@ -148,8 +145,7 @@ class Store:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
-            raise StoreError(msg("{path}: the store is busy or locked ({e}); try again",
-                                 "{path}：数据库正忙或被锁定（{e}）；请重试", path=self.path, e=e)) from None
+            raise StoreError(msg("{path}: the store is busy or locked ({e}); try again", path=self.path, e=e)) from None
         self._depth = 1
         try:
             yield self
