@@ -813,4 +813,8 @@ TRANSLATIONS: dict[str, str] = {
     "  {mark} {label}: {reason}": "  {mark} {label}：{reason}",
     # workflow
     "OS user '{l}'": "系统用户 '{l}'",
+    # workflow/calendar.py
+    "counted on weekdays only: the China calendar has no data for {years}": "按周一至周五计算：中国节假日日历没有 {years} 年的数据",
+    # workflow/service.py
+    "publication (manager scores)": "公示（上级评分后）",
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from .messages import msg
+
 
 @dataclass(frozen=True)
 class Deadline:
@@ -53,8 +55,10 @@ class WorkCalendar:
         except NotImplementedError:
             return day.weekday() < 5, True
 
-    def add_working_days(self, start: dt.date, days: int) -> Deadline:
-        """The end of the `days`-th working day after `start` (start itself is not counted)."""
+    def add_working_days(self, start: dt.date, days: int, lang: str = "en") -> Deadline:
+        """The end of the `days`-th working day after `start` (start itself is not counted).
+
+        lang: the language of the note, which is stored with the deadline (the cycle's)."""
         if days <= 0:
             raise ValueError("a deadline counts at least one working day")
         day = start
@@ -70,7 +74,8 @@ class WorkCalendar:
         note = ""
         if guessed:
             years = ", ".join(str(y) for y in sorted(guessed))
-            note = f"counted on weekdays only: the China calendar has no data for {years}"
+            note = msg("counted on weekdays only: the China calendar has no data for {years}", years=years)
+            note = note.zh if lang == "zh" else note.en
         return Deadline(day, note)
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:

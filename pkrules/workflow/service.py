@@ -425,7 +425,7 @@ class Workflow:
         today = self.clock.today()
         start = start or today
         calendar = WorkCalendar(spec.calendar, spec.days_off)
-        first = calendar.add_working_days(start, spec.days("self_review")) if spec.days("self_review") else None
+        first = calendar.add_working_days(start, spec.days("self_review"), lang) if spec.days("self_review") else None
         now = self.clock.now()
         sha = hashlib.sha256(policy_text.encode("utf-8")).hexdigest()
         node_names = list(graph.nodes)
@@ -785,7 +785,8 @@ class Workflow:
         with self.store.transaction():
             run = None
             if c["stale"]:
-                run = self._recompute(c, self._graph(c), {}, "publication (manager scores)", None)
+                reason = msg("publication (manager scores)")  # stored in the run: in the cycle's language
+                run = self._recompute(c, self._graph(c), {}, reason.zh if c["lang"] == "zh" else reason.en, None)
             self.store.execute("UPDATE appraisals SET stage = 'published', entered_on = ?, deadline = ?, deadline_note = ?, "
                                "version = version + 1 WHERE cycle_id = ?",
                                (today.isoformat(), due.due.isoformat() if due else None, due.note if due else "", c["id"]))
@@ -983,7 +984,7 @@ class Workflow:
         days = spec.days(kind)
         if not days:
             return None
-        return WorkCalendar(spec.calendar, spec.days_off).add_working_days(self.clock.today(), days)
+        return WorkCalendar(spec.calendar, spec.days_off).add_working_days(self.clock.today(), days, c["lang"])
 
     def _overdue(self, stage: str, deadline: dt.date | None) -> bool:
         return bool(deadline and stage != "final" and deadline < self.clock.today())
