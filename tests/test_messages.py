@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pkrules.messages import choose_language, speaking, tr
-from pkrules.messages.explain import MESSAGES
+from pkrules.messages import choose_language, joined, keyed_words, msg, speaking, tr
+from pkrules.messages import diff, explain, impact
 from pkrules.messages.zh import TRANSLATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,9 +50,40 @@ def test_no_translation_is_left_over():
 
 
 def test_keyed_words_exist_in_both_languages_with_the_same_placeholders():
-    assert MESSAGES["en"].keys() == MESSAGES["zh"].keys()
-    for key, en in MESSAGES["en"].items():
-        assert _fields(MESSAGES["zh"][key]) <= _fields(en), key
+    for catalogue in (explain.MESSAGES, diff.MESSAGES, impact.MESSAGES):
+        assert catalogue["en"].keys() == catalogue["zh"].keys()
+        for key, en in catalogue["en"].items():
+            assert _fields(catalogue["zh"][key]) <= _fields(en), key
+
+
+def test_one_keyed_catalogue_no_key_means_two_things():
+    # say() looks in all three at once: a key in two of them must be the same words.
+    seen: dict[str, tuple] = {}
+    for catalogue in (explain.MESSAGES, diff.MESSAGES, impact.MESSAGES):
+        for key in catalogue["en"]:
+            words = (catalogue["en"][key], catalogue["zh"][key])
+            assert seen.setdefault(key, words) == words, key
+    assert set(keyed_words()["zh"]) == set(seen)
+
+
+def test_a_sentence_said_later_is_said_in_the_language_asked():
+    refusal = msg("only {e}, who filed appeal #{i}, may {w}", e="E013", i=2, w=msg("withdraw it"))
+    assert refusal.en == "only E013, who filed appeal #2, may withdraw it"
+    assert refusal.zh == "只有提出申诉 #2 的 E013 可以撤回"
+    both = joined(msg("; "), [msg("you cannot decide your own appeal"), msg("already acknowledged")])
+    assert both.in_("zh") == "不能裁决自己的申诉；已确认过" and both.in_("en").count("; ") == 1
+    try:
+        choose_language("en")  # the user's --lang wins over the cycle's language
+        assert refusal.in_("zh") == refusal.en
+    finally:
+        choose_language(None)
+
+
+def test_one_english_word_with_two_meanings_has_two_chinese_words():
+    with speaking("zh"):
+        assert (tr("name"), tr("name", ctx="person")) == ("项目", "姓名")
+    with speaking("en"):
+        assert tr("name", ctx="person") == "name"
 
 
 def test_the_policy_language_is_spoken_unless_the_user_chose():

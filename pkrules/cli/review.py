@@ -170,7 +170,8 @@ def _impact(old_graph, new_graph, args, d):
             raise _fail(error(tr("{data}: no rows to evaluate", data=args.data)))
     for results, label in ((old_results, args.old), (new_results, args.new)):
         for problem in results.errors:
-            _err(error(f"{args.data}: {label}: {problem.describe(results.graph.source.path)}"))
+            _err(error(tr("{data}: {policy}: {problem}", data=args.data, policy=label,
+                          problem=problem.describe(results.graph.source.path))))
         if results.errors and not args.keep_going:
             n = len(results.errors)
             raise _fail(tr("{policy}: {n} row{s} could not be computed; no impact was computed. "

@@ -91,7 +91,7 @@ def evaluate_population(graph, population, data_path: str, engine: str, keep_goi
         raise Fail(error(tr("{data}: no rows to evaluate", data=data_path)))
     if results.errors and row_errors:
         for problem in results.errors:
-            err(error(f"{data_path}: {problem.describe(graph.source.path)}"))
+            err(error(tr("{data}: {problem}", data=data_path, problem=problem.describe(graph.source.path))))
         if not keep_going:
             n = len(results.errors)
             raise Fail(tr("{n} row{s} could not be computed; nothing was written. "

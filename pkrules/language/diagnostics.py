@@ -107,13 +107,12 @@ def _render_all(source: SourceFile, diagnostics: list[Diagnostic]) -> str:
     parts = [_render(source, d) for d in sort_diagnostics(diagnostics)]
     errors = sum(d.is_error for d in diagnostics)
     warnings = len(diagnostics) - errors
-    summary = []
-    if errors:
-        summary.append(tr("{n} error{s}", n=errors, s="s" if errors != 1 else ""))
-    if warnings:
-        summary.append(tr("{n} warning{s}", n=warnings, s="s" if warnings != 1 else ""))
-    if summary:
-        parts.append(f"{source.path}: " + tr(", ").join(summary))
+    said_errors = tr("{n} error{s}", n=errors, s="s" if errors != 1 else "")
+    said_warnings = tr("{n} warning{s}", n=warnings, s="s" if warnings != 1 else "")
+    if errors and warnings:
+        parts.append(f"{source.path}: " + tr("{errors}, {warnings}", errors=said_errors, warnings=said_warnings))
+    elif errors or warnings:
+        parts.append(f"{source.path}: " + (said_errors if errors else said_warnings))
     return "\n\n".join(parts[:-1]) + ("\n\n" if len(parts) > 1 else "") + parts[-1] if parts else ""
 
 

@@ -817,4 +817,9 @@ TRANSLATIONS: dict[str, str] = {
     "counted on weekdays only: the China calendar has no data for {years}": "按周一至周五计算：中国节假日日历没有 {years} 年的数据",
     # workflow/service.py
     "publication (manager scores)": "公示（上级评分后）",
+    # base: diagnostics
+    "{errors}, {warnings}": "{errors}，{warnings}",
+    # cli
+    "{data}: {problem}": "{data}：{problem}",
+    "{data}: {policy}: {problem}": "{data}：{policy}：{problem}",
 }
