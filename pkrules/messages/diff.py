@@ -147,7 +147,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_changes": "没有语义变化",
         "n_changes": "{n} 处语义变化",
         "line": "第 {n} 行", "lines": "第 {a}–{b} 行", "was_line": "原{where}", "old_line": "原{where}",
-        "changes_heading": "政策变更",
+        "changes_heading": "方案变更",
         "old_new": "旧 → 新",
     },
 }

@@ -7,6 +7,8 @@ import hashlib
 from fractions import Fraction
 from pathlib import Path
 
+from pkrules.messages import reason
+
 from .messages import BadInput, msg
 
 
@@ -55,5 +57,5 @@ def write_payroll(path: str | Path, rows: list[dict], money: list[str], lang: st
         else:
             raise BadInput(msg("{p}: write .csv or .xlsx", p=path), lang)
     except OSError as e:
-        raise BadInput(msg("cannot write {p}: {e}", p=path, e=e.strerror), lang) from None
+        raise BadInput(msg("cannot write {p}: {e}", p=path, e=reason(e)), lang) from None
     return columns, hashlib.sha256(path.read_bytes()).hexdigest()
