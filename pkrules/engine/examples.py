@@ -87,7 +87,8 @@ def _typed_as(kind: str, word: object) -> object:
 
 def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
     rows = example_rows(graph, example)
-    population = Population(graph, rows, related=example_related(graph, example, rows), source=tr("example {title}", title=example.title))
+    population = Population(graph, rows, related=example_related(graph, example, rows),
+                            source=tr("example {title}", title=example.title))
     results: Results = evaluate(graph, population)
     outcome = ExampleOutcome(example.title, example.span.line, len(example.expectations), errors=results.errors,
                              results=results)

@@ -754,9 +754,9 @@ class Checker:
     def _aggregate_body(self, agg: ast.Aggregate) -> Type:
         if agg.operand is not None and constant_value(agg.operand) is not None:
             self._ambiguous_commas(agg.operand)
-            self.error("aggregate-constant", tr("{func} of a fixed number over everyone is that number", func=aggregate_word(agg.func)),
-                       agg.span, hint=tr("{func} needs a value that differs between people, e.g. {func} sales within team",
-                                         func=aggregate_word(agg.func)))
+            word = aggregate_word(agg.func)
+            self.error("aggregate-constant", tr("{func} of a fixed number over everyone is that number", func=word), agg.span,
+                       hint=tr("{func} needs a value that differs between people, e.g. {func} sales within team", func=word))
             return T_ERROR
         if agg.where is not None:
             t = self._infer(agg.where)
@@ -772,7 +772,8 @@ class Checker:
                                agg.operand.span)
             return T_WHOLE
         if agg.operand is None:
-            self.error("aggregate-operand", tr("{func} of what? e.g. {func} sales within team", func=aggregate_word(agg.func)), agg.span)
+            self.error("aggregate-operand", tr("{func} of what? e.g. {func} sales within team", func=aggregate_word(agg.func)),
+                       agg.span)
             return T_ERROR
         t = self._infer(agg.operand)
         if t.kind == "error":
