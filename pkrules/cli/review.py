@@ -141,7 +141,7 @@ def _impact(old_graph, new_graph, args, d):
     related = sorted(set(getattr(old_graph, "related", None) or {}) | set(getattr(new_graph, "related", None) or {}))
     if related:
         raise _fail(error(tr("the policy reads related tables ({tables}), which `diff --data` cannot take yet; "
-                             "compare `pkrules run … --with …` of each version instead", tables=", ".join(related))))
+                             "compare `pkrules run … --with …` of each version instead", tables=tr(", ").join(related))))
     try:
         text = read_text_spec(args.data)
     except GitError as e:

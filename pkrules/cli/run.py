@@ -18,7 +18,7 @@ def related_paths(graph, specs: list[str] | None) -> dict[str, str]:
             raise Fail(error(tr("--with {spec}: write --with TABLE=FILE, e.g. --with ratings=ratings.csv", spec=spec)),
                        EXIT_USAGE)
         if name not in graph.related:
-            known = ", ".join(graph.related) or tr("none")
+            known = tr(", ").join(graph.related) or tr("none")
             raise Fail(error(tr("--with {spec}: the policy has no table {table} (its tables: {known})", spec=spec,
                                 table=name, known=known)), EXIT_USAGE)
         given[name] = path

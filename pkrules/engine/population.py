@@ -86,7 +86,7 @@ def check_related(graph: RuleGraph, related: dict[str, list[dict]]) -> None:
     """Every related table the policy reads is given, and no other."""
     unknown = [name for name in related if name not in graph.related]
     if unknown:
-        known = ", ".join(graph.related) or tr("none")
+        known = tr(", ").join(graph.related) or tr("none")
         raise MissingTable(tr("the policy has no table {table} (its tables: {known})", table=unknown[0], known=known))
     missing = [name for name in graph.related if name not in related]
     if missing:

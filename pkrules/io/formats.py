@@ -68,7 +68,7 @@ def excel_as_csv_text(path: str | Path, sheet: str | None = None) -> str:
         if sheet is not None:
             if sheet not in book.sheetnames:
                 raise DataError(tr("{path}: no sheet named {sheet}; its sheets: {sheets}", path=path, sheet=sheet,
-                                   sheets=", ".join(book.sheetnames)))
+                                   sheets=tr(", ").join(book.sheetnames)))
             ws = book[sheet]
         else:
             ws = book.worksheets[0]
@@ -99,11 +99,11 @@ def sqlite_as_csv_text(path: str | Path, table: str | None = None) -> str:
         if table is None:
             if len(tables) != 1:
                 raise DataError(tr("{path}: name the table with --table (tables: {tables})", path=path,
-                                   tables=", ".join(tables) or tr("none")))
+                                   tables=tr(", ").join(tables) or tr("none")))
             table = tables[0]
         elif table not in tables:
             raise DataError(tr("{path}: no table named {table}; its tables: {tables}", path=path, table=table,
-                               tables=", ".join(tables) or tr("none")))
+                               tables=tr(", ").join(tables) or tr("none")))
         cursor = con.execute(f'select * from "{table.replace(chr(34), chr(34) * 2)}"')
         header = [d[0] for d in cursor.description]
         return _csv_text(header, cursor)

@@ -160,13 +160,13 @@ def read_csv(graph: RuleGraph, path: str | Path, text: str | None = None, table:
         from pkrules.language.builtins import did_you_mean
 
         lines = [tr("{path}: the header lacks column{s} {columns}", path=path, s="s" if len(missing) > 1 else "",
-                    columns=", ".join(missing))]
+                    columns=tr(", ").join(missing))]
         unmatched = [h for h in header if aliases.get(h) is None and h not in positions]
         for name in missing:
             guess = did_you_mean(name, unmatched)
             if guess:
                 lines.append(tr("  hint: is '{guess}' meant to be {name}?", guess=guess, name=name))
-        lines.append(tr("  the header is: {header}", header=", ".join(header)))
+        lines.append(tr("  the header is: {header}", header=tr(", ").join(header)))
         raise DataError("\n".join(lines))
     extra = [h for i, h in enumerate(header) if i not in positions.values()]
     model = _row_model(columns)

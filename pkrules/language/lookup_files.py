@@ -75,7 +75,7 @@ def read_lookup(policy_path: str, lookup: ast.Lookup, key_type: Type) -> tuple[d
         value_col = 1 - key_col
     else:
         raise LookupFileError(tr("{file} has no column {column}", file=lookup.file, column=value_name),
-                              tr('its header is: {header}; name the value column with column "…"', header=", ".join(header)))
+                              tr('its header is: {header}; name the value column with column "…"', header=tr(", ").join(header)))
     table: dict[object, object] = {}
     lines: dict[object, int] = {}
     for number, row in enumerate(rows[1:], start=2):

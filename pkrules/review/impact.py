@@ -94,7 +94,7 @@ def check_columns(old: RuleGraph, new: RuleGraph, data_path: str, text: str | No
                 tr("{data}: {label} needs column {column} (input {name}), which the data does not have",
                    data=data_path, label=label, column=column, name=name))
     if problems:
-        problems.append(tr("  the header is: {header}", header=", ".join(header)))
+        problems.append(tr("  the header is: {header}", header=tr(", ").join(header)))
         problems.append(tr("  hint: add the column to the data to see the impact of the change"))
         raise ImpactError("\n".join(problems))
     return text
