@@ -346,3 +346,86 @@ def highlight_terminal(text: str) -> str:
     from pkrules.language.highlight import highlight_terminal as paint
 
     return paint(text)
+
+
+# ---- added for the TUI ----------------------------------------------------------------------------
+
+from .impact import ImpactError  # noqa: E402  (the impact cannot be computed: the message says why)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A threshold a rule table compares a value with: `IF score >= 90 THEN coef 1.2`."""
+
+    node: str  # the value compared (score)
+    op: str  # >= > <= <
+    threshold: Fraction
+    table: str  # the table (coef)
+    row: str  # the row as written
+    line: int
+
+
+def bands(graph: RuleGraph) -> list[Band]:
+    """Every simple threshold (`name op constant`) in the policy's rule tables, in policy order:
+    what a picture of a value's distribution draws as band lines."""
+    from . import ast
+    from .check import constant_value
+
+    flipped = {">=": "<=", "<=": ">=", ">": "<", "<": ">"}
+    found: list[Band] = []
+    for node in graph.definitions:
+        if not isinstance(node.decl, ast.Table):
+            continue
+        for row in node.decl.rows:
+            cond = row.cond
+            if not isinstance(cond, ast.Compare) or len(cond.ops) != 1 or cond.ops[0] not in flipped:
+                continue
+            (left, right), op = cond.operands, cond.ops[0]
+            if isinstance(right, ast.Name) and not isinstance(left, ast.Name):
+                left, right, op = right, left, flipped[op]
+            value = constant_value(right)
+            if isinstance(left, ast.Name) and left.name in graph.nodes and isinstance(value, (int, Fraction)) \
+                    and not isinstance(value, bool):
+                text = graph.source.snippet(row.span).split("\n")[0].split("#")[0].strip()
+                found.append(Band(left.name, op, Fraction(value), node.name, text, row.span.line))
+    return found
+
+
+def policy_impact(old: RuleGraph, new: RuleGraph, data: str | Path, change=None):
+    """Both versions evaluated on one data file, employees matched by key: who gains, who loses, what it
+    costs (a pkrules.impact.Impact; `impact_summary` gives its summary lines). change: their PolicyDiff
+    (`diff_texts`), for renamed values. Raises ImpactError (a column the data lacks, bad cells, row errors)."""
+    from .impact import choose_columns, compute_impact, evaluate_both, fast_pair, load_populations
+
+    data = str(data)
+    renames = change.renames if change is not None else {}
+    changed = change.changed_names() if change is not None else None
+    columns = choose_columns(old, new, renames)
+    if not old.related and not new.related and Path(data).is_file():
+        fast = fast_pair(old, new, data)
+        if fast is not None:
+            return compute_impact(*fast, data, columns, renames, changed,
+                                  lambda: load_populations(old, new, data), "columnar")
+    old_population, new_population = load_populations(old, new, data)
+    for population in (old_population, new_population):
+        if population.errors:
+            raise ImpactError("\n".join(e.describe(data) for e in population.errors[:20]))
+    old_results, new_results = evaluate_both(old, new, old_population, new_population, renames=renames)
+    for results in (old_results, new_results):
+        if results.errors:
+            raise ImpactError("\n".join(e.describe(results.graph.source.path) for e in results.errors[:20]))
+    return compute_impact(old_results, new_results, data, columns, renames, changed, (old_population, new_population))
+
+
+def impact_summary(impact) -> list[str]:
+    """The impact's summary as `pkrules diff --data` prints it: counts of who gains and loses, the cost."""
+    from .impact import summary_lines
+
+    return summary_lines(impact)
+
+
+def diff_summary(change) -> str:
+    """One line for a PolicyDiff: 'no semantic changes' or 'N changes', in the policy's language."""
+    from .diff import summary
+
+    return summary(change)
