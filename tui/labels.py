@@ -17,7 +17,7 @@ WORDS: dict[str, dict[str, str]] = {
         "search": "search", "sorted_by": "sorted by", "shown": "{n} of {of} employees", "cost": "Σ {what} {value}",
         "search_placeholder": "/ search: ID, name or team",
         "loading": "Loading the cycle…", "filtering": "Filtering…",
-        "preview": "PREVIEW", "acting_as": "as {who}",
+        "preview": "PREVIEW", "acting_as": "as {who}", "cycle": "cycle {name}",
         "no_rows": "Nobody matches these filters.",
         # employee
         "explanation": "Explanation", "figures": "Inputs & results", "history": "History", "changes": "Changes",
@@ -60,7 +60,7 @@ WORDS: dict[str, dict[str, str]] = {
         "search": "搜索", "sorted_by": "排序", "shown": "{n} / {of} 人", "cost": "Σ {what} {value}",
         "search_placeholder": "/ 搜索：工号、姓名或小组",
         "loading": "正在载入…", "filtering": "正在筛选…",
-        "preview": "预览", "acting_as": "身份：{who}",
+        "preview": "预览", "acting_as": "身份：{who}", "cycle": "周期 {name}",
         "no_rows": "没有符合条件的员工。",
         "explanation": "计算说明", "figures": "输入与结果", "history": "记录", "changes": "变化",
         "inputs": "输入", "results": "结果", "deadline": "截止 {date}", "overdue_since": "{date} 起逾期",

@@ -624,6 +624,9 @@ class PreviewModel:
 
     # ---- policy and pictures ----------------------------------------------------------------------
 
+    def source(self) -> tuple[str, str]:
+        return self.policy_path, self.graph.source.text
+
     def policy(self) -> PolicyView:
         with self._lock:
             if self._coverage is None:

@@ -1,0 +1,217 @@
+"""Actions and their forms: the list of what the acting person may do now (and why not, for the rest),
+and one form per action — score entry checked by the engine, an appeal on a figure picked from the
+explanation, a decision with a reason. The model performs the action (in a worker: an upheld appeal
+recomputes everyone); its messages are shown as they come, field by field."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Label, LoadingIndicator, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from .model import Action, EmployeeView, Outcome
+from .widgets import TextInput
+
+
+class ActionsScreen(ModalScreen[Outcome | None]):
+    """Every action of the current stage: the allowed ones open their form, the refused ones say why."""
+
+    DEFAULT_CSS = """
+    ActionsScreen { align: center middle; }
+    ActionsScreen > Vertical { width: 90%; max-width: 100; height: auto; max-height: 90%; border: round $primary;
+                               background: $surface; padding: 0 1; }
+    ActionsScreen #title { text-style: bold; margin-bottom: 1; }
+    ActionsScreen OptionList { height: auto; max-height: 16; }
+    ActionsScreen #why { margin-top: 1; color: $warning; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, key: str, view: EmployeeView, node: str | None):
+        super().__init__()
+        self.key = key
+        self.view = view
+        self.node = node
+        self.actions: list[Action] = []
+
+    def compose(self) -> ComposeResult:
+        w = self.app.word
+        person = self.app.model.info.person
+        with Vertical():
+            yield Static(w("actions_for", who=f"{self.view.name} ({self.key})", person=person.name), id="title")
+            yield OptionList(id="list")
+            yield Static("", id="why")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        actions = self.app.model.actions(self.key)
+        self.app.call_from_thread(self.show, actions)
+
+    def show(self, actions: list[Action]) -> None:
+        self.actions = actions
+        options = self.query_one("#list", OptionList)
+        options.clear_options()
+        if not actions:
+            self.query_one("#why", Static).update(self.app.word("no_actions"))
+        for action in actions:
+            prompt = Text()
+            if action.allowed:
+                prompt.append("▸ ", style="bold green")
+                prompt.append(action.label, style="bold")
+            else:
+                prompt.append("✗ ", style="red")
+                prompt.append(action.label, style="dim")
+                prompt.append(f"\n    {action.reason}", style="dim italic")
+            options.add_option(Option(prompt, id=action.code))
+        first = next((i for i, a in enumerate(actions) if a.allowed), 0)
+        if actions:
+            options.highlighted = first
+        options.focus()
+
+    @on(OptionList.OptionHighlighted, "#list")
+    def highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        action = self.actions[event.option_index]
+        self.query_one("#why", Static).update("" if action.allowed else f"{self.app.word('refused')}: {action.reason}")
+
+    @on(OptionList.OptionSelected, "#list")
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        action = self.actions[event.option_index]
+        if not action.allowed:
+            self.app.notify(action.reason, title=action.label, severity="warning", timeout=8)
+            return
+        self.app.push_screen(FormScreen(self.key, self.view, action, self.node), self.done)
+
+    def done(self, outcome: Outcome | None) -> None:
+        if outcome is not None:
+            self.dismiss(outcome)
+
+
+class FormScreen(ModalScreen[Outcome | None]):
+    """One action's form; ctrl+s (or Submit) performs it, the model's messages appear under the fields."""
+
+    DEFAULT_CSS = """
+    FormScreen { align: center middle; }
+    FormScreen > Vertical { width: 90%; max-width: 100; height: 90%; border: round $primary; background: $surface; }
+    FormScreen #title { text-style: bold; padding: 0 1; }
+    FormScreen #message { padding: 0 1; color: $error; height: auto; }
+    FormScreen VerticalScroll { height: 1fr; padding: 0 1; }
+    FormScreen .field-label { margin-top: 1; text-style: bold; }
+    FormScreen .field-help { color: $text-muted; }
+    FormScreen .field-error { color: $error; text-style: bold; height: auto; }
+    FormScreen TextInput { border: tall $primary 40%; }
+    FormScreen TextInput.-invalid { border: tall $error; }
+    FormScreen #buttons { height: 3; padding: 0 1; }
+    FormScreen Button { margin-right: 2; }
+    FormScreen LoadingIndicator { height: 1; display: none; }
+    FormScreen.-busy LoadingIndicator { display: block; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "submit", "Submit", priority=True)]
+
+    def __init__(self, key: str, view: EmployeeView, action: Action, node: str | None = None):
+        super().__init__()
+        self.key = key
+        self.view = view
+        self.action = action
+        self.node = node
+
+    def compose(self) -> ComposeResult:
+        w = self.app.word
+        with Vertical():
+            yield Static(f"{self.action.label} — {self.view.name} ({self.key})", id="title")
+            yield Static("", id="message")
+            with VerticalScroll():
+                for f in self.action.fields:
+                    required = f" ({w('required')})" if f.required else ""
+                    yield Label(f"{f.label}{required}", classes="field-label")
+                    yield self.field_widget(f)
+                    if f.help:
+                        yield Static(f.help, classes="field-help", markup=False)
+                    yield Static("", id=f"error-{f.name}", classes="field-error")
+                if not self.action.fields:
+                    yield Static(f"{self.action.label}?")
+            yield LoadingIndicator()
+            with Horizontal(id="buttons"):
+                yield Button(f"{w('submit')} (ctrl+s)", variant="primary", id="submit")
+                yield Button(f"{w('cancel')} (esc)", id="cancel")
+        yield Footer()
+
+    def field_widget(self, f):
+        widget_id = f"field-{f.name}"
+        if f.kind in ("choice", "node"):
+            value = f.default
+            if f.kind == "node" and self.node and any(v == self.node for v, _ in f.choices):
+                value = self.node  # the figure picked in the explanation tree
+            known = any(v == value for v, _ in f.choices)
+            return Select([(label, v) for v, label in f.choices], value=value if known else Select.NULL,
+                          allow_blank=not known, id=widget_id)
+        return TextInput(value=f.default, id=widget_id)
+
+    def on_mount(self) -> None:
+        widgets = [self.query_one(f"#field-{f.name}") for f in self.action.fields]
+        # Focus the first field a person has to write in (a reason), else the first field.
+        empty = next((wd for f, wd in zip(self.action.fields, widgets) if f.required and not f.default), None)
+        target = empty or (widgets[0] if widgets else self.query_one("#submit", Button))
+        target.focus()
+
+    def values(self) -> dict[str, str]:
+        out = {}
+        for f in self.action.fields:
+            widget = self.query_one(f"#field-{f.name}")
+            if isinstance(widget, Select):
+                out[f.name] = "" if widget.value is Select.NULL else str(widget.value)
+            else:
+                out[f.name] = widget.value
+        return out
+
+    @on(TextInput.Submitted)
+    def next_field(self) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed, "#submit")
+    def submit_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.dismiss(None)
+
+    def action_submit(self) -> None:
+        if self.has_class("-busy"):
+            return
+        self.add_class("-busy")
+        self.query_one("#message", Static).update("")
+        self.perform(self.values())
+
+    @work(thread=True, exclusive=True)
+    def perform(self, values: dict[str, str]) -> None:
+        outcome = self.app.model.perform(self.key, self.action.code, values, self.action.appeal_id)
+        self.app.call_from_thread(self.performed, outcome)
+
+    def performed(self, outcome: Outcome) -> None:
+        self.remove_class("-busy")
+        if outcome.ok:
+            self.dismiss(outcome)
+            return
+        self.query_one("#message", Static).update(Text(outcome.message, style="bold"))
+        first = None
+        for f in self.action.fields:
+            error = outcome.errors.get(f.name, "")
+            self.query_one(f"#error-{f.name}", Static).update(Text(error))
+            widget = self.query_one(f"#field-{f.name}")
+            widget.set_class(bool(error), "-invalid")
+            if error and first is None:
+                first = widget
+        unplaced = [m for name, m in outcome.errors.items() if name not in {f.name for f in self.action.fields}]
+        if unplaced:
+            self.query_one("#message", Static).update(Text("\n".join([outcome.message] + unplaced), style="bold"))
+        if first is not None:
+            first.focus()
+            first.scroll_visible()

@@ -1,0 +1,52 @@
+"""Small widgets every screen uses: the top bar, an input that honours the app's cursor-blink setting,
+and cell-width helpers for Chinese text (a Chinese character takes two cells)."""
+
+from __future__ import annotations
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+from textual.widgets import Input, Static
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """text cropped or padded to exactly width cells (wide characters count two; a cut one is dropped)."""
+    if width <= 0:
+        return ""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    gap = " " * (width - cell_len(text))
+    return gap + text if right else text + gap
+
+
+class TopBar(Static):
+    """One line: the policy, the cycle, who is acting, and PREVIEW when nothing is stored."""
+
+    DEFAULT_CSS = """
+    TopBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def on_mount(self) -> None:
+        self.refresh_bar()
+
+    def refresh_bar(self, extra: str = "") -> None:
+        app = self.app
+        info = app.model.info
+        bar = Text()
+        bar.append(info.title, style="bold")
+        bar.append(" · " + app.word("cycle", name=info.cycle))
+        person = info.person
+        role = app.word("role." + person.role)
+        bar.append(" · " + app.word("acting_as", who=person.name if person.name == role else f"{person.name} ({role})"))
+        if extra:
+            bar.append(f" · {extra}")
+        if info.preview:
+            bar.append(" ")
+            bar.append(f" {app.word('preview')} ", style="bold reverse")
+        self.update(bar)
+
+
+class TextInput(Input):
+    """An Input whose cursor blinks only when the app says so (tests and snapshots turn blinking off)."""
+
+    def on_mount(self) -> None:
+        self.cursor_blink = getattr(self.app, "blink", True)
