@@ -350,7 +350,7 @@ def highlight_terminal(text: str) -> str:
 
 # ---- added for the TUI ----------------------------------------------------------------------------
 
-from .impact import ImpactError  # noqa: E402  (the impact cannot be computed: the message says why)
+from pkrules.review.impact import ImpactError  # noqa: E402  (the impact cannot be computed: the message says why)
 
 
 @dataclass(frozen=True)
@@ -368,8 +368,8 @@ class Band:
 def bands(graph: RuleGraph) -> list[Band]:
     """Every simple threshold (`name op constant`) in the policy's rule tables, in policy order:
     what a picture of a value's distribution draws as band lines."""
-    from . import ast
-    from .check import constant_value
+    from pkrules.language import ast
+    from pkrules.language.check import constant_value
 
     flipped = {">=": "<=", "<=": ">=", ">": "<", "<": ">"}
     found: list[Band] = []
@@ -393,9 +393,9 @@ def bands(graph: RuleGraph) -> list[Band]:
 
 def policy_impact(old: RuleGraph, new: RuleGraph, data: str | Path, change=None):
     """Both versions evaluated on one data file, employees matched by key: who gains, who loses, what it
-    costs (a pkrules.impact.Impact; `impact_summary` gives its summary lines). change: their PolicyDiff
+    costs (a pkrules.review.impact.Impact; `impact_summary` gives its summary lines). change: their PolicyDiff
     (`diff_texts`), for renamed values. Raises ImpactError (a column the data lacks, bad cells, row errors)."""
-    from .impact import choose_columns, compute_impact, evaluate_both, fast_pair, load_populations
+    from pkrules.review.impact import choose_columns, compute_impact, evaluate_both, fast_pair, load_populations
 
     data = str(data)
     renames = change.renames if change is not None else {}
@@ -419,13 +419,20 @@ def policy_impact(old: RuleGraph, new: RuleGraph, data: str | Path, change=None)
 
 def impact_summary(impact) -> list[str]:
     """The impact's summary as `pkrules diff --data` prints it: counts of who gains and loses, the cost."""
-    from .impact import summary_lines
+    from pkrules.review.impact import summary_lines
 
     return summary_lines(impact)
 
 
 def diff_summary(change) -> str:
     """One line for a PolicyDiff: 'no semantic changes' or 'N changes', in the policy's language."""
-    from .diff import summary
+    from pkrules.review.diff import summary
 
     return summary(change)
+
+
+def policy_lexer():
+    """The Pygments lexer of policy text (for Rich's Syntax in the TUI), wherever the language layer keeps it."""
+    from pkrules.language.highlight import PkrulesLexer
+
+    return PkrulesLexer()

@@ -8,7 +8,7 @@ from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Span, Text
 
-from pkrules.highlight import PkrulesLexer
+from pkrules import api
 
 THEME = "monokai"
 MARK = Style(bgcolor="#3a3a1a")  # the line an explanation points at
@@ -23,7 +23,7 @@ def _foreground(style) -> Style:
 
 @lru_cache(maxsize=8)
 def _lines(text: str) -> tuple[Text, ...]:
-    syntax = Syntax("", lexer=PkrulesLexer(), theme=THEME)
+    syntax = Syntax("", lexer=api.policy_lexer(), theme=THEME)
     highlighted = syntax.highlight(text.replace("\r\n", "\n"))
     highlighted.rstrip()
     # The theme's background would paint a block on Textual's own background: keep the colours only.
