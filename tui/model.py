@@ -98,8 +98,10 @@ class BoardView:
 
     query: BoardQuery
     rows: Sequence[BoardRow]
-    population: int  # everyone in the cycle
-    cost: Fraction | None = None  # the sum of the shown rows' totals
+    population: int  # everyone in the cycle (whom the acting person may see)
+    cost: Fraction | None = None  # the sum of the shown rows' totals, when the model knows it
+    overdue: int | None = None  # how many of the shown rows are past a deadline
+    open_appeals: int | None = None  # how many of the shown rows have an open appeal
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -126,21 +128,24 @@ class Appeal:
     key: str
     name: str
     team: str
-    node: str  # the disputed figure
+    node: str  # the disputed input or figure
     reason: str
     filed: dt.date
     due: dt.date | None
     overdue: bool
-    level: int  # 1 department, 2 HR panel, 3 senior management
-    status: str  # open | upheld | rejected
+    level: int  # 0: HR's answer; 1..3: the escalation levels (department, HR panel, senior management)
+    level_label: str  # who decides at this level
+    status: str  # the workflow's state: submitted, accepted, under_review, upheld, dismissed, …
     status_label: str
+    open: bool  # not decided (nor withdrawn) yet
     decided_by: str | None = None
     decision_reason: str | None = None
     decided: dt.date | None = None
+    upheld: bool = False  # upheld or partly upheld: its inputs were corrected and figures recomputed
 
     @property
     def is_open(self) -> bool:
-        return self.status == "open"
+        return self.open
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,7 @@ class EmployeeView:
     results: list[Figure]
     main_output: str
     appeals: list[Appeal] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the manager, the self-assessment, marks such as "self-review missing"
 
     @property
     def open_appeal(self) -> Appeal | None:
@@ -192,7 +198,7 @@ class FormField:
 class Action:
     """Something the acting person may (or may not, and why) do now to an employee's record."""
 
-    code: str  # self_review | scores | publish | appeal | decide | escalate | finalise (the workflow's own names)
+    code: str  # the workflow's action names: review.submit_self, review.score, appeal.file, appeal.decide, cycle.publish, …
     label: str
     allowed: bool
     reason: str = ""  # why not, when not allowed
@@ -324,7 +330,6 @@ class CycleModel(Protocol):
 
     def stages(self) -> list[Stage]: ...
     def teams(self) -> list[str]: ...
-    def persons(self) -> list[Person]: ...
 
     def board(self, query: BoardQuery) -> BoardView: ...
 
@@ -332,8 +337,9 @@ class CycleModel(Protocol):
     def explain(self, key: str, name: str | None = None): ...  # → pkrules.api.Explanation
     def history(self, key: str | None = None) -> list[AuditEvent]: ...
 
-    def actions(self, key: str) -> list[Action]: ...
-    def perform(self, key: str, action: str, values: dict[str, str], appeal_id: str | None = None) -> Outcome: ...
+    def actions(self, key: str) -> list[Action]: ...  # on one appraisal and its appeals
+    def cycle_actions(self) -> list[Action]: ...  # on the whole cycle: advance, publish, finalize, export
+    def perform(self, key: str | None, action: str, values: dict[str, str], appeal_id: str | None = None) -> Outcome: ...
 
     def appeals(self, open_only: bool = False) -> list[Appeal]: ...
     def appeal_change(self, appeal_id: str) -> Change | None: ...

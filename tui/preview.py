@@ -1,35 +1,36 @@
 """The engine-only model: a policy and a data file, evaluated with pkrules.api; the cycle's stages,
 deadlines, actions, appeals and audit events are a preview kept in memory.
 
-It follows the appraisal process of the HR documents (self-review 3 working days, manager 5,
-publication 3, appeal answer 5, three escalation levels) with plain working days (Monday to
-Friday, no holiday calendar), and forgets everything on exit: the workflow's store
-(tui.store.StoreModel) is where a real cycle lives. The screens cannot tell the two apart except
-by `info.preview` and `info.note`, which say so.
+It follows the workflow's process in outline (the same stages and action names: self-review 3 working
+days, manager review 5, HR review, publication 3, appeals answered in 5, escalation over three levels),
+with plain working days (Monday to Friday, no holiday calendar), no org table (a manager is "the
+manager of a team") and no store: everything is forgotten on exit. tui.store.StoreModel is where a
+real cycle lives; `info.preview` and `info.note` say which one the screens are showing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import threading
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 from pkrules import api
 
+from . import figures
 from .labels import word
 from .model import (
-    Action, Appeal, AuditEvent, Band, BoardQuery, BoardRow, BoardView, Change, CycleInfo, DiffView, Distribution,
-    EmployeeView, Figure, FormField, Hit, ImpactRow, ImpactView, ModelError, Outcome, Person, PolicyVersion,
-    PolicyView, Progress, SemanticChange, Stage,
+    Action, Appeal, AuditEvent, BoardQuery, BoardRow, BoardView, Change, CycleInfo, DiffView, Distribution, EmployeeView,
+    Figure, FormField, Hit, ModelError, Outcome, Person, PolicyVersion, PolicyView, Progress, Stage,
 )
 
 STAGE_CODES = ("self_review", "manager_review", "hr_review", "published", "final")
-STAGE_DAYS = {"self_review": 3, "manager_review": 5, "hr_review": 2, "published": 3}  # hr_review: not in the documents
+STAGE_DAYS = {"self_review": 3, "manager_review": 5, "published": 3}  # the documents give HR review no deadline
 APPEAL_DAYS = 5
+LEVELS = ("hr", "department", "hr_panel", "executive")  # level 0 is HR's answer, then three escalation levels
+OPEN_STATES = ("submitted",)
 NAME_INPUTS = ("name", "姓名", "名字")
 TEAM_INPUTS = ("team", "小组", "团队", "部门", "group")
 
@@ -58,6 +59,9 @@ class _Record:
     stage: str
     entered: dt.date  # when the current stage began
     appeals: list[str] = field(default_factory=list)  # appeal ids, oldest first
+    self_assessment: str | None = None
+    scored: dict[str, str] = field(default_factory=dict)
+    acknowledged: bool = False
 
 
 @dataclass
@@ -67,12 +71,17 @@ class _Appeal:
     node: str
     reason: str
     filed: dt.date
-    level: int
-    status: str = "open"
+    level: int = 0
+    status: str = "submitted"
+    due: dt.date | None = None
     decided_by: str | None = None
     decision_reason: str | None = None
     decided: dt.date | None = None
     change: Change | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status in OPEN_STATES
 
 
 class PreviewModel:
@@ -80,13 +89,12 @@ class PreviewModel:
 
     def __init__(self, policy: str | Path, data: str | Path, person: str = "hr", today: dt.date | None = None,
                  progress: Progress | None = None, *, stage: str = "mixed", appeals: tuple = (),
-                 related: dict[str, str] | None = None, versions: tuple[str, ...] = (), cycle: str | None = None,
-                 period_end: dt.date | None = None):
+                 related: dict[str, str] | None = None, versions: tuple[str, ...] = (), cycle: str | None = None):
         self._lock = threading.RLock()
         self.policy_path = str(policy)
         self.data_path = str(data)
         self.today = today or dt.date.today()
-        self.period_end = period_end or add_working_days(self.today, -6)
+        self.period_end = add_working_days(self.today, -6)
         self._extra_versions = tuple(str(v) for v in versions)
         say = progress or (lambda done, what: None)
         say(0.0, f"checking {self.policy_path}")
@@ -108,35 +116,41 @@ class PreviewModel:
             raise ModelError("\n".join(shown + ([f"… and {more} more bad cells"] if more > 0 else [])))
         if not self.population.rows:
             raise ModelError(f"error: {self.data_path}: no rows")
-        say(0.4, f"evaluating {self.population.size} employees")
+        say(0.4, f"evaluating {self.population.size:,} employees")
         self.results = self._evaluate(self.population.rows)
         self.main_output = self.graph.main_output()
         self._name_input = next((n for n in NAME_INPUTS if n in self.graph.nodes and self.graph.nodes[n].is_input), None)
         self._team_input = next((n for n in TEAM_INPUTS if n in self.graph.nodes and self.graph.nodes[n].is_input), None)
         say(0.8, "building the board")
+        if stage != "mixed" and stage not in STAGE_CODES:
+            raise ModelError(f"error: unknown stage {stage!r}: {', '.join(STAGE_CODES)} or mixed")
         self._records: dict[str, _Record] = {}
         keys = self.results.keys
         for index in self._latest_rows():
             key = api.value_to_text(keys[index])
             self._records[key] = self._initial_record(key, index, stage)
+        self.published_on = add_working_days(self.today, -2) if stage in ("published", "final") else None
         self._appeals: dict[str, _Appeal] = {}
         self._events: list[AuditEvent] = []
         self.person = self._find_person(person)
-        self.info = CycleInfo(
-            title=" ".join(x for x in (self.graph.policy.title, self.graph.policy.version) if x) or Path(self.policy_path).name,
-            cycle=cycle or (self.graph.policy.version or self.period_end.isoformat()),
-            lang=self.lang, person=self.person, today=self.today, preview=True,
-            source=f"{self.policy_path} + {self.data_path}", main_output=self.main_output,
-            note=("preview: figures from the engine; stages, deadlines and appeals are simulated in memory "
-                  "(working days Mon–Fri, no holiday calendar) and nothing is stored"),
-        )
-        for key, node, reason in appeals:
-            self._seed_appeal(str(key), node, reason)
+        self._title = " ".join(x for x in (self.graph.policy.title, self.graph.policy.version) if x) or Path(self.policy_path).name
+        self._cycle = cycle or (self.graph.policy.version or self.period_end.isoformat())
+        for seed in appeals:
+            self._seed_appeal(*seed)
         self._rows: list[BoardRow] = []
         self._row_of: dict[str, int] = {}
         self._rebuild_rows()
         self._coverage: list[Hit] | None = None
         say(1.0, "ready")
+
+    @property
+    def info(self) -> CycleInfo:
+        return CycleInfo(
+            title=self._title, cycle=self._cycle, lang=self.lang, person=self.person, today=self.today, preview=True,
+            source=f"{self.policy_path} + {self.data_path}", main_output=self.main_output,
+            note=("preview: figures from the engine; stages, deadlines and appeals are simulated in memory "
+                  "(working days Mon–Fri, no holiday calendar) and nothing is stored"),
+        )
 
     # ---- loading -------------------------------------------------------------------------------
 
@@ -162,34 +176,32 @@ class PreviewModel:
         return sorted(latest.values())
 
     def _initial_record(self, key: str, index: int, stage: str) -> _Record:
+        if stage == "published":
+            return _Record(index, stage, add_working_days(self.today, -2))
+        if stage == "final":
+            return _Record(index, stage, add_working_days(self.today, -1))
         if stage != "mixed":
-            if stage not in STAGE_CODES:
-                raise ModelError(f"error: unknown stage {stage!r}: {', '.join(STAGE_CODES)} or mixed")
-            return _Record(index, stage, self.period_end if stage == "self_review" else self.today)
-        # A cycle under way: most results published, some still in review, a few late.
+            return _Record(index, stage, self.period_end if stage == "self_review" else add_working_days(self.today, -1))
+        # A cycle under way: employees between self-review and HR review, some of them late.
         n = _spread(key)
-        if n < 8:
-            return _Record(index, "self_review", self.period_end)  # past its 3 days: overdue
-        if n < 22:
-            late = n < 12
-            return _Record(index, "manager_review", add_working_days(self.today, -7 if late else -2))
-        if n < 30:
-            return _Record(index, "hr_review", add_working_days(self.today, -1))
-        if n < 92:
-            return _Record(index, "published", add_working_days(self.today, -1))
-        return _Record(index, "final", add_working_days(self.today, -4))
+        if n < 15:
+            return _Record(index, "self_review", self.period_end)  # 3 working days after the period: past due
+        if n < 55:
+            late = n < 25
+            return _Record(index, "manager_review", add_working_days(self.today, -7 if late else -2), self_assessment="—")
+        return _Record(index, "hr_review", add_working_days(self.today, -1), self_assessment="—")
 
-    def _seed_appeal(self, key: str, node: str, reason: str) -> None:
+    def _seed_appeal(self, key: str, node: str, reason: str, days_ago: int = 0) -> None:
         record = self._records.get(key)
         if record is None:
             raise ModelError(f"error: no employee {key} for the appeal")
-        record.stage = "published"
-        record.entered = add_working_days(self.today, -1)
-        appeal = _Appeal(f"A{len(self._appeals) + 1}", key, node, reason, self.today, 1)
+        if record.stage != "published":
+            raise ModelError(f"error: {key} is at {record.stage}: appeals are filed during publication (stage='published')")
+        filed = add_working_days(self.today, -days_ago)
+        appeal = _Appeal(f"{len(self._appeals) + 1}", key, node, reason, filed, due=add_working_days(filed, APPEAL_DAYS))
         self._appeals[appeal.id] = appeal
         record.appeals.append(appeal.id)
-        self._event(key, "appeal", Person(key, self._name(key), "employee"),
-                    f"appeal filed on {node}: {reason}")
+        self._event(key, "appeal.file", Person(key, self._name(key), "employee"), f"appeal #{appeal.id} filed on {node}: {reason}")
 
     # ---- people --------------------------------------------------------------------------------
 
@@ -209,22 +221,17 @@ class PreviewModel:
         with self._lock:
             return sorted({self._team(k) for k in self._records})
 
-    def persons(self) -> list[Person]:
-        people = [Person("hr", word(self.lang, "role.hr"), "hr"), Person("exec", word(self.lang, "role.executive"), "executive")]
-        people += [Person(f"manager:{t}", f"{word(self.lang, 'role.manager')} {t}", "manager", t) for t in self.teams()]
-        people += [Person(k, self._name(k), "employee", self._team(k)) for k in list(self._records)[:50]]
-        return people
-
     def _find_person(self, spec: str) -> Person:
         spec = spec.strip()
-        if spec in ("hr", "HR"):
+        if spec.lower() == "hr":
             return Person("hr", word(self.lang, "role.hr"), "hr")
-        if spec in ("exec", "executive"):
+        if spec.lower() in ("exec", "executive"):
             return Person("exec", word(self.lang, "role.executive"), "executive")
         if spec.startswith("manager"):
-            team = spec.partition(":")[2] or (self.teams()[0] if self.teams() else "")
-            if team not in self.teams():
-                raise ModelError(f"error: no team {team!r}: the teams are {', '.join(self.teams())}")
+            teams = self.teams()
+            team = spec.partition(":")[2] or (teams[0] if teams else "")
+            if team not in teams:
+                raise ModelError(f"error: no team {team!r}: the teams are {', '.join(teams)}")
             return Person(f"manager:{team}", f"{word(self.lang, 'role.manager')} {team}", "manager", team)
         if spec in self._records:
             return Person(spec, self._name(spec), "employee", self._team(spec))
@@ -236,6 +243,14 @@ class PreviewModel:
     def stages(self) -> list[Stage]:
         return [Stage(code, word(self.lang, f"stage.{code}")) for code in STAGE_CODES]
 
+    @property
+    def state(self) -> str:
+        """The cycle's state, as the workflow has it: open (stages in progress), published, final."""
+        stages = {r.stage for r in self._records.values()}
+        if stages == {"final"}:
+            return "final"
+        return "published" if stages == {"published"} else "open"
+
     def _deadline(self, record: _Record) -> dt.date | None:
         days = STAGE_DAYS.get(record.stage)
         if days is None:
@@ -244,17 +259,14 @@ class PreviewModel:
         return add_working_days(start, days)
 
     def _open_appeal(self, record: _Record) -> _Appeal | None:
-        for appeal_id in reversed(record.appeals):
-            if self._appeals[appeal_id].status == "open":
-                return self._appeals[appeal_id]
-        return None
+        return next((self._appeals[i] for i in reversed(record.appeals) if self._appeals[i].open), None)
 
     def _row(self, key: str) -> BoardRow:
         record = self._records[key]
         deadline = self._deadline(record)
         appeal = self._open_appeal(record)
         if appeal is not None:
-            deadline = add_working_days(appeal.filed, APPEAL_DAYS)
+            deadline = appeal.due
         latest = self._appeals[record.appeals[-1]] if record.appeals else None
         total = self.results.columns[self.main_output][record.index]
         return BoardRow(key, self._name(key), self._team(key), record.stage, word(self.lang, f"stage.{record.stage}"),
@@ -295,7 +307,8 @@ class PreviewModel:
         if query.sort != "key" or query.descending:
             chosen.sort(key=keys.get(query.sort, keys["key"]), reverse=query.descending)
         cost = sum((r.total for r in chosen if r.total is not None), Fraction(0))
-        return BoardView(query, chosen, len(rows), cost)
+        return BoardView(query, chosen, len(rows), cost, sum(1 for r in chosen if r.overdue),
+                         sum(1 for r in chosen if r.appeal_open))
 
     # ---- one employee --------------------------------------------------------------------------
 
@@ -317,23 +330,30 @@ class PreviewModel:
             row = self._rows[self._row_of[key]]
             inputs = [self._figure(n.name, record.index) for n in self.graph.inputs]
             results = [self._figure(n.name, record.index) for n in self.graph.definitions]
+            notes = [f"manager: {word(self.lang, 'role.manager')} {row.team}"]
+            if record.self_assessment:
+                notes.append(f"self-assessment: {record.self_assessment}")
+            if record.scored:
+                notes.append("scored by the manager: " + ", ".join(f"{k}={v}" for k, v in record.scored.items()))
+            if record.acknowledged:
+                notes.append("acknowledged the result")
             return EmployeeView(key, row.name, row.team, record.stage, row.stage_label, row.deadline, row.overdue,
-                                inputs, results, self.main_output, [self._appeal_view(a) for a in record.appeals])
+                                inputs, results, self.main_output, [self._appeal_view(a) for a in record.appeals], notes)
 
     def explain(self, key: str, name: str | None = None):
         with self._lock:
             results = self.results
             record = self._record(key)
         period = results.columns[self.graph.period][record.index] if self.graph.period else None
-        return api.explain(results, self.results.keys[record.index], name or self.main_output, period=period)
+        return api.explain(results, results.keys[record.index], name or self.main_output, period=period)
 
     def history(self, key: str | None = None) -> list[AuditEvent]:
         with self._lock:
             return [e for e in self._events if key is None or e.key == key]
 
     def _event(self, key: str | None, action: str, actor: Person, summary: str) -> AuditEvent:
-        event = AuditEvent(len(self._events) + 1, self.today.isoformat(), f"{actor.name} ({word(self.lang, 'role.' + actor.role)})",
-                           action, key, summary)
+        event = AuditEvent(len(self._events) + 1, self.today.isoformat(),
+                           f"{actor.name} ({word(self.lang, 'role.' + actor.role)})", action, key, summary)
         self._events.append(event)
         return event
 
@@ -345,8 +365,8 @@ class PreviewModel:
     def _is_manager_of(self, key: str) -> bool:
         return self.person.role == "manager" and self.person.team == self._team(key)
 
-    def _value_fields(self, record: _Record) -> tuple[FormField, ...]:
-        """One field per input a reviewer may set (not the key, the name or the team)."""
+    def _value_fields(self, record: _Record, required: bool) -> tuple[FormField, ...]:
+        """One field per input a reviewer may set (not the key, the name, the team or the period)."""
         fixed = {self.graph.key, self._name_input, self._team_input, self.graph.period}
         fields = []
         for node in self.graph.inputs:
@@ -354,119 +374,155 @@ class PreviewModel:
                 continue
             value = self.results.columns[node.name][record.index]
             choices = tuple((v, v) for v in node.type.values) if node.type.values else ()
-            fields.append(FormField(node.name, node.name, "choice" if choices else "value", True,
-                                    api.value_to_text(value), choices, self._input_help(node)))
+            line = self.graph.source.text.replace("\r\n", "\n").split("\n")[node.span.line - 1].strip()
+            fields.append(FormField(node.name, node.name, "choice" if choices else "value", required,
+                                    api.value_to_text(value), choices, line))
         return tuple(fields)
-
-    def _input_help(self, node) -> str:
-        line = self.graph.source.text.replace("\r\n", "\n").split("\n")[node.span.line - 1].strip()
-        return line
 
     def _node_choices(self, key: str) -> tuple[tuple[str, str], ...]:
         record = self._records[key]
         return tuple((n.name, f"{n.name} = {api.format_value(self.results.columns[n.name][record.index], n.type, self.lang, compact=True)}")
-                     for n in self.graph.definitions)
+                     for n in self.graph.nodes.values())
 
     def actions(self, key: str) -> list[Action]:
         with self._lock:
-            record = self._record(key)
-            return self._actions(key, record)
+            return self._actions(key, self._record(key))
 
     def _actions(self, key: str, record: _Record) -> list[Action]:
-        lang = self.lang
-        who = f"{self._name(key)} ({key})"
-        me = self.person
-        stage_label = word(lang, f"stage.{record.stage}")
-        reason = FormField("reason", word(lang, "reason"), "reason", True)
+        """The workflow's actions on one appraisal, each allowed or refused with who may and when."""
+        w = lambda k, **v: word(self.lang, k, **v)  # noqa: E731
+        me, stage = self.person, record.stage
+        now = f"{key}'s appraisal is at {w('stage.' + stage)}"
+        reason = FormField("reason", w("reason"), "reason", True)
+        comment = FormField("comment", w("comment"), "reason", False)
         out: list[Action] = []
 
         def add(code: str, label: str, refusal: str, fields: tuple = (), appeal_id: str | None = None) -> None:
             out.append(Action(code, label, not refusal, refusal, fields, appeal_id))
 
-        if record.stage == "final":
-            add("adjust", "Adjust figures", "final results are locked: a correction is a new adjusting entry in the workflow's store, not in a preview")
-            return out
-        # self-review
-        refusal = ""
-        if record.stage != "self_review":
-            refusal = f"the self-review is done (the cycle is at {stage_label})"
-        elif not self._is_self(key):
-            refusal = f"only {who} submits their own self-review; you act as {me.name}"
-        add("self_review", "Submit self-review", refusal, (FormField("comment", word(lang, "comment"), "reason", True),))
-        # manager's scores
-        refusal = ""
-        if record.stage != "manager_review":
-            refusal = f"scores are entered in manager review (the cycle is at {stage_label})"
-        elif not self._is_manager_of(key):
-            refusal = f"only the manager of {self._team(key)} scores {who}; you act as {me.name}"
-        add("scores", "Enter scores", refusal, self._value_fields(record) + (FormField("comment", word(lang, "comment"), "reason"),))
-        # publication
-        refusal = ""
-        if record.stage != "hr_review":
-            refusal = f"results are published after HR review (the cycle is at {stage_label})"
-        elif me.role != "hr":
-            refusal = f"only HR publishes results; you act as {me.name}"
-        add("publish", "Publish results", refusal)
-        # appeals
+        def employee_only(what: str, when: str) -> str:
+            return "" if self._is_self(key) else f"only {key} (the employee) may {what}, {when}"
+
+        def manager_only(what: str) -> str:
+            return "" if self._is_manager_of(key) else \
+                f"only the manager of {self._team(key)} may {what}, during manager review (you are {me.name})"
+
+        add("review.submit_self", w("act.review.submit_self"),
+            employee_only("submit the self-assessment", "during self-review")
+            or ("" if stage == "self_review" else f"the self-assessment is submitted during self-review; {now}"),
+            (FormField("comment", w("comment"), "reason", True), FormField("evidence", w("evidence"), "text")))
+        for code, what in (("review.score", "enter the scores"), ("review.submit", "confirm the result")):
+            refusal = manager_only(what) or ("" if stage == "manager_review" else f"this is done during manager review; {now}")
+            if not refusal and code == "review.submit" and not record.scored:
+                refusal = f"enter the scores first ({w('act.review.score')}), then confirm"
+            fields = self._value_fields(record, True) + (comment,) if code == "review.score" else (comment,)
+            add(code, w(f"act.{code}"), refusal, fields)
+        refusal = "" if me.role == "hr" else f"only HR may correct inputs, during HR review (you are {me.name})"
+        if not refusal and stage == "published":
+            refusal = f"{key}'s result is published: a correction now goes through an appeal"
+        elif not refusal and stage == "final":
+            refusal = f"{key}'s result is final and never changes: an adjustment goes into a later cycle"
+        elif not refusal and stage != "hr_review":
+            refusal = f"HR corrects inputs during HR review; {now}"
+        add("hr.correct", w("act.hr.correct"), refusal, self._value_fields(record, False) + (reason,))
+        refusal = employee_only("acknowledge the result", "during publication") or (
+            "" if stage == "published" else f"results are acknowledged during publication; {now}")
+        if not refusal and record.acknowledged:
+            refusal = "already acknowledged"
+        add("acknowledge", w("act.acknowledge"), refusal)
         open_appeal = self._open_appeal(record)
-        last = self._appeals[record.appeals[-1]] if record.appeals else None
-        window = self._deadline(record) if record.stage == "published" else None
-        refusal = ""
-        if record.stage != "published":
-            refusal = f"an appeal is filed while results are published (the cycle is at {stage_label})"
-        elif not self._is_self(key):
-            refusal = f"only {who} files their own appeal; you act as {me.name}"
-        elif open_appeal is not None:
-            refusal = f"appeal {open_appeal.id} is already open (due {add_working_days(open_appeal.filed, APPEAL_DAYS)})"
-        elif last is not None:
-            refusal = "an appeal was already decided; a rejected appeal is escalated, not filed again"
-        elif window is not None and window < self.today:
-            refusal = f"the publication window closed on {window}"
-        add("appeal", "File an appeal", refusal,
-            (FormField("node", word(lang, "disputed"), "node", True, self.main_output, self._node_choices(key)), reason))
-        if open_appeal is not None:
-            decider = "executive" if open_appeal.level >= 3 else "hr"
-            refusal = "" if me.role == decider else \
-                f"a level-{open_appeal.level} appeal ({word(lang, f'level.{open_appeal.level}')}) is decided by " \
-                f"{word(lang, 'role.' + decider)}; you act as {me.name}"
-            add("decide", "Decide the appeal", refusal,
-                (FormField("decision", word(lang, "decision"), "choice", True, "reject",
-                           (("uphold", word(lang, "uphold")), ("reject", word(lang, "reject")))),
-                 reason) + tuple(replace(f, required=False, label=f"{f.name}") for f in self._value_fields(record)),
-                open_appeal.id)
-        elif last is not None and last.status == "rejected":
-            refusal = ""
-            if not self._is_self(key):
-                refusal = f"only {who} escalates their own appeal; you act as {me.name}"
-            elif last.level >= 3:
-                refusal = "the appeal was decided at the last level (senior management)"
-            add("escalate", f"Escalate to {word(lang, f'level.{min(last.level + 1, 3)}')}", refusal, (reason,), last.id)
-        # final
-        refusal = ""
-        if record.stage != "published":
-            refusal = f"results are finalised after publication (the cycle is at {stage_label})"
-        elif me.role != "hr":
-            refusal = f"only HR finalises results; you act as {me.name}"
-        elif open_appeal is not None:
-            refusal = f"appeal {open_appeal.id} is open: decide it first"
-        elif window is not None and window >= self.today:
-            refusal = f"the publication window runs until {window}: appeals can still be filed"
-        add("finalise", "Finalise (pay out)", refusal)
+        refusal = employee_only("appeal against this result", "during publication") or (
+            "" if stage == "published" else f"an appeal is filed while the result is published; {now}")
+        if not refusal and open_appeal is not None:
+            refusal = f"{key} already has an open appeal: withdraw it or wait for its decision"
+        add("appeal.file", w("act.appeal.file"), refusal,
+            (FormField("target", w("disputed"), "node", True, self.main_output, self._node_choices(key)), reason))
+        for appeal_id in record.appeals:
+            out.extend(self._appeal_actions(key, self._appeals[appeal_id], record))
         return out
 
-    def perform(self, key: str, action: str, values: dict[str, str], appeal_id: str | None = None) -> Outcome:
+    def _appeal_actions(self, key: str, appeal: _Appeal, record: _Record) -> list[Action]:
+        w = lambda k, **v: word(self.lang, k, **v)  # noqa: E731
+        me = self.person
+        out: list[Action] = []
+        closed = "" if self.state != "final" else f"cycle {self._cycle} is final: appeals are closed"
+        state = w(f"appeal.{appeal.status}")
+        level = LEVELS[appeal.level]
+        # deciding
+        if me.id == key:
+            refusal = "you cannot decide your own appeal"
+        elif level == "executive":
+            refusal = "" if me.role == "executive" else \
+                f"appeal #{appeal.id} is at the level of {w('level.' + level)}: only an executive may act on it now"
+        elif level == "department":
+            refusal = "" if me.role == "hr" or self._is_manager_of(key) else \
+                f"appeal #{appeal.id} is at the level of {w('level.' + level)}: only the manager of {self._team(key)} (or HR) may act on it now"
+        else:
+            refusal = "" if me.role == "hr" else \
+                f"appeal #{appeal.id} is at the level of {w('level.' + level)}: only HR may act on it now"
+        refusal = closed or refusal or ("" if appeal.open else f"appeal #{appeal.id} is {state}: it was decided")
+        outcomes = tuple((o, w(f"appeal.{o}")) for o in ("upheld", "partly_upheld", "dismissed"))
+        out.append(Action("appeal.decide", f"{w('act.appeal.decide')} #{appeal.id}", not refusal, refusal,
+                          (FormField("outcome", w("decision"), "choice", True, "", outcomes), FormField("reason", w("reason"), "reason", True))
+                          + tuple(FormField(f.name, f.label, f.kind, False, f.default, f.choices, f.help)
+                                  for f in self._value_fields(record, False)), appeal.id))
+        # the appellant's own steps
+        mine = "" if me.id == key else f"only {key}, who filed appeal #{appeal.id}, may"
+        refusal = closed or (f"{mine} withdraw it" if mine else "") or ("" if appeal.open else f"appeal #{appeal.id} is {state}")
+        out.append(Action("appeal.withdraw", f"{w('act.appeal.withdraw')} #{appeal.id}", not refusal, refusal,
+                          (FormField("reason", w("reason"), "reason"),), appeal.id))
+        refusal = closed or (f"{mine} escalate it" if mine else "")
+        if not refusal and appeal.status not in ("partly_upheld", "dismissed"):
+            refusal = f"appeal #{appeal.id} is {state}; it can be escalated when it is partly upheld or dismissed"
+        if not refusal and appeal.level >= len(LEVELS) - 1:
+            refusal = f"appeal #{appeal.id} was decided at the last level ({w('level.executive')}): it cannot be escalated further"
+        out.append(Action("appeal.escalate", f"{w('act.appeal.escalate')} #{appeal.id}", not refusal, refusal,
+                          (FormField("reason", w("reason"), "reason", True),), appeal.id))
+        return out
+
+    def cycle_actions(self) -> list[Action]:
+        w = lambda k, **v: word(self.lang, k, **v)  # noqa: E731
         with self._lock:
-            record = self._record(key)
-            chosen = next((a for a in self._actions(key, record) if a.code == action), None)
+            me, state = self.person, self.state
+            not_at_hr = sum(1 for r in self._records.values() if r.stage in ("self_review", "manager_review"))
+            open_appeals = sum(1 for a in self._appeals.values() if a.open)
+        out = []
+        refusal = "" if me.role == "hr" else f"only HR may publish, once every appraisal is at HR review (you are {me.name})"
+        if not refusal and state != "open":
+            refusal = f"cycle {self._cycle} is already {state}"
+        elif not refusal and not_at_hr:
+            refusal = f"{not_at_hr} appraisals are still at self-review or manager review: publish when all are at HR review"
+        out.append(Action("cycle.publish", w("act.cycle.publish"), not refusal, refusal))
+        refusal = "" if me.role == "hr" else f"only HR may finalize, after the publication period (you are {me.name})"
+        deadline = add_working_days(self.published_on, STAGE_DAYS["published"]) if self.published_on else None
+        if not refusal and state != "published":
+            refusal = f"cycle {self._cycle} is {state}: it is finalized after publication"
+        elif not refusal and deadline is not None and self.today <= deadline:
+            refusal = f"the publication period runs until {deadline} (working days): finalize after it"
+        elif not refusal and open_appeals:
+            refusal = f"{open_appeals} appeals are still open: decide them first"
+        out.append(Action("cycle.finalize", w("act.cycle.finalize"), not refusal, refusal))
+        return out
+
+    def perform(self, key: str | None, action: str, values: dict[str, str], appeal_id: str | None = None) -> Outcome:
+        with self._lock:
+            if key is None:
+                options = self.cycle_actions()
+                record = None
+            else:
+                record = self._record(key)
+                options = self._actions(key, record)
+            chosen = next((a for a in options if a.code == action and (appeal_id is None or a.appeal_id == appeal_id)), None)
             if chosen is None:
-                return Outcome(False, f"there is no action {action!r} for {key} now")
+                return Outcome(False, f"there is no action {action!r} here now")
             if not chosen.allowed:
                 return Outcome(False, chosen.reason)
             missing = {f.name: f"{f.label}: {word(self.lang, 'required')}" for f in chosen.fields
                        if f.required and not str(values.get(f.name, "")).strip()}
             if missing:
                 return Outcome(False, word(self.lang, "form_errors"), missing)
-            return getattr(self, f"_do_{action}")(key, record, values, chosen)
+            handler = getattr(self, "_do_" + action.replace(".", "_"))
+            return handler(key, record, values, chosen)
 
     def _advance(self, key: str, record: _Record, stage: str, action: str, summary: str) -> Outcome:
         before = word(self.lang, f"stage.{record.stage}")
@@ -476,16 +532,62 @@ class PreviewModel:
         event = self._event(key, action, self.person, f"{summary}: {before} → {word(self.lang, f'stage.{stage}')}")
         return Outcome(True, event.summary, event=event)
 
-    def _do_self_review(self, key, record, values, action) -> Outcome:
-        return self._advance(key, record, "manager_review", "self_review", f"self-review submitted ({values['comment'].strip()})")
+    def _do_review_submit_self(self, key, record, values, action) -> Outcome:
+        record.self_assessment = values["comment"].strip() + (f" (evidence: {values['evidence'].strip()})" if values.get("evidence", "").strip() else "")
+        return self._advance(key, record, "manager_review", "review.submit_self", "self-assessment submitted")
 
-    def _do_publish(self, key, record, values, action) -> Outcome:
-        return self._advance(key, record, "published", "publish", "results published")
+    def _do_review_score(self, key, record, values, action) -> Outcome:
+        row, errors, changed = self._corrected(record, values, action.fields)
+        if errors:
+            return Outcome(False, word(self.lang, "form_errors"), errors)
+        before_total = self._rows[self._row_of[key]].total_text
+        if changed:
+            self._recompute(record, row)
+        record.scored = {f.name: values[f.name].strip() for f in action.fields if f.kind in ("value", "choice")}
+        self._coverage = None
+        after_total = self._rows[self._row_of[key]].total_text
+        event = self._event(key, "review.score", self.person,
+                            f"manager scores ({', '.join(changed) or 'as computed'}): {self.main_output} {before_total} → {after_total}")
+        return Outcome(True, event.summary, event=event)
 
-    def _do_finalise(self, key, record, values, action) -> Outcome:
-        return self._advance(key, record, "final", "finalise", "results final")
+    def _do_review_submit(self, key, record, values, action) -> Outcome:
+        return self._advance(key, record, "hr_review", "review.submit", "confirmed by the manager")
 
-    def _corrected(self, key: str, record: _Record, values: dict[str, str], fields) -> tuple[dict | None, dict[str, str], list[str]]:
+    def _do_hr_correct(self, key, record, values, action) -> Outcome:
+        row, errors, changed = self._corrected(record, values, action.fields)
+        if errors:
+            return Outcome(False, word(self.lang, "form_errors"), errors)
+        if not changed:
+            return Outcome(False, word(self.lang, "form_errors"), {"reason": "change at least one input to correct it"})
+        before, after = self._recompute(record, row)
+        change = self._change(key, before, after)
+        moved = [f"{k} {change.before[k]} → {change.after[k]}" for k in change.after if change.before.get(k) != change.after[k]]
+        event = self._event(key, "hr.correct", self.person,
+                            f"HR corrected {', '.join(changed)}: {'; '.join(moved) or 'no figure moved'} — {values['reason'].strip()}")
+        return Outcome(True, event.summary, event=event, change=change)
+
+    def _do_acknowledge(self, key, record, values, action) -> Outcome:
+        record.acknowledged = True
+        event = self._event(key, "acknowledge", self.person, "acknowledged the result")
+        return Outcome(True, event.summary, event=event)
+
+    def _do_cycle_publish(self, key, record, values, action) -> Outcome:
+        for k, r in self._records.items():
+            r.stage, r.entered = "published", self.today
+        self.published_on = self.today
+        self._rebuild_rows()
+        deadline = add_working_days(self.today, STAGE_DAYS["published"])
+        event = self._event(None, "cycle.publish", self.person, f"published until {deadline}")
+        return Outcome(True, f"{self._cycle} published; the publication period ends {deadline}", event=event)
+
+    def _do_cycle_finalize(self, key, record, values, action) -> Outcome:
+        for r in self._records.values():
+            r.stage, r.entered = "final", self.today
+        self._rebuild_rows()
+        event = self._event(None, "cycle.finalize", self.person, "final: results locked")
+        return Outcome(True, f"{self._cycle} is final: results are locked", event=event)
+
+    def _corrected(self, record: _Record, values: dict[str, str], fields) -> tuple[dict | None, dict[str, str], list[str]]:
         """The employee's row with the form's values, validated by the engine as a data file would be:
         (the typed row or None, field → the engine's message, the names that changed)."""
         text_row = {n.name: api.value_to_text(self.results.columns[n.name][record.index]) for n in self.graph.inputs}
@@ -502,24 +604,22 @@ class PreviewModel:
         errors: dict[str, str] = {}
         columns = {(n.decl.column or n.name): n.name for n in self.graph.inputs}
         for error in checked.errors:
-            if getattr(error, "row", 1) != 1 and error.column not in columns:
-                continue
-            name = columns.get(error.column, error.column)
+            if error.column not in columns:
+                continue  # a related table's row: not this form's business
             shown = repr(error.value) if error.value != "" else "an empty value"
-            errors[name] = f"{shown} — {error.expected}"
+            errors[columns[error.column]] = f"{shown} — {error.expected}"
         if errors or not checked.rows:
             return None, errors or {"": "the row could not be read"}, changed
         return checked.rows[0], {}, changed
 
-    def _recompute(self, key: str, record: _Record, row: dict) -> tuple[list[dict], list[dict]]:
+    def _recompute(self, record: _Record, row: dict) -> tuple[list[dict], list[dict]]:
         """Evaluate everyone again with the employee's corrected row; (the rows before, the rows after)."""
         before = self.population.rows
-        rows = list(self.population.rows)
+        rows = list(before)
         rows[record.index] = row
-        after = self._evaluate(rows)
+        self.results = self._evaluate(rows)
         self.population = api.Population(self.graph, rows, self.population.row_numbers, [], self.population.related,
                                          self.data_path)
-        self.results = after
         self._coverage = None
         self._rebuild_rows()  # population terms (ranks, team funds) move other people's figures too
         return before, rows
@@ -537,85 +637,84 @@ class PreviewModel:
 
         return Change(key, shown(change.before), shown(change.after), list(change.lines))
 
-    def _do_scores(self, key, record, values, action) -> Outcome:
-        row, errors, changed = self._corrected(key, record, values, action.fields)
-        if errors:
-            return Outcome(False, word(self.lang, "form_errors"), errors)
-        before_total = self._rows[self._row_of[key]].total_text
-        if changed:
-            self._recompute(key, record, row)
-        after_total = self._rows[self._row_of[key]].total_text
-        what = ", ".join(changed) if changed else "no value changed"
-        comment = values.get("comment", "").strip()
-        return self._advance(key, record, "hr_review", "scores",
-                             f"scores entered ({what}; {self.main_output} {before_total} → {after_total})"
-                             + (f" — {comment}" if comment else ""))
-
-    def _do_appeal(self, key, record, values, action) -> Outcome:
-        node = values["node"]
-        if node not in self.graph.nodes:
-            return Outcome(False, word(self.lang, "form_errors"), {"node": f"{node!r} is not a figure of the policy"})
-        appeal = _Appeal(f"A{len(self._appeals) + 1}", key, node, values["reason"].strip(), self.today, 1)
+    def _do_appeal_file(self, key, record, values, action) -> Outcome:
+        target = values["target"]
+        if target not in self.graph.nodes:
+            return Outcome(False, word(self.lang, "form_errors"), {"target": f"{target!r} is not a value of the policy"})
+        appeal = _Appeal(f"{len(self._appeals) + 1}", key, target, values["reason"].strip(), self.today,
+                         due=add_working_days(self.today, APPEAL_DAYS))
         self._appeals[appeal.id] = appeal
         record.appeals.append(appeal.id)
         self._refresh_row(key)
-        event = self._event(key, "appeal", self.person, f"appeal {appeal.id} filed on {node}: {appeal.reason}")
-        return Outcome(True, f"{event.summary} (answer due {add_working_days(self.today, APPEAL_DAYS)})", event=event)
+        event = self._event(key, "appeal.file", self.person, f"appeal #{appeal.id} filed on {target}: {appeal.reason}")
+        return Outcome(True, f"appeal #{appeal.id} filed by {key} on {target}; HR answers by {appeal.due}", event=event)
 
-    def _do_escalate(self, key, record, values, action) -> Outcome:
-        last = self._appeals[record.appeals[-1]]
-        appeal = _Appeal(f"A{len(self._appeals) + 1}", key, last.node, values["reason"].strip(), self.today, last.level + 1)
-        self._appeals[appeal.id] = appeal
-        record.appeals.append(appeal.id)
+    def _do_appeal_withdraw(self, key, record, values, action) -> Outcome:
+        appeal = self._appeals[action.appeal_id]
+        appeal.status, appeal.due = "withdrawn", None
         self._refresh_row(key)
-        event = self._event(key, "escalate", self.person,
-                            f"appeal {last.id} escalated to {word(self.lang, f'level.{appeal.level}')} as {appeal.id}: {appeal.reason}")
+        event = self._event(key, "appeal.withdraw", self.person, f"appeal #{appeal.id} withdrawn")
         return Outcome(True, event.summary, event=event)
 
-    def _do_decide(self, key, record, values, action) -> Outcome:
+    def _do_appeal_escalate(self, key, record, values, action) -> Outcome:
         appeal = self._appeals[action.appeal_id]
-        decision = values.get("decision", "")
-        if decision not in ("uphold", "reject"):
-            return Outcome(False, word(self.lang, "form_errors"), {"decision": "uphold or reject"})
+        appeal.level += 1
+        appeal.status, appeal.due = "submitted", add_working_days(self.today, APPEAL_DAYS)
+        appeal.decided_by = appeal.decision_reason = appeal.decided = None
+        self._refresh_row(key)
+        level = word(self.lang, f"level.{LEVELS[appeal.level]}")
+        event = self._event(key, "appeal.escalate", self.person, f"escalated to {level}: {values['reason'].strip()}")
+        return Outcome(True, f"appeal #{appeal.id} escalated to {level} (level {appeal.level}); answer due {appeal.due}", event=event)
+
+    def _do_appeal_decide(self, key, record, values, action) -> Outcome:
+        appeal = self._appeals[action.appeal_id]
+        outcome = values.get("outcome", "")
+        if outcome not in ("upheld", "partly_upheld", "dismissed"):
+            return Outcome(False, word(self.lang, "form_errors"), {"outcome": "upheld, partly upheld or dismissed"})
         reason = values["reason"].strip()
         change = None
-        if decision == "uphold":
-            row, errors, changed = self._corrected(key, record, values, action.fields)
+        if outcome != "dismissed":
+            row, errors, changed = self._corrected(record, values, action.fields)
             if errors:
                 return Outcome(False, word(self.lang, "form_errors"), errors)
             if not changed:
                 return Outcome(False, word(self.lang, "form_errors"),
-                               {"decision": "an upheld appeal corrects at least one input; to keep the figures, reject it"})
-            before, after = self._recompute(key, record, row)
+                               {"outcome": "an upheld appeal corrects inputs: change at least one below (or dismiss it)"})
+            before, after = self._recompute(record, row)
             change = self._change(key, before, after)
             appeal.change = change
-        appeal.status = "upheld" if decision == "uphold" else "rejected"
-        appeal.decided_by = self.person.name
-        appeal.decision_reason = reason
-        appeal.decided = self.today
+        else:
+            changed = [f.name for f in action.fields if f.kind in ("value", "choice") and f.name in values
+                       and values[f.name].strip() != f.default]
+            if changed:
+                return Outcome(False, word(self.lang, "form_errors"),
+                               {changed[0]: "a dismissed appeal corrects nothing: put the value back, or uphold it"})
+        appeal.status, appeal.due = outcome, None
+        appeal.decided_by, appeal.decision_reason, appeal.decided = self.person.name, reason, self.today
         self._refresh_row(key)
+        label = word(self.lang, f"appeal.{outcome}")
         if change is not None:
             moved = [f"{k} {change.before[k]} → {change.after[k]}" for k in change.after if change.before.get(k) != change.after[k]]
-            summary = f"appeal {appeal.id} upheld: {'; '.join(moved) or 'no figure moved'} — {reason}"
+            summary = f"appeal #{appeal.id} {label}: {'; '.join(moved) or 'no figure moved'} — {reason}"
         else:
-            summary = f"appeal {appeal.id} rejected — {reason}"
-        event = self._event(key, "decide", self.person, summary)
+            summary = f"appeal #{appeal.id} {label} — {reason}; the employee may escalate it"
+        event = self._event(key, "appeal.decide", self.person, summary)
         return Outcome(True, summary, event=event, change=change)
 
     # ---- appeals --------------------------------------------------------------------------------
 
     def _appeal_view(self, appeal_id: str) -> Appeal:
         a = self._appeals[appeal_id]
-        due = add_working_days(a.filed, APPEAL_DAYS) if a.status == "open" else None
-        return Appeal(a.id, a.key, self._name(a.key), self._team(a.key), a.node, a.reason, a.filed, due,
-                      due is not None and due < self.today, a.level, a.status, word(self.lang, f"appeal.{a.status}"),
-                      a.decided_by, a.decision_reason, a.decided)
+        return Appeal(a.id, a.key, self._name(a.key), self._team(a.key), a.node, a.reason, a.filed, a.due,
+                      a.due is not None and a.open and a.due < self.today, a.level,
+                      word(self.lang, f"level.{LEVELS[a.level]}"), a.status, word(self.lang, f"appeal.{a.status}"),
+                      a.open, a.decided_by, a.decision_reason, a.decided, a.change is not None)
 
     def appeals(self, open_only: bool = False) -> list[Appeal]:
         with self._lock:
             views = [self._appeal_view(i) for i in self._appeals]
         views = [a for a in views if a.is_open or not open_only]
-        return sorted(views, key=lambda a: (not a.is_open, a.due or dt.date.max, a.id))
+        return sorted(views, key=lambda a: (not a.is_open, a.due or dt.date.max, int(a.id)))
 
     def appeal_change(self, appeal_id: str) -> Change | None:
         with self._lock:
@@ -630,125 +729,42 @@ class PreviewModel:
     def policy(self) -> PolicyView:
         with self._lock:
             if self._coverage is None:
-                self._coverage = [Hit(h.line, h.node, h.what, h.count) for h in api.coverage(self.results)]
+                self._coverage = figures.hits(self.results)
             return PolicyView(self.policy_path, self.graph.source.text, self.lang, list(self._coverage), self.results.size)
 
     def numeric_figures(self) -> list[str]:
-        banded = [b.node for b in api.bands(self.graph)]
-        numeric = [n.name for n in self.graph.nodes.values()
-                   if n.type.kind in ("number", "money", "percent", "whole") and n.name != self.graph.key]
-        first = list(dict.fromkeys(b for b in banded if b in numeric))
-        return first + [n for n in numeric if n not in first]
+        return figures.numeric_figures(self.graph)
+
+    def _indices(self) -> list[int]:
+        return [r.index for r in self._records.values()]
 
     def distribution(self, name: str | None = None) -> Distribution:
-        figures = self.numeric_figures()
-        name = name or (figures[0] if figures else self.main_output)
         with self._lock:
-            column = self.results.columns[name]
-            indices = [r.index for r in self._records.values()]
-        values = [column[i] for i in indices]
-        values = [Fraction(v) for v in values if isinstance(v, (int, Fraction)) and not isinstance(v, bool)]
-        bands = [Band(b.node, b.op, b.threshold, b.table, b.row, b.line) for b in api.bands(self.graph) if b.node == name]
-        return Distribution(name, values, bands, self.graph.nodes[name].type)
+            return figures.distribution(self.graph, self.results, name, self._indices())
 
     def cost_by_team(self) -> list[tuple[str, Fraction]]:
-        paid = api.money_outputs(self.graph) or [self.main_output]
-        totals: dict[str, Fraction] = {}
         with self._lock:
-            columns = [self.results.columns[n] for n in paid]
+            teams = [""] * self.results.size
             for key, record in self._records.items():
-                team = self._team(key)
-                amount = sum((c[record.index] for c in columns if isinstance(c[record.index], (int, Fraction))), Fraction(0))
-                totals[team] = totals.get(team, Fraction(0)) + amount
-        return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+                teams[record.index] = self._team(key)
+            return figures.cost_by_team(self.graph, self.results, teams, self._indices())
 
     def cost_names(self) -> list[str]:
-        return api.money_outputs(self.graph) or [self.main_output]
+        return figures.cost_names(self.graph)
 
     # ---- versions and diff --------------------------------------------------------------------------
 
     def policy_versions(self) -> list[PolicyVersion]:
         versions = [PolicyVersion(self.policy_path, f"{self.policy_path} (this cycle)")]
         versions += [PolicyVersion(p, p) for p in self._extra_versions]
-        versions += self._git_versions()
-        return versions
-
-    def _git_versions(self, limit: int = 20) -> list[PolicyVersion]:
-        path = Path(self.policy_path)
-        try:
-            out = subprocess.run(["git", "log", f"-{limit}", "--format=%h%x09%ad%x09%s", "--date=short", "--", path.name],
-                                 cwd=path.parent or ".", capture_output=True, text=True, timeout=10)
-            top = subprocess.run(["git", "rev-parse", "--show-prefix"], cwd=path.parent or ".", capture_output=True,
-                                 text=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            return []
-        if out.returncode != 0 or top.returncode != 0:
-            return []
-        prefix = top.stdout.strip()
-        versions = []
-        for line in out.stdout.splitlines():
-            commit, date, subject = (line.split("\t") + ["", ""])[:3]
-            versions.append(PolicyVersion(f"{commit}:{prefix}{path.name}", f"{commit} {date} {subject[:60]}"))
-        return versions
+        return versions + figures.git_versions(self.policy_path)
 
     def policy_version_text(self, version: PolicyVersion) -> str:
         if version.id == self.policy_path:
             return self.graph.source.text
-        if ":" in version.id and not Path(version.id).exists():
-            commit, _, path = version.id.partition(":")
-            cwd = Path(self.policy_path).parent
-            root = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True)
-            shown = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=root.stdout.strip() or cwd,
-                                   capture_output=True, text=True)
-            if shown.returncode != 0:
-                raise ModelError(f"error: {version.id}: {shown.stderr.strip()}")
-            return shown.stdout
-        try:
-            return Path(version.id).read_text(encoding="utf-8-sig")
-        except OSError as e:
-            raise ModelError(f"error: {version.id}: {e.strerror}") from None
+        return figures.version_text(version, self.policy_path)
 
     def diff(self, old: PolicyVersion, new: PolicyVersion, progress: Progress | None = None) -> DiffView:
-        say = progress or (lambda done, what: None)
-        say(0.05, "reading both versions")
-        old_text, new_text = self.policy_version_text(old), self.policy_version_text(new)
-        say(0.15, "comparing")
-        try:
-            change = api.diff_texts(old_text, new_text, old.label, new.label)
-        except api.PolicyError as e:
-            raise ModelError(api.render_diagnostics(e.source, e.diagnostics)) from None
-        changes = [SemanticChange(c.sign, c.kind, c.node, c.description, c.old_lines, c.new_lines) for c in change.changes]
-        view = DiffView(old, new, old_text, new_text, changes, api.diff_summary(change))
-        if not change.has_changes:
-            return view
-        say(0.3, f"evaluating both versions on {self.data_path}")
-        # Lookup files are read next to the cycle's policy: both versions are read from its folder.
-        try:
-            old_graph = api.compile_text(old_text, self.policy_path)
-            new_graph = api.compile_text(new_text, self.policy_path)
-            impact = api.policy_impact(old_graph, new_graph, self.data_path, change)
-        except api.PolicyError as e:
-            view.impact_error = api.render_diagnostics(e.source, e.diagnostics)
-            return view
-        except (api.ImpactError, api.DataError) as e:
-            view.impact_error = str(e)
-            return view
-        say(0.9, "the impact table")
-        view.impact = self._impact_view(impact)
-        say(1.0, "done")
-        return view
-
-    def _impact_view(self, impact) -> ImpactView:
-        lang = impact.lang
-        moving = [c for c in impact.columns if c.name in impact.moving]
-        rows = []
-        for e in impact.changed:
-            before = {c.name: api.format_value(e.before.get(c.name), c.type, lang, compact=True) for c in moving}
-            after = {c.name: api.format_value(e.after.get(c.name), c.type, lang, compact=True) for c in moving}
-            delta = Fraction(e.pay_delta)
-            sign = "+" if delta > 0 else ""
-            rows.append(ImpactRow(api.value_to_text(e.key), e.label or "", before, after, delta,
-                                  sign + api.format_value(delta, api.Type("money"), lang, compact=True)))
-        rows.sort(key=lambda r: (-r.delta, r.key))
-        return ImpactView(api.impact_summary(impact), [c.name for c in moving], rows, impact.gain, impact.lose,
-                          impact.unchanged, Fraction(impact.cost_before), Fraction(impact.cost_after))
+        (progress or (lambda done, what: None))(0.05, "reading both versions")
+        return figures.diff(old, self.policy_version_text(old), new, self.policy_version_text(new), self.policy_path,
+                            self.data_path, progress)
