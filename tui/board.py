@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from rich.cells import cell_len
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,7 +21,8 @@ from textual.strip import Strip
 from textual.widgets import Button, Checkbox, Footer, Label, LoadingIndicator, Select, Static
 
 from .model import SORTS, BoardQuery, BoardRow, BoardView
-from .widgets import TextInput, TopBar, fit
+from .cells import fit
+from .widgets import TextInput, TopBar
 
 SORT_LABELS = {"key": "col.key", "name": "col.name", "team": "col.team", "stage": "col.stage",
                "deadline": "col.deadline", "total": "col.total"}
@@ -279,7 +279,7 @@ class BoardScreen(Screen):
     BoardScreen.-busy LoadingIndicator { display: block; }
     """
     BINDINGS = [
-        Binding("slash", "search", "Search", key_display="/"),
+        Binding("slash", "search", "Search", key_display="/", show=False),  # the search box says so
         Binding("f", "filters", "Filter"),
         Binding("a", "appeals", "Appeals"),
         Binding("p", "policy", "Policy"),
@@ -287,6 +287,7 @@ class BoardScreen(Screen):
         # Shown in the filter line and the help screen: the footer holds what fits in 80 columns.
         Binding("s", "sort", "Sort", show=False),
         Binding("d", "diff", "Diff", show=False),
+        Binding("A", "cycle_actions", "Cycle", key_display="A"),
         Binding("o", "toggle('overdue')", "Overdue", show=False),
         Binding("x", "toggle('appeal')", "Open appeals", show=False),
         Binding("r", "reverse", "Reverse sort", show=False),
@@ -441,6 +442,24 @@ class BoardScreen(Screen):
 
     def action_diff(self) -> None:
         self.app.open_diff()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        """The cycle's actions are HR's (and the executive's to see): the footer shows them to those only."""
+        if action == "cycle_actions":
+            return self.app.model is not None and self.app.model.info.person.role in ("hr", "executive")
+        return True
+
+    def action_cycle_actions(self) -> None:
+        from .forms import ActionsScreen
+
+        def done(outcome) -> None:
+            if outcome is not None and outcome.ok:
+                self.app.notify(outcome.message, title="✓", timeout=8)
+                self.reload(self.query_one(BoardTable).current.key if self.query_one(BoardTable).current else None)
+                self.query_one(TopBar).refresh_bar()
+
+        info = self.app.model.info
+        self.app.push_screen(ActionsScreen(None, f"{self.app.word('cycle', name=info.cycle)}"), done)
 
     def on_screen_resume(self) -> None:
         """Back from an employee or the appeals: their actions may have moved figures and stages."""

@@ -17,7 +17,7 @@ from textual.widgets.tree import TreeNode
 
 from pkrules import api
 
-from .model import Change, EmployeeView, Outcome
+from .model import EmployeeView, Outcome
 from .source import FIRED, MARK, excerpt, highlight
 from .widgets import TopBar
 
@@ -25,19 +25,21 @@ MARKS = {"fired": ("✓", "bold green"), "not met": ("✗", "red"), "not reached
 KIND = {"input": "input", "definition": "definition", "table": "table", "lookup": "lookup", "weighted": "scorecard"}
 
 
-def node_label(node, lang: str) -> Text:
-    """A tree line: name = value, and for a table the row that fired."""
+def node_label(node, lang: str, wide: bool = False) -> Text:
+    """A tree line: name = value; a table's fired row (✓, written out when there is room), → when a next band is near."""
     label = Text()
     label.append(node.name, style="bold" if node.kind != "input" else "")
     label.append(" = ")
     label.append(api.format_value(node.value, node.type, lang, compact=True), style="cyan")
+    if node.hints and not node.repeated:
+        label.append(" →", style="bold yellow")
     fired = next((s for s in node.steps if s.outcome == "fired"), None)
     if fired is not None and node.kind in ("table", "lookup"):
-        label.append(f"  ✓ {fired.text.split('   (')[0].strip()}", style="green")
-    if node.hints and not node.repeated:
-        label.append("  →", style="yellow")
+        label.append(" ✓", style="green")
+        if wide:
+            label.append(f" {fired.text.split('   (')[0].strip()}", style="green")
     if node.repeated:
-        label.append("  ↑", style="dim")
+        label.append(" ↑", style="dim")
     return label
 
 
@@ -74,9 +76,10 @@ class EmployeeScreen(Screen):
     EmployeeScreen TabbedContent { height: 1fr; }
     EmployeeScreen TabPane { padding: 0; }
     EmployeeScreen #why-split { height: 1fr; }
-    EmployeeScreen ExplanationTree { width: 2fr; min-width: 30; border-right: vkey $primary 50%; }
-    EmployeeScreen #detail { width: 3fr; padding: 0 1; }
-    EmployeeScreen #source-side { display: none; width: 3fr; padding: 0 1; border-left: vkey $primary 50%; }
+    EmployeeScreen ExplanationTree { width: 45%; border-right: vkey $primary 50%; overflow-x: hidden; }
+    EmployeeScreen #detail { width: 1fr; padding: 0 1; }
+    EmployeeScreen #source-side { display: none; width: 35%; padding: 0 1; border-left: vkey $primary 50%; }
+    EmployeeScreen.-wide ExplanationTree { width: 35%; }
     EmployeeScreen.-wide #source-side { display: block; }
     EmployeeScreen.-wide #source-below { display: none; }
     EmployeeScreen DataTable { height: 1fr; }
@@ -97,11 +100,13 @@ class EmployeeScreen(Screen):
     def __init__(self, key: str, node: str | None = None):
         super().__init__()
         self.key = key
-        self.figure = node  # the figure the tree explains (default: the policy's main output)
+        self.figure: str | None = None  # the figure the tree explains (default: the policy's main output)
+        self.wanted = node  # the node to put the cursor on first (an appeal's disputed figure)
         self.view: EmployeeView | None = None
         self.explanation = None
         self.selected = None  # the TraceNode under the tree's cursor
         self.new_event: int | None = None
+        self.last_change = None  # the change the last action made (an HR correction has no appeal to keep it)
 
     def compose(self) -> ComposeResult:
         w = self.app.word
@@ -122,7 +127,7 @@ class EmployeeScreen(Screen):
             with TabPane(f"3 {w('history')}", id="history"):
                 yield DataTable(id="history-table", cursor_type="row")
             with TabPane(f"4 {w('changes')}", id="changes"):
-                with VerticalScroll():
+                with VerticalScroll(id="changes-scroll"):
                     yield Static("", id="changes-text")
         yield Footer()
 
@@ -132,7 +137,11 @@ class EmployeeScreen(Screen):
         self.load()
 
     def on_resize(self, event=None) -> None:
-        self.set_class(self.size.width >= 140, "-wide")
+        wide = self.size.width >= 140
+        if wide != self.has_class("-wide"):
+            self.set_class(wide, "-wide")
+            if self.explanation is not None:
+                self.show_tree(focus=False)
 
     # ---- loading
 
@@ -160,8 +169,10 @@ class EmployeeScreen(Screen):
         self.show_changes(changes)
 
     def show_head(self) -> None:
+        """Up to three lines, each cropped to the width: who and where in the cycle; the appeal; the main figures."""
         w, v, lang = self.app.word, self.view, self.app.lang
-        head = Text()
+        lines = []
+        head = Text(no_wrap=True, overflow="ellipsis")
         head.append(v.name or v.key, style="bold")
         head.append(f" {v.key} · {v.team} · ")
         head.append(v.stage_label, style="bold")
@@ -169,61 +180,59 @@ class EmployeeScreen(Screen):
             head.append(" · ")
             head.append(w("overdue_since", date=v.deadline) if v.overdue else w("deadline", date=v.deadline),
                         style="bold red" if v.overdue else "")
+        lines.append(head)
         appeal = v.open_appeal or (v.appeals[-1] if v.appeals else None)
         if appeal is not None:
-            head.append("\n")
-            head.append("⚑ " if appeal.is_open else "  ", style="bold yellow")
-            head.append(w("appeal_line", level=w(f"level.{appeal.level}"), node=appeal.node, status=appeal.status_label,
-                          due=appeal.due or appeal.decided or "—"), style="yellow" if appeal.is_open else "")
-            head.append(f" — {appeal.reason}", style="dim")
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append("⚑ " if appeal.is_open else "  ", style="bold yellow")
+            line.append(f"#{appeal.id} " + w("appeal_line", level=appeal.level_label, node=appeal.node,
+                                              status=appeal.status_label, due=appeal.due or "—"),
+                        style="yellow" if appeal.is_open else "")
+            line.append(f" — {appeal.reason}", style="dim")
+            lines.append(line)
         main = next((f for f in v.results if f.name == v.main_output), None)
         if main is not None:
-            head.append("\n")
-            head.append(f"{main.name} ", style="bold")
-            head.append(main.text, style="bold cyan")
-            outputs = [f for f in v.results if f.name != main.name][-0:]
-            shown = 0
-            for f in v.results:
-                if f.name == main.name or f.type is None or getattr(f.type, "kind", "") != "money" or shown >= 4:
-                    continue
-                head.append(f" · {f.name} {api.format_value(f.value, f.type, lang, compact=True)}")
-                shown += 1
-        self.query_one("#head", Static).update(head)
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f"{main.name} ", style="bold")
+            line.append(main.text, style="bold cyan")
+            for f in [f for f in v.results if f.name != main.name and getattr(f.type, "kind", "") == "money"][:5]:
+                line.append(f" · {f.name} {api.format_value(f.value, f.type, lang, compact=True)}")
+            lines.append(line)
+        self.query_one("#head", Static).update(Group(*lines))
 
     # ---- the explanation
 
     def show_tree(self, focus: bool) -> None:
         tree = self.query_one("#tree", ExplanationTree)
         lang = self.app.lang
-        previous = self.selected.name if self.selected is not None else None
+        previous = self.selected.name if self.selected is not None else self.wanted
         tree.clear()
         root = self.explanation.root
-        tree.root.set_label(node_label(root, lang))
+        wide = self.has_class("-wide")
+        tree.root.set_label(node_label(root, lang, wide))
         tree.root.data = root
         wanted: list[TreeNode] = []
 
         def add(parent: TreeNode, trace, depth: int) -> None:
             for child in trace.children:
                 if child.children and not child.repeated:
-                    branch = parent.add(node_label(child, lang), data=child, expand=depth < 1)
+                    branch = parent.add(node_label(child, lang, wide), data=child, expand=depth < 1)
                     add(branch, child, depth + 1)
                 else:
-                    branch = parent.add_leaf(node_label(child, lang), data=child)
-                if child.name == previous and not wanted:
+                    branch = parent.add_leaf(node_label(child, lang, wide), data=child)
+                if child.name == previous and not wanted and not child.repeated:
                     wanted.append(branch)
 
         add(tree.root, root, 0)
         tree.root.expand()
-        if wanted:
-            node = wanted[0]
-            parent = node.parent
-            while parent is not None:
-                parent.expand()
-                parent = parent.parent
-            tree.move_cursor(node)
-        else:
-            tree.move_cursor(tree.root)
-        self.show_node(tree.cursor_node.data if tree.cursor_node else root)
+        target = wanted[0] if wanted else tree.root
+        parent = target.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+        # the tree knows its lines only after it has laid out the expanded nodes
+        tree.call_after_refresh(tree.move_cursor, target)
+        self.show_node(target.data)
         if focus:
             tree.focus()
 
@@ -291,7 +300,9 @@ class EmployeeScreen(Screen):
         title = Text()
         title.append("\n" + w("source"), style="bold underline")
         title.append(f"  {self.app.model.source()[0]}", style="dim")
-        return Group(title, excerpt(self.policy_text, node.line, last, marks, context=2))
+        code = excerpt(self.policy_text, node.line, last, marks, context=2)
+        code.no_wrap, code.overflow = True, "ellipsis"
+        return Group(title, code)
 
     def action_source_line(self) -> None:
         if self.selected is not None and self.selected.line:
@@ -304,6 +315,8 @@ class EmployeeScreen(Screen):
         table = self.query_one("#figure-table", DataTable)
         table.clear(columns=True)
         table.add_columns("", w("figure"), w("value"), "")
+        for k, note in enumerate(self.view.notes):
+            table.add_row(Text(w("history") if k == 0 else "", style="bold"), "", "", Text(note, style="italic"))
         for section, figures in ((w("inputs"), self.view.inputs), (w("results"), self.view.results)):
             for k, f in enumerate(figures):
                 table.add_row(Text(section if k == 0 else "", style="bold"), f.name, Text(f.text, style="cyan", justify="right"),
@@ -324,6 +337,8 @@ class EmployeeScreen(Screen):
             table.move_cursor(row=len(history) - 1)
 
     def show_changes(self, changes: list[tuple]) -> None:
+        from .appeals import change_text
+
         w = self.app.word
         out = Text()
         if not any(change for _, change in changes):
@@ -331,19 +346,13 @@ class EmployeeScreen(Screen):
         for appeal, change in changes:
             if change is None:
                 continue
-            out.append(f"{appeal.id} · {appeal.status_label} · {appeal.decided} · {appeal.decided_by}\n", style="bold")
-            out.append(f"{appeal.decision_reason}\n\n", style="italic")
-            out.append(w("before_after") + "\n", style="bold underline")
-            for name in change.after:
-                before, after = change.before.get(name), change.after[name]
-                moved = before != after
-                out.append(f"  {name}: ", style="bold" if moved else "dim")
-                out.append(f"{before} → {after}\n", style="bold cyan" if moved else "dim")
+            out.append(f"#{appeal.id} {appeal.node} · {appeal.status_label}" + (f" · {appeal.decided_by}" if appeal.decided_by else ""),
+                       style="bold")
+            out.append(f"\n{appeal.decision_reason or ''}\n\n", style="italic")
+            out.append_text(change_text(change, w))
             out.append("\n")
-            for line in change.lines:
-                style = "green" if line.lstrip(" │").startswith("+") else "red" if line.lstrip(" │").startswith("-") else ""
-                out.append(line + "\n", style=style)
-            out.append("\n")
+        if self.last_change is not None and not any(c for _, c in changes):
+            out = change_text(self.last_change, w)
         self.query_one("#changes-text", Static).update(out)
 
     @on(DataTable.RowSelected, "#figure-table")
@@ -353,13 +362,17 @@ class EmployeeScreen(Screen):
         if name and self.view and any(f.name == name for f in self.view.results):
             self.figure = name
             self.selected = None
-            self.query_one(TabbedContent).active = "why"
+            self.action_tab("why")
             self.load()
 
     # ---- keys
 
+    FOCUS = {"why": "#tree", "figures": "#figure-table", "history": "#history-table", "changes": "#changes-scroll"}
+
     def action_tab(self, tab: str) -> None:
+        # Focus moves into the pane too: a focused widget left in a hidden pane would switch the tabs back.
         self.query_one(TabbedContent).active = tab
+        self.query_one(self.FOCUS[tab]).focus()
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -369,15 +382,16 @@ class EmployeeScreen(Screen):
 
         if self.view is None:
             return
-        self.app.push_screen(ActionsScreen(self.key, self.view, self.selected.name if self.selected else None),
-                             self.after_action)
+        who = f"{self.view.name} ({self.key})"
+        self.app.push_screen(ActionsScreen(self.key, who, self.selected.name if self.selected else None), self.after_action)
 
     def after_action(self, outcome: Outcome | None) -> None:
         if outcome is None:
             return
         if outcome.ok:
             self.new_event = outcome.event.seq if outcome.event else None
+            self.last_change = outcome.change or self.last_change
             self.app.notify(outcome.message, title="✓", timeout=8)
             self.load(focus_tree=False)
             self.query_one(TopBar).refresh_bar()
-            self.query_one(TabbedContent).active = "changes" if outcome.change is not None else "history"
+            self.action_tab("changes" if outcome.change is not None else "history")

@@ -20,6 +20,37 @@ from .model import (
 NUMERIC = ("number", "money", "percent", "whole")
 
 
+def input_text(value, type_) -> str:
+    """An input's value as a person types it in a form (76% rather than 0.76), read back exactly by the engine."""
+    text = api.value_to_text(value)
+    if getattr(type_, "kind", None) == "percent" and isinstance(value, Fraction) and "/" not in api.value_to_text(value * 100):
+        return api.value_to_text(value * 100) + "%"
+    return text
+
+
+def changed_inputs(graph, stored: dict[str, object], typed: dict[str, str], source: str = "form", related=None):
+    """The inputs a form changes: ({name: canonical text} of those whose value differs, {name: the engine's message}).
+
+    The form's texts are read as a data row is (the engine's own validation and messages), then compared by
+    value, so 76% and 0.76 are the same."""
+    row = {n.name: api.value_to_text(stored.get(n.name)) for n in graph.inputs}
+    row.update({name: text.strip() for name, text in typed.items() if name in row})
+    try:
+        checked = api.population_from_rows(graph, [row], related, source=source)
+    except api.DataError as e:
+        return {}, {"": str(e)}, None
+    columns = {(n.decl.column or n.name): n.name for n in graph.inputs}
+    errors = {}
+    for e in checked.errors:
+        if e.row == 1 and e.column in columns:
+            errors[columns[e.column]] = (repr(e.value) if e.value != "" else "an empty value") + f" — {e.expected}"
+    if errors or not checked.rows:
+        return {}, errors or {"": "the values could not be read"}, None
+    new = checked.rows[0]
+    changed = {name: api.value_to_text(new[name]) for name in typed if name in row and new[name] != stored.get(name)}
+    return changed, {}, new
+
+
 def hits(results) -> list[Hit]:
     return [Hit(h.line, h.node, h.what, h.count) for h in api.coverage(results)]
 

@@ -5,6 +5,8 @@ recomputes everyone); its messages are shown as they come, field by field."""
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, LoadingIndicator, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from .model import Action, EmployeeView, Outcome
+from .model import Action, Outcome
 from .widgets import TextInput
 
 
@@ -31,10 +33,10 @@ class ActionsScreen(ModalScreen[Outcome | None]):
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
 
-    def __init__(self, key: str, view: EmployeeView, node: str | None):
+    def __init__(self, key: str | None, who: str, node: str | None = None):
         super().__init__()
-        self.key = key
-        self.view = view
+        self.key = key  # None: the cycle's own actions
+        self.who = who
         self.node = node
         self.actions: list[Action] = []
 
@@ -42,7 +44,7 @@ class ActionsScreen(ModalScreen[Outcome | None]):
         w = self.app.word
         person = self.app.model.info.person
         with Vertical():
-            yield Static(w("actions_for", who=f"{self.view.name} ({self.key})", person=person.name), id="title")
+            yield Static(w("actions_for", who=self.who, person=person.name), id="title")
             yield OptionList(id="list")
             yield Static("", id="why")
         yield Footer()
@@ -52,7 +54,8 @@ class ActionsScreen(ModalScreen[Outcome | None]):
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
-        actions = self.app.model.actions(self.key)
+        model = self.app.model
+        actions = model.cycle_actions() if self.key is None else model.actions(self.key)
         self.app.call_from_thread(self.show, actions)
 
     def show(self, actions: list[Action]) -> None:
@@ -87,7 +90,7 @@ class ActionsScreen(ModalScreen[Outcome | None]):
         if not action.allowed:
             self.app.notify(action.reason, title=action.label, severity="warning", timeout=8)
             return
-        self.app.push_screen(FormScreen(self.key, self.view, action, self.node), self.done)
+        self.app.push_screen(FormScreen(self.key, self.who, action, self.node), self.done)
 
     def done(self, outcome: Outcome | None) -> None:
         if outcome is not None:
@@ -99,48 +102,54 @@ class FormScreen(ModalScreen[Outcome | None]):
 
     DEFAULT_CSS = """
     FormScreen { align: center middle; }
-    FormScreen > Vertical { width: 90%; max-width: 100; height: 90%; border: round $primary; background: $surface; }
+    FormScreen > Vertical { width: 96%; max-width: 110; height: 90%; border: round $primary; background: $surface; }
     FormScreen #title { text-style: bold; padding: 0 1; }
-    FormScreen #message { padding: 0 1; color: $error; height: auto; }
+    FormScreen #message { padding: 0 1; color: $error; height: auto; display: none; }
+    FormScreen #message.-shown { display: block; }
     FormScreen VerticalScroll { height: 1fr; padding: 0 1; }
-    FormScreen .field-label { margin-top: 1; text-style: bold; }
-    FormScreen .field-help { color: $text-muted; }
-    FormScreen .field-error { color: $error; text-style: bold; height: auto; }
-    FormScreen TextInput { border: tall $primary 40%; }
-    FormScreen TextInput.-invalid { border: tall $error; }
-    FormScreen #buttons { height: 3; padding: 0 1; }
+    FormScreen .field { height: 1; margin-top: 1; }
+    FormScreen .field-label { width: 24; text-style: bold; }
+    FormScreen .field Input, FormScreen .field Select { width: 1fr; }
+    FormScreen .field Input.-invalid { background: $error 30%; }
+    FormScreen .field-help { color: $text-muted; padding-left: 24; }
+    FormScreen .field-error { color: $error; text-style: bold; height: auto; padding-left: 24; display: none; }
+    FormScreen .field-error.-shown { display: block; }
+    FormScreen #buttons { height: 1; padding: 0 1; margin-bottom: 1; }
     FormScreen Button { margin-right: 2; }
     FormScreen LoadingIndicator { height: 1; display: none; }
     FormScreen.-busy LoadingIndicator { display: block; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "submit", "Submit", priority=True)]
 
-    def __init__(self, key: str, view: EmployeeView, action: Action, node: str | None = None):
+    def __init__(self, key: str | None, who: str, action: Action, node: str | None = None):
         super().__init__()
         self.key = key
-        self.view = view
+        self.who = who
         self.action = action
         self.node = node
 
     def compose(self) -> ComposeResult:
         w = self.app.word
         with Vertical():
-            yield Static(f"{self.action.label} — {self.view.name} ({self.key})", id="title")
+            yield Static(f"{self.action.label} — {self.who}", id="title")
             yield Static("", id="message")
             with VerticalScroll():
                 for f in self.action.fields:
-                    required = f" ({w('required')})" if f.required else ""
-                    yield Label(f"{f.label}{required}", classes="field-label")
-                    yield self.field_widget(f)
+                    required = " *" if f.required else ""
+                    with Horizontal(classes="field"):
+                        yield Label(f"{f.label}{required}", classes="field-label", markup=False)
+                        yield self.field_widget(f)
                     if f.help:
-                        yield Static(f.help, classes="field-help", markup=False)
+                        yield Static(re.sub(r"\s{2,}", "  ", f.help), classes="field-help", markup=False)
                     yield Static("", id=f"error-{f.name}", classes="field-error")
+                if any(f.required for f in self.action.fields):
+                    yield Static(f"* {w('required')}", classes="field-help")
                 if not self.action.fields:
                     yield Static(f"{self.action.label}?")
             yield LoadingIndicator()
             with Horizontal(id="buttons"):
-                yield Button(f"{w('submit')} (ctrl+s)", variant="primary", id="submit")
-                yield Button(f"{w('cancel')} (esc)", id="cancel")
+                yield Button(f"{w('submit')} (ctrl+s)", variant="primary", id="submit", compact=True)
+                yield Button(f"{w('cancel')} (esc)", id="cancel", compact=True)
         yield Footer()
 
     def field_widget(self, f):
@@ -151,8 +160,8 @@ class FormScreen(ModalScreen[Outcome | None]):
                 value = self.node  # the figure picked in the explanation tree
             known = any(v == value for v, _ in f.choices)
             return Select([(label, v) for v, label in f.choices], value=value if known else Select.NULL,
-                          allow_blank=not known, id=widget_id)
-        return TextInput(value=f.default, id=widget_id)
+                          allow_blank=not known, id=widget_id, compact=True)
+        return TextInput(value=f.default, id=widget_id, compact=True)
 
     def on_mount(self) -> None:
         widgets = [self.query_one(f"#field-{f.name}") for f in self.action.fields]
@@ -200,11 +209,15 @@ class FormScreen(ModalScreen[Outcome | None]):
         if outcome.ok:
             self.dismiss(outcome)
             return
-        self.query_one("#message", Static).update(Text(outcome.message, style="bold"))
+        message = self.query_one("#message", Static)
+        message.update(Text(outcome.message, style="bold"))
+        message.add_class("-shown")
         first = None
         for f in self.action.fields:
             error = outcome.errors.get(f.name, "")
-            self.query_one(f"#error-{f.name}", Static).update(Text(error))
+            shown = self.query_one(f"#error-{f.name}", Static)
+            shown.update(Text(error))
+            shown.set_class(bool(error), "-shown")
             widget = self.query_one(f"#field-{f.name}")
             widget.set_class(bool(error), "-invalid")
             if error and first is None:

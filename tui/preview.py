@@ -376,7 +376,7 @@ class PreviewModel:
             choices = tuple((v, v) for v in node.type.values) if node.type.values else ()
             line = self.graph.source.text.replace("\r\n", "\n").split("\n")[node.span.line - 1].strip()
             fields.append(FormField(node.name, node.name, "choice" if choices else "value", required,
-                                    api.value_to_text(value), choices, line))
+                                    figures.input_text(value, node.type), choices, line))
         return tuple(fields)
 
     def _node_choices(self, key: str) -> tuple[tuple[str, str], ...]:
@@ -543,7 +543,7 @@ class PreviewModel:
         before_total = self._rows[self._row_of[key]].total_text
         if changed:
             self._recompute(record, row)
-        record.scored = {f.name: values[f.name].strip() for f in action.fields if f.kind in ("value", "choice")}
+        record.scored = {f.name: api.value_to_text(row[f.name]) for f in action.fields if f.kind in ("value", "choice")}
         self._coverage = None
         after_total = self._rows[self._row_of[key]].total_text
         event = self._event(key, "review.score", self.person,
@@ -589,28 +589,13 @@ class PreviewModel:
 
     def _corrected(self, record: _Record, values: dict[str, str], fields) -> tuple[dict | None, dict[str, str], list[str]]:
         """The employee's row with the form's values, validated by the engine as a data file would be:
-        (the typed row or None, field → the engine's message, the names that changed)."""
-        text_row = {n.name: api.value_to_text(self.results.columns[n.name][record.index]) for n in self.graph.inputs}
-        changed = []
-        for f in fields:
-            if f.kind in ("value", "choice") and f.name in text_row and f.name in values:
-                new = str(values[f.name]).strip()
-                if new != text_row[f.name]:
-                    text_row[f.name] = new
-                    changed.append(f.name)
+        (the typed row or None, field → the engine's message, the names whose value changed)."""
+        stored = {n.name: self.results.columns[n.name][record.index] for n in self.graph.inputs}
+        typed = {f.name: values[f.name] for f in fields if f.kind in ("value", "choice") and f.name in values and f.name in stored}
         related = {name: [{k: api.value_to_text(v) for k, v in row.items()} for row in rows]
                    for name, rows in self.population.related.items()} or None
-        checked = api.population_from_rows(self.graph, [text_row], related, source="form")
-        errors: dict[str, str] = {}
-        columns = {(n.decl.column or n.name): n.name for n in self.graph.inputs}
-        for error in checked.errors:
-            if error.column not in columns:
-                continue  # a related table's row: not this form's business
-            shown = repr(error.value) if error.value != "" else "an empty value"
-            errors[columns[error.column]] = f"{shown} — {error.expected}"
-        if errors or not checked.rows:
-            return None, errors or {"": "the row could not be read"}, changed
-        return checked.rows[0], {}, changed
+        changed, errors, row = figures.changed_inputs(self.graph, stored, typed, related=related)
+        return row, errors, list(changed)
 
     def _recompute(self, record: _Record, row: dict) -> tuple[list[dict], list[dict]]:
         """Evaluate everyone again with the employee's corrected row; (the rows before, the rows after)."""
@@ -684,8 +669,7 @@ class PreviewModel:
             change = self._change(key, before, after)
             appeal.change = change
         else:
-            changed = [f.name for f in action.fields if f.kind in ("value", "choice") and f.name in values
-                       and values[f.name].strip() != f.default]
+            _, _, changed = self._corrected(record, values, action.fields)
             if changed:
                 return Outcome(False, word(self.lang, "form_errors"),
                                {changed[0]: "a dismissed appeal corrects nothing: put the value back, or uphold it"})

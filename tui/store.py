@@ -229,7 +229,9 @@ class StoreModel:
             if names is None and node.type.kind == "text":
                 continue  # names and teams are the org table's, not corrected here
             choices = tuple((v, v) for v in node.type.values) if node.type.values else ()
-            out.append(FormField(node.name, node.name, "choice" if choices else "value", required, stored.get(node.name, ""),
+            text = stored.get(node.name, "")
+            shown = figures.input_text(api.value_from_text(text, node.type), node.type) if text else ""
+            out.append(FormField(node.name, node.name, "choice" if choices else "value", required, shown,
                                  choices, lines[node.span.line - 1].strip()))
         return tuple(out)
 
@@ -285,21 +287,15 @@ class StoreModel:
     def cycle_actions(self) -> list[Action]:
         return [self._action(o, None) for o in self.wf.cycle_actions(self.cycle_id)]
 
-    def _check_values(self, key: str, fields, values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-        """(the changed inputs, field → the engine's message): the form's values read as a data row is."""
-        stored = self._inputs(key)
-        changed = {f.name: values[f.name].strip() for f in fields
-                   if f.kind in ("value", "choice") and f.name in stored and f.name in values
-                   and values[f.name].strip() != stored[f.name]}
-        if not changed:
-            return changed, {}
-        checked = api.population_from_rows(self.graph, [dict(stored, **changed)], source=key)
-        columns = {(n.decl.column or n.name): n.name for n in self.graph.inputs}
-        errors = {}
-        for e in checked.errors:
-            name = columns.get(e.column, e.column)
-            errors[name] = (repr(e.value) if e.value != "" else "an empty value") + f" — {e.expected}"
-        return changed, errors
+    def _check_values(self, key: str, fields, values: dict[str, str]) -> tuple[dict[str, str], dict[str, str], dict | None]:
+        """(the changed inputs as canonical texts, field → the engine's message, the whole row read back)."""
+        stored_text = self._inputs(key)
+        types = {n.name: n.type for n in self.graph.inputs}
+        stored = {n: (api.value_from_text(t, types[n]) if t else None) for n, t in stored_text.items() if n in types}
+        typed = {f.name: values[f.name] for f in fields if f.kind in ("value", "choice") and f.name in values and f.name in stored}
+        if not typed:
+            return {}, {}, None
+        return figures.changed_inputs(self.graph, stored, typed, source=key)
 
     @_in_store_thread
     def perform(self, key: str | None, action: str, values: dict[str, str], appeal_id: str | None = None) -> Outcome:
@@ -314,7 +310,7 @@ class StoreModel:
                    if f.required and not str(values.get(f.name, "")).strip()}
         if missing:
             return Outcome(False, word(self.lang, "form_errors"), missing)
-        changed, errors = self._check_values(key, chosen.fields, values) if key is not None else ({}, {})
+        changed, errors, row = self._check_values(key, chosen.fields, values) if key is not None else ({}, {}, None)
         if errors:
             return Outcome(False, word(self.lang, "form_errors"), errors)
         v = {k: str(x).strip() for k, x in values.items()}
@@ -323,8 +319,8 @@ class StoreModel:
             result = {
                 "review.submit_self": lambda: wf.submit_self_review(key, v["comment"], v.get("evidence", ""), cycle_id=self.cycle_id),
                 "review.return": lambda: wf.send_back(key, v["reason"], cycle_id=self.cycle_id),
-                "review.score": lambda: wf.score(key, {f.name: v[f.name] for f in chosen.fields if f.kind in ("value", "choice")},
-                                                 v.get("comment", ""), cycle_id=self.cycle_id),
+                "review.score": lambda: wf.score(key, {f.name: api.value_to_text(row[f.name]) for f in chosen.fields
+                                                       if f.kind in ("value", "choice")}, v.get("comment", ""), cycle_id=self.cycle_id),
                 "review.submit": lambda: wf.confirm(key, v.get("comment", ""), cycle_id=self.cycle_id),
                 "hr.correct": lambda: wf.correct(key, changed, v["reason"], cycle_id=self.cycle_id),
                 "acknowledge": lambda: wf.acknowledge(key, cycle_id=self.cycle_id),

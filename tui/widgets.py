@@ -1,21 +1,9 @@
-"""Small widgets every screen uses: the top bar, an input that honours the app's cursor-blink setting,
-and cell-width helpers for Chinese text (a Chinese character takes two cells)."""
+"""Small widgets every screen uses: the top bar and an input that honours the app's cursor-blink setting."""
 
 from __future__ import annotations
 
-from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.widgets import Input, Static
-
-
-def fit(text: str, width: int, right: bool = False) -> str:
-    """text cropped or padded to exactly width cells (wide characters count two; a cut one is dropped)."""
-    if width <= 0:
-        return ""
-    if cell_len(text) > width:
-        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
-    gap = " " * (width - cell_len(text))
-    return gap + text if right else text + gap
 
 
 class TopBar(Static):

@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pkrules.workflow.commands import register as register_workflow  # cycle, review, hr, appeal, audit, demo (light)
 
     register_workflow(sub)
+    __import__("tui.command").command.register(sub)  # `pkrules tui` (tui/command.py: imports Textual only when it runs)
     return parser
 
 
