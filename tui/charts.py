@@ -79,9 +79,10 @@ def histogram(values: list[Fraction], bands: list, width: int, height: int, near
         return out
     thresholds = sorted({Fraction(b.threshold) for b in bands})
     axis = max(3, len(f"{len(values):,}")) + 1
-    cell = 2 if width - axis - len(thresholds) >= 60 else 1
-    binning = bin_values(values, thresholds, (width - axis - len(thresholds) - 1) // cell)
+    room = width - axis - len(thresholds) - 1
+    binning = bin_values(values, thresholds, room // 2 if room >= 60 else room)
     counts, edges = binning.counts, binning.edges
+    cell = max(1, min(6, room // len(counts)))  # round bins, then as wide as the room allows
     top = max(counts) or 1
     rows = max(3, height - 4)
     below = {e - 1 for e in edges if e > 0}

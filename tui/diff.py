@@ -26,8 +26,9 @@ NEW_STYLE = "on #1f3d24"
 SIGN_STYLE = {"+": "bold green", "-": "bold red", "~": "bold yellow", "→": "bold cyan"}
 
 
-def side_by_side(old_text: str, new_text: str, old_label: str, new_label: str) -> Table:
-    """Both versions, lines matched up (difflib); removed lines red on the left, added green on the right."""
+def side_by_side(old_text: str, new_text: str, old_label: str, new_label: str) -> tuple[Table, int]:
+    """Both versions, lines matched up (difflib); removed lines red on the left, added green on the right.
+    Also the row of the first change (to scroll to)."""
     old_lines, new_lines = highlighted_lines(old_text), highlighted_lines(new_text)
     table = Table(box=None, padding=(0, 1), expand=True, show_edge=False, pad_edge=False)
     table.add_column("", justify="right", style="dim", no_wrap=True, width=4)
@@ -35,7 +36,10 @@ def side_by_side(old_text: str, new_text: str, old_label: str, new_label: str) -
     table.add_column("", justify="right", style="dim", no_wrap=True, width=4)
     table.add_column(new_label, ratio=1, no_wrap=True, overflow="ellipsis")
     matcher = difflib.SequenceMatcher(a=[t.plain for t in old_lines], b=[t.plain for t in new_lines], autojunk=False)
+    first, row = None, 0
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal" and first is None:
+            first = row
         for k in range(max(i2 - i1, j2 - j1)):
             i, j = i1 + k, j1 + k
             left = old_lines[i].copy() if i < i2 else Text("")
@@ -46,13 +50,16 @@ def side_by_side(old_text: str, new_text: str, old_label: str, new_label: str) -
                 if j < j2:
                     right.stylize(NEW_STYLE)
             table.add_row(str(i + 1) if i < i2 else "", left, str(j + 1) if j < j2 else "", right)
-    return table
+            row += 1
+    return table, first or 0
 
 
 class DiffScreen(Screen):
     DEFAULT_CSS = """
-    DiffScreen #versions { height: 3; padding: 0 1; }
-    DiffScreen #versions Label { padding: 1 1 0 0; }
+    DiffScreen TabbedContent { height: 1fr; }
+    DiffScreen TabPane { padding: 0; }
+    DiffScreen #versions { height: 1; padding: 0 1; margin-bottom: 1; }
+    DiffScreen #versions Label { padding: 0 1 0 0; }
     DiffScreen #versions Select { width: 1fr; }
     DiffScreen #versions Button { min-width: 12; margin-left: 1; }
     DiffScreen ProgressBar { height: 1; padding: 0 1; display: none; }
@@ -82,10 +89,10 @@ class DiffScreen(Screen):
         yield TopBar()
         with Horizontal(id="versions"):
             yield Label(w("old"))
-            yield Select([], id="old", allow_blank=True, prompt="…")
+            yield Select([], id="old", allow_blank=True, prompt="…", compact=True)
             yield Label(w("new"))
-            yield Select([], id="new", allow_blank=True, prompt="…")
-            yield Button(f"{w('diff')} ⏎", id="compare", variant="primary")
+            yield Select([], id="new", allow_blank=True, prompt="…", compact=True)
+            yield Button(f"{w('diff')} ⏎", id="compare", variant="primary", compact=True)
         yield ProgressBar(total=100, show_eta=False, id="progress")
         with TabbedContent(initial="changes-tab"):
             with TabPane(f"1 {w('semantic')}", id="changes-tab"):
@@ -191,7 +198,10 @@ class DiffScreen(Screen):
                 changes.append(f"  ({w('line', n=where[0])})", style="dim")
             changes.append("\n")
         self.query_one("#changes", Static).update(changes)
-        self.query_one("#sides", Static).update(side_by_side(view.old_text, view.new_text, view.old.label, view.new.label))
+        table, first = side_by_side(view.old_text, view.new_text, view.old.label, view.new.label)
+        self.query_one("#sides", Static).update(table)
+        scroll = self.query_one("#sides-scroll", VerticalScroll)
+        scroll.call_after_refresh(scroll.scroll_to, y=max(0, first - 3), animate=False)
         self.show_impact(view)
 
     def show_impact(self, view: DiffView) -> None:
@@ -210,15 +220,16 @@ class DiffScreen(Screen):
         self.query_one("#impact-summary", Static).update(summary)
         table.add_column(w("col.key"))
         table.add_column(w("col.name"))
+        table.add_column("Δ")
         for name in impact.columns:
             table.add_column(f"{name} ({w('old').lower()})")
             table.add_column(f"{name} ({w('new').lower()})")
-        table.add_column("Δ")
-        for row in impact.rows[:5000]:
-            cells = [row.key, row.name]
+        for row in impact.rows[:5000]:  # the largest gains first, then the largest losses last
+            delta = Text(row.delta_text if row.delta else "0", justify="right",
+                         style="green" if row.delta > 0 else "red" if row.delta < 0 else "dim")
+            cells = [row.key, row.name, delta]
             for name in impact.columns:
                 cells += [Text(row.before.get(name, ""), justify="right"), Text(row.after.get(name, ""), justify="right")]
-            cells.append(Text(row.delta_text, style="green" if row.delta > 0 else "red" if row.delta < 0 else "", justify="right"))
             table.add_row(*cells)
         money = api.Type("money")
         head = Text()

@@ -83,7 +83,7 @@ class EmployeeScreen(Screen):
     EmployeeScreen.-wide #source-side { display: block; }
     EmployeeScreen.-wide #source-below { display: none; }
     EmployeeScreen DataTable { height: 1fr; }
-    EmployeeScreen #changes { padding: 0 1; }
+    EmployeeScreen #changes-scroll, EmployeeScreen #history-scroll { padding: 0 1; }
     EmployeeScreen LoadingIndicator { height: 1; display: none; }
     EmployeeScreen.-busy LoadingIndicator { display: block; }
     """
@@ -125,7 +125,8 @@ class EmployeeScreen(Screen):
             with TabPane(f"2 {w('figures')}", id="figures"):
                 yield DataTable(id="figure-table", cursor_type="row", zebra_stripes=True)
             with TabPane(f"3 {w('history')}", id="history"):
-                yield DataTable(id="history-table", cursor_type="row")
+                with VerticalScroll(id="history-scroll"):
+                    yield Static("", id="history-text")
             with TabPane(f"4 {w('changes')}", id="changes"):
                 with VerticalScroll(id="changes-scroll"):
                     yield Static("", id="changes-text")
@@ -185,9 +186,13 @@ class EmployeeScreen(Screen):
         if appeal is not None:
             line = Text(no_wrap=True, overflow="ellipsis")
             line.append("⚑ " if appeal.is_open else "  ", style="bold yellow")
-            line.append(f"#{appeal.id} " + w("appeal_line", level=appeal.level_label, node=appeal.node,
-                                              status=appeal.status_label, due=appeal.due or "—"),
-                        style="yellow" if appeal.is_open else "")
+            if appeal.is_open:
+                line.append(f"#{appeal.id} " + w("appeal_line", level=appeal.level_label, node=appeal.node,
+                                                  status=appeal.status_label, due=appeal.due or "—"),
+                            style="bold red" if appeal.overdue else "yellow")
+            else:
+                line.append(f"#{appeal.id} " + w("appeal_decided", node=appeal.node, status=appeal.status_label),
+                            style="green" if appeal.upheld else "")
             line.append(f" — {appeal.reason}", style="dim")
             lines.append(line)
         main = next((f for f in v.results if f.name == v.main_output), None)
@@ -256,10 +261,13 @@ class EmployeeScreen(Screen):
         parts.append(head)
         if node.repeated:
             parts.append(Text(w("repeated"), style="dim"))
-        if node.description:
+        description = node.description
+        if node.kind == "input" and self.view is not None:
+            description = next((f.description for f in self.view.inputs if f.name == node.name), None)
+        if description:
             parts.append(Text(""))
             parts.append(Text(w("in_words"), style="bold underline"))
-            parts.append(Text(node.description, style="italic"))
+            parts.append(Text(description, style="italic"))
         if node.formula:
             parts.append(Text(""))
             parts.append(Text(w("formula"), style="bold underline"))
@@ -323,18 +331,18 @@ class EmployeeScreen(Screen):
                               Text(f.description or "", style="dim"), key=f.name)
 
     def show_history(self, history) -> None:
+        """The audit events of this employee, oldest first; the one the last action made is highlighted."""
         w = self.app.word
-        table = self.query_one("#history-table", DataTable)
-        table.clear(columns=True)
-        table.add_columns("#", "", "", "")
+        out = Text()
         if not history:
-            table.add_row("", "", "", Text(w("no_history"), style="dim"))
+            out.append(w("no_history"), style="dim")
         for event in history:
-            style = "bold yellow" if event.seq == self.new_event else ""
-            table.add_row(Text(str(event.seq), style=style), Text(event.at, style=style), Text(event.actor, style=style),
-                          Text(event.summary, style=style), key=str(event.seq))
-        if history:
-            table.move_cursor(row=len(history) - 1)
+            new = event.seq == self.new_event
+            out.append(f"#{event.seq} ", style="bold yellow" if new else "bold")
+            out.append(f"{event.at} · {event.actor} · ", style="yellow" if new else "dim")
+            out.append(event.summary + "\n", style="bold yellow" if new else "")
+        self.query_one("#history-text", Static).update(out)
+        self.query_one("#history-scroll", VerticalScroll).scroll_end(animate=False)
 
     def show_changes(self, changes: list[tuple]) -> None:
         from .appeals import change_text
@@ -367,7 +375,7 @@ class EmployeeScreen(Screen):
 
     # ---- keys
 
-    FOCUS = {"why": "#tree", "figures": "#figure-table", "history": "#history-table", "changes": "#changes-scroll"}
+    FOCUS = {"why": "#tree", "figures": "#figure-table", "history": "#history-scroll", "changes": "#changes-scroll"}
 
     def action_tab(self, tab: str) -> None:
         # Focus moves into the pane too: a focused widget left in a hidden pane would switch the tabs back.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,7 +32,7 @@ class ActionsScreen(ModalScreen[Outcome | None]):
     ActionsScreen OptionList { height: auto; max-height: 16; }
     ActionsScreen #why { margin-top: 1; color: $warning; height: auto; }
     """
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("enter", "choose", "Choose", key_display="⏎", priority=True)]
 
     def __init__(self, key: str | None, who: str, node: str | None = None):
         super().__init__()
@@ -64,16 +65,17 @@ class ActionsScreen(ModalScreen[Outcome | None]):
         options.clear_options()
         if not actions:
             self.query_one("#why", Static).update(self.app.word("no_actions"))
-        for action in actions:
-            prompt = Text()
+        for k, action in enumerate(actions):
+            # a grid gives the refusal a hanging indent under the action's name
+            prompt = Table.grid(padding=(0, 1))
+            prompt.add_column(width=1, no_wrap=True)
+            prompt.add_column(ratio=1)
             if action.allowed:
-                prompt.append("▸ ", style="bold green")
-                prompt.append(action.label, style="bold")
+                prompt.add_row(Text("▸", style="bold green"), Text(action.label, style="bold"))
             else:
-                prompt.append("✗ ", style="red")
-                prompt.append(action.label, style="dim")
-                prompt.append(f"\n    {action.reason}", style="dim italic")
-            options.add_option(Option(prompt, id=action.code))
+                prompt.add_row(Text("✗", style="red"), Text(action.label, style="dim"))
+                prompt.add_row("", Text(action.reason, style="dim italic"))
+            options.add_option(Option(prompt, id=f"{k}"))
         first = next((i for i, a in enumerate(actions) if a.allowed), 0)
         if actions:
             options.highlighted = first
@@ -84,9 +86,16 @@ class ActionsScreen(ModalScreen[Outcome | None]):
         action = self.actions[event.option_index]
         self.query_one("#why", Static).update("" if action.allowed else f"{self.app.word('refused')}: {action.reason}")
 
+    def action_choose(self) -> None:
+        highlighted = self.query_one("#list", OptionList).highlighted
+        if highlighted is not None and self.actions:
+            self.choose(self.actions[highlighted])
+
     @on(OptionList.OptionSelected, "#list")
     def chosen(self, event: OptionList.OptionSelected) -> None:
-        action = self.actions[event.option_index]
+        self.choose(self.actions[event.option_index])
+
+    def choose(self, action: Action) -> None:
         if not action.allowed:
             self.app.notify(action.reason, title=action.label, severity="warning", timeout=8)
             return

@@ -36,7 +36,8 @@ WORDS: dict[str, dict[str, str]] = {
         "no_deadline": "no deadline", "formula": "Formula", "steps": "What happened", "fired": "the row that fired",
         "hints": "Next band", "source": "Policy source", "line": "line {n}", "in_words": "The rule",
         "value": "value", "no_history": "No events yet.", "no_changes": "No recomputation for this employee yet.",
-        "appeal_line": "appeal ({level}) on {node}: {status}, due {due}", "repeated": "(shown above)",
+        "appeal_line": "appeal ({level}) on {node}: {status}, answer due {due}", "repeated": "(shown above)",
+        "appeal_decided": "appeal on {node}: {status}",
         "actions": "Actions", "refused": "not now", "no_actions": "No actions at this stage.",
         "actions_for": "Actions for {who} — acting as {person}",
         # forms
@@ -57,7 +58,7 @@ WORDS: dict[str, dict[str, str]] = {
         "side_by_side": "Side by side", "gains": "Who gains and loses", "computing": "Computing the impact…",
         "choose_versions": "Choose two versions (o: old, n: new) and press enter",
         "no_versions": "Only one version of the policy is known; give another with --compare FILE.",
-        "help": "Help",
+        "help": "Help", "tab.distribution": "Distribution", "tab.cost": "Cost by team",
     },
     "zh": {
         "stage.self_review": "自评", "stage.manager_review": "上级评分", "stage.hr_review": "HR汇总",
@@ -87,7 +88,8 @@ WORDS: dict[str, dict[str, str]] = {
         "no_deadline": "无截止日期", "formula": "公式", "steps": "计算过程", "fired": "命中的规则行",
         "hints": "距下一档", "source": "方案原文", "line": "第 {n} 行", "in_words": "规则说明",
         "value": "数值", "no_history": "暂无记录。", "no_changes": "该员工尚无重新计算。",
-        "appeal_line": "申诉（{level}）{node}：{status}，{due} 截止", "repeated": "（见上文）",
+        "appeal_line": "申诉（{level}）{node}：{status}，{due} 前答复", "repeated": "（见上文）",
+        "appeal_decided": "申诉 {node}：{status}",
         "actions": "操作", "refused": "暂不可用", "no_actions": "本阶段无可用操作。",
         "actions_for": "{who} 的操作 — 当前身份：{person}",
         "submit": "提交", "cancel": "取消", "required": "必填", "reason": "理由", "disputed": "申诉的数值",
@@ -105,7 +107,7 @@ WORDS: dict[str, dict[str, str]] = {
         "side_by_side": "并排对照", "gains": "谁增谁减", "computing": "正在计算影响…",
         "choose_versions": "选择两个版本（o：旧版，n：新版），按回车",
         "no_versions": "只有一个方案版本；用 --compare FILE 指定另一个。",
-        "help": "帮助",
+        "help": "帮助", "tab.distribution": "分布", "tab.cost": "各组成本",
     },
 }
 

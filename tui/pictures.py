@@ -24,7 +24,7 @@ from .widgets import TopBar
 class HistogramView(Widget):
     """Draws a Distribution to the widget's size (again on every resize)."""
 
-    DEFAULT_CSS = "HistogramView { height: 1fr; padding: 0 1; }"
+    DEFAULT_CSS = "HistogramView { height: 1fr; width: 1fr; padding: 0 1; }"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -56,8 +56,9 @@ class HistogramView(Widget):
 
 class PicturesScreen(Screen):
     DEFAULT_CSS = """
-    PicturesScreen #figure-bar { height: 3; padding: 0 1; }
-    PicturesScreen #figure { width: 40; }
+    PicturesScreen TabbedContent { height: 1fr; }
+    PicturesScreen TabPane { padding: 0; }
+    PicturesScreen #figure { width: 40; margin: 0 1; }
     PicturesScreen #cost { padding: 0 1; }
     PicturesScreen LoadingIndicator { height: 1; display: none; }
     PicturesScreen.-busy LoadingIndicator { display: block; }
@@ -76,10 +77,12 @@ class PicturesScreen(Screen):
         yield TopBar()
         yield LoadingIndicator()
         with TabbedContent(initial="distribution"):
-            with TabPane(f"1 {w('distribution', name='').strip()}", id="distribution"):
-                yield Select([], prompt=w("figure"), id="figure", allow_blank=False)
+            with TabPane(f"1 {w('tab.distribution')}", id="distribution"):
+                figures = self.app.model.numeric_figures()  # from the policy alone: cheap
+                yield Select([(f, f) for f in figures], prompt=w("figure"), id="figure", allow_blank=not figures,
+                             compact=True)
                 yield HistogramView(id="histogram")
-            with TabPane(f"2 {w('cost_by_team', what='').split('(')[0].strip()}", id="teams"):
+            with TabPane(f"2 {w('tab.cost')}", id="teams"):
                 with VerticalScroll(id="cost-scroll"):
                     yield Static("", id="cost")
         yield Footer()
@@ -100,9 +103,9 @@ class PicturesScreen(Screen):
         self.remove_class("-busy")
         select = self.query_one("#figure", Select)
         if costs is not None:
-            with select.prevent(Select.Changed):
-                select.set_options([(f, f) for f in figures])
-                select.value = distribution.name
+            if distribution.name in figures:
+                with select.prevent(Select.Changed):
+                    select.value = distribution.name
             self.show_costs(costs)
         self.query_one(HistogramView).show(distribution)
 

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -61,6 +61,7 @@ class SourceView(ScrollView, can_focus=True):
         Binding("up,k", "move(-1)", show=False), Binding("down,j", "move(1)", show=False),
         Binding("pageup", "move(-20)", show=False), Binding("pagedown", "move(20)", show=False),
         Binding("home", "jump(1)", show=False), Binding("end", "jump(-1)", show=False),
+        Binding("left,h", "scroll_left", show=False), Binding("right,l", "scroll_right", show=False),
     ]
     cursor = reactive(1)
 
@@ -82,12 +83,7 @@ class SourceView(ScrollView, can_focus=True):
         self.refresh()
 
     def watch_cursor(self, line: int) -> None:
-        top = round(self.scroll_y)
-        height = self.scrollable_content_region.height or self.size.height
-        if line - 1 < top:
-            self.scroll_to(y=line - 1, animate=False)
-        elif line - 1 >= top + height:
-            self.scroll_to(y=line - height, animate=False)
+        self.scroll_to_region(Region(self.scroll_x, line - 1, 1, 1), animate=False, force=True)
         self.refresh()
         self.post_message(self.Moved(line))
 
@@ -127,13 +123,14 @@ class SourceView(ScrollView, can_focus=True):
 class PolicyScreen(Screen):
     DEFAULT_CSS = """
     PolicyScreen #where { height: 1; padding: 0 1; background: $boost; }
-    PolicyScreen #line { height: auto; max-height: 4; padding: 0 1; background: $panel; }
+    PolicyScreen #line { height: 4; padding: 0 1; background: $panel; }
     PolicyScreen LoadingIndicator { height: 1; }
     """
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("n", "never(1)", "Next unhit row"),
-        Binding("N", "never(-1)", "Previous unhit row", show=False),
+        Binding("n", "row(1)", "Next row"),
+        Binding("N", "row(-1)", "Previous row", show=False),
+        Binding("u", "never(1)", "Next unhit", show=False),
         Binding("d", "diff", "Diff"),
     ]
 
@@ -175,7 +172,7 @@ class PolicyScreen(Screen):
         else:
             where.append(" · hit counts: only HR and executives see the whole cycle", style="dim")
         self.query_one("#where", Static).update(where)
-        source.cursor = self.start_line or 1
+        source.cursor = self.start_line or min(self.by_line, default=1)
         source.focus()
 
     def on_source_view_moved(self, event: "SourceView.Moved") -> None:
@@ -197,11 +194,19 @@ class PolicyScreen(Screen):
             out.append(f" — {h.count:,} {w('hits')}{share}", style="bold red" if h.count == 0 else "bold")
         self.query_one("#line", Static).update(out)
 
+    def action_row(self, step: int) -> None:
+        self.step_to(sorted(self.by_line), step)
+
     def action_never(self, step: int) -> None:
-        source = self.query_one(SourceView)
         lines = sorted(n for n, hs in self.by_line.items() if any(h.count == 0 for h in hs))
         if not lines:
             self.app.notify(self.app.word("all_hit"))
+            return
+        self.step_to(lines, step)
+
+    def step_to(self, lines: list[int], step: int) -> None:
+        source = self.query_one(SourceView)
+        if not lines:
             return
         after = [n for n in lines if (n > source.cursor if step > 0 else n < source.cursor)]
         target = (after[0] if step > 0 else after[-1]) if after else (lines[0] if step > 0 else lines[-1])
