@@ -17,13 +17,14 @@ TODAY = dt.date(2024, 10, 16)
 APPEAL = ("E013", "visits", "I made 30 visits, not 20: the CRM export missed a week")
 
 
-def preview(stage: str = "published", person: str = "hr", appeals=(APPEAL,), **options):
+def preview(stage: str = "published", person: str = "hr", appeals=(APPEAL,), policy: str = POLICY, data: str = DATA,
+            **options):
     """The engine-only model over the sample: everyone at `stage`, E013's appeal open (when published)."""
     from tui.model import open_preview
 
     if stage != "published":
         appeals = ()
-    return open_preview(POLICY, DATA, person=person, today=TODAY, stage=stage, appeals=appeals, **options)
+    return open_preview(policy, data, person=person, today=TODAY, stage=stage, appeals=appeals, **options)
 
 
 def build_store(path: str | Path) -> str:

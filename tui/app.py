@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 
-from .labels import word
+from .labels import translate_keys, word
 from .model import CycleModel, ModelError, Progress
 
 Opener = Callable[[Progress], CycleModel]
@@ -106,6 +106,7 @@ class PkrulesApp(App):
 
         self.model = model
         self.title = model.info.title
+        translate_keys(self, model.info.lang)
         if isinstance(self.screen, LoadingScreen):
             self.switch_screen(BoardScreen())
         else:

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from .model import Appeal, Change
-from .widgets import TopBar
+from .widgets import InPolicyLanguage, TopBar
 
 
 def change_text(change: Change | None, lang_word) -> Text:
@@ -35,9 +35,9 @@ def change_text(change: Change | None, lang_word) -> Text:
     return out
 
 
-class AppealsScreen(Screen):
+class AppealsScreen(InPolicyLanguage, Screen):
     DEFAULT_CSS = """
-    AppealsScreen DataTable { height: 1fr; min-height: 5; }
+    AppealsScreen DataTable { height: auto; max-height: 45%; min-height: 3; }
     AppealsScreen #detail { height: 1fr; border-top: hkey $primary 50%; padding: 0 1; }
     AppealsScreen #count { height: 1; padding: 0 1; background: $boost; }
     """

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from rich.cells import cell_len
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,13 +23,13 @@ from textual.widgets import Button, Checkbox, Footer, Label, LoadingIndicator, S
 
 from .model import SORTS, BoardQuery, BoardRow, BoardView
 from .cells import fit
-from .widgets import TextInput, TopBar
+from .widgets import InPolicyLanguage, TextInput, TopBar
 
 SORT_LABELS = {"key": "col.key", "name": "col.name", "team": "col.team", "stage": "col.stage",
                "deadline": "col.deadline", "total": "col.total"}
 
 
-class BoardTable(ScrollView, can_focus=True):
+class BoardTable(InPolicyLanguage, ScrollView, can_focus=True):
     """A virtualised table of board rows: render_line draws one visible line from the view on demand."""
 
     COMPONENT_CLASSES = {"board--header", "board--cursor", "board--overdue", "board--appeal", "board--final",
@@ -72,15 +73,19 @@ class BoardTable(ScrollView, can_focus=True):
         self.word = words
         self.view: BoardView | None = None
         self.widths = {"key": 6, "name": 6, "team": 6, "stage": 8, "deadline": 10, "total": 10, "appeal": 6}
+        self.extra: tuple[str, ...] = ()
+        self.extra_widths: list[int] = []
 
     # ---- data
 
-    def measure(self, rows) -> None:
-        """Column widths from everyone's values (once: filtering must not make the columns jump)."""
+    def measure(self, rows, columns: tuple[str, ...] = ()) -> None:
+        """Column widths from the first rows' values (once: filtering must not make the columns jump; a lazy
+        board is not read to its end for this). A longer value later is cropped with …"""
+        self.extra = columns
         w = self.widths
         heads = {c: cell_len(self.word(f"col.{c}")) for c in w}
-        if rows:
-            sample = rows if len(rows) <= 20000 else [rows[i] for i in range(0, len(rows), max(1, len(rows) // 20000))]
+        sample = rows[:2000] if len(rows) > 2000 else list(rows)
+        if sample:
             w["key"] = max(cell_len(r.key) for r in sample)
             w["name"] = max(cell_len(r.name) for r in sample)
             w["team"] = max(cell_len(r.team) for r in sample)
@@ -90,6 +95,8 @@ class BoardTable(ScrollView, can_focus=True):
         caps = {"key": 12, "name": 14, "team": 14, "stage": 16, "total": 16}
         for c in w:
             w[c] = min(max(w[c], heads[c]), caps.get(c, 99))
+        self.extra_widths = [min(14, max([cell_len(name)] + [cell_len(r.figures[k]) for r in sample if k < len(r.figures)]))
+                             for k, name in enumerate(columns)]
 
     def set_view(self, view: BoardView, keep: str | None = None) -> None:
         """Show a new view; keep the cursor on the employee `keep` when they are still in it."""
@@ -146,7 +153,8 @@ class BoardTable(ScrollView, can_focus=True):
     # ---- drawing
 
     def columns(self) -> list[tuple[str, int, bool]]:
-        """(column, width, right-aligned) that fit the width; the team and the name give way first."""
+        """(column, width, right-aligned) that fit the width; the team and the name give way first, and a wide
+        terminal shows more figures after the total (score, coef, …)."""
         w = dict(self.widths)
         order = ["key", "name", "team", "stage", "deadline", "total", "appeal"]
         avail = self.size.width - (len(order) - 1) - 1
@@ -158,7 +166,20 @@ class BoardTable(ScrollView, can_focus=True):
             if cut > 0:
                 w[c] -= cut
                 need -= cut
-        return [(c, w[c], c == "total") for c in order]
+        out = [(c, w[c], c == "total") for c in order]
+        room = avail - need
+        extra = []
+        for k, width in enumerate(getattr(self, "extra_widths", [])):
+            if width + 1 > room:
+                break
+            extra.append((f"#{k}", width, True))
+            room -= width + 1
+        return out[:-1] + extra + out[-1:]
+
+    def _fg(self, component: str) -> Style:
+        """A component's colour and weight only, to lay over a row without changing its background."""
+        style = self.get_component_rich_style(component)
+        return Style(color=style.color, bold=style.bold, dim=style.dim, italic=style.italic)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -175,7 +196,7 @@ class BoardTable(ScrollView, can_focus=True):
         row = self.view.rows[index]
         line_style = base
         if row.stage == "final":
-            line_style = base + self.get_component_rich_style("board--final")
+            line_style = base + self._fg("board--final")
         if index == self.cursor:
             line_style = line_style + self.get_component_rich_style("board--cursor")
         segments = [Segment(" ", line_style)]
@@ -184,18 +205,21 @@ class BoardTable(ScrollView, can_focus=True):
             if c == "deadline":
                 text = row.deadline.isoformat() if row.deadline else "—"
                 if row.overdue:
-                    style = line_style + self.get_component_rich_style("board--overdue")
+                    style = line_style + self._fg("board--overdue")
             elif c == "appeal":
                 text = ""
                 if row.appeal_open:
                     text = "⚑ " + self.word("appeal.open")
-                    style = line_style + self.get_component_rich_style("board--appeal")
+                    style = line_style + self._fg("board--appeal")
                 elif row.appeal:
                     text = self.word(f"appeal.{row.appeal}")
             elif c == "stage":
                 text = row.stage_label
             elif c == "total":
                 text = row.total_text
+            elif c.startswith("#"):
+                k = int(c[1:])
+                text = row.figures[k] if k < len(row.figures) else ""
             else:
                 text = getattr(row, c)
             segments.append(Segment(fit(text, w, right), style))
@@ -206,6 +230,8 @@ class BoardTable(ScrollView, can_focus=True):
         return Strip(segments).crop(0, width)
 
     def _heading(self, column: str) -> str:
+        if column.startswith("#"):
+            return self.extra[int(column[1:])]
         return self.word(f"col.{column}")
 
     def on_resize(self) -> None:
@@ -213,7 +239,7 @@ class BoardTable(ScrollView, can_focus=True):
             self.virtual_size = Size(0, len(self.view) + 1)
 
 
-class FilterScreen(ModalScreen[BoardQuery | None]):
+class FilterScreen(InPolicyLanguage, ModalScreen[BoardQuery | None]):
     """Team, stage, overdue and open-appeal filters, chosen with the keyboard (tab, arrows, space, enter)."""
 
     DEFAULT_CSS = """
@@ -266,7 +292,7 @@ class FilterScreen(ModalScreen[BoardQuery | None]):
         self.dismiss(replace(self.query_, team=None, stage=None, overdue=False, appeal=False))
 
 
-class BoardScreen(Screen):
+class BoardScreen(InPolicyLanguage, Screen):
     """Everyone in the cycle: name, team, stage, deadline (overdue in red), total, appeal."""
 
     DEFAULT_CSS = """
@@ -331,7 +357,7 @@ class BoardScreen(Screen):
             return  # an older query finished after a newer one was asked for
         table = self.query_one(BoardTable)
         if self._first:
-            table.measure(view.rows)
+            table.measure(view.rows, view.columns)
             self._first = False
         table.set_view(view, keep)
         self.remove_class("-busy")

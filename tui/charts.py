@@ -70,7 +70,8 @@ def _number(x: Fraction) -> str:
     return text
 
 
-def histogram(values: list[Fraction], bands: list, width: int, height: int, near_label: str = "{n} within {width} below {threshold}") -> Text:
+def histogram(values: list[Fraction], bands: list, width: int, height: int,
+              near_label: str = "{n} within {width} below {threshold}", people: str = "people") -> Text:
     """A histogram of values with a dashed line at each band threshold; the bin just below each threshold
     is orange and counted in the legend. bands: objects with .threshold, .op and .row."""
     out = Text()
@@ -144,14 +145,14 @@ def histogram(values: list[Fraction], bands: list, width: int, height: int, near
         inside = sum(1 for v in values if (v > t if strict else v >= t) and (upper is None or v < upper))
         near = sum(1 for v in values if t - binning.step <= v < t or (strict and v == t))
         legend.append(f"{b.row}", style="bold")
-        legend.append(f"  {inside:,}  ·  ")
+        legend.append(f"  {inside:,} {people}  ·  ")
         legend.append(near_label.format(n=f"{near:,}", width=_number(binning.step), threshold=_number(t)), style=f"bold {NEAR}")
         legend.append("\n")
         upper = t
     if ordered:
         rest = sum(1 for v in values if v < upper)
         legend.append(f"< {_number(upper)}", style="bold")
-        legend.append(f"  {rest:,}\n")
+        legend.append(f"  {rest:,} {people}\n")
     out.append_text(legend)
     return out
 

@@ -19,7 +19,7 @@ from pkrules import api
 from .charts import gains_and_losses
 from .model import DiffView, ModelError, PolicyVersion
 from .source import highlighted_lines
-from .widgets import TopBar
+from .widgets import InPolicyLanguage, TopBar
 
 OLD_STYLE = "on #4b1f1f"
 NEW_STYLE = "on #1f3d24"
@@ -54,7 +54,7 @@ def side_by_side(old_text: str, new_text: str, old_label: str, new_label: str) -
     return table, first or 0
 
 
-class DiffScreen(Screen):
+class DiffScreen(InPolicyLanguage, Screen):
     DEFAULT_CSS = """
     DiffScreen TabbedContent { height: 1fr; }
     DiffScreen TabPane { padding: 0; }

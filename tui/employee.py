@@ -19,10 +19,9 @@ from pkrules import api
 
 from .model import EmployeeView, Outcome
 from .source import FIRED, MARK, excerpt, highlight
-from .widgets import TopBar
+from .widgets import InPolicyLanguage, TopBar
 
 MARKS = {"fired": ("✓", "bold green"), "not met": ("✗", "red"), "not reached": ("·", "dim")}
-KIND = {"input": "input", "definition": "definition", "table": "table", "lookup": "lookup", "weighted": "scorecard"}
 
 
 def node_label(node, lang: str, wide: bool = False) -> Text:
@@ -43,7 +42,7 @@ def node_label(node, lang: str, wide: bool = False) -> Text:
     return label
 
 
-class ExplanationTree(Tree):
+class ExplanationTree(InPolicyLanguage, Tree):
     """The explanation: arrows move, → opens, ← closes (or goes to the parent), e opens everything."""
 
     BINDINGS = [
@@ -70,7 +69,7 @@ class ExplanationTree(Tree):
         self.root.expand_all()
 
 
-class EmployeeScreen(Screen):
+class EmployeeScreen(InPolicyLanguage, Screen):
     DEFAULT_CSS = """
     EmployeeScreen #head { height: auto; max-height: 3; padding: 0 1; background: $boost; }
     EmployeeScreen TabbedContent { height: 1fr; }
@@ -254,7 +253,7 @@ class EmployeeScreen(Screen):
         head.append(node.name, style="bold")
         head.append(" = ")
         head.append(api.format_value(node.value, node.type, lang), style="bold cyan")
-        where = f"   {KIND.get(node.kind, node.kind)}"
+        where = f"   {w('kind.' + node.kind)}"
         if node.line:
             where += " · " + w("line", n=node.line)
         head.append(where, style="dim")

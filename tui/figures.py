@@ -55,6 +55,19 @@ def hits(results) -> list[Hit]:
     return [Hit(h.line, h.node, h.what, h.count) for h in api.coverage(results)]
 
 
+def board_figures(graph) -> tuple[str, ...]:
+    """What a wide board shows beside the total: the values rule tables draw bands on (score), those tables
+    (coef), and the policy's other outputs (team_rank)."""
+    bands = api.bands(graph)
+    names = [b.node for b in bands] + [b.table for b in bands] + graph.outputs()
+    main = graph.main_output()
+    return tuple(n for n in dict.fromkeys(names) if n != main and n in graph.nodes)[:6]
+
+
+def figure_texts(graph, results, index: int, names: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    return tuple(api.format_value(results.columns[n][index], graph.nodes[n].type, lang, compact=True) for n in names)
+
+
 def numeric_figures(graph) -> list[str]:
     """Every numeric value of the policy, those that rule tables draw bands on first (score before the rest)."""
     banded = [b.node for b in api.bands(graph)]

@@ -18,19 +18,19 @@ from textual.widgets import Button, Footer, Label, LoadingIndicator, OptionList,
 from textual.widgets.option_list import Option
 
 from .model import Action, Outcome
-from .widgets import TextInput
+from .widgets import InPolicyLanguage, TextInput
 
 
-class ActionsScreen(ModalScreen[Outcome | None]):
+class ActionsScreen(InPolicyLanguage, ModalScreen[Outcome | None]):
     """Every action of the current stage: the allowed ones open their form, the refused ones say why."""
 
     DEFAULT_CSS = """
     ActionsScreen { align: center middle; }
-    ActionsScreen > Vertical { width: 90%; max-width: 100; height: auto; max-height: 90%; border: round $primary;
+    ActionsScreen > Vertical { width: 90%; max-width: 100; height: 90%; border: round $primary;
                                background: $surface; padding: 0 1; }
     ActionsScreen #title { text-style: bold; margin-bottom: 1; }
-    ActionsScreen OptionList { height: auto; max-height: 16; }
-    ActionsScreen #why { margin-top: 1; color: $warning; height: auto; }
+    ActionsScreen OptionList { height: 1fr; }
+    ActionsScreen #why { margin-top: 1; color: $warning; height: auto; max-height: 4; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("enter", "choose", "Choose", key_display="⏎", priority=True)]
 
@@ -106,7 +106,7 @@ class ActionsScreen(ModalScreen[Outcome | None]):
             self.dismiss(outcome)
 
 
-class FormScreen(ModalScreen[Outcome | None]):
+class FormScreen(InPolicyLanguage, ModalScreen[Outcome | None]):
     """One action's form; ctrl+s (or Submit) performs it, the model's messages appear under the fields."""
 
     DEFAULT_CSS = """

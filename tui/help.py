@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
+from .widgets import InPolicyLanguage
+
 KEYS = [
     ("Everywhere", [
         ("?  F1", "this help"), ("esc", "back to the previous screen (on the board: clear the filters)"),
@@ -53,7 +55,7 @@ WALKTHROUGH = (
 )
 
 
-class HelpScreen(ModalScreen):
+class HelpScreen(InPolicyLanguage, ModalScreen):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 95%; max-width: 110; height: 95%; border: round $primary; background: $surface; padding: 0 1; }

@@ -59,6 +59,8 @@ WORDS: dict[str, dict[str, str]] = {
         "choose_versions": "Choose two versions (o: old, n: new) and press enter",
         "no_versions": "Only one version of the policy is known; give another with --compare FILE.",
         "help": "Help", "tab.distribution": "Distribution", "tab.cost": "Cost by team",
+        "kind.input": "input", "kind.definition": "definition", "kind.table": "table", "kind.lookup": "lookup",
+        "kind.weighted": "scorecard",
     },
     "zh": {
         "stage.self_review": "自评", "stage.manager_review": "上级评分", "stage.hr_review": "HR汇总",
@@ -108,6 +110,8 @@ WORDS: dict[str, dict[str, str]] = {
         "choose_versions": "选择两个版本（o：旧版，n：新版），按回车",
         "no_versions": "只有一个方案版本；用 --compare FILE 指定另一个。",
         "help": "帮助", "tab.distribution": "分布", "tab.cost": "各组成本",
+        "kind.input": "输入", "kind.definition": "定义", "kind.table": "规则表", "kind.lookup": "对照表",
+        "kind.weighted": "加权评分",
     },
 }
 
@@ -117,3 +121,24 @@ def word(lang: str, key: str, /, **values: object) -> str:
     table = WORDS.get(lang, WORDS["en"])
     text = table.get(key) or WORDS["en"].get(key) or key
     return text.format(**values) if values else text
+
+
+# The footer's words (key descriptions) for a Chinese policy.
+KEYS_ZH = {
+    "Open": "打开", "Filter": "筛选", "Appeals": "申诉", "Policy": "方案", "Charts": "图表", "Cycle": "周期操作",
+    "Quit": "退出", "Help": "帮助", "Back": "返回", "Actions": "操作", "Expand all": "全部展开", "Next row": "下一行",
+    "Diff": "对比", "Old": "旧版", "New": "新版", "Compare": "比较", "Close": "关闭", "Choose": "选择", "Cancel": "取消",
+    "Submit": "提交", "Figure": "数值", "Open employee": "打开员工", "Open only / all": "未结/全部", "Apply": "应用",
+    "Search": "搜索", "Sort": "排序", "Overdue": "逾期", "Open appeals": "申诉中", "Clear filters": "清除筛选",
+}
+
+
+def translate_keys(node, lang: str) -> None:
+    """Put the footer's key descriptions of one widget, screen or app into the policy's language."""
+    if lang != "zh":
+        return
+    from dataclasses import replace
+
+    table = node._bindings.key_to_bindings  # each node holds its own copy of its class's bindings
+    for key, bindings in list(table.items()):
+        table[key] = [replace(b, description=KEYS_ZH.get(b.description, b.description)) for b in bindings]

@@ -90,6 +90,7 @@ class BoardRow:
     total_text: str
     appeal: str | None  # the status code of the employee's latest appeal, if any
     appeal_open: bool = False
+    figures: tuple[str, ...] = ()  # more figures, shown when the terminal is wide (BoardView.columns names them)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class BoardView:
     cost: Fraction | None = None  # the sum of the shown rows' totals, when the model knows it
     overdue: int | None = None  # how many of the shown rows are past a deadline
     open_appeals: int | None = None  # how many of the shown rows have an open appeal
+    columns: tuple[str, ...] = ()  # the names of BoardRow.figures
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -18,7 +18,7 @@ from pkrules import api
 
 from .charts import bars, histogram
 from .model import Distribution
-from .widgets import TopBar
+from .widgets import InPolicyLanguage, TopBar
 
 
 class HistogramView(Widget):
@@ -48,13 +48,13 @@ class HistogramView(Widget):
         title.append("\n")
         width = max(20, self.size.width - 2)
         height = max(6, self.size.height - 2 - len(d.bands) - (1 if d.bands else 0))
-        chart = histogram(d.values, d.bands, max(20, width - self.zoom * 8), height, w("just_below", n="{n}", width="{width}",
-                                                                                      threshold="{threshold}"))
+        chart = histogram(d.values, d.bands, max(20, width - self.zoom * 8), height,
+                          w("just_below", n="{n}", width="{width}", threshold="{threshold}"), w("people"))
         title.append_text(chart)
         return title
 
 
-class PicturesScreen(Screen):
+class PicturesScreen(InPolicyLanguage, Screen):
     DEFAULT_CSS = """
     PicturesScreen TabbedContent { height: 1fr; }
     PicturesScreen TabPane { padding: 0; }

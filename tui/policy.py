@@ -18,7 +18,7 @@ from textual.widgets import Footer, LoadingIndicator, Static
 
 from .model import Hit, PolicyView
 from .source import highlighted_lines
-from .widgets import TopBar
+from .widgets import InPolicyLanguage, TopBar
 
 GUTTER = 14  # "  34 │    12 │ "
 
@@ -111,7 +111,7 @@ class SourceView(ScrollView, can_focus=True):
         gutter.append(f"{count:>7}", style=count_style)
         gutter.append(" │ ", style=gutter_style)
         code = self.lines[n - 1].copy()
-        code.stylize(line_style)
+        code.stylize_before(line_style)  # the line's background under the tokens' own colours
         segments = list(gutter.render(self.app.console)) + list(code.render(self.app.console))
         strip = Strip(segments).crop(0, GUTTER + scroll_x + width)
         # the gutter stays put; the code scrolls sideways
@@ -120,7 +120,7 @@ class SourceView(ScrollView, can_focus=True):
         return Strip.join([fixed, moving]).extend_cell_length(width, line_style).crop(0, width)
 
 
-class PolicyScreen(Screen):
+class PolicyScreen(InPolicyLanguage, Screen):
     DEFAULT_CSS = """
     PolicyScreen #where { height: 1; padding: 0 1; background: $boost; }
     PolicyScreen #line { height: 4; padding: 0 1; background: $panel; }

@@ -122,6 +122,7 @@ class PreviewModel:
         self._name_input = next((n for n in NAME_INPUTS if n in self.graph.nodes and self.graph.nodes[n].is_input), None)
         self._team_input = next((n for n in TEAM_INPUTS if n in self.graph.nodes and self.graph.nodes[n].is_input), None)
         say(0.8, "building the board")
+        self._board_figures = figures.board_figures(self.graph)
         if stage != "mixed" and stage not in STAGE_CODES:
             raise ModelError(f"error: unknown stage {stage!r}: {', '.join(STAGE_CODES)} or mixed")
         self._records: dict[str, _Record] = {}
@@ -273,7 +274,8 @@ class PreviewModel:
                         deadline, deadline is not None and deadline < self.today,
                         total if isinstance(total, Fraction) else None,
                         api.format_value(total, self.graph.nodes[self.main_output].type, self.lang, compact=True),
-                        latest.status if latest else None, appeal is not None)
+                        latest.status if latest else None, appeal is not None,
+                        figures.figure_texts(self.graph, self.results, record.index, self._board_figures, self.lang))
 
     def _rebuild_rows(self) -> None:
         self._rows = [self._row(k) for k in self._records]
@@ -308,7 +310,7 @@ class PreviewModel:
             chosen.sort(key=keys.get(query.sort, keys["key"]), reverse=query.descending)
         cost = sum((r.total for r in chosen if r.total is not None), Fraction(0))
         return BoardView(query, chosen, len(rows), cost, sum(1 for r in chosen if r.overdue),
-                         sum(1 for r in chosen if r.appeal_open))
+                         sum(1 for r in chosen if r.appeal_open), self._board_figures)
 
     # ---- one employee --------------------------------------------------------------------------
 

@@ -109,6 +109,7 @@ class StoreModel:
         self.policy_path, self.policy_text = path, text
         self.graph = api.compile_text(text, path)
         self.lang = api.policy_language(self.graph)
+        self.board_columns = figures.board_figures(self.graph)
 
     # ---- the cycle and who is acting ---------------------------------------------------------------
 
@@ -133,11 +134,21 @@ class StoreModel:
 
     # ---- the board ------------------------------------------------------------------------------
 
-    def _board_row(self, r, type_) -> BoardRow:
+    def _board_row(self, r, type_, index: dict | None = None) -> BoardRow:
         total = api.value_from_text(r.total_exact, type_) if r.total_exact else None
+        shown = ()
+        if index is not None and r.employee_id in index:
+            shown = figures.figure_texts(self.graph, self._results(), index[r.employee_id], self.board_columns, self.lang)
         return BoardRow(r.employee_id, r.name, r.team, r.stage, r.stage_label, r.deadline, r.overdue,
                         total if isinstance(total, Fraction) else None, r.total or "—",
-                        "open" if r.has_open_appeal else None, r.has_open_appeal)
+                        "open" if r.has_open_appeal else None, r.has_open_appeal, shown)
+
+    def _row_index(self) -> dict[str, int]:
+        """Each employee's row in the stored results (for the wide board's extra figures)."""
+        results = self._results()
+        if getattr(self, "_index_of", (None,))[0] is not results:
+            self._index_of = (results, {api.value_to_text(k): i for i, k in enumerate(results.keys)})
+        return self._index_of[1]
 
     @_in_store_thread
     def board(self, query: BoardQuery) -> BoardView:
@@ -147,16 +158,21 @@ class StoreModel:
                   has_appeal=True if query.appeal else None, search=query.search.strip() or None,
                   sort=SORT_WORDS.get(query.sort, query.sort), descending=query.descending)
 
+        index = self._row_index()
+
         def fetch(offset: int) -> list[BoardRow]:
-            page = self._call(lambda: wf.board(self.cycle_id, **kw, offset=offset, limit=PAGE))
-            return [self._board_row(r, type_) for r in page.rows]
+            def page() -> list[BoardRow]:
+                rows = wf.board(self.cycle_id, **kw, offset=offset, limit=PAGE).rows
+                return [self._board_row(r, type_, index) for r in rows]
+
+            return self._call(page)
 
         first = wf.board(self.cycle_id, **kw, offset=0, limit=PAGE)
-        rows = _Rows(first.total_count, fetch, [self._board_row(r, type_) for r in first.rows])
+        rows = _Rows(first.total_count, fetch, [self._board_row(r, type_, index) for r in first.rows])
         everyone = wf.board(self.cycle_id, limit=0).total_count
         overdue = first.total_count if query.overdue else wf.board(self.cycle_id, **dict(kw, overdue=True), limit=0).total_count
         appeals = first.total_count if query.appeal else wf.board(self.cycle_id, **dict(kw, has_appeal=True), limit=0).total_count
-        return BoardView(query, rows, everyone, None, overdue, appeals)
+        return BoardView(query, rows, everyone, None, overdue, appeals, self.board_columns)
 
     # ---- one employee ---------------------------------------------------------------------------
 

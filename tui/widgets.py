@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual._context import NoActiveAppError
 from textual.widgets import Input, Static
+
+from .labels import translate_keys
+
+
+class InPolicyLanguage:
+    """A mixin: the footer's key descriptions of this widget or screen in the policy's language."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        try:
+            lang = self.app.lang
+        except (NoActiveAppError, AttributeError):  # made outside a running app: keep the English words
+            return
+        translate_keys(self, lang)
 
 
 class TopBar(Static):
