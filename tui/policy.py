@@ -82,8 +82,11 @@ class SourceView(ScrollView, can_focus=True):
         self.virtual_size = Size(width, len(self.lines))
         self.refresh()
 
+    centre_next = False  # a jump (to a line, to the next row) puts the line in the middle; arrows only keep it in view
+
     def watch_cursor(self, line: int) -> None:
-        self.scroll_to_region(Region(self.scroll_x, line - 1, 1, 1), animate=False, force=True)
+        self.scroll_to_region(Region(self.scroll_x, line - 1, 1, 1), animate=False, force=True, center=self.centre_next)
+        self.centre_next = False
         self.refresh()
         self.post_message(self.Moved(line))
 
@@ -172,6 +175,7 @@ class PolicyScreen(InPolicyLanguage, Screen):
         else:
             where.append(" · hit counts: only HR and executives see the whole cycle", style="dim")
         self.query_one("#where", Static).update(where)
+        source.centre_next = True
         source.cursor = self.start_line or min(self.by_line, default=1)
         source.focus()
 
@@ -210,6 +214,7 @@ class PolicyScreen(InPolicyLanguage, Screen):
             return
         after = [n for n in lines if (n > source.cursor if step > 0 else n < source.cursor)]
         target = (after[0] if step > 0 else after[-1]) if after else (lines[0] if step > 0 else lines[-1])
+        source.centre_next = True
         source.cursor = target
 
     def action_diff(self) -> None:
