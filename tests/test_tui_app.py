@@ -4,7 +4,6 @@ appeals, policy, pictures, diff and help screens — on the preview and on the w
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import OptionList, Select, Static, TabbedContent, Tree
 
 from tui.app import LoadingScreen, make_app
