@@ -436,3 +436,22 @@ def policy_lexer():
     from pkrules.language.highlight import PkrulesLexer
 
     return PkrulesLexer()
+
+
+def evaluate_file(graph: RuleGraph, path: str | Path) -> tuple[Results | None, Population | None]:
+    """A data file read and evaluated at once on the columnar fast path (polars reads the file; the values are
+    exactly the exact evaluator's), else read_population + evaluate. Returns (results, population): population
+    is None when the fast path answered (read_population gives the rows when they are needed); results is None
+    when the data has bad cells (population.errors lists them)."""
+    from pkrules.engine.columnar import NeedsExact, run_file
+    from pkrules.engine.plan import PlanError
+
+    if not graph.related:
+        try:
+            return run_file(graph, str(path)), None
+        except (NeedsExact, PlanError):
+            pass  # declined (bad cells, a construct it does not do): the exact path answers in its own words
+    population = read_population(graph, path)
+    if population.errors:
+        return None, population
+    return evaluate(graph, population), population

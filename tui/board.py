@@ -84,7 +84,7 @@ class BoardTable(InPolicyLanguage, ScrollView, can_focus=True):
         self.extra = columns
         w = self.widths
         heads = {c: cell_len(self.word(f"col.{c}")) for c in w}
-        sample = rows[:2000] if len(rows) > 2000 else list(rows)
+        sample = rows[:300] if len(rows) > 300 else list(rows)  # rows are formatted when first read: read few
         if sample:
             w["key"] = max(cell_len(r.key) for r in sample)
             w["name"] = max(cell_len(r.name) for r in sample)
@@ -103,7 +103,9 @@ class BoardTable(InPolicyLanguage, ScrollView, can_focus=True):
         self.view = view
         index = 0
         if keep is not None:
-            index = next((i for i, r in enumerate(view.rows) if r.key == keep), min(self.cursor, max(0, len(view) - 1)))
+            index = view.position(keep)
+            if index is None:
+                index = min(self.cursor, max(0, len(view) - 1))
         self.virtual_size = Size(0, len(view) + 1)
         self.cursor = max(0, min(index, len(view) - 1))
         self.refresh()
@@ -356,13 +358,26 @@ class BoardScreen(InPolicyLanguage, Screen):
         if view.query != self.query_state:
             return  # an older query finished after a newer one was asked for
         table = self.query_one(BoardTable)
-        if self._first:
+        if self._first or (view.columns and not table.extra):
+            warm = self._first
             table.measure(view.rows, view.columns)
             self._first = False
+            if warm:
+                self.warm_up()
         table.set_view(view, keep)
         self.remove_class("-busy")
         self.show_status(view)
         self.show_filters()
+
+    @work(thread=True, exclusive=True, group="warm-up")
+    def warm_up(self) -> None:
+        """Once the board is up: let the model read what whole-cycle views need; show more if it can."""
+        if self.app.model.warm_up():
+            self.app.call_from_thread(self.reload_keeping_cursor)
+
+    def reload_keeping_cursor(self) -> None:
+        table = self.query_one(BoardTable)
+        self.reload(table.current.key if table.current else None)
 
     def show_status(self, view: BoardView) -> None:
         w = self.app.word
@@ -372,12 +387,10 @@ class BoardScreen(InPolicyLanguage, Screen):
             from pkrules import api
 
             parts.append(w("cost", what=info.main_output, value=api.format_value(view.cost, api.Type("money"), info.lang)))
-        overdue = sum(1 for r in view.rows if r.overdue) if len(view) <= 20000 else None
-        if overdue:
-            parts.append(f"[b red]{overdue} {w('overdue')}[/]")
-        appeals = sum(1 for r in view.rows if r.appeal_open) if len(view) <= 20000 else None
-        if appeals:
-            parts.append(f"[b yellow]⚑ {appeals} {w('with_appeal')}[/]")
+        if view.overdue:
+            parts.append(f"[b red]{view.overdue:,} {w('overdue')}[/]")
+        if view.open_appeals:
+            parts.append(f"[b yellow]⚑ {view.open_appeals:,} {w('with_appeal')}[/]")
         self.query_one("#status-line", Static).update(" · ".join(parts))
 
     def show_filters(self) -> None:

@@ -108,6 +108,14 @@ class BoardView:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def position(self, key: str, look: int = 1000) -> int | None:
+        """Where an employee is in these rows (to keep the cursor on them), without reading every row of a
+        lazy board: a model's rows may know (keys), else only the first `look` rows are searched."""
+        finder = getattr(self.rows, "position", None)
+        if finder is not None:
+            return finder(key)
+        return next((i for i in range(min(look, len(self.rows))) if self.rows[i].key == key), None)
+
 
 # ---- one employee ------------------------------------------------------------------------------------
 
@@ -334,6 +342,7 @@ class CycleModel(Protocol):
     def teams(self) -> list[str]: ...
 
     def board(self, query: BoardQuery) -> BoardView: ...
+    def warm_up(self) -> bool: ...  # load what whole-cycle views need, after the board opened; True: the board can show more
 
     def employee(self, key: str) -> EmployeeView: ...
     def explain(self, key: str, name: str | None = None): ...  # → pkrules.api.Explanation

@@ -47,6 +47,14 @@ class _Rows(Sequence):
         self.fetch = fetch  # offset → rows from there (one page)
         self.pages: dict[int, list[BoardRow]] = {0: first}
 
+    def position(self, key: str) -> int | None:
+        """Where an employee is, among the pages read so far (reading the rest would read the whole board)."""
+        for page, rows in self.pages.items():
+            for k, row in enumerate(rows):
+                if row.key == key:
+                    return page * PAGE + k
+        return None
+
     def __len__(self) -> int:
         return self.count
 
@@ -93,6 +101,7 @@ class StoreModel:
         except WorkflowError as e:
             raise ModelError(f"error: {e}") from None
         self._results_cache: tuple[object, object] | None = None
+        self._info: CycleInfo | None = None
         say(1.0, "ready")
 
     def _call(self, fn, *args, **kwargs):
@@ -114,8 +123,13 @@ class StoreModel:
     # ---- the cycle and who is acting ---------------------------------------------------------------
 
     @property
-    @_in_store_thread
     def info(self) -> CycleInfo:
+        """The cycle and the acting person (read once, and again after each action)."""
+        if self._info is None:
+            self._info = self._call(self._read_info)
+        return self._info
+
+    def _read_info(self) -> CycleInfo:
         c = self.wf.cycle(self.cycle_id)
         me = self.wf.me(self.cycle_id)
         person = Person(me.id, me.name, me.role, me.team) if me else Person("?", "?", "employee")
@@ -143,8 +157,18 @@ class StoreModel:
                         total if isinstance(total, Fraction) else None, r.total or "—",
                         "open" if r.has_open_appeal else None, r.has_open_appeal, shown)
 
-    def _row_index(self) -> dict[str, int]:
-        """Each employee's row in the stored results (for the wide board's extra figures)."""
+    @_in_store_thread
+    def warm_up(self) -> bool:
+        """Read the cycle's stored results (a second or so at 10,000 people): the wide board's extra figures,
+        hit counts and pictures need them. The board opens without them and asks for this afterwards."""
+        self._warm = True
+        self._row_index()
+        return bool(self.board_columns)
+
+    def _row_index(self) -> dict[str, int] | None:
+        """Each employee's row in the stored results (for the wide board's extra figures), once they are read."""
+        if self._results_cache is None and not getattr(self, "_warm", False):
+            return None
         results = self._results()
         if getattr(self, "_index_of", (None,))[0] is not results:
             self._index_of = (results, {api.value_to_text(k): i for i, k in enumerate(results.keys)})
@@ -158,7 +182,7 @@ class StoreModel:
                   has_appeal=True if query.appeal else None, search=query.search.strip() or None,
                   sort=SORT_WORDS.get(query.sort, query.sort), descending=query.descending)
 
-        index = self._row_index()
+        index = self._row_index()  # None until warm_up: the first page must not wait for the stored results
 
         def fetch(offset: int) -> list[BoardRow]:
             def page() -> list[BoardRow]:
@@ -172,7 +196,7 @@ class StoreModel:
         everyone = wf.board(self.cycle_id, limit=0).total_count
         overdue = first.total_count if query.overdue else wf.board(self.cycle_id, **dict(kw, overdue=True), limit=0).total_count
         appeals = first.total_count if query.appeal else wf.board(self.cycle_id, **dict(kw, has_appeal=True), limit=0).total_count
-        return BoardView(query, rows, everyone, None, overdue, appeals, self.board_columns)
+        return BoardView(query, rows, everyone, None, overdue, appeals, self.board_columns if index is not None else ())
 
     # ---- one employee ---------------------------------------------------------------------------
 
@@ -359,6 +383,7 @@ class StoreModel:
             field = "outcome" if action == "appeal.decide" and "upheld" in str(e) else ""
             return Outcome(False, str(e), {field: str(e)} if field else {})
         self._results_cache = None
+        self._info = None
         message = getattr(result, "message", "") or str(result)
         seq = getattr(result, "event", None)
         event = None
