@@ -350,8 +350,6 @@ def highlight_terminal(text: str) -> str:
 
 # ---- added for the TUI ----------------------------------------------------------------------------
 
-from pkrules.review.impact import ImpactError  # noqa: E402  (the impact cannot be computed: the message says why)
-
 
 @dataclass(frozen=True)
 class Band:
@@ -369,7 +367,7 @@ def bands(graph: RuleGraph) -> list[Band]:
     """Every simple threshold (`name op constant`) in the policy's rule tables, in policy order:
     what a picture of a value's distribution draws as band lines."""
     from pkrules.language import ast
-    from pkrules.language.check import constant_value
+    from pkrules.language.builtins import constant_value
 
     flipped = {">=": "<=", "<=": ">=", ">": "<", "<": ">"}
     found: list[Band] = []
@@ -391,30 +389,37 @@ def bands(graph: RuleGraph) -> list[Band]:
     return found
 
 
+def evaluate_file(graph: RuleGraph, path: str | Path) -> tuple[Results | None, Population]:
+    """A data file evaluated through the backend seam without reading its rows first: the columnar path reads
+    a large CSV or Parquet file itself, so the rows are read (and validated) only if something asks for them
+    later (population.rows). (results, population); results is None when the data has bad cells
+    (population.cell_errors lists them)."""
+    from pkrules.engine.population import open_population
+
+    population = open_population(graph, path)
+    try:
+        return evaluate(graph, population), population
+    except BadCells as bad:
+        return None, bad.population
+
+
 def policy_impact(old: RuleGraph, new: RuleGraph, data: str | Path, change=None):
     """Both versions evaluated on one data file, employees matched by key: who gains, who loses, what it
-    costs (a pkrules.review.impact.Impact; `impact_summary` gives its summary lines). change: their PolicyDiff
-    (`diff_texts`), for renamed values. Raises ImpactError (a column the data lacks, bad cells, row errors)."""
-    from pkrules.review.impact import choose_columns, compute_impact, evaluate_both, fast_pair, load_populations
+    costs (a pkrules.review.impact.Impact; `impact_summary` gives its summary lines). change: their
+    PolicyDiff (`diff_texts`), for renamed values. Raises a PkrulesError saying why there is none: a column
+    the data lacks (ImpactError), bad cells (BadCells), row errors."""
+    from pkrules.review.impact import ImpactError, choose_columns, compute_impact, evaluate_both, load_populations
 
     data = str(data)
     renames = change.renames if change is not None else {}
     changed = change.changed_names() if change is not None else None
     columns = choose_columns(old, new, renames)
-    if not old.related and not new.related and Path(data).is_file():
-        fast = fast_pair(old, new, data)
-        if fast is not None:
-            return compute_impact(*fast, data, columns, renames, changed,
-                                  lambda: load_populations(old, new, data), "columnar")
     old_population, new_population = load_populations(old, new, data)
-    for population in (old_population, new_population):
-        if population.errors:
-            raise ImpactError("\n".join(e.describe(data) for e in population.errors[:20]))
     old_results, new_results = evaluate_both(old, new, old_population, new_population, renames=renames)
     for results in (old_results, new_results):
         if results.errors:
             raise ImpactError("\n".join(e.describe(results.graph.source.path) for e in results.errors[:20]))
-    return compute_impact(old_results, new_results, data, columns, renames, changed, (old_population, new_population))
+    return compute_impact(old_results, new_results, data, columns, renames, changed, engine=new_results.backend)
 
 
 def impact_summary(impact) -> list[str]:
@@ -432,26 +437,7 @@ def diff_summary(change) -> str:
 
 
 def policy_lexer():
-    """The Pygments lexer of policy text (for Rich's Syntax in the TUI), wherever the language layer keeps it."""
+    """The Pygments lexer of policy text (for Rich's Syntax in the TUI)."""
     from pkrules.language.highlight import PkrulesLexer
 
     return PkrulesLexer()
-
-
-def evaluate_file(graph: RuleGraph, path: str | Path) -> tuple[Results | None, Population | None]:
-    """A data file read and evaluated at once on the columnar fast path (polars reads the file; the values are
-    exactly the exact evaluator's), else read_population + evaluate. Returns (results, population): population
-    is None when the fast path answered (read_population gives the rows when they are needed); results is None
-    when the data has bad cells (population.errors lists them)."""
-    from pkrules.engine.columnar import NeedsExact, run_file
-    from pkrules.engine.plan import PlanError
-
-    if not graph.related:
-        try:
-            return run_file(graph, str(path)), None
-        except (NeedsExact, PlanError):
-            pass  # declined (bad cells, a construct it does not do): the exact path answers in its own words
-    population = read_population(graph, path)
-    if population.errors:
-        return None, population
-    return evaluate(graph, population), population

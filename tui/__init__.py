@@ -7,3 +7,12 @@ without it.
 """
 
 from __future__ import annotations
+
+
+def run_app(db: str, person: str = "H01") -> int:
+    """Open the app on a workflow store, acting as `person` (what `pkrules demo` calls after building its store);
+    where there is no terminal, print the cycle's status table instead. Imports Textual only here."""
+    from .command import launch
+    from .model import open_store
+
+    return launch(lambda progress: open_store(db, person, progress=progress))

@@ -101,6 +101,11 @@ def run(args) -> int:
     if isinstance(opener, str):
         print(f"pkrules tui: {opener}", file=sys.stderr)
         return 2
+    return launch(opener)
+
+
+def launch(opener) -> int:
+    """The app over the model `opener` makes; without a terminal, the cycle's status table."""
     from .model import ModelError
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

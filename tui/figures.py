@@ -39,6 +39,7 @@ def changed_inputs(graph, stored: dict[str, object], typed: dict[str, str], sour
         checked = api.population_from_rows(graph, [row], related, source=source)
     except api.DataError as e:
         return {}, {"": str(e)}, None
+    # population_from_rows keeps every row; its bad cells are reported, not raised
     columns = {(n.decl.column or n.name): n.name for n in graph.inputs}
     errors = {}
     for e in checked.errors:
@@ -198,7 +199,9 @@ def diff(old: PolicyVersion, old_text: str, new: PolicyVersion, new_text: str, p
             view.impact = impact_view(impact)
     except api.PolicyError as e:
         view.impact_error = api.render_diagnostics(e.source, e.diagnostics)
-    except (api.ImpactError, api.DataError) as e:
+    except api.BadCells as e:
+        view.impact_error = "\n".join(err.describe(e.population.source) for err in e.population.cell_errors[:20])
+    except api.PkrulesError as e:  # a column the data lacks, row errors: the engine's words
         view.impact_error = str(e)
     say(1.0, "done")
     return view

@@ -146,18 +146,17 @@ class PreviewModel:
             raise ModelError(f"error: {e}") from None
         self.lang = api.policy_language(self.graph)
         say(0.15, f"reading and evaluating {self.data_path}")
-        self._related_paths = related
         try:
             if related:
-                self._population = api.read_population(self.graph, self.data_path, related=related)
-                self.results = None if self._population.errors else self._evaluate(self._population.rows)
+                self.population = api.read_population(self.graph, self.data_path, related=related)
+                self.results = None if self.population.errors else api.evaluate(self.graph, self.population)
             else:
-                # the columnar path reads the file itself: a second for 10,000 rows instead of several
-                self.results, self._population = api.evaluate_file(self.graph, self.data_path)
+                # the columnar path reads a large file itself; the rows are read only if a correction needs them
+                self.results, self.population = api.evaluate_file(self.graph, self.data_path)
         except api.DataError as e:
             raise ModelError(f"error: {e}") from None
         if self.results is None:
-            errors = self._population.errors
+            errors = self.population.errors
             shown = [e.describe(self.data_path) for e in errors[:20]]
             more = len(errors) - len(shown)
             raise ModelError("\n".join(shown + ([f"… and {more} more bad cells"] if more > 0 else [])))
@@ -200,20 +199,9 @@ class PreviewModel:
 
     # ---- loading -------------------------------------------------------------------------------
 
-    @property
-    def population(self):
-        """The validated rows (read when first needed: a correction re-evaluates from them)."""
-        if self._population is None:
-            self._population = api.read_population(self.graph, self.data_path, related=self._related_paths)
-        return self._population
-
-    @population.setter
-    def population(self, value) -> None:
-        self._population = value
-
     def _evaluate(self, rows: list[dict], backend: str = "auto"):
-        population = api.Population(self.graph, rows, self.population.row_numbers, [], self.population.related,
-                                    self.data_path)
+        population = api.Population(self.graph, rows, self.population.row_numbers, self.population.related,
+                                    source=self.data_path)
         results = api.evaluate(self.graph, population, backend=backend)
         if results.errors:
             shown = [e.describe(self.policy_path) for e in results.errors[:20]]
@@ -672,23 +660,19 @@ class PreviewModel:
         changed, errors, row = figures.changed_inputs(self.graph, stored, typed, related=related)
         return row, errors, list(changed)
 
-    def _recompute(self, record: _Record, row: dict) -> tuple[list[dict], list[dict]]:
-        """Evaluate everyone again with the employee's corrected row; (the rows before, the rows after)."""
-        before = self.population.rows
-        rows = list(before)
+    def _recompute(self, record: _Record, row: dict) -> tuple[object, object]:
+        """Evaluate everyone again with the employee's corrected row; (the results before, the results after)."""
+        before = self.results
+        rows = list(self.population.rows)  # read now if the fast path answered without them
         rows[record.index] = row
         self.results = self._evaluate(rows)
-        self.population = api.Population(self.graph, rows, self.population.row_numbers, [], self.population.related,
-                                         self.data_path)
+        self.population = api.Population(self.graph, rows, self.population.row_numbers, self.population.related,
+                                         source=self.data_path)
         self._coverage = None
         self._rebuild_rows()  # population terms (ranks, team funds) move other people's figures too
-        return before, rows
+        return before, self.results
 
-    def _change(self, key: str, before_rows: list[dict], after_rows: list[dict]) -> Change:
-        # explanation_change walks both explanations side by side, which needs the exact evaluator's
-        # results (the columnar ones raise ImpactError), so both sides are evaluated exactly here.
-        before = self._evaluate(before_rows, backend="exact")
-        after = self._evaluate(after_rows, backend="exact")
+    def _change(self, key: str, before, after) -> Change:
         change = api.explanation_change(before, after, key)
         types = {n: self.graph.nodes[n].type for n in self.graph.nodes}
 
