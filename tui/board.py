@@ -84,7 +84,7 @@ class BoardTable(InPolicyLanguage, ScrollView, can_focus=True):
         self.extra = columns
         w = self.widths
         heads = {c: cell_len(self.word(f"col.{c}")) for c in w}
-        sample = rows[:300] if len(rows) > 300 else list(rows)  # rows are formatted when first read: read few
+        sample = rows[:100] if len(rows) > 100 else list(rows)  # rows are formatted when first read: read few
         if sample:
             w["key"] = max(cell_len(r.key) for r in sample)
             w["name"] = max(cell_len(r.name) for r in sample)
@@ -390,7 +390,7 @@ class BoardScreen(InPolicyLanguage, Screen):
         if view.overdue:
             parts.append(f"[b red]{view.overdue:,} {w('overdue')}[/]")
         if view.open_appeals:
-            parts.append(f"[b yellow]⚑ {view.open_appeals:,} {w('with_appeal')}[/]")
+            parts.append(f"[b yellow]⚑ {w('n_open_appeals', n=f'{view.open_appeals:,}', s='' if view.open_appeals == 1 else 's')}[/]")
         self.query_one("#status-line", Static).update(" · ".join(parts))
 
     def show_filters(self) -> None:

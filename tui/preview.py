@@ -89,7 +89,7 @@ class _Appeal:
 class _Raw:
     """A board row before formatting."""
 
-    __slots__ = ("key", "name", "team", "stage", "deadline", "overdue", "total", "appeal", "appeal_open", "index")
+    __slots__ = ("key", "name", "team", "stage", "deadline", "overdue", "total", "appeal", "appeal_open", "index", "order")
     key: str
     name: str
     team: str
@@ -100,6 +100,7 @@ class _Raw:
     appeal: str | None
     appeal_open: bool
     index: int
+    order: float  # the total as a float: sorting compares these first, the exact totals only on a tie
 
 
 class _Rows(Sequence):
@@ -315,9 +316,11 @@ class PreviewModel:
             deadline = appeal.due
         latest = self._appeals[record.appeals[-1]] if record.appeals else None
         total = self.results.columns[self.main_output][record.index]
+        exact = total if isinstance(total, Fraction) else None
         return _Raw(key, self._name(key), self._team(key), record.stage, deadline,
-                    deadline is not None and deadline < self.today, total if isinstance(total, Fraction) else None,
-                    latest.status if latest else None, appeal is not None, record.index)
+                    deadline is not None and deadline < self.today, exact,
+                    latest.status if latest else None, appeal is not None, record.index,
+                    float(exact) if exact is not None else 0.0)
 
     def _row(self, key: str) -> BoardRow:
         """One board row as shown (formatted when first asked for, then kept until the figures change)."""
@@ -361,7 +364,7 @@ class PreviewModel:
             "team": lambda r: (r.team, r.key),
             "stage": lambda r: (stage_order.get(r.stage, 99), r.key),
             "deadline": lambda r: (r.deadline or far, r.key),
-            "total": lambda r: (r.total is None, r.total if r.total is not None else 0, r.key),
+            "total": lambda r: (r.total is None, r.order, r.total if r.total is not None else 0, r.key),
         }
         if query.sort != "key" or query.descending:
             chosen.sort(key=keys.get(query.sort, keys["key"]), reverse=query.descending)
