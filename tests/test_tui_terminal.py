@@ -65,7 +65,7 @@ def test_pkrules_tui_on_a_store_in_a_real_terminal(tmp_path):
     db = store_copy(tmp_path)
     term = Terminal([PKRULES, "tui", "--db", db, "--as", "H01"], env={"PKRULES_TODAY": "2024-10-16"})
     try:
-        board = term.wait_for("1 open appeal", "? Help", "E013")
+        board = term.wait_for("1 open appeal", "⏎ Open", "f Filter", "q Quit", "? Help", "E013")
         lines = board.splitlines()
         assert "as 刘芳 (HR)" in lines[0]
         header = next(line for line in lines if line.lstrip().startswith("ID"))
@@ -98,7 +98,7 @@ def test_preview_at_160x48_and_chinese(tmp_path):
     term = Terminal([PKRULES, "tui", "policies/sales_incentive.zh.pk", "policies/sample/employees.zh.csv",
                      "--today", "2024-10-16"], width=160, height=48)
     try:
-        board = term.wait_for("40 / 40 人", "帮助", "综合得分", "E004")
+        board = term.wait_for("40 / 40 人", "退出", "帮助", "综合得分", "E004", "E005")
         lines = board.splitlines()
         assert "身份：人事" in lines[0] and "预览" in lines[0]
         header = next(line for line in lines if line.lstrip().startswith("工号"))
