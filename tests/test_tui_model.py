@@ -261,3 +261,11 @@ def test_store_unknown_person_is_a_model_error(tmp_path):
 
 def test_sample_appeal_is_the_documents_case():
     assert APPEAL[0] == "E013"
+
+
+def test_preview_shows_people_what_the_workflow_would():
+    assert [r.key for r in preview(person="E022").board(BoardQuery()).rows] == ["E022"]
+    assert preview(person="E022").appeals() == []  # E013's appeal is not theirs to see
+    team = preview(person="manager:华南组").board(BoardQuery()).rows
+    assert team and {r.team for r in team} == {"华南组"}
+    assert len(preview(person="exec").board(BoardQuery()).rows) == 40

@@ -3,6 +3,8 @@ the panel shows the chosen appeal and, when it was upheld, the stored before/aft
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,24 +17,27 @@ from .model import Appeal, Change
 from .widgets import InPolicyLanguage, TopBar
 
 
-def change_text(change: Change | None, lang_word) -> Text:
-    """The figures before → after, then the changed part of the explanation (+ new, - old)."""
-    out = Text()
+def change_text(change: Change | None, lang_word) -> Group:
+    """The figures before → after, then the changed part of the explanation (+ new, - old). Each line's tree
+    prefix (│ ├ └) stays in its own column, so a wrapped line continues under its text, not at the margin."""
     if change is None:
-        return out
-    out.append(lang_word("before_after") + "\n", style="bold underline")
+        return Group()
+    head = Text()
+    head.append(lang_word("before_after") + "\n", style="bold underline")
     for name in change.after:
         before, after = change.before.get(name), change.after[name]
         moved = before != after
-        out.append(f"  {name}: ", style="bold" if moved else "dim")
-        out.append(f"{before} → {after}\n", style="bold cyan" if moved else "dim")
-    if change.lines:
-        out.append("\n")
+        head.append(f"  {name}: ", style="bold" if moved else "dim")
+        head.append(f"{before} → {after}\n", style="bold cyan" if moved else "dim")
+    lines = Table.grid()
+    lines.add_column(no_wrap=True)
+    lines.add_column(ratio=1)
     for line in change.lines:
-        bare = line.lstrip(" │├└─")
-        style = "green" if bare.startswith("+") else "red" if bare.startswith("-") else ""
-        out.append(line + "\n", style=style)
-    return out
+        body = line.lstrip(" │├└─")
+        prefix = line[: len(line) - len(body)]
+        style = "green" if body.startswith("+") else "red" if body.startswith("-") else ""
+        lines.add_row(Text(prefix, style="dim"), Text(body, style=style))
+    return Group(head, lines)
 
 
 class AppealsScreen(InPolicyLanguage, Screen):
@@ -125,7 +130,7 @@ class AppealsScreen(InPolicyLanguage, Screen):
         if self.appeals and self.appeals[table.cursor_row].id == appeal.id:
             self.query_one("#appeal", Static).update(self.appeal_text(appeal, change))
 
-    def appeal_text(self, a: Appeal, change: Change | None) -> Text:
+    def appeal_text(self, a: Appeal, change: Change | None) -> Group:
         w = self.app.word
         out = Text()
         out.append(f"#{a.id} · {a.name} {a.key} · {a.team} · ", style="bold")
@@ -145,10 +150,9 @@ class AppealsScreen(InPolicyLanguage, Screen):
             out.append("\n⏎ opens the employee; press a there to act on the appeal.\n", style="dim")
         elif not a.upheld:
             out.append("\n" + w("not_upheld") + "\n", style="dim")
-        if change is not None:
-            out.append("\n")
-            out.append_text(change_text(change, w))
-        return out
+        if change is None:
+            return Group(out)
+        return Group(out, change_text(change, w))
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)

@@ -347,20 +347,20 @@ class EmployeeScreen(InPolicyLanguage, Screen):
         from .appeals import change_text
 
         w = self.app.word
-        out = Text()
-        if not any(change for _, change in changes):
-            out.append(w("no_changes"), style="dim")
+        parts: list = []
         for appeal, change in changes:
             if change is None:
                 continue
-            out.append(f"#{appeal.id} {appeal.node} · {appeal.status_label}" + (f" · {appeal.decided_by}" if appeal.decided_by else ""),
-                       style="bold")
-            out.append(f"\n{appeal.decision_reason or ''}\n\n", style="italic")
-            out.append_text(change_text(change, w))
-            out.append("\n")
-        if self.last_change is not None and not any(c for _, c in changes):
-            out = change_text(self.last_change, w)
-        self.query_one("#changes-text", Static).update(out)
+            head = Text()
+            head.append(f"#{appeal.id} {appeal.node} · {appeal.status_label}" + (f" · {appeal.decided_by}" if appeal.decided_by else ""),
+                        style="bold")
+            head.append(f"\n{appeal.decision_reason or ''}\n", style="italic")
+            parts += [head, change_text(change, w), Text("")]
+        if not parts and self.last_change is not None:
+            parts = [change_text(self.last_change, w)]
+        if not parts:
+            parts = [Text(w("no_changes"), style="dim")]
+        self.query_one("#changes-text", Static).update(Group(*parts))
 
     @on(DataTable.RowSelected, "#figure-table")
     def explain_figure(self, event: DataTable.RowSelected) -> None:

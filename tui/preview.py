@@ -344,9 +344,18 @@ class PreviewModel:
         self._raws[self._raw_of[key]] = self._raw(key)
         self._formatted.pop(key, None)
 
+    def _sees(self, key: str, team: str) -> bool:
+        """As the workflow has it: employees see their own line, managers their team, HR and executives everyone."""
+        me = self.person
+        if me.role == "employee":
+            return key == me.id
+        if me.role == "manager":
+            return team == me.team
+        return True
+
     def board(self, query: BoardQuery) -> BoardView:
         with self._lock:
-            raws = self._raws
+            raws = [r for r in self._raws if self._sees(r.key, r.team)]
         stage_order = {code: i for i, code in enumerate(STAGE_CODES)}
         needle = query.search.strip().lower()
         chosen = [
@@ -758,7 +767,7 @@ class PreviewModel:
 
     def appeals(self, open_only: bool = False) -> list[Appeal]:
         with self._lock:
-            views = [self._appeal_view(i) for i in self._appeals]
+            views = [self._appeal_view(i) for i, a in self._appeals.items() if self._sees(a.key, self._team(a.key))]
         views = [a for a in views if a.is_open or not open_only]
         return sorted(views, key=lambda a: (not a.is_open, a.due or dt.date.max, int(a.id)))
 
@@ -782,7 +791,7 @@ class PreviewModel:
         return figures.numeric_figures(self.graph)
 
     def _indices(self) -> list[int]:
-        return [r.index for r in self._records.values()]
+        return [r.index for key, r in self._records.items() if self._sees(key, self._team(key))]
 
     def distribution(self, name: str | None = None) -> Distribution:
         with self._lock:
