@@ -29,15 +29,17 @@ def change_text(change: Change | None, lang_word) -> Group:
         moved = before != after
         head.append(f"  {name}: ", style="bold" if moved else "dim")
         head.append(f"{before} → {after}\n", style="bold cyan" if moved else "dim")
-    lines = Table.grid()
-    lines.add_column(no_wrap=True)
-    lines.add_column(ratio=1)
+    lines = []
     for line in change.lines:
         body = line.lstrip(" │├└─")
         prefix = line[: len(line) - len(body)]
         style = "green" if body.startswith("+") else "red" if body.startswith("-") else ""
-        lines.add_row(Text(prefix, style="dim"), Text(body, style=style))
-    return Group(head, lines)
+        row = Table.grid()  # one grid per line: its own prefix is its indent
+        row.add_column(no_wrap=True, width=len(prefix))
+        row.add_column(ratio=1)
+        row.add_row(Text(prefix, style="dim"), Text(body, style=style))
+        lines.append(row)
+    return Group(head, *lines)
 
 
 class AppealsScreen(InPolicyLanguage, Screen):
@@ -100,8 +102,8 @@ class AppealsScreen(InPolicyLanguage, Screen):
             table.add_row(a.id, f"{a.name} {a.key}", a.node, status, a.level_label, str(a.filed), due, key=a.id)
         n_open = sum(1 for a in appeals if a.is_open)
         count = Text(w("open_appeals", n=n_open), style="bold yellow" if n_open else "")
-        count.append(f" · {len(appeals)} {w('appeals').lower()} shown" + (" (o: all)" if self.open_only else " (o: open only)"),
-                     style="dim")
+        count.append(" · " + w("appeals_shown", n=len(appeals), s="" if len(appeals) == 1 else "s")
+                     + (" (o: all)" if self.open_only else " (o: open only)"), style="dim")
         self.query_one("#count", Static).update(count)
         if not appeals:
             self.query_one("#appeal", Static).update(Text(w("no_appeals"), style="dim"))

@@ -192,7 +192,7 @@ class EmployeeScreen(InPolicyLanguage, Screen):
             else:
                 line.append(f"#{appeal.id} " + w("appeal_decided", node=appeal.node, status=appeal.status_label),
                             style="green" if appeal.upheld else "")
-            line.append(f" — {appeal.reason}", style="dim")
+            line.append(f" — {appeal.reason if appeal.is_open else (appeal.decision_reason or appeal.reason)}", style="dim")
             lines.append(line)
         main = next((f for f in v.results if f.name == v.main_output), None)
         if main is not None:

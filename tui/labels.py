@@ -46,7 +46,7 @@ WORDS: dict[str, dict[str, str]] = {
         "corrections": "Corrected inputs (for an upheld appeal)", "comment": "Comment",
         "form_errors": "Please correct the fields marked in red.",
         # appeals
-        "appeals": "Appeals", "open_appeals": "{n} open", "filed": "Filed", "due": "Due", "level": "Level",
+        "appeals": "Appeals", "open_appeals": "{n} open", "appeals_shown": "{n} appeal{s} shown", "filed": "Filed", "due": "Due", "level": "Level",
         "status": "Status", "figure": "Figure", "decided": "Decided", "no_appeals": "No appeals in this cycle.",
         "before_after": "Before → after", "not_upheld": "Only an upheld appeal changes figures.",
         # policy, pictures, diff
@@ -98,7 +98,7 @@ WORDS: dict[str, dict[str, str]] = {
         "decision": "裁决",
         "corrections": "更正后的输入（申诉成立时）", "comment": "说明",
         "form_errors": "请更正标红的字段。",
-        "appeals": "申诉", "open_appeals": "{n} 件待处理", "filed": "提出", "due": "截止", "level": "级别",
+        "appeals": "申诉", "open_appeals": "{n} 件待处理", "appeals_shown": "共 {n} 件", "filed": "提出", "due": "截止", "level": "级别",
         "status": "状态", "figure": "数值", "decided": "决定", "no_appeals": "本周期没有申诉。",
         "before_after": "变化前 → 变化后", "not_upheld": "只有成立的申诉会改变数值。",
         "policy": "方案", "hits": "人", "never_hit": "{n} 行本周期无人命中",
