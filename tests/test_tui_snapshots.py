@@ -250,3 +250,12 @@ def test_help_80x24(snap_compare):
         await quiet(pilot)
 
     assert snap_compare(app_for(preview()), terminal_size=(80, 24), run_before=run)
+
+
+def test_filter_dialog_80x24(snap_compare):
+    async def run(pilot):
+        await settle(pilot)
+        await pilot.press("f")
+        await quiet(pilot)
+
+    assert snap_compare(app_for(preview(stage="mixed")), terminal_size=(80, 24), run_before=run)

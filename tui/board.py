@@ -246,9 +246,12 @@ class FilterScreen(InPolicyLanguage, ModalScreen[BoardQuery | None]):
 
     DEFAULT_CSS = """
     FilterScreen { align: center middle; }
-    FilterScreen > Vertical { width: 60; height: auto; max-height: 100%; border: round $primary; padding: 0 1; background: $surface; }
-    FilterScreen Label { margin-top: 1; }
-    FilterScreen Horizontal { height: auto; margin-top: 1; }
+    FilterScreen > Vertical { width: 64; height: auto; max-height: 100%; border: round $primary; padding: 0 1;
+                              background: $surface; }
+    FilterScreen #title { text-style: bold; margin-bottom: 1; }
+    FilterScreen .row { height: 1; margin-bottom: 1; }
+    FilterScreen .row Label { width: 12; }
+    FilterScreen .row Select { width: 1fr; }
     FilterScreen Button { margin-right: 2; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
@@ -262,16 +265,21 @@ class FilterScreen(InPolicyLanguage, ModalScreen[BoardQuery | None]):
     def compose(self) -> ComposeResult:
         w = self.app.word
         with Vertical():
-            yield Label(w("team"))
-            yield Select([(t, t) for t in self.teams], value=self.query_.team or Select.NULL, prompt=w("all"), id="team")
-            yield Label(w("stage"))
-            yield Select([(s.label, s.code) for s in self.stages], value=self.query_.stage or Select.NULL,
-                         prompt=w("all"), id="stage")
-            yield Checkbox(w("overdue"), self.query_.overdue, id="overdue")
-            yield Checkbox(w("with_appeal"), self.query_.appeal, id="appeal")
-            with Horizontal():
-                yield Button("Apply", variant="primary", id="apply")
-                yield Button("Clear", id="clear")
+            yield Static(w("filter_title"), id="title")
+            with Horizontal(classes="row"):
+                yield Label(w("team"))
+                yield Select([(t, t) for t in self.teams], value=self.query_.team or Select.NULL, prompt=w("all"),
+                             id="team", compact=True)
+            with Horizontal(classes="row"):
+                yield Label(w("stage"))
+                yield Select([(s.label, s.code) for s in self.stages], value=self.query_.stage or Select.NULL,
+                             prompt=w("all"), id="stage", compact=True)
+            with Horizontal(classes="row"):
+                yield Checkbox(w("overdue"), self.query_.overdue, id="overdue", compact=True)
+                yield Checkbox(w("with_appeal"), self.query_.appeal, id="appeal", compact=True)
+            with Horizontal(classes="row"):
+                yield Button(f"{w('apply')} (ctrl+s)", variant="primary", id="apply", compact=True)
+                yield Button(f"{w('clear')}", id="clear", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
