@@ -25,7 +25,7 @@ class Terminal:
 
     def __init__(self, command: list[str], width: int = 80, height: int = 24, env: dict | None = None):
         self.name = f"pkrules-test-{uuid.uuid4().hex[:8]}"
-        self.socket = f"pkrules-test-{os.getpid()}"
+        self.socket = f"pkrules-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # its own server: a closing one cannot take the next session down
         environment = " ".join(f"{k}={v}" for k, v in (env or {}).items())
         line = " ".join(_quote(c) for c in command)
         self.tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
