@@ -155,7 +155,7 @@ class EmployeeScreen(InPolicyLanguage, Screen):
         view = model.employee(self.key)
         explanation = model.explain(self.key, self.figure)
         history = model.history(self.key)
-        changes = [(a, model.appeal_change(a.id)) for a in view.appeals if a.status == "upheld"]
+        changes = [(a, model.appeal_change(a.id)) for a in view.appeals if a.upheld]  # upheld or partly upheld
         path, text = model.source()
         self.app.call_from_thread(self.show, view, explanation, history, changes, text, focus_tree)
 
