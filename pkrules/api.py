@@ -353,3 +353,98 @@ def highlight_terminal(text: str) -> str:
     from pkrules.language.highlight import highlight_terminal as paint
 
     return paint(text)
+
+
+# ---- added for the TUI ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Band:
+    """A threshold a rule table compares a value with: `IF score >= 90 THEN coef 1.2`."""
+
+    node: str  # the value compared (score)
+    op: str  # >= > <= <
+    threshold: Fraction
+    table: str  # the table (coef)
+    row: str  # the row as written
+    line: int
+
+
+def bands(graph: RuleGraph) -> list[Band]:
+    """Every simple threshold (`name op constant`) in the policy's rule tables, in policy order:
+    what a picture of a value's distribution draws as band lines."""
+    from pkrules.language import ast
+    from pkrules.language.builtins import constant_value
+
+    flipped = {">=": "<=", "<=": ">=", ">": "<", "<": ">"}
+    found: list[Band] = []
+    for node in graph.definitions:
+        if not isinstance(node.decl, ast.Table):
+            continue
+        for row in node.decl.rows:
+            cond = row.cond
+            if not isinstance(cond, ast.Compare) or len(cond.ops) != 1 or cond.ops[0] not in flipped:
+                continue
+            (left, right), op = cond.operands, cond.ops[0]
+            if isinstance(right, ast.Name) and not isinstance(left, ast.Name):
+                left, right, op = right, left, flipped[op]
+            value = constant_value(right)
+            if isinstance(left, ast.Name) and left.name in graph.nodes and isinstance(value, (int, Fraction)) \
+                    and not isinstance(value, bool):
+                text = graph.source.snippet(row.span).split("\n")[0].split("#")[0].strip()
+                found.append(Band(left.name, op, Fraction(value), node.name, text, row.span.line))
+    return found
+
+
+def evaluate_file(graph: RuleGraph, path: str | Path) -> tuple[Results | None, Population]:
+    """A data file evaluated through the backend seam without reading its rows first: the columnar path reads
+    a large CSV or Parquet file itself, so the rows are read (and validated) only if something asks for them
+    later (population.rows). (results, population); results is None when the data has bad cells
+    (population.cell_errors lists them)."""
+    from pkrules.engine.population import open_population
+
+    population = open_population(graph, path)
+    try:
+        return evaluate(graph, population), population
+    except BadCells as bad:
+        return None, bad.population
+
+
+def policy_impact(old: RuleGraph, new: RuleGraph, data: str | Path, change=None):
+    """Both versions evaluated on one data file, employees matched by key: who gains, who loses, what it
+    costs (a pkrules.review.impact.Impact; `impact_summary` gives its summary lines). change: their
+    PolicyDiff (`diff_texts`), for renamed values. Raises a PkrulesError saying why there is none: a column
+    the data lacks (ImpactError), bad cells (BadCells), row errors."""
+    from pkrules.review.impact import ImpactError, choose_columns, compute_impact, evaluate_both, load_populations
+
+    data = str(data)
+    renames = change.renames if change is not None else {}
+    changed = change.changed_names() if change is not None else None
+    columns = choose_columns(old, new, renames)
+    old_population, new_population = load_populations(old, new, data)
+    old_results, new_results = evaluate_both(old, new, old_population, new_population, renames=renames)
+    for results in (old_results, new_results):
+        if results.errors:
+            raise ImpactError("\n".join(e.describe(results.graph.source.path) for e in results.errors[:20]))
+    return compute_impact(old_results, new_results, data, columns, renames, changed, engine=new_results.backend)
+
+
+def impact_summary(impact) -> list[str]:
+    """The impact's summary as `pkrules diff --data` prints it: counts of who gains and loses, the cost."""
+    from pkrules.review.impact import summary_lines
+
+    return summary_lines(impact)
+
+
+def diff_summary(change) -> str:
+    """One line for a PolicyDiff: 'no semantic changes' or 'N changes', in the policy's language."""
+    from pkrules.review.diff import summary
+
+    return summary(change)
+
+
+def policy_lexer():
+    """The Pygments lexer of policy text (for Rich's Syntax in the TUI)."""
+    from pkrules.language.highlight import PkrulesLexer
+
+    return PkrulesLexer()

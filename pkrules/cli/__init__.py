@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     from pkrules.workflow.commands import register as register_workflow  # cycle, review, hr, appeal, audit, demo (light)
 
     register_workflow(sub)
+    from tui.command import register as register_tui  # `pkrules tui`: tui/command.py imports Textual only when it runs
+
+    register_tui(sub)
     _lang_after_command(sub)
     return parser
 
