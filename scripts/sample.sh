@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
-# The main job on the bundled sample: check the reference policy, run its
-# examples, evaluate the 40-employee sample population and explain one figure.
+# The main job on the bundled sample: build a demo appraisal store from it (a cycle in
+# publication, one appeal upheld, one dismissed and escalated, one still open) and open
+# the TUI on it as HR; without a terminal (CI, a pipe) it prints the cycle's status table.
+# Arguments go to `pkrules demo` (--zh: the Chinese policy and sample).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-pk=.venv/bin/pkrules
-$pk check policies/sales_incentive.pk policies/sales_incentive.zh.pk
-$pk test policies/sales_incentive.pk
-echo
-$pk run policies/sales_incentive.pk policies/sample/employees.csv --out out/results.csv --show
-echo
-$pk explain policies/sales_incentive.pk policies/sample/employees.csv E013 coef
+mkdir -p out
+exec .venv/bin/pkrules demo --db out/demo.db "$@"

@@ -111,6 +111,17 @@ def test_employees_see_only_themselves_and_managers_their_reports(wf):
     assert not any(e.employee_id == "E014" for e in events)
 
 
+def test_whole_cycle_figures_hold_only_the_people_one_may_see(wf):
+    everyone = wf.as_("H01").results()
+    assert everyone.size == 40
+    mine = wf.as_("E013").results()
+    assert [str(k) for k in mine.keys] == ["E013"]
+    assert mine.columns["total"][0] == everyone.columns["total"][everyone.index_of("E013")]
+    reports = wf.as_("E011").results()  # the lead of 华东二组 sees their direct reports
+    board = {r.employee_id for r in wf.as_("E011").board(limit=100).rows}
+    assert {str(k) for k in reports.keys} == board and "E001" not in board and len(board) > 1
+
+
 def test_board_filters_sorts_and_pages_in_sql(wf):
     wf.as_("E013").submit_self_review("E013", "done")
     page = wf.board(team="华东二组", stage="manager_review")

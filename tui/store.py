@@ -429,17 +429,10 @@ class StoreModel:
         return self.policy_path, self.policy_text
 
     def _results(self):
-        """The cycle's stored results (exact values of every node), read through the service.
-
-        The service has no public accessor for a whole run yet; until it does, this uses the one its
-        `explain` uses. Only whole-cycle views (hit counts, pictures, the diff's impact) need it."""
-        wf = self.wf
-        public = getattr(wf, "results", None)
-        cycle = wf._cycle_row(self.cycle_id)
-        key = cycle["current_run"]
-        if self._results_cache is None or self._results_cache[0] != key:
-            results = public(self.cycle_id) if callable(public) else wf._stored_results(cycle, key)
-            self._results_cache = (key, results)
+        """The cycle's stored results that the acting person may see, read through the service once per run."""
+        run = self.wf.cycle(self.cycle_id).run
+        if self._results_cache is None or self._results_cache[0] != run:
+            self._results_cache = (run, self.wf.results(self.cycle_id))
         return self._results_cache[1]
 
     def _visible(self, results) -> list[int]:

@@ -146,7 +146,7 @@ class Workflow:
                          c["state"], _date(c["start"]), _date(c["published_on"]), _date(c["publication_deadline"]),
                          _date(c["finalized_on"]), c["lang"], sum(stages.values()), stages, overdue, appeals,
                          bool(c["stale"]), graph.main_output(), api.money_outputs(graph), json.loads(c["process"]),
-                         c["version"])
+                         c["version"], c["current_run"])
 
     def board(self, cycle_id: str | None = None, *, team: str | None = None, stage: str | None = None,
               overdue: bool | None = None, has_appeal: bool | None = None, search: str | None = None,
@@ -320,6 +320,22 @@ class Workflow:
     def verify(self) -> AuditReport:
         """Check the whole hash chain (anyone may: it shows no figures)."""
         return verify_chain(self.store)
+
+    def results(self, cycle_id: str | None = None):
+        """The current run's stored results (every node's exact value) for whole-cycle views — hit counts,
+        distributions, cost by team — holding only the people the acting person may see: HR and executives
+        everyone, a manager their direct reports, an employee themselves. (Explanations go through explain(),
+        which reads everyone's values for population terms but shows only the asked employee's figures.)"""
+        c = self._cycle_row(cycle_id)
+        everything = self._stored_results(c, c["current_run"])
+        me = self.me(c["id"])
+        if me is not None and me.role in ("hr", "executive"):
+            return everything
+        visible = {r.employee_id for r in self.board(c["id"], limit=len(everything.keys) + 1).rows}
+        rows = [i for i, k in enumerate(everything.keys) if api.value_to_text(k) in visible]
+        graph = everything.graph
+        columns = {name: [everything.columns[name][i] for i in rows] for name in graph.nodes}
+        return api.results_from_columns(graph, columns, [everything.row_numbers[i] for i in rows])
 
     def explain(self, employee_id: str, node: str | None = None, cycle_id: str | None = None, run_id: int | None = None):
         """The explanation of one stored figure (default: the main output), with the policy of its time,

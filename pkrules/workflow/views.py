@@ -31,6 +31,7 @@ class CycleInfo:
     money_outputs: list[str]
     process: dict  # ProcessSpec.to_data()
     version: int
+    run: int  # the run whose figures are current (a recomputation makes a new one)
 
 
 @dataclass
