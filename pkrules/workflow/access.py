@@ -162,7 +162,7 @@ def check(name: str, me, ctx: dict) -> Msg | None:
         if refusal:
             return refusal
         if a["stage"] == "published":
-            return msg("{e}'s result is published: a correction now goes through an appeal (`appeal decide … --set`)", e=a["employee_id"])
+            return msg("{e}'s result is published: a correction now goes through an appeal", e=a["employee_id"])
         if a["stage"] == "final":
             return msg("{e}'s result is final and never changes: record an adjusting entry in a later cycle (`hr adjust`)", e=a["employee_id"])
         if a["stage"] != "hr_review":
@@ -206,7 +206,7 @@ def check(name: str, me, ctx: dict) -> Msg | None:
         if c["publication_deadline"] and ctx["today"] <= c["publication_deadline"]:
             return msg("the publication period runs until {d} (working days): finalize after it", d=c["publication_deadline"])
         if ctx["open_appeals"]:
-            return msg("{n} appeals are still open (`cycle status --appeals`): decide them first", n=ctx["open_appeals"])
+            return msg("{n} appeals are still open: decide them first", n=ctx["open_appeals"])
         return None
     if name == "cycle.export":
         return _hr_only(me, msg("export the payroll"), msg(" of a final cycle")) or (

@@ -571,7 +571,7 @@ class Workflow:
         """The manager sends the self-assessment back once, with a reason; a new self-review deadline starts."""
         c, a, me = self._begin("review.return", employee_id, cycle_id, expected_version)
         if not reason.strip():
-            raise BadInput(msg("say why it is sent back (--reason)"), c["lang"])
+            raise BadInput(msg("say why it is sent back"), c["lang"])
         due = self._deadline(c, "self_review")
         return self._update_appraisal(c, a, me, "review.return", {
             "stage": "self_review", "returned": 1, "entered_on": self.clock.today().isoformat(),
@@ -586,7 +586,7 @@ class Workflow:
         c, a, me = self._begin("hr.correct", employee_id, cycle_id, expected_version)
         lang = c["lang"]
         if not reason.strip():
-            raise BadInput(msg("a correction needs a reason (--reason)"), lang)
+            raise BadInput(msg("a correction needs a reason"), lang)
         graph = self._graph(c)
         texts = self._validated_cells(c, graph, a["employee_id"], values)
         before = self._cells(c, a["employee_id"])
@@ -624,7 +624,7 @@ class Workflow:
                                t=target, g=guess[0]) if guess else
                            msg("an appeal names an input or a value of the explanation: '{t}' is not one", t=target), lang)
         if not reason.strip():
-            raise BadInput(msg("an appeal needs a reason (--reason)"), lang)
+            raise BadInput(msg("an appeal needs a reason"), lang)
         today = self.clock.today()
         late = bool(c["publication_deadline"] and today.isoformat() > c["publication_deadline"])
         due = self._deadline(c, "appeal")
@@ -653,7 +653,7 @@ class Workflow:
     def reject_appeal(self, appeal_id: int, reason: str, expected_version: int | None = None) -> ActionResult:
         """HR marks an appeal inadmissible (不予受理): late, or outside the employee's own result. It may be escalated."""
         if not reason.strip():
-            raise BadInput(msg("say why it is inadmissible (--reason)"))
+            raise BadInput(msg("say why it is inadmissible"))
         return self._appeal_step("appeal.reject", appeal_id, expected_version,
                                  {"state": "inadmissible", "decision": "inadmissible", "decision_reason": reason},
                                  {"reason": reason}, msg("appeal #{i} is inadmissible", i=appeal_id),
@@ -662,7 +662,7 @@ class Workflow:
     def request_info(self, appeal_id: int, question: str, expected_version: int | None = None) -> ActionResult:
         """The reviewer asks the appellant for information (补充材料)."""
         if not question.strip():
-            raise BadInput(msg("what information is needed? (--question)"))
+            raise BadInput(msg("say what information is needed"))
         return self._appeal_step("appeal.request_info", appeal_id, expected_version,
                                  {"state": "info_requested", "info_request": question}, {"question": question},
                                  msg("appeal #{i}: information requested from the employee", i=appeal_id))
@@ -670,7 +670,7 @@ class Workflow:
     def answer_info(self, appeal_id: int, answer: str, expected_version: int | None = None) -> ActionResult:
         """The appellant answers the request; the appeal is under review again."""
         if not answer.strip():
-            raise BadInput(msg("write the information asked for (--text)"))
+            raise BadInput(msg("write the information asked for"))
         return self._appeal_step("appeal.answer", appeal_id, expected_version,
                                  {"state": "under_review", "info_answer": answer}, {"answer": answer},
                                  msg("appeal #{i}: information given; under review again", i=appeal_id))
@@ -686,11 +686,11 @@ class Workflow:
         if outcome not in ("upheld", "partly_upheld", "dismissed"):
             raise BadInput(msg("the outcome is upheld, partly_upheld or dismissed, not '{o}'", o=outcome), lang)
         if not reason.strip():
-            raise BadInput(msg("a decision needs a reason (--reason)"), lang)
+            raise BadInput(msg("a decision needs a reason"), lang)
         if outcome == "dismissed" and corrections:
-            raise BadInput(msg("a dismissed appeal corrects nothing: drop --set, or uphold it"), lang)
+            raise BadInput(msg("a dismissed appeal corrects no input: leave the inputs as they were, or uphold it"), lang)
         if outcome != "dismissed" and not corrections:
-            raise BadInput(msg("an upheld appeal corrects inputs: give them with --set INPUT=VALUE"), lang)
+            raise BadInput(msg("an upheld appeal corrects at least one input: give its corrected value"), lang)
         a = self._appraisal_row(c, row["employee_id"])
         me = self._me(c)
         refusal = access.check("appeal.decide", me, self._ctx(c, a, row))
@@ -747,7 +747,7 @@ class Workflow:
         row = self._appeal_row(appeal_id)
         c = self._cycle_row(row["cycle_id"])
         if not reason.strip():
-            raise BadInput(msg("say why the decision should be reviewed again (--reason)"), c["lang"])
+            raise BadInput(msg("say why the decision should be reviewed again"), c["lang"])
         level = row["level"] + 1
         name = self._level(c, level)
         due = self._deadline(c, "appeal")
@@ -844,7 +844,7 @@ class Workflow:
         if refusal:
             raise Refused(refusal, lang)
         if not reason.strip():
-            raise BadInput(msg("an adjustment needs a reason (--reason)"), lang)
+            raise BadInput(msg("an adjustment needs a reason"), lang)
         a = self._appraisal_row(orig, employee_id)
         if self.store.one("SELECT 1 AS x FROM appraisals WHERE cycle_id = ? AND employee_id = ?", (target["id"], a["employee_id"])) is None:
             raise Refused(msg("{e} is not in cycle {t}: the adjustment is paid with a cycle they are in", e=a["employee_id"], t=target["id"]), lang)
