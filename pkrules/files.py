@@ -3,36 +3,175 @@
 A file is written to a temporary file in the same folder, flushed to disk, then
 renamed over the target: a reader sees the old file or the new one, never a
 part; if anything fails (a full disk, a kill), the old file is still there.
+Only regular files are read (never a device such as /dev/zero, which has no
+end, nor a FIFO, which can wait forever), and only up to a size when asked.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
+from pkrules.errors import PkrulesError
 from pkrules.messages import reason, tr
 
 
-def read_bytes(path, error: type[Exception], folder_hint: str) -> bytes:
-    """A file's bytes, or `error` with a message a user can act on (no such file, a folder…)."""
-    path = Path(path)
+class OutputError(PkrulesError):
+    """A file that cannot be written (a full disk, no permission, a folder in the way); the old one is intact."""
+
+
+def _open_regular(path: Path, error: type[Exception], folder_hint: str) -> tuple[int, os.stat_result]:
+    """A file descriptor of a regular file, or `error`. O_NONBLOCK: opening a FIFO must not wait for a writer."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise error(tr("{path}: no such file", path=path)) from None
     except IsADirectoryError:
         raise error(tr("{path}: is a folder; {hint}", path=path, hint=folder_hint)) from None
     except OSError as e:
         raise error(tr("{path}: cannot read: {reason}", path=path, reason=reason(e))) from None
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        os.close(fd)
+        raise error(tr("{path}: is a folder; {hint}", path=path, hint=folder_hint))
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise error(tr("{path}: not a regular file (a device, a pipe or a socket); save the data to a file and name that",
+                       path=path))
+    return fd, info
+
+
+def require_regular(path: str | Path, error: type[Exception], folder_hint: str) -> None:
+    """Raise `error` unless path is a regular file (for libraries that open files themselves)."""
+    fd, _ = _open_regular(Path(path), error, folder_hint)
+    os.close(fd)
+
+
+def read_bytes(path, error: type[Exception], folder_hint: str, limit: int | None = None) -> bytes:
+    """A regular file's bytes, or `error` with a message a user can act on (no such file, a folder, a device,
+    larger than limit bytes…)."""
+    path = Path(path)
+    fd, info = _open_regular(path, error, folder_hint)
+    try:
+        if limit is not None and info.st_size > limit:
+            raise error(tr("{path}: {size} is larger than the {limit} such a file may have",
+                           path=path, size=megabytes(info.st_size), limit=megabytes(limit)))
+        os.set_blocking(fd, True)
+        chunks = []
+        total = 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if limit is not None and total > limit:  # it grew while being read
+                raise error(tr("{path}: {size} is larger than the {limit} such a file may have",
+                               path=path, size=megabytes(total), limit=megabytes(limit)))
+        return b"".join(chunks)
+    except OSError as e:
+        raise error(tr("{path}: cannot read: {reason}", path=path, reason=reason(e))) from None
+    finally:
+        os.close(fd)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+
+def write_problem(error: OSError, path: str | Path) -> str:
+    """Why path could not be written, in the user's words (never "None")."""
+    code = error.errno
+    if code == getattr(errno, "EDQUOT", -1):
+        return tr("the disk quota is used up")
+    if code == errno.EFBIG:
+        return tr("the file would be larger than this file system (or a limit on file sizes) allows")
+    if code == errno.EISDIR or Path(path).is_dir():
+        return tr("it is a folder; name a file in it (such as {example})", example=Path(path) / "results.csv")
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        blocking = _file_in_the_way(Path(path))
+        if blocking is not None:
+            return tr("{blocking} is a file, not a folder", blocking=blocking)
+    if code == errno.ENOENT:
+        return tr("its folder does not exist")
+    if code is None and not error.strerror:
+        return str(error) or type(error).__name__
+    return reason(error)  # the disk is full, permission denied, read-only… (messages/__init__.py)
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest parent of path that exists and is not a folder."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
+
+
+def cannot_write(path: str | Path, error: OSError, existed: bool) -> OutputError:
+    """The OutputError for a failed write: what happened, and that the old file is intact (or nothing was written)."""
+    why = write_problem(error, path)
+    if existed:
+        return OutputError(tr("cannot write {path}: {why}; the file was left as it was", path=path, why=why))
+    return OutputError(tr("cannot write {path}: {why}; nothing was written", path=path, why=why))
+
+
+def prepare_output(path: str | Path) -> Path:
+    """Before a long computation: the output's folder exists (made if needed) and path is not a folder;
+    else OutputError."""
+    target = Path(path)
+    if str(path).endswith(("/", os.sep)) or target.is_dir():
+        raise OutputError(tr("cannot write {path}: {why}", path=path,
+                             why=tr("it is a folder; name a file in it (such as {example})",
+                                    example=target / "results.csv")))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise cannot_write(path, e, target.exists()) from None
+    return target
+
+
+def prepare_folder(path: str | Path) -> Path:
+    """A folder to write files into: made if needed; else OutputError (a file in the way, no permission)."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(tr("cannot write into {path}: it is a file, not a folder", path=path)) from None
+    except OSError as e:
+        raise OutputError(tr("cannot write into {path}: {why}", path=path, why=write_problem(e, path))) from None
+    return folder
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file (through links, .., another spelling); False when either does not exist."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[Path]:
+    """Around an atomic write: any OSError becomes OutputError saying what happened and that the old file is intact."""
+    existed = Path(path).exists()
+    try:
+        yield Path(path)
+    except OSError as e:
+        raise cannot_write(path, e, existed) from None
 
 
 @contextmanager
 def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None) -> Iterator[IO]:
     """Open a temporary file beside path for writing; on success it replaces path, on failure it is removed."""
-    target = Path(path)
+    target = _through_links(Path(path))
     folder = target.parent if str(target.parent) else Path(".")
     binary = "b" in mode
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
@@ -43,6 +182,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
             os.fsync(handle.fileno())
         _keep_mode(target, temporary)
         os.replace(temporary, target)
+        _sync_folder(folder)
     except BaseException:
         try:
             os.unlink(temporary)
@@ -55,7 +195,7 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside path for a library that writes files itself (polars, openpyxl);
     it replaces path when the block ends without error, else it is removed."""
-    target = Path(path)
+    target = _through_links(Path(path))
     folder = target.parent if str(target.parent) else Path(".")
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part" + target.suffix, dir=folder)
     os.close(fd)
@@ -65,12 +205,56 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.fsync(handle.fileno())
         _keep_mode(target, temporary)
         os.replace(temporary, target)
+        _sync_folder(folder)
     except BaseException:
         try:
             os.unlink(temporary)
         except OSError:
             pass
         raise
+
+
+@contextmanager
+def quiet_cleanup() -> Iterator[None]:
+    """Around a library's writer (openpyxl): when a write fails, the library's half-closed generators complain
+    ("Exception ignored in …", with a traceback) as they are collected, even at exit. The failure itself is
+    reported (as an OSError without the library's frames), so those echoes are collected here, silently."""
+    import gc
+    import sys
+    import traceback
+
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    failure = None
+    try:
+        yield
+    except OSError as e:
+        failure = OSError(e.errno, e.strerror)
+        traceback.clear_frames(e.__traceback__)  # lets the library's generators go now, while we listen
+    finally:
+        gc.collect()
+        sys.unraisablehook = hook
+    if failure is not None:
+        raise failure
+
+
+def _through_links(path: Path) -> Path:
+    """The file a symbolic link points to: writing replaces that file and keeps the link (as `>` in a shell does)."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the rename itself to disk (a crash just after it must not bring back the old file's entry)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the data itself is synced
+    finally:
+        os.close(fd)
 
 
 def _keep_mode(target: Path, temporary: str) -> None:

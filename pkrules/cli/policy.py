@@ -162,9 +162,14 @@ def cmd_fmt(args) -> int:
                     print(tr("{path}: not formatted", path=path))
                 status = EXIT_PROBLEMS
                 continue
+            from pkrules.errors import PkrulesError
+            from pkrules.files import atomic_write, writing
+
             try:
-                Path(path).write_text(formatted, encoding="utf-8")
-            except OSError as e:
-                raise Fail(error(tr("cannot write {path}: {reason}", path=path, reason=reason(e)))) from None
+                # Whole or not at all: a full disk must never leave the policy cut off mid-line.
+                with writing(path), atomic_write(path) as handle:
+                    handle.write(formatted)
+            except PkrulesError as e:
+                raise Fail(error(str(e))) from None
             print(tr("formatted {path}", path=path))
     return status

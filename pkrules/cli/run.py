@@ -33,11 +33,49 @@ def open_population(graph, args):
     """The population in args.data (and --with tables); a file that cannot be read at all stops the command."""
     from pkrules.engine.population import open_population as open_
     from pkrules.errors import DataError
+    from pkrules.io.formats import is_excel, is_sqlite
 
+    if args.sheet is not None and not is_excel(args.data):
+        raise Fail(error(tr("--sheet {sheet}: {data} is not an Excel workbook (.xlsx); --sheet chooses a sheet of one",
+                            sheet=args.sheet, data=args.data)), EXIT_USAGE)
+    if args.table is not None and not is_sqlite(args.data):
+        raise Fail(error(tr("--table {table}: {data} is not a SQLite database (.sqlite, .db); --table chooses a table of one",
+                            table=args.table, data=args.data)), EXIT_USAGE)
     try:
         return open_(graph, args.data, related_paths(graph, args.related), args.sheet, args.table)
     except DataError as e:
         raise Fail(error(e)) from None
+
+
+def run_inputs(graph, args) -> list[tuple[str, str]]:
+    """Every file this command reads, with what it is (the policy, the data, a --with table, a lookup file):
+    no output may replace one of them."""
+    from pkrules.language import ast
+    from pkrules.language.lookup_files import lookup_path
+
+    paths = [(args.policy, tr("the policy")), (args.data, tr("the data"))]
+    paths += [(spec.partition("=")[2], tr("a table given with --with")) for spec in args.related or []]
+    paths += [(str(lookup_path(graph.source.path, d.file)), tr("a lookup file of the policy"))
+              for d in graph.policy.declarations if isinstance(d, ast.Lookup) and getattr(d, "file", None)]
+    return [(path, what) for path, what in paths if path]
+
+
+def _check_outputs(graph, args) -> tuple[str, ...]:
+    """Before evaluating (which may take minutes): --out and --statements can be written and replace no input."""
+    from pkrules.errors import PkrulesError
+    from pkrules.files import prepare_folder, prepare_output
+    from pkrules.outputs.results import refuse_inputs
+
+    protected = tuple(run_inputs(graph, args))
+    try:
+        if args.out:
+            prepare_output(args.out)
+            refuse_inputs(args.out, protected)
+        if args.statements:
+            prepare_folder(args.statements)  # a file in the way (--statements data.csv) is refused here
+    except PkrulesError as e:
+        raise Fail(error(e), EXIT_USAGE) from None
+    return protected
 
 
 def _progress_bar(rows: int):
@@ -135,9 +173,11 @@ def cmd_run(args) -> int:
 
     from pkrules.values.format import format_value
     from pkrules.values.text import table
+    from pkrules.errors import PkrulesError
     from pkrules.values.types import MONEY
 
     graph = compile_or_fail(args.policy, show_warnings=False)
+    protected = _check_outputs(graph, args)
     population = open_population(graph, args)
     results = evaluate_population(graph, population, args.data, args.engine, args.keep_going)
     failed = results.failed_rows()
@@ -147,17 +187,17 @@ def cmd_run(args) -> int:
 
         names = [graph.key] + ([graph.period] if graph.period else []) + [n.name for n in graph.definitions]
         try:
-            write_results(graph, results, names, good, args.out)
-        except OSError as e:
-            raise Fail(error(tr("cannot write {path}: {reason}", path=args.out, reason=reason(e)))) from None
+            write_results(graph, results, names, good, args.out, protected)
+        except PkrulesError as e:
+            raise Fail(error(e)) from None
         print(tr("wrote {rows} rows × {columns} columns to {path}", rows=len(good), columns=len(names), path=args.out))
     if args.statements:
         from pkrules.outputs.results import write_statements
 
         try:
-            written = write_statements(graph, results, good, args.statements)
-        except OSError as e:
-            raise Fail(error(tr("cannot write statements to {path}: {reason}", path=args.statements, reason=reason(e)))) from None
+            written = write_statements(graph, results, good, args.statements, protected)
+        except PkrulesError as e:
+            raise Fail(error(e)) from None
         print(tr("wrote {n} statement{s} to {path}/", n=written, s="s" * (written != 1), path=args.statements))
     if not args.out or args.show:
         if args.columns:

@@ -2,7 +2,9 @@
 
 Values are written exactly: CSV and JSON Lines as decimal text (a fraction, or
 ten places, when the decimal does not end), Excel money as numbers formatted
-with two decimals, one Markdown statement per employee.
+with two decimals, one Markdown statement per employee. Every file is written
+whole or not at all (files.py), never over an input of the run, and no text
+cell becomes a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
+from pkrules.files import (OutputError, atomic_path, atomic_write, prepare_folder, prepare_output, quiet_cleanup, same_file,
+                           writing)
 from pkrules.messages import current_language, say, speaking, tr
 
 
@@ -28,7 +32,9 @@ def json_lines(graph, results, names: list[str], rows: list[int]) -> str:
 def write_excel(graph, results, names: list[str], rows: list[int], path: str | Path) -> None:
     """One sheet of results (money as numbers with two decimals), one of the explanations' key lines.
 
-    Sheet names, headers and yes/no are in the policy's language (or the user's --lang).
+    Sheet names, headers and yes/no are in the policy's language (or the user's --lang). Every text cell
+    is written as text (data type "s"), never as a formula: a key `=1+1` or `=HYPERLINK(…)` is shown as
+    typed, not run.
     """
     with speaking(graph.policy.language):
         _write_excel(graph, results, names, rows, path)
@@ -46,7 +52,7 @@ def _write_excel(graph, results, names: list[str], rows: list[int], path: str | 
     book = Workbook()
     sheet = book.active
     sheet.title = tr("results")
-    sheet.append(names)
+    _append(sheet, names)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     formats = {n: ("#,##0.00" if graph.nodes[n].type.kind == MONEY else "0.00%" if graph.nodes[n].type.kind == PERCENT
@@ -65,7 +71,7 @@ def _write_excel(graph, results, names: list[str], rows: list[int], path: str | 
                 values.append(v)
             else:
                 values.append("" if v is None else str(v))
-        sheet.append(values)
+        _append(sheet, values)
         for cell, n in zip(sheet[sheet.max_row], names):
             if formats[n]:
                 cell.number_format = formats[n]
@@ -75,7 +81,7 @@ def _write_excel(graph, results, names: list[str], rows: list[int], path: str | 
     sheet.freeze_panes = "B2"
 
     lines = book.create_sheet(tr("explanations"))
-    lines.append([graph.key, tr("name"), tr("value"), tr("line"), tr("how")])
+    _append(lines, [graph.key, tr("name"), tr("value"), tr("line"), tr("how")])
     for cell in lines[1]:
         cell.font = Font(bold=True)
     main = graph.main_output()
@@ -83,56 +89,124 @@ def _write_excel(graph, results, names: list[str], rows: list[int], path: str | 
         root = explain(results, i, main).root
         for node in [root] + [c for c in root.children if c.kind != "input"]:
             how = "; ".join([s.text for s in node.steps if s.outcome in (None, "fired")][:3] + node.hints)
-            lines.append([str(results.keys[i]), node.name, format_value(node.value, node.type), node.line, how])
-    book.save(path)
+            _append(lines, [str(results.keys[i]), node.name, format_value(node.value, node.type), node.line, how])
+    with atomic_path(path) as temporary, quiet_cleanup():
+        book.save(temporary)
 
 
-def write_statements(graph, results, rows: list[int], folder: str | Path) -> int:
-    """One Markdown statement per employee (the explanation of the main output)."""
+def _append(sheet, values: list) -> None:
+    """sheet.append, with text kept as text: openpyxl would make a string that begins with = a live formula."""
+    sheet.append(values)
+    for cell, value in zip(sheet[sheet.max_row], values):
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"
+
+
+def statement_names(labels: list[str]) -> list[str]:
+    """A file name (without .md) for each label, each different from the others and safe in any folder.
+
+    A label made only of letters, digits, - _ and . (not beginning with a dot) is its own name,
+    as before; any other (A/1, A 1, A:1, .., a name too long for a file system) has its unsafe
+    characters replaced and a short hash of the label added, so two labels never share a file.
+    Names that differ only in case or Unicode form (which macOS and Windows see as one file) get the hash too.
+    """
+    import hashlib
+    import unicodedata
+
+    def tagged(label: str, base: str) -> str:
+        return f"{base[:80]}~{hashlib.sha256(label.encode('utf-8')).hexdigest()[:12]}"
+
+    names = []
+    for label in labels:
+        base = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
+        if base.startswith("."):
+            base = "_" + base[1:]
+        safe = base == label and len(label.encode("utf-8")) <= 120 and label == unicodedata.normalize("NFC", label)
+        names.append(base if safe else tagged(label, base))
+    folded: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        folded.setdefault(unicodedata.normalize("NFC", name).casefold(), []).append(i)
+    for group in folded.values():
+        if len(group) > 1:
+            for i in group:
+                if "~" not in names[i]:
+                    names[i] = tagged(labels[i], names[i])
+    if len({unicodedata.normalize("NFC", n).casefold() for n in names}) != len(names):
+        raise AssertionError("two statements would share a file name")  # cannot happen: the hashes differ
+    return names
+
+
+def write_statements(graph, results, rows: list[int], folder: str | Path, protected: tuple = ()) -> int:
+    """One Markdown statement per employee (the explanation of the main output); each file written whole.
+
+    protected: (path, what it is) of files that must not be overwritten (the policy, the data): OutputError when a
+    statement would be one.
+    """
     from pkrules.engine.explain import explain
     from pkrules.engine.render import render_markdown
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = prepare_folder(folder)
     main = graph.main_output()
+    labels = []
     for i in rows:
-        name = str(results.keys[i])
+        label = str(results.keys[i])
         if graph.period:
-            name += f"_{results.columns[graph.period][i]}"
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-        (folder / f"{safe}.md").write_text(render_markdown(explain(results, i, main)), encoding="utf-8")
-    return len(rows)
+            label += f"_{results.columns[graph.period][i]}"
+        labels.append(label)
+    targets = [folder / f"{name}.md" for name in statement_names(labels)]
+    for target in targets:
+        refuse_inputs(target, protected)
+    for i, target in zip(rows, targets):
+        with writing(target), atomic_write(target) as handle:
+            handle.write(render_markdown(explain(results, i, main)))
+    return len(targets)
+
+
+def refuse_inputs(target: str | Path, protected) -> None:
+    """OutputError when target is one of the protected files: (path, what it is) pairs, the inputs of the run."""
+    for path, what in protected:
+        if same_file(target, path):
+            raise OutputError(tr("cannot write {target}: it is {what} ({path}) this run reads; write to another file",
+                                 target=target, what=what, path=path))
 
 
 def write_csv(graph, results, names: list[str], rows: list[int], path: str | Path) -> None:
-    """Exact values as CSV text (csv.writer's quoting, \\r\\n): money with two decimals at least."""
+    """Exact values as CSV text (csv.writer's quoting, \\r\\n): money with two decimals at least;
+    text cells kept from being formulas (values/format.py: spreadsheet_safe)."""
     import csv
 
-    from pkrules.values.format import format_csv
+    from pkrules.values.format import format_csv, is_text_type, spreadsheet_safe
 
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    text = [is_text_type(graph.nodes[n].type) for n in names]
+    with atomic_write(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(names)
         for i in rows:
-            writer.writerow([format_csv(results.columns[n][i], graph.nodes[n].type) for n in names])
+            cells = [format_csv(results.columns[n][i], graph.nodes[n].type) for n in names]
+            writer.writerow([spreadsheet_safe(c) if t else c for c, t in zip(cells, text)])
 
 
-def write_results(graph, results, names: list[str], rows: list[int], path: str | Path) -> None:
+def write_results(graph, results, names: list[str], rows: list[int], path: str | Path, protected: tuple = ()) -> None:
     """One row per employee (the given rows) with the named columns, in the format the file's suffix says.
 
     .xlsx, .jsonl/.ndjson, .parquet, else CSV. The fast path's results are written by the
     fast path's own writer, from its integer columns; the bytes are the same either way.
+    The file is written whole or not at all (files.py); a failure is an OutputError saying
+    why, with the old file left as it was. protected: the run's inputs, which it must not replace.
     """
     from pkrules.io.formats import is_excel, is_parquet
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if is_excel(path):
-        write_excel(graph, results, names, rows, path)
-    elif str(path).lower().endswith((".jsonl", ".ndjson")):
-        Path(path).write_text(json_lines(graph, results, names, rows), encoding="utf-8")
-    elif is_parquet(path) or getattr(results, "backend", "exact") == "fast":
-        from pkrules.engine.columnar.io import write_output
+    prepare_output(path)
+    refuse_inputs(path, protected)
+    with writing(path):
+        if is_excel(path):
+            write_excel(graph, results, names, rows, path)
+        elif str(path).lower().endswith((".jsonl", ".ndjson")):
+            with atomic_write(path) as handle:
+                handle.write(json_lines(graph, results, names, rows))
+        elif is_parquet(path) or getattr(results, "backend", "exact") == "fast":
+            from pkrules.engine.columnar.io import write_output
 
-        write_output(graph, results, names, path)
-    else:
-        write_csv(graph, results, names, rows, path)
+            write_output(graph, results, names, path)
+        else:
+            write_csv(graph, results, names, rows, path)

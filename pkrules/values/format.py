@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from pkrules.messages import current_language, say
 from pkrules.values.numbers import format_exact, format_human, terminates
-from pkrules.values.types import CONST, MONEY, PERCENT, Type
+from pkrules.values.types import CONST, ENUM, MONEY, PERCENT, TEXT, Type
 
 
 def format_value(value: object, type_: Type | None = None, compact: bool = False, lang: str | None = None) -> str:
@@ -53,6 +53,22 @@ def format_csv(value: object, type_: Type) -> str:
     if isinstance(value, Fraction):
         return format_exact(value, min_places=2 if type_.kind == MONEY else 0)
     return str(value)
+
+
+# OWASP's CSV injection guidance: a spreadsheet runs a cell that begins with one of these as a formula
+# (=HYPERLINK(…), +cmd|…). Text cells that begin so get a leading apostrophe, which spreadsheets show
+# as text; numbers (a negative amount -100.00) are data and are written as they are.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_text_type(type_: Type) -> bool:
+    """Columns whose cells are words (a key, a name, a one-of value), which a file writer must keep from being formulas."""
+    return type_.kind in (TEXT, ENUM)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text cell a spreadsheet will show, not run: a leading ' before = + - @ tab or CR."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def json_value(value: object, type_: Type | None = None) -> object:

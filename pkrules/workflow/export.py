@@ -7,7 +7,7 @@ import hashlib
 from fractions import Fraction
 from pathlib import Path
 
-from pkrules.messages import reason
+from pkrules.files import atomic_path, atomic_write, quiet_cleanup, write_problem
 
 from .messages import BadInput, msg
 
@@ -48,14 +48,15 @@ def write_payroll(path: str | Path, rows: list[dict], money: list[str], lang: st
 
             for line in table:
                 sheet.append([Decimal(x) if 2 <= i < len(columns) - 1 and x else x for i, x in enumerate(line)])
-            book.save(path)
+            with atomic_path(path) as temporary, quiet_cleanup():  # whole or not at all: never half a payroll file
+                book.save(temporary)
         elif path.suffix.lower() == ".csv":
-            with open(path, "w", newline="", encoding="utf-8") as handle:
+            with atomic_write(path, newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(columns)
                 writer.writerows(table)
         else:
             raise BadInput(msg("{p}: write .csv or .xlsx", p=path), lang)
     except OSError as e:
-        raise BadInput(msg("cannot write {p}: {e}", p=path, e=reason(e)), lang) from None
+        raise BadInput(msg("cannot write {p}: {e}", p=path, e=write_problem(e, path)), lang) from None
     return columns, hashlib.sha256(path.read_bytes()).hexdigest()

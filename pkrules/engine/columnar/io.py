@@ -34,6 +34,7 @@ from pkrules.engine.results import Declined
 from pkrules.engine.columnar.numeric import Den, LIMIT, dtype_for
 from pkrules.engine.columnar.values import ColMeta
 from pkrules.engine.columnar.results import ColumnarResults
+from pkrules.messages import tr
 
 # Python's str.strip() removes exactly these (str.isspace()); polars must strip the same.
 PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
@@ -651,17 +652,55 @@ def exact_text_frame(graph, results, names: list[str]) -> pl.DataFrame:
 
 
 def write_csv_text(frame: pl.DataFrame, path) -> None:
-    """As csv.writer would write it (QUOTE_MINIMAL, \\r\\n)."""
+    """As csv.writer would write it (QUOTE_MINIMAL, \\r\\n), to a temporary file renamed into place (files.py)."""
+    from pkrules.files import atomic_path, atomic_write
+
     needs_python = any(
         frame.select(((pl.col(c) == "") | pl.col(c).str.contains("\r", literal=True)).any()).item()
         for c in frame.columns)
     if needs_python:
-        with open(path, "w", newline="", encoding="utf-8") as handle:
+        with atomic_write(path, newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(frame.columns)
             writer.writerows(frame.iter_rows())
         return
-    frame.write_csv(path, line_terminator="\r\n", quote_style="necessary")
+    with atomic_path(path) as temporary:
+        _polars_write(lambda: frame.write_csv(temporary, line_terminator="\r\n", quote_style="necessary"))
+
+
+def spreadsheet_safe_text(graph, frame: pl.DataFrame) -> pl.DataFrame:
+    """values/format.py: spreadsheet_safe on every text column (a leading ' before = + - @ tab CR)."""
+    from pkrules.values.format import FORMULA_STARTS, is_text_type
+
+    pattern = "^[" + "".join("\\" + c if c in "-" else c for c in FORMULA_STARTS) + "]"
+    changes = [pl.when(pl.col(n).str.contains(pattern)).then(pl.lit("'") + pl.col(n)).otherwise(pl.col(n)).alias(n)
+               for n in frame.columns if is_text_type(graph.nodes[n].type)]
+    return frame.with_columns(changes) if changes else frame
+
+
+def _polars_write(write) -> None:
+    """Run a polars writer; its I/O failures as OSError with the errno (polars raises them as OSError without
+    one, "No space left on device (os error 28)", or as ComputeError with the OS's words, or worse)."""
+    import errno as errnos
+    import os
+    import re
+
+    try:
+        write()
+    except Exception as e:
+        if isinstance(e, OSError) and e.errno is not None:
+            raise
+        text = str(e)
+        number = re.search(r"os error (\d+)", text)
+        if number:
+            code = int(number[1])
+            raise OSError(code, os.strerror(code)) from None
+        for code in (errnos.ENOSPC, getattr(errnos, "EDQUOT", errnos.ENOSPC), errnos.EFBIG, errnos.EACCES, errnos.EROFS):
+            if os.strerror(code) in text:
+                raise OSError(code, os.strerror(code)) from None
+        # A writer that fails half way (the file system refused a write) can report it in its own terms
+        # ("Invalid thrift: transport error"): it is still a failure to write, said as the writer says it.
+        raise OSError(errnos.EIO, tr("the writer failed: {text}", text=text.splitlines()[0] if text else type(e).__name__)) from None
 
 
 def decimal_scale(text: pl.Series) -> int | None:
@@ -711,7 +750,12 @@ def parquet_frame(graph, frame: pl.DataFrame, decimals: "_Formatter | None" = No
 
 
 def write_parquet(frame: pl.DataFrame, path) -> None:
-    frame.write_parquet(path, compression="lz4")  # twice as fast to write as zstd, files twice as large
+    """To a temporary file renamed into place (files.py): the old file stays whole if anything fails."""
+    from pkrules.files import atomic_path
+
+    with atomic_path(path) as temporary:
+        # lz4: twice as fast to write as zstd, files twice as large
+        _polars_write(lambda: frame.write_parquet(temporary, compression="lz4"))
 
 
 def write_results(graph, frame: pl.DataFrame, path, decimals: "_Formatter | None" = None) -> None:
@@ -720,7 +764,7 @@ def write_results(graph, frame: pl.DataFrame, path, decimals: "_Formatter | None
     if is_parquet(path):
         write_parquet(parquet_frame(graph, frame, decimals), path)
     else:
-        write_csv_text(frame, path)
+        write_csv_text(spreadsheet_safe_text(graph, frame), path)
 
 
 def write_output(graph, results, names: list[str], path) -> None:

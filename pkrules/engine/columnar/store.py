@@ -121,8 +121,12 @@ def save_run(results: ColumnarResults, path) -> None:
     document = {"version": VERSION, "policy_sha256": _policy_hash(results.graph), "policy": results.graph.source.path,
                 "meta": meta, "factors": factors, "terms": terms, "exact_nodes": results.exact_nodes}
     frame = results.frame.with_columns(pl.Series("#row", results.row_numbers, dtype=pl.Int64))
-    frame.write_parquet(path)
-    Path(str(path) + ".json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    from pkrules.files import atomic_path, atomic_write
+
+    with atomic_path(path) as temporary:
+        frame.write_parquet(temporary)
+    with atomic_write(str(path) + ".json") as handle:
+        handle.write(json.dumps(document, ensure_ascii=False))
 
 
 # ---- loading --------------------------------------------------------------------------------
