@@ -34,6 +34,19 @@ def _engine_option(p) -> None:
                         "the same results to the cent; fast: columnar when it can; exact: the row-by-row reference evaluator")
 
 
+def _levels(text: str) -> int:
+    """--depth N: a whole number of levels, 0 or more."""
+    from pkrules.messages import tr
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(tr("{text} is not a number of levels (0, 1, 2…)", text=text))
+    return value
+
+
 def _data_options(p) -> None:
     p.add_argument("--sheet", metavar="NAME", help="with an Excel DATA file: the sheet (default: the first)")
     p.add_argument("--table", metavar="NAME", help="with a SQLite DATA file: the table (default: its only table)")
@@ -95,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="the trace as JSON")
     fmt.add_argument("--markdown", action="store_true", help="a statement to send to the employee")
-    p.add_argument("--depth", type=int, metavar="N", help="how many levels of inputs to show")
+    p.add_argument("--depth", type=_levels, metavar="N", help="how many levels of inputs to show")
     p.add_argument("--period", metavar="P", help="with data over several periods: which one (default: the latest)")
     p.add_argument("--with", dest="related", action="append", metavar="TABLE=FILE",
                    help="the rows of a related table the policy declares, e.g. ratings=ratings.csv")

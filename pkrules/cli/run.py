@@ -242,6 +242,9 @@ def cmd_explain(args) -> int:
         raise Fail(error(tr("write pkrules explain POLICY DATA ID [NAME] (or explain --cycle CYCLE EMPLOYEE [NODE])")),
                    EXIT_USAGE)
     graph = compile_or_fail(args.policy, show_warnings=False)
+    if args.period is not None and graph.period is None:
+        raise Fail(tr("error: --period {period}: the policy has no period column; each employee has one row",
+                      period=args.period), EXIT_USAGE)
     population = open_population(graph, args)
     # Bad cells stop an explanation as they stop a run (the others' figures would be wrong);
     # other rows' row errors do not: only this employee's matter.

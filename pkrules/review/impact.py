@@ -55,14 +55,17 @@ def _missing_columns(graph: RuleGraph, header: list[str]) -> list[str]:
     return [n.name for n in graph.inputs if (n.decl.column or n.name) not in present and n.name not in present]
 
 
-def data_text(data_path: str) -> str:
-    """A data file as CSV text: a CSV file's text, or a Parquet file's cells as the exact path reads them."""
-    from pkrules.io.formats import is_parquet
+def data_text(data_path: str):
+    """A data file as CSV text: a CSV file's text, or a Parquet, Excel (first sheet) or SQLite (only table)
+    file's cells as the exact path reads them (io/formats.py: SheetText)."""
+    from pkrules.io.formats import excel_table, is_excel, is_parquet, is_sqlite, parquet_table, sqlite_table
 
     if is_parquet(data_path):
-        from pkrules.io.formats import parquet_as_csv_text
-
-        return parquet_as_csv_text(data_path)
+        return parquet_table(data_path)
+    if is_excel(data_path):
+        return excel_table(data_path)
+    if is_sqlite(data_path):
+        return sqlite_table(data_path)
     return read_text(Path(data_path))
 
 
@@ -78,7 +81,7 @@ def check_columns(old: RuleGraph, new: RuleGraph, data_path: str, text: str | No
             text = data_text(data_path)
     except DataError as e:
         raise ImpactError(str(e)) from None
-    header = _header(text)
+    header = _header(text if isinstance(text, str) else text.text)
     problems = []
     old_inputs = {n.name for n in old.inputs}
     for graph, label in ((old, old_label), (new, new_label)):

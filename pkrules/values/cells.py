@@ -31,6 +31,11 @@ def parse_date(text: str) -> dt.date | None:
         return None
 
 
+def leading_zeros(text: str) -> bool:
+    """A number written with leading zeros (007, -0042): as a key, it would lose them (007 is 7)."""
+    return re.match(r"^\s*[-+－]?\s*0[0-9]", text) is not None
+
+
 def parse_cell(type_: Type, text: str) -> Any:
     """Turn one cell into a value of the input's type, or raise ValueError with what was expected."""
     raw = text.strip()
@@ -64,9 +69,12 @@ def parse_cell(type_: Type, text: str) -> Any:
         if kind == WHOLE:
             raise ValueError(tr("expected a whole number"))
         raise ValueError(tr("expected a number"))
-    value, _, is_percent = parsed
+    value, is_money, is_percent = parsed
     if is_percent and kind != PERCENT:
         raise ValueError(tr("expected {what}, not a percentage", what=type_.describe()))
+    if is_money and kind != MONEY:
+        # ¥0.5 in a percent column is not 50%, and 5000元 is not a plain number: the unit says it is money.
+        raise ValueError(tr("expected {what}, not an amount of money", what=type_.describe()))
     if kind == WHOLE and value.denominator != 1:
         raise ValueError(tr("expected a whole number"))
     return value

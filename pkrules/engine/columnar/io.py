@@ -80,15 +80,17 @@ def table_from_rows(plan: P.Plan, rows: list[dict]) -> InputTable:
 
 def read_table(plan: P.Plan, graph, path) -> InputTable:
     path = Path(path)
+    floats: set[str] = set()
     if is_parquet(path):
-        try:
-            cells = pl.read_parquet(path)
-        except Exception as e:  # unreadable: let the exact path say so
-            raise Declined(f"cannot read {path} as Parquet: {e}") from None
+        cells, floats = _read_parquet_cells(path)
         header = [str(c).strip() for c in cells.columns]
     else:
         header, cells = _read_csv_cells(path)
     positions = _match_header(graph, header)
+    for spec in plan.inputs:
+        if spec.type.kind == MONEY and cells.columns[positions[spec.name]] in floats and cells.select(
+                pl.col(cells.columns[positions[spec.name]]).str.contains(r"\.[0-9]{3,}$").any()).item():
+            raise Declined(f"money beyond the cent in the binary numbers of {spec.name}")  # the exact path reports it
     row_numbers = pl.int_range(1, cells.height + 1, dtype=pl.Int64, eager=True)
     try:
         columns, meta = _parse_inputs(plan, cells, positions)
@@ -116,6 +118,30 @@ class _EmptyCell(Exception):
     pass
 
 
+def _read_parquet_cells(path: Path) -> tuple[pl.DataFrame, set[str]]:
+    """A Parquet file's columns: those whose type says their values as they are (integers, decimals, yes/no,
+    dates, text); every other column as the text the exact path reads (io/formats.py: parquet_text_columns —
+    floats to 15 significant digits, lists and durations as their Python text). Also: which columns held floats."""
+    from pkrules.errors import DataError
+    from pkrules.files import require_regular
+    from pkrules.io.formats import parquet_text_columns
+
+    try:
+        require_regular(path, DataError, "")
+        cells = pl.read_parquet(path)
+    except Exception as e:  # unreadable: let the exact path say so
+        raise Declined(f"cannot read {path} as Parquet: {e}") from None
+    other = [c for c in cells.columns if not _keeps_its_type(cells.schema[c])]
+    if not other:
+        return cells, set()
+    text, floats = parquet_text_columns(cells.select(other))
+    return cells.with_columns(text.get_columns()), set(floats)
+
+
+def _keeps_its_type(dtype) -> bool:
+    return dtype.is_integer() or isinstance(dtype, pl.Decimal) or dtype in (pl.Boolean, pl.Date, pl.String)
+
+
 def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
     """Every input column parsed and checked; the text of all of them is handled in two queries
     (polars runs the columns in parallel), then each column is finished on its own."""
@@ -130,6 +156,9 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
             parsed[spec.name] = typed
             continue
         texts[spec.name] = _strip(_text_of(pl.col(source), column.dtype)).alias(spec.name)
+        if spec.name == plan.key and spec.kind == P.NUM and cells.select(
+                texts[spec.name].str.contains(r"^[-+－]?\s*0[0-9]").any()).item():
+            raise Declined("a key with leading zeros")
         if spec.kind == P.NUM:
             numeric.append(spec.name)
     if texts:
@@ -193,7 +222,12 @@ def _read_csv_cells(path: Path) -> tuple[list[str], pl.DataFrame]:
         except Exception:
             frame = None
     if frame is None:
-        records = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+        from pkrules.io.tables import csv_reader
+
+        try:
+            records = list(csv_reader(raw.decode("utf-8")))
+        except csv.Error as e:  # a cell over the csv module's limit…: the exact path says where and why
+            raise Declined(f"the csv module cannot read it: {e}") from None
         if not records:
             raise Declined("an empty file")
         width = len(records[0])
@@ -346,6 +380,8 @@ def _parse_numbers_general(spec: P.PlanInput, text: pl.Series) -> pl.DataFrame:
     )
     if spec.type.kind != PERCENT and df.get_column("pct").any():
         raise Declined(f"a percentage in {spec.name}")
+    if spec.type.kind != MONEY and df.select(((pl.col("cur").fill_null("") != "") | (pl.col("unit") == "元")).any()).item():
+        raise Declined(f"an amount of money in {spec.name}")
     unmatched = df.filter(~pl.col("matched") | pl.col("too_long").fill_null(False))
     extra: dict[str, tuple[int, int]] = {}
     if unmatched.height:
