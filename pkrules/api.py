@@ -11,6 +11,9 @@ what this module exports; the stages behind it may move, these names stay.
     explanation = api.explain(results, "E013", "coef")
     print(api.render_tree(explanation))
 
+Calls that walk a policy (compile, evaluate, explain, render, diff) run with the stack the language's
+limits need (language/limits.py: a sum of 500 terms, a chain of 1,000 definitions), in any thread.
+
 Values are exact: numbers are `fractions.Fraction`, yes/no are bools, dates
 `datetime.date`, text and one-of values `str`. `value_to_text` / `value_from_text`
 turn them into text and back without losing anything (for storage).
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from pkrules.language.diagnostics import Diagnostic, PolicyError, render_all
+from pkrules.language.limits import deep
 from pkrules.language.compile import PolicyFileError, check_source, read_policy
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import SourceFile
@@ -54,11 +58,13 @@ __all__ = [
 # ---- policies ---------------------------------------------------------------------------------
 
 
+@deep
 def check_text(text: str, path: str = "<policy>") -> tuple[RuleGraph | None, list[Diagnostic]]:
     """Parse and check policy text: (the rule graph or None when it has errors, every diagnostic)."""
     return check_source(SourceFile(path, text))
 
 
+@deep
 def compile_text(text: str, path: str = "<policy>") -> RuleGraph:
     """Policy text → checked rule graph, or PolicyError listing every problem."""
     source = SourceFile(path, text)
@@ -68,6 +74,7 @@ def compile_text(text: str, path: str = "<policy>") -> RuleGraph:
     return graph
 
 
+@deep
 def compile_file(path: str | Path) -> RuleGraph:
     """A policy file → checked rule graph; PolicyFileError when it cannot be read, PolicyError when it has errors."""
     source = read_policy(path)
@@ -100,6 +107,7 @@ from pkrules.engine.population import MissingTable, Population  # noqa: E402
 from pkrules.errors import DataError, PkrulesError  # noqa: E402
 
 
+@deep
 def read_population(graph: RuleGraph, path: str | Path, related: dict[str, str | Path] | None = None,
                     sheet: str | None = None, table: str | None = None) -> Population:
     """The population in a data file (CSV, Parquet, Excel, SQLite) and the related tables the policy reads.
@@ -116,6 +124,7 @@ def read_population(graph: RuleGraph, path: str | Path, related: dict[str, str |
     return population
 
 
+@deep
 def population_from_rows(graph: RuleGraph, rows: Sequence[dict[str, str]],
                          related: dict[str, Sequence[dict[str, str]]] | None = None,
                          source: str = "<rows>") -> Population:
@@ -169,6 +178,7 @@ from pkrules.engine.results import EvalError, Results  # noqa: E402
 RowErrors = list[EvalError]
 
 
+@deep
 def evaluate(graph: RuleGraph, population: Population, backend: str = "auto", keep_going: bool = False) -> Results:
     """Every node's value for every employee, through the one backend seam (engine/backend.py).
 
@@ -181,6 +191,7 @@ def evaluate(graph: RuleGraph, population: Population, backend: str = "auto", ke
     return run(graph, population, backend, keep_going=keep_going)
 
 
+@deep
 def results_from_columns(graph: RuleGraph, columns: dict[str, list], row_numbers: list[int] | None = None,
                          related: dict[str, list[dict]] | None = None) -> Results:
     """Results rebuilt from stored values (every input and every definition, exact), for explaining later
@@ -265,6 +276,7 @@ def _index(results: Results, key: object, period: object = None) -> int:
     return index
 
 
+@deep
 def explain(results: Results, key: object, name: str | None = None, depth: int | None = None,
             period: object = None) -> Explanation:
     """The tree of values behind one employee's value (default: the policy's main output)."""
@@ -277,18 +289,21 @@ def explain(results: Results, key: object, name: str | None = None, depth: int |
     return build(results, _index(results, key, period), name, depth=depth)
 
 
+@deep
 def render_tree(explanation: Explanation, colour: bool = False) -> str:
     from pkrules.engine.render import render_tree as render
 
     return render(explanation, colour=colour)
 
 
+@deep
 def render_markdown(explanation: Explanation) -> str:
     from pkrules.engine.render import render_markdown as render
 
     return render(explanation)
 
 
+@deep
 def render_json(explanation: Explanation) -> str:
     from pkrules.engine.render import render_json as render
 
@@ -310,6 +325,7 @@ class ExplanationChange:
         return self.before != self.after
 
 
+@deep
 def explanation_change(before: Results, after: Results, key: object, period: object = None) -> ExplanationChange:
     """The before/after of one employee's outputs, and the part of the explanation that differs."""
     from pkrules.review.impact import compute_impact, explanation_lines, trace_change_data
@@ -325,6 +341,7 @@ def explanation_change(before: Results, after: Results, key: object, period: obj
     return ExplanationChange(key, same, dict(same), [], [])
 
 
+@deep
 def coverage(results: Results) -> list:
     """How many employees each table row, lookup entry and branch fired for (Hit: line, node, what, count)."""
     from pkrules.engine.coverage import coverage as hits
@@ -335,6 +352,7 @@ def coverage(results: Results) -> list:
 # ---- review -------------------------------------------------------------------------------------
 
 
+@deep
 def diff_texts(old_text: str, new_text: str, old_path: str = "OLD", new_path: str = "NEW"):
     """The semantic diff of two policy texts (a PolicyDiff: .changes, .has_changes, render with pkrules.diff)."""
     from pkrules.review.diff import diff_policies

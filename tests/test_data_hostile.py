@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,27 @@ LINES = SAMPLE.read_text(encoding="utf-8").splitlines()
 
 
 def run_cli(capsys, *args) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
+    code = within(240, main, [str(a) for a in args])  # a hang (a FIFO, /dev/zero) fails; a slow machine does not
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def within(seconds: float, function, *args):
+    outcome: dict = {}
+
+    def work():
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as e:  # handed to the test as it is
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s: {args}"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def both_engines(capsys, tmp_path, data, *more) -> tuple[int, str, str]:

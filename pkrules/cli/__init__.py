@@ -34,6 +34,12 @@ def _engine_option(p) -> None:
                         "the same results to the cent; fast: columnar when it can; exact: the row-by-row reference evaluator")
 
 
+def _lookup_option(p) -> None:
+    p.add_argument("--lookup-folder", dest="lookup_folders", action="append", metavar="DIR",
+                   help="a folder lookup files (from \"…\") may also come from; by default only the policy's folder "
+                        "and below (also: PKRULES_LOOKUP_FOLDERS)")
+
+
 def _levels(text: str) -> int:
     """--depth N: a whole number of levels, 0 or more."""
     from pkrules.messages import tr
@@ -68,12 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("policies", nargs="+", metavar="POLICY", help="policy files or folders")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    _lookup_option(p)
     p.set_defaults(func=_command("policy", "cmd_check"))
 
     p = sub.add_parser("test", help="run the examples inside policies", description="Run every example block; exit 1 if any fails.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="policy files or folders")
     p.add_argument("--brief", action="store_true", help="do not print explanations of failures")
     p.add_argument("--coverage", action="store_true", help="show how many examples each row and branch fired for")
+    _lookup_option(p)
     p.set_defaults(func=_command("policy", "cmd_test"))
 
     p = sub.add_parser("fmt", help="rewrite policies in the canonical layout", description="Format policy files in place (comments kept, meaning unchanged).")
@@ -98,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the rows of a related table the policy declares (input TABLE by …), e.g. ratings=ratings.csv")
     p.add_argument("--statements", metavar="DIR", help="write one Markdown statement per employee into DIR")
     _data_options(p)
+    _lookup_option(p)
     p.set_defaults(func=_command("run", "cmd_run"))
 
     p = sub.add_parser("explain", help="explain one employee's value", description="Show the tree of values behind one figure.")
@@ -115,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-going", action="store_true", help="explain even if other employees' rows have bad cells")
     _engine_option(p)
     _data_options(p)
+    _lookup_option(p)
     p.set_defaults(func=_command("run", "cmd_explain"))
 
     p = sub.add_parser("diff", help="what changed between two versions of a policy, and its impact",
@@ -132,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="the changes (and impact) as JSON")
     fmt.add_argument("--markdown", action="store_true", help="Markdown for a pull request comment")
+    _lookup_option(p)
     p.set_defaults(func=_command("review", "run_diff"))
 
     p = sub.add_parser("git-setup", help="make git diff and git log -p show semantic diffs of *.pk files",
@@ -186,7 +197,11 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     choose_language(args.lang)
     try:
-        return args.func(args)
+        from pkrules.language.limits import run_deep
+        from pkrules.language.lookup_files import lookup_folders
+
+        with lookup_folders(getattr(args, "lookup_folders", None) or []):
+            return run_deep(args.func, args)  # with the stack the language's limits need (language/limits.py)
     except Fail as e:
         if str(e):
             err(str(e))

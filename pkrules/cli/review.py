@@ -111,6 +111,8 @@ def run_diff(args) -> int:
         import json
 
         impact = _impact(old.graph, new.graph, args, d) if args.data and d.has_changes else None
+        if args.data and not d.has_changes:
+            _check_data(old.graph, new.graph, args)
         data = {"diff": semantic.to_data(d)}
         if args.data:
             data["impact"] = impacts.to_data(impact, args.limit or None, args.explain) if impact is not None else None
@@ -119,6 +121,8 @@ def run_diff(args) -> int:
         # The semantic diff first: a reviewer sees it even when the data cannot be used.
         markdown = args.markdown
         print(semantic.render_markdown(d) if markdown else semantic.render_text(d), end="", flush=True)
+        if args.data and not d.has_changes:
+            _check_data(old.graph, new.graph, args)
         if args.data and d.has_changes:
             impact = _impact(old.graph, new.graph, args, d)
             print()
@@ -130,6 +134,26 @@ def run_diff(args) -> int:
                          tr("{policies} have errors (above); the diff compares the text as written",
                             policies=tr(" and ").join(broken))))
     return EXIT_CHANGED if d.has_changes else EXIT_SAME
+
+
+def _check_data(old_graph, new_graph, args) -> None:
+    """With no semantic change there is no impact to compute, but --data must still be data: a file that cannot
+    be read, lacks a column or has bad cells is trouble (exit 2), not "no changes"."""
+    from pkrules.errors import PkrulesError
+    from pkrules.io.git import GitError, read_text_spec
+    from pkrules.review.impact import ImpactError, load_populations
+
+    try:
+        text = read_text_spec(args.data)
+        populations = load_populations(old_graph, new_graph, args.data, text, args.old, args.new)
+        problems = [cell for population in {id(p): p for p in populations}.values() for cell in population.cell_errors]
+    except (GitError, ImpactError, PkrulesError) as e:
+        raise _fail(error(e)) from None
+    if problems and not args.keep_going:
+        for problem in problems:
+            _err(error(problem.describe(args.data)))
+        raise _fail(tr("{data}: 1 bad cell; fix the data, or use --keep-going", data=args.data) if len(problems) == 1 else
+                    tr("{data}: {count} bad cells; fix the data, or use --keep-going", data=args.data, count=len(problems)))
 
 
 def _impact(old_graph, new_graph, args, d):

@@ -17,7 +17,8 @@ from pkrules.language import ast
 from pkrules.language.builtins import aggregate_word, constant_value, function_of, tiers_of
 from pkrules.values.split import NotWholeUnits, largest_remainder
 from pkrules.values.tiers import marginal_amount, whole_amount
-from pkrules.values.numbers import ceil_to, floor_to, round_half_up
+from pkrules.messages import tr
+from pkrules.values.numbers import MAX_VALUE_DIGITS, ceil_to, floor_to, format_fraction, round_half_up, too_large
 from pkrules.engine.population import Population, check_related
 from pkrules.engine.results import EvalError, GroupStat, RowError, Upstream, row_of
 from pkrules.language.rule_graph import RuleGraph
@@ -567,6 +568,7 @@ class Compiled:
         keys = self.columns[self.graph.key]
         span = e.span
         pool_text = self.graph.source.snippet(e.pool.span)
+        weight_text = self.graph.source.snippet(e.weight.span)
 
         member = self._member_reader(e)
 
@@ -576,8 +578,16 @@ class Compiled:
                 raise RowError(tr("the pool ({pool}) differs between members of the group", pool=pool_text), span)
             pool = Fraction(pools.pop())
             weights = {i: Fraction(member(weight_fn, i)) for i in rows}
-            if any(w < 0 for w in weights.values()):
-                raise RowError(tr("a split weight is negative"), span)
+            negative = [i for i in rows if weights[i] < 0]
+            if negative:
+                # Every member of the group gets this error (the pool cannot be split for anyone):
+                # it names whose weight is negative, which is usually not the reader's own.
+                first = negative[0]
+                raise RowError(tr("the split weight ({weight}) of {key} is {value}, below 0{others}: the group's pool cannot "
+                                  "be split; a weight must be 0 or more", weight=weight_text, key=keys[first],
+                                  value=format_fraction(weights[first]),
+                                  others=tr(" (and of {count} more)", count=len(negative) - 1) if len(negative) > 1 else ""),
+                               span)
             total = sum(weights.values(), Fraction(0))
             try:
                 shares = largest_remainder(pool, [weights[i] for i in rows], [keys[i] for i in rows]) if total else [Fraction(0)] * len(rows)
@@ -772,7 +782,13 @@ def evaluate(graph: RuleGraph, rows: list[dict[str, object]], row_numbers: list[
         values: list[object] = [None] * size
         for i in range(size):
             try:
-                values[i] = fn(i)
+                value = fn(i)
+                if type(value) is Fraction and too_large(value):
+                    raise RowError(tr("the value grew past {limit} digits ({digits} digits); no figure of pay is that large: "
+                                      "is something multiplied by itself, again and again?", limit=MAX_VALUE_DIGITS,
+                                      digits=f"~{int(max(value.numerator.bit_length(), value.denominator.bit_length()) * 0.30103):,}"),
+                                   graph.nodes[name].decl.name_span)
+                values[i] = value
             except Upstream:
                 pass  # this row's own earlier error is already reported
             except RowError as err:

@@ -507,9 +507,12 @@ def _show_value(v) -> str:
 
 
 def walk(e: PExpr):
-    yield e
-    for child in e.children():
-        yield from walk(child)
+    """Every expression below (and including) e, depth first (with a stack: no quadratic `yield from`)."""
+    stack = [e]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(list(current.children())))
 
 
 # ---- the compiler --------------------------------------------------------------------------

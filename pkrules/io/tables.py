@@ -27,7 +27,11 @@ class CellError:
     file: str | None = None  # the file it is in, when not the main data file (a related table)
 
     def describe(self, path: str) -> str:
-        shown = repr(self.value) if self.value != "" else tr("an empty cell")
+        value = self.value
+        if len(value) > 60:  # a cell of 5,000 digits, or the rows an open quote swallowed: its start is enough
+            value = value[:50] + "…"
+        shown = repr(value) + (tr(" ({count} characters)", count=f"{len(self.value):,}") if value != self.value else "") \
+            if self.value != "" else tr("an empty cell")
         return tr("{file}: row {row}, column {column}: {value} — {expected}", file=self.file or path, row=self.row,
                   column=self.column, value=shown, expected=self.expected)
 

@@ -176,11 +176,25 @@ class RangeAnalysis:
         self.ranges: dict[str, Range] = {}
         for node in graph.inputs:
             self.ranges[node.name] = self._input_range(node)
+        self.grown: list[str] = []  # definitions whose values may grow past MAX_VALUE_DIGITS (the first of a chain)
         for name in graph.order:
             try:
-                self.ranges[name] = self._declaration(graph.nodes[name].decl)
+                self.ranges[name] = self._sane(name, self._declaration(graph.nodes[name].decl))
             except ArithmeticError:
                 self.ranges[name] = UNKNOWN
+
+    def _sane(self, name: str, r: Range) -> Range:
+        """A range whose bounds have grown past what evaluation allows (values/numbers.py: MAX_VALUE_DIGITS) is
+        noted, and unbounded from there on: a value squared 40 times must not make the analysis itself run for
+        ever computing its bound."""
+        from pkrules.values.numbers import too_large
+
+        huge = [b for b in (r.lo, r.hi, r.grid) if b is not None and too_large(b)]
+        if not huge:
+            return r
+        self.grown.append(name)
+        return Range(None if r.lo is None or too_large(r.lo) else r.lo, None if r.hi is None or too_large(r.hi) else r.hi,
+                     None if r.grid is None or too_large(r.grid) else r.grid)
 
     def _input_range(self, node) -> Range:
         if not node.type.numeric:
@@ -629,6 +643,19 @@ def percents_beside_scores(graph: RuleGraph, analysis: RangeAnalysis) -> list[Di
     return found
 
 
+def magnitudes(graph: RuleGraph, analysis: RangeAnalysis) -> list[Diagnostic]:
+    """Definitions whose values, by the declared ranges, can grow past what evaluation allows."""
+    from pkrules.messages import tr
+    from pkrules.values.numbers import MAX_VALUE_DIGITS
+
+    return [Diagnostic("warning", "magnitude", tr(
+        "{name} can grow past {limit} digits (by the ranges of its inputs); evaluation stops a row where it does",
+        name=name, limit=MAX_VALUE_DIGITS), graph.nodes[name].decl.name_span,
+        hint=tr("is a value multiplied by itself, again and again? No figure of pay is that large"))
+        for name in analysis.grown]
+
+
 def analyse(graph: RuleGraph) -> list[Diagnostic]:
     analysis = RangeAnalysis(graph)
-    return analyse_tables(graph, analysis) + dead_definitions(graph) + percents_beside_scores(graph, analysis)
+    return (analyse_tables(graph, analysis) + dead_definitions(graph) + percents_beside_scores(graph, analysis)
+            + magnitudes(graph, analysis))

@@ -388,7 +388,12 @@ def _is_node(value) -> bool:
 
 
 def walk(node):
-    """Every node below (and including) node, depth first, in source order."""
-    yield node
-    for child in children(node):
-        yield from walk(child)
+    """Every node below (and including) node, depth first, in source order.
+
+    With a stack of its own, not recursion: `yield from` through every level would make a
+    walk of a deep expression (a sum of 500 terms is 500 levels) quadratic, and overflow."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))

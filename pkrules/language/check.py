@@ -62,6 +62,7 @@ class Checker:
         self._declare_definitions()
         deps = {name: self._dependencies(node) for name, node in self.nodes.items() if not node.is_input}
         order, cyclic = self._order(deps)
+        self._check_chains(order, deps)
         for name in order:
             self._check_declaration(self.nodes[name], deps[name])
         for name in cyclic:
@@ -225,19 +226,21 @@ class Checker:
         return out
 
     def _walk_outside_related(self, expr):
-        """Every sub-expression, except the related table's own columns inside `… from table`."""
-        if isinstance(expr, ast.Aggregate) and expr.source is not None:
-            columns = self.related.get(expr.source, {})
-            yield expr
-            for part in (expr.operand, expr.where):
-                if part is not None:
-                    for sub in ast.walk(part):
-                        if not (isinstance(sub, ast.Name) and sub.name in columns):
-                            yield sub
-            return
-        yield expr
-        for child in ast.children(expr):
-            yield from self._walk_outside_related(child)
+        """Every sub-expression, except the related table's own columns inside `… from table`
+        (with a stack, as ast.walk: deep expressions must not make it quadratic)."""
+        stack = [expr]
+        while stack:
+            current = stack.pop()
+            yield current
+            if isinstance(current, ast.Aggregate) and current.source is not None:
+                columns = self.related.get(current.source, {})
+                for part in (current.operand, current.where):
+                    if part is not None:
+                        for sub in ast.walk(part):
+                            if not (isinstance(sub, ast.Name) and sub.name in columns):
+                                yield sub
+                continue
+            stack.extend(reversed(ast.children(current)))
 
     def _order(self, deps: dict[str, list[tuple[str, Span]]]) -> tuple[list[str], list[str]]:
         """Definitions in dependency order; cycles reported with each step."""
@@ -246,34 +249,62 @@ class Checker:
         cyclic: set[str] = set()
         stack: list[tuple[str, Span | None]] = []
 
-        def visit(name: str, via: Span | None) -> None:
-            if name not in deps:
+        def visit(root: str) -> None:
+            # Depth first with a stack of its own (a chain of definitions may be 1,000 long, or longer:
+            # then the chain limit reports it, not a RecursionError).
+            if root not in deps or state.get(root) == 2:
                 return
-            if state.get(name) == 2:
-                return
-            if state.get(name) == 1:
-                start = next(i for i, (n, _) in enumerate(stack) if n == name)
-                cycle = stack[start:] + [(name, via)]
-                names = [n for n, _ in cycle]
-                if not set(names) <= cyclic:
-                    cyclic.update(names)
-                    notes = [Note(tr("{name} uses {other}", name=cycle[i][0], other=cycle[i + 1][0]), cycle[i + 1][1])
-                             for i in range(len(cycle) - 1)]
-                    self.error("cycle", tr("these definitions depend on each other: {names}", names=" → ".join(names)),
-                               self.nodes[name].decl.name_span,
-                               hint=tr("a value cannot be computed from itself; break the loop"), notes=notes)
-                return
-            state[name] = 1
-            stack.append((name, via))
-            for dep, span in deps[name]:
-                visit(dep, span)
-            stack.pop()
-            state[name] = 2
-            order.append(name)
+            state[root] = 1
+            stack.append((root, None))
+            pending = [iter(deps[root])]
+            while pending:
+                step = next(pending[-1], None)
+                if step is None:
+                    pending.pop()
+                    name, _ = stack.pop()
+                    state[name] = 2
+                    order.append(name)
+                    continue
+                name, via = step
+                if name not in deps or state.get(name) == 2:
+                    continue
+                if state.get(name) == 1:
+                    start = next(i for i, (n, _) in enumerate(stack) if n == name)
+                    cycle = stack[start:] + [(name, via)]
+                    names = [n for n, _ in cycle]
+                    if not set(names) <= cyclic:
+                        cyclic.update(names)
+                        notes = [Note(tr("{name} uses {other}", name=cycle[i][0], other=cycle[i + 1][0]), cycle[i + 1][1])
+                                 for i in range(len(cycle) - 1)]
+                        self.error("cycle", tr("these definitions depend on each other: {names}", names=" → ".join(names)),
+                                   self.nodes[name].decl.name_span,
+                                   hint=tr("a value cannot be computed from itself; break the loop"), notes=notes)
+                    continue
+                state[name] = 1
+                stack.append((name, via))
+                pending.append(iter(deps[name]))
 
         for name in deps:
-            visit(name, None)
+            visit(name)
         return [n for n in order if n not in cyclic], sorted(cyclic)
+
+    def _check_chains(self, order: list[str], deps: dict[str, list[tuple[str, Span]]]) -> None:
+        """No chain of definitions, each using the one before, longer than MAX_CHAIN (language/limits.py)."""
+        from pkrules.language.limits import MAX_CHAIN
+
+        length: dict[str, int] = {}
+        start: dict[str, str] = {}
+        for name in order:  # dependencies first
+            before = [(length[d], start[d]) for d, _ in deps[name] if d in length]
+            longest = max(before, default=(0, name))
+            length[name], start[name] = longest[0] + 1, longest[1]
+            if length[name] == MAX_CHAIN + 1:
+                self.error("too-long-chain", tr(
+                    "{name} ends a chain of more than {limit} definitions, each using the one before (from {first}); "
+                    "pkrules evaluates chains of at most {limit}", name=name, limit=f"{MAX_CHAIN:,}", first=start[name]),
+                    self.nodes[name].decl.name_span,
+                    hint=tr("compute the steps together (a tiered amount, a sum) instead of one definition each"))
+                return
 
     def _check_declaration(self, node: Node, deps: list[tuple[str, Span]]) -> None:
         seen: list[str] = []

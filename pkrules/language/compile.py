@@ -61,6 +61,9 @@ def _check_source(source: SourceFile) -> tuple[RuleGraph | None, list[Diagnostic
     policy, diagnostics = parse_policy(source)
     if policy is None:
         return None, diagnostics
+    from pkrules.language.lookalikes import lookalikes
+
+    diagnostics = diagnostics + lookalikes(policy)  # bonus and bоnus: said even when the policy has errors
     graph, more = check(source, policy)
     if graph is None:
         return None, diagnostics + more

@@ -9,21 +9,49 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from fractions import Fraction
 from pathlib import Path
+from typing import Iterator
 
 from pkrules.errors import PkrulesError
 from pkrules.language import ast
 from pkrules.language.diagnostics import Diagnostic
-from pkrules.values.numbers import parse_literal
+from pkrules.values.numbers import TooManyDigits, parse_literal
 from pkrules.values.types import ENUM, NUMERIC, TEXT, Type
-from pkrules.messages import reason, tr
+from pkrules.messages import tr
 
 
 class LookupFileError(PkrulesError):
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
         self.hint = hint
+
+
+# A lookup table is a few hundred rows; a file far larger is not one (and /dev/zero has no end).
+MAX_LOOKUP_BYTES = 64 * 1024 * 1024
+
+# Folders besides the policy's own that lookup files may come from: `--lookup-folder DIR` on the command
+# line, or PKRULES_LOOKUP_FOLDERS (folders separated as in PATH).
+_folders: ContextVar[tuple[str, ...]] = ContextVar("pkrules_lookup_folders", default=())
+
+
+@contextmanager
+def lookup_folders(folders: list[str] | tuple[str, ...]) -> Iterator[None]:
+    """Inside the block, lookup files may also lie under these folders."""
+    token = _folders.set(tuple(folders))
+    try:
+        yield
+    finally:
+        _folders.reset(token)
+
+
+def allowed_folders(policy_path: str) -> list[Path]:
+    """The folders a policy's lookup files may lie under: its own, and those the user named."""
+    named = list(_folders.get()) + [f for f in os.environ.get("PKRULES_LOOKUP_FOLDERS", "").split(os.pathsep) if f]
+    return [lookup_path(policy_path, ".").resolve()] + [Path(f).resolve() for f in named]
 
 
 def lookup_path(policy_path: str, file: str) -> Path:
@@ -33,22 +61,38 @@ def lookup_path(policy_path: str, file: str) -> Path:
 
 def _shown(path: Path) -> str:
     """The path relative to where the user is, when it is below it."""
-    import os
-
     relative = os.path.relpath(path.resolve())
     return str(path.resolve()) if relative.startswith("..") else relative
 
 
+def _inside(path: Path, folders: list[Path]) -> bool:
+    resolved = path.resolve()  # through links and ..: where the bytes really are
+    return any(resolved == folder or folder in resolved.parents for folder in folders)
+
+
 def read_lookup(policy_path: str, lookup: ast.Lookup, key_type: Type) -> tuple[dict[object, object], dict[object, int]]:
-    """(key → value, key → the file's line number) or LookupFileError."""
+    """(key → value, key → the file's line number) or LookupFileError.
+
+    Only a regular file under the policy's folder (or a folder the user named) is read, and
+    nothing of a file outside is ever shown: a policy naming /etc/passwd or ../../secret.csv
+    gets a message about the name it wrote, not about the file.
+    """
+    from pkrules.files import read_bytes
+
     path = lookup_path(policy_path, lookup.file or "")
+    folders = allowed_folders(policy_path)
+    if not _inside(path, folders):
+        raise LookupFileError(
+            tr("lookup file {file} is outside the policy's folder", file=lookup.file),
+            tr("lookup files are read only from the policy's folder ({folder}) and below; put the file there, or name "
+               "its folder with --lookup-folder", folder=_shown(folders[0])))
+    if not path.exists():
+        raise LookupFileError(tr("lookup file {file} not found", file=lookup.file), tr("looked for {path}", path=_shown(path)))
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise LookupFileError(tr("lookup file {file} not found", file=lookup.file),
-                              tr("looked for {path}", path=_shown(path))) from None
-    except OSError as e:
-        raise LookupFileError(tr("cannot read lookup file {file}: {reason}", file=lookup.file, reason=reason(e))) from None
+        raw = read_bytes(path, _Unreadable, tr("name a CSV file"), limit=MAX_LOOKUP_BYTES)
+    except _Unreadable as e:
+        raise LookupFileError(tr("cannot read lookup file {file}: {problem}", file=lookup.file,
+                                 problem=str(e).removeprefix(f"{path}: "))) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -99,9 +143,13 @@ def read_lookup(policy_path: str, lookup: ast.Lookup, key_type: Type) -> tuple[d
     return table, lines
 
 
+class _Unreadable(Exception):
+    pass
+
+
 def _key(text: str, key_type: Type, file: str, line: int) -> object:
     if key_type.kind in NUMERIC:
-        parsed = parse_literal(text)
+        parsed = _number(text, file, line)
         if parsed is None:
             raise LookupFileError(tr("{where}: the key '{key}' is not a number", where=f"{file}:{line}", key=text))
         return parsed[0]
@@ -116,12 +164,19 @@ def _key(text: str, key_type: Type, file: str, line: int) -> object:
 
 def _value(text: str, file: str, line: int, column: str) -> Fraction | str:
     """A number when it reads as one (480,000, 50万, 88%); otherwise the text (an opponent team's name)."""
-    parsed = parse_literal(text)
+    parsed = _number(text, file, line)
     if parsed is None:
         if text == "":
             raise LookupFileError(tr("{where}: the value in column {column} is empty", where=f"{file}:{line}", column=column))
         return text
     return parsed[0]
+
+
+def _number(text: str, file: str, line: int):
+    try:
+        return parse_literal(text)
+    except TooManyDigits as e:
+        raise LookupFileError(f"{file}:{line}: {e}") from None
 
 
 def file_diagnostic(lookup: ast.Lookup, error: LookupFileError) -> Diagnostic:

@@ -17,7 +17,7 @@ from lark.indenter import DedentError
 from pkrules.language import ast
 from pkrules.language.diagnostics import Diagnostic, PolicyError
 from pkrules.language.grammar import KEYWORDS, keyword_kind, parser, policy_language
-from pkrules.values.numbers import parse_literal
+from pkrules.values.numbers import TooManyDigits, parse_literal
 from pkrules.language.source import SourceFile, Span, code_chars
 from pkrules.messages import tr
 
@@ -173,6 +173,10 @@ def _parse_chunks(chunks) -> tuple[list, list[Diagnostic], str | None, str | Non
         except (UnexpectedInput, DedentError) as error:
             diagnostics.append(_syntax_diagnostic(error, padded))
             continue
+        too_deep = _too_deep(tree)
+        if too_deep is not None:  # before the (recursive) transformer meets it
+            diagnostics.append(too_deep)
+            continue
         try:
             # (lark cannot apply a transformer that takes positions while parsing, hence a second pass)
             nodes = _TO_AST.transform(tree)
@@ -193,6 +197,45 @@ def _parse_chunks(chunks) -> tuple[list, list[Diagnostic], str | None, str | Non
     return statements, diagnostics, title, version
 
 
+def _too_deep(tree) -> Diagnostic | None:
+    """A diagnostic when an expression is nested deeper than MAX_NESTING (language/limits.py), else None.
+
+    Measured on lark's tree, with a stack of its own: a statement adds a few levels, each level of an
+    expression (a term of a sum, an if inside an if, a minus sign) one."""
+    from lark import Tree
+
+    from pkrules.language.limits import MAX_NESTING
+
+    allowed = MAX_NESTING + 8  # the statement and block levels around an expression
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > allowed:
+            token = _first_token(node)
+            line, column = (token.line, token.column) if token is not None else (1, 1)
+            return Diagnostic("error", "too-deep", tr(
+                "this expression is nested more than {limit} levels deep (a sum of that many terms, ifs inside ifs, "
+                "signs upon signs); pkrules reads at most {limit}", limit=MAX_NESTING),
+                Span(line, column, line, column + 1),
+                hint=tr("split it into named definitions (subtotals), each a part of the whole"))
+        if isinstance(node, Tree):
+            stack.extend((child, depth + 1) for child in node.children)
+    return None
+
+
+def _first_token(node):
+    from lark import Token, Tree
+
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Token):
+            return current
+        if isinstance(current, Tree):
+            stack.extend(reversed(current.children))
+    return None
+
+
 def parse_text(text: str, path: str = "<policy>") -> ast.Policy:
     """Parse or raise PolicyError (for tests and callers that want an exception)."""
     source = SourceFile(path, text)
@@ -203,6 +246,15 @@ def parse_text(text: str, path: str = "<policy>") -> ast.Policy:
 
 
 # ---- syntax errors in the author's words ------------------------------------------
+
+
+_CONTROL_NAMES = {"\r": "CARRIAGE RETURN", "\x0c": "FORM FEED", "\x0b": "LINE TABULATION", "\x00": "NULL"}
+
+
+def _invisible(ch: str) -> bool:
+    import unicodedata
+
+    return ch != " " and (ch.isspace() or not ch.isprintable() or unicodedata.category(ch) in ("Cf", "Zl", "Zp", "Zs", "Cc"))
 
 
 def _syntax_diagnostic(error: Exception, text: str) -> Diagnostic:
@@ -219,6 +271,16 @@ def _syntax_diagnostic(error: Exception, text: str) -> Diagnostic:
             hint = tr("a quoted text must end on the same line")
         elif ch == "$":
             hint = tr("write amounts as 5000, ¥5000 or 5000元")
+        if _invisible(ch):
+            # A character nobody can see (a zero-width space, a form feed, a lone CR, U+2028) is named by
+            # its code point: '' in a message helps no one find it.
+            import unicodedata
+
+            return Diagnostic(
+                "error", "syntax", tr("unexpected character U+{code:04X} ({name}), which does not show",
+                                      code=ord(ch), name=unicodedata.name(ch, _CONTROL_NAMES.get(ch, "a control character"))),
+                Span(error.line, error.column, error.line, error.column + 1),
+                hint=tr("delete it (it often comes with text copied from a web page, Word or a chat)"))
         return Diagnostic(
             "error", "syntax", tr("unexpected character '{ch}'", ch=ch),
             Span(error.line, error.column, error.line, error.column + 1), hint=hint)
@@ -366,6 +428,16 @@ def _bad_dedent_line(text: str) -> int:
 class _AstError(Exception):
     def __init__(self, diagnostic: Diagnostic):
         self.diagnostic = diagnostic
+
+
+def _literal(token, meta):
+    """parse_literal of a number written in the policy; a number of too many digits is a diagnostic."""
+    try:
+        return parse_literal(token)
+    except TooManyDigits as e:
+        raise _AstError(Diagnostic("error", "too-many-digits", str(e), _tok_span(token) if hasattr(token, "line")
+                                   else _span_of(meta),
+                                   hint=tr("no figure of pay needs more; is a part of the number pasted twice?"))) from None
 
 
 def _span_of(meta) -> Span:
@@ -567,7 +639,7 @@ class _ToAst(Transformer):
         if key.type == "STRING":
             k: str | Fraction | None = _unquote(key)
         elif key.type == "NUMBER":
-            parsed = parse_literal(key)
+            parsed = _literal(key, meta)
             k = parsed[0] if parsed else str(key)
         else:
             k = str(key)
@@ -654,7 +726,7 @@ class _ToAst(Transformer):
 
     def number(self, meta, children):
         token = children[0]
-        parsed = parse_literal(token)
+        parsed = _literal(token, meta)
         # The NUMBER token only matches text parse_literal reads.
         assert parsed is not None, token
         value, is_money, _ = parsed
@@ -662,7 +734,7 @@ class _ToAst(Transformer):
 
     def percent(self, meta, children):
         token = children[0]
-        value, _, _ = parse_literal(token)  # type: ignore[misc]
+        value, _, _ = _literal(token, meta)  # type: ignore[misc]
         return ast.Percent(value, str(token), span=_span_of(meta))
 
     def string(self, meta, children):

@@ -17,15 +17,46 @@ _NUMBER = re.compile(
 )
 
 
+# The most digits a number may have, in a policy or a data file (10^30 yuan is far beyond any pay; a
+# cell of 5,000 digits is a mistake, and Python would refuse to read it as a number anyway).
+MAX_DIGITS = 30
+
+# The most digits an exact value may grow to while a policy is evaluated, above or below the fraction's
+# line (engine/exact.py stops the row with a message naming the definition): no figure of pay is that
+# large, while a value multiplied by itself over and over gets there in a few steps and would then run
+# for ever, doubling its digits each time.
+MAX_VALUE_DIGITS = 400
+MAX_VALUE_BITS = int(MAX_VALUE_DIGITS * 3.33) + 1  # digits → bits (log2 10 ≈ 3.32): checked with int.bit_length
+
+
+class TooManyDigits(ValueError):
+    """A number with more than MAX_DIGITS digits."""
+
+    def __init__(self, digits: int):
+        super().__init__(tr("a number of {digits} digits; pkrules reads numbers of at most {limit} digits",
+                            digits=f"{digits:,}", limit=MAX_DIGITS))
+        self.digits = digits
+
+
+def too_large(value: Fraction) -> bool:
+    """Whether an exact value has grown past MAX_VALUE_DIGITS digits (numerator or denominator)."""
+    return value.numerator.bit_length() > MAX_VALUE_BITS or value.denominator.bit_length() > MAX_VALUE_BITS
+
+
 def parse_literal(text: str) -> tuple[Fraction, bool, bool] | None:
     """Read `480,000.00`, `50万`, `1.2亿`, `¥5000`, `5000元`, `88%`.
 
-    Returns (value, is_money, is_percent) or None when the text is not a number.
+    Returns (value, is_money, is_percent) or None when the text is not a number;
+    TooManyDigits (a ValueError) when it is one of more than MAX_DIGITS digits.
     """
     m = _NUMBER.match(text)
     if not m:
         return None
-    value = Fraction(m["digits"].replace(",", "") + (m["frac"] or ""))
+    digits = m["digits"].replace(",", "")
+    count = len(digits) + len(m["frac"] or ".") - 1
+    if count > MAX_DIGITS:
+        raise TooManyDigits(count)
+    value = Fraction(digits + (m["frac"] or ""))
     if m["scale"]:
         value *= _SCALES[m["scale"]]
     unit = m["unit"]

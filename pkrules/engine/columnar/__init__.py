@@ -18,6 +18,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
+# A first-match table becomes one polars expression whose size grows with the square of its rows (each row
+# is reached only if no row above matched): measured on 2 cores, 300 rows plan in 2 s and 130 MB, 1,000 rows in
+# 6 s and 500 MB, 10,000 rows ran out of memory after minutes. A larger table is evaluated exactly (its rows
+# are then tried one by one per employee, in memory the size of the table).
+MAX_TABLE_ROWS = 300
+
+
 class ColumnarBackend:
     """Evaluate on the fast path, from the data file itself when the population has one (CSV, Parquet)."""
 
@@ -28,6 +35,7 @@ class ColumnarBackend:
 
         if population.related:
             raise Declined("related tables are not on the fast path yet")
+        _decline_large_tables(graph)
         if not population.loaded and population.path is not None and _reads_itself(population.path):
             results = run_file(graph, population.path)
         else:
@@ -36,6 +44,18 @@ class ColumnarBackend:
             results = evaluate_columnar(graph, table_from_rows(graph, population.rows))
             results.row_numbers = list(population.row_numbers)
         return results
+
+
+def _decline_large_tables(graph) -> None:
+    """Before anything is read or planned: a rule table too large for one polars expression."""
+    from pkrules.engine.plan import PlanError
+    from pkrules.language import ast
+
+    for node in graph.definitions:
+        decl = node.decl
+        if isinstance(decl, ast.Table) and len(decl.rows) > MAX_TABLE_ROWS:
+            raise PlanError(f"the table {decl.name} has {len(decl.rows):,} rows; the fast path takes tables of up to "
+                            f"{MAX_TABLE_ROWS} rows")
 
 
 def _reads_itself(path: Path) -> bool:
@@ -48,6 +68,7 @@ def evaluate_columnar(graph, table, plan=None):
     from pkrules.engine.columnar.polars_backend import evaluate_plan
     from pkrules.engine.plan import compile_plan
 
+    _decline_large_tables(graph)
     return evaluate_plan(plan or compile_plan(graph), graph, table)
 
 

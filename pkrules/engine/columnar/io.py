@@ -195,13 +195,14 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
 
 
 def _read_csv_cells(path: Path) -> tuple[list[str], pl.DataFrame]:
-    from pkrules.io.tables import read_text
     from pkrules.errors import DataError
+    from pkrules.files import read_bytes
+    from pkrules.io.tables import read_text
 
     try:
-        raw = path.read_bytes()
-    except OSError:
-        raise Declined("cannot read the file") from None
+        raw = read_bytes(path, DataError, "")  # a regular file only: /dev/zero has no end, a FIFO may wait for ever
+    except DataError as e:
+        raise Declined(f"cannot read the file: {e}") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:

@@ -29,7 +29,8 @@ class Overflow(Exception):
 
 def dtype_for(bound: int):
     if bound >= LIMIT:
-        raise Overflow(f"a value could reach {bound:.3e}")
+        # (bit_length, not a float: a bound beyond 10^308 has no float, and str() of it may be refused)
+        raise Overflow(f"a value could reach 2^{bound.bit_length()}")
     return pl.Int64 if bound < I64_LIMIT else pl.Int128
 
 
