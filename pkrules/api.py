@@ -46,7 +46,7 @@ __all__ = [
     # evaluation
     "evaluate", "Results", "RowErrors", "BadCells", "results_from_columns",
     # values
-    "value_to_text", "value_from_text", "format_value", "Type", "table", "display_width",
+    "value_to_text", "value_from_text", "format_value", "Type", "table", "display_width", "spreadsheet_safe",
     # explanations
     "explain", "Explanation", "TraceNode", "render_tree", "render_markdown", "render_json",
     "explanation_change", "coverage",
@@ -253,6 +253,13 @@ def value_from_text(text: str, type_: Type) -> object:
 
 
 from pkrules.values.text import display_width, table  # noqa: E402  (aligned text tables, CJK-aware)
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text cell for a CSV file that a spreadsheet shows rather than runs (a ' before = + - @ tab CR; OWASP)."""
+    from pkrules.values.format import spreadsheet_safe as safe
+
+    return safe(text)
 
 
 def format_value(value: object, type_: Type | None = None, lang: str = "en", compact: bool = False) -> str:

@@ -73,6 +73,10 @@ NO_EXAMPLE = {
     # parse.py raises it when a NUMBER token is not a number; the token's regular
     # expression only matches text that numbers.parse_literal accepts.
     "number": "the grammar only lets well-formed numbers through",
+    # An example would be a 500-level expression or a chain of 1,000 definitions: a page of the manual.
+    # tests/test_policy_hostile.py checks both at their limits and just past them.
+    "too-deep": "its example is 500 levels deep",
+    "too-long-chain": "its example is 1,000 definitions long",
 }
 
 

@@ -269,3 +269,23 @@ def test_text_cells_are_never_formulas_in_csv_or_excel(tmp_path, capsys):
     assert labels[:2] == [("=HYPERLINK(\"http://x\")", "s"), ("@SUM(A1)", "s")]
     explanations = openpyxl.load_workbook(xlsx)["explanations"]
     assert all(c.data_type != "f" for row in explanations.iter_rows() for c in row)
+
+
+def test_the_payroll_file_keeps_names_from_being_formulas(tmp_path):
+    import openpyxl
+
+    from pkrules.workflow.export import write_payroll
+
+    rows = [{"id": "E1", "name": "=HYPERLINK(\"http://x\",\"click\")", "money": {"total": "100.5"},
+             "adjustment": "", "adjustment_note": "@SUM(A1)"},
+            {"id": "-E2", "name": "王芳", "money": {"total": "-20"}, "adjustment": "-5", "adjustment_note": ""}]
+    csv_path, xlsx_path = tmp_path / "pay.csv", tmp_path / "pay.xlsx"
+    write_payroll(csv_path, rows, ["total"], "en")
+    assert csv_path.read_text(encoding="utf-8").splitlines()[1:] == [
+        'E1,"\'=HYPERLINK(""http://x"",""click"")",100.50,0.00,\'@SUM(A1)',
+        "'-E2,王芳,-20.00,-5.00,",  # the amounts stay numbers
+    ]
+    write_payroll(xlsx_path, rows, ["total"], "en")
+    cell = openpyxl.load_workbook(xlsx_path).active["B2"]
+    assert cell.value == '=HYPERLINK("http://x","click")' and cell.data_type == "s"
+    assert leftovers(tmp_path) == []

@@ -48,13 +48,20 @@ def write_payroll(path: str | Path, rows: list[dict], money: list[str], lang: st
 
             for line in table:
                 sheet.append([Decimal(x) if 2 <= i < len(columns) - 1 and x else x for i, x in enumerate(line)])
+                for cell in sheet[sheet.max_row]:
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        cell.data_type = "s"  # text, never a live formula (a name =HYPERLINK(…))
             with atomic_path(path) as temporary, quiet_cleanup():  # whole or not at all: never half a payroll file
                 book.save(temporary)
         elif path.suffix.lower() == ".csv":
+            from pkrules.api import spreadsheet_safe
+
             with atomic_write(path, newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(columns)
-                writer.writerows(table)
+                # id, name and the note are text a spreadsheet must not run (=HYPERLINK(…) as a name)
+                writer.writerows([[spreadsheet_safe(c) if i in (0, 1, len(line) - 1) else c for i, c in enumerate(line)]
+                                  for line in table])
         else:
             raise BadInput(msg("{p}: write .csv or .xlsx", p=path), lang)
     except OSError as e:
