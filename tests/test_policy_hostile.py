@@ -332,3 +332,31 @@ def test_diff_with_bad_data_is_trouble_even_without_changes(tmp_path, capsys):
     assert code == 2 and "no semantic changes" in out and "row 3, column sales: 'lots'" in err
     assert run_cli(capsys, "diff", policy_path, policy_path, "--data", bad, "--keep-going")[0] == 0
     assert run_cli(capsys, "diff", policy_path, policy_path, "--data", ROOT / "policies" / "sample" / "employees.csv")[0] == 0
+
+
+def test_a_fraction_squared_twenty_times_does_not_hang_the_fast_path(tmp_path, capsys):
+    # Found by tests/test_fuzz_engines.py: 3% - 3% is 0 over 100; squared twenty times its denominator on the
+    # fast path was 100^(2^21) — four million digits — which writing the results then tried to factor.
+    body = "d0 = (3% - 3%)\n" + "".join(f"s{k} = {'d0' if k == 0 else f's{k - 1}'} * {'d0' if k == 0 else f's{k - 1}'}\n"
+                                        for k in range(21))
+    path, data = policy(tmp_path, body)
+    outputs = []
+    for engine in ("exact", "fast"):
+        out = tmp_path / f"{engine}.csv"
+        code, _, err = run_cli(capsys, "run", path, data, "--engine", engine, "--out", out)
+        assert code == 0, err
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] and outputs[0].decode().splitlines()[1].endswith(",0,0")
+
+
+def test_a_recursion_error_past_every_limit_is_still_a_message(capsys, monkeypatch):
+    # The limits above come first; should some recursion still run out, the user reads why, not a bug report.
+    import pkrules.cli.policy as commands
+
+    def too_deep(args):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(commands, "cmd_check", too_deep)
+    code = main(["check", "p.pk"])
+    err = capsys.readouterr().err
+    assert code == 1 and "nested too deeply to work through" in err and "internal error" not in err

@@ -14,16 +14,20 @@ import contextvars
 import os
 import sys
 
-from pkrules.cli.console import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Fail, err
+from pkrules.cli.console import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Fail, err
 from pkrules.messages import LANGUAGES, choose_language, tr
 
 
 def _command(module: str, name: str):
-    """The function of a command, imported only when the command runs."""
+    """The function of a command, imported only when the command runs, run with the stack the language's
+    limits need (language/limits.py). (The workflow's commands reach policies through the api, whose calls
+    do the same; they stay on the main thread, where a terminal UI must run.)"""
     def run(args) -> int:
         from importlib import import_module
 
-        return getattr(import_module(f"pkrules.cli.{module}"), name)(args)
+        from pkrules.language.limits import run_deep
+
+        return run_deep(getattr(import_module(f"pkrules.cli.{module}"), name), args)
 
     return run
 
@@ -197,11 +201,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     choose_language(args.lang)
     try:
-        from pkrules.language.limits import run_deep
         from pkrules.language.lookup_files import lookup_folders
 
         with lookup_folders(getattr(args, "lookup_folders", None) or []):
-            return run_deep(args.func, args)  # with the stack the language's limits need (language/limits.py)
+            return args.func(args)
     except Fail as e:
         if str(e):
             err(str(e))
@@ -211,6 +214,13 @@ def _run(args) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except RecursionError:  # the limits of language/limits.py should come first; this is said rather than a bug report
+        from pkrules.cli.console import error
+        from pkrules.language.limits import MAX_CHAIN, MAX_NESTING
+
+        err(error(tr("this is nested too deeply to work through; pkrules reads expressions of up to {nesting} levels "
+                     "and chains of up to {chain} definitions", nesting=MAX_NESTING, chain=f"{MAX_CHAIN:,}")))
+        return EXIT_PROBLEMS
     except Exception as e:  # a bug: say so plainly, keep the traceback for developers
         if os.environ.get("PKRULES_DEBUG"):
             raise

@@ -890,4 +890,6 @@ TRANSLATIONS: dict[str, str] = {
     'delete it (it often comes with text copied from a web page, Word or a chat)': '请删除它（它常随着从网页、Word 或聊天中复制的文字一起出现）',
     'no figure of pay needs more; is a part of the number pasted twice?': '没有哪项薪酬数字需要更多位数；是否把数字的一部分粘贴了两次？',
     'a number of {digits} digits; pkrules reads numbers of at most {limit} digits': '这个数字有 {digits} 位；pkrules 最多读取 {limit} 位的数字',
+    # ---- issue 15 (reliability)
+    'error: this is nested too deeply to work through; pkrules reads expressions of up to {nesting} levels and chains of up to {chain} definitions': '错误：嵌套太深，无法处理；pkrules 最多读取 {nesting} 层的表达式和 {chain} 个定义长的链条',
 }

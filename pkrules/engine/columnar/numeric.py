@@ -205,6 +205,12 @@ class Den:
     c: int = 1
     factors: tuple = ()  # ((fid, mult), …) sorted by fid
 
+    def __post_init__(self):
+        # A constant denominator past 128 bits cannot scale any column: the definition is evaluated exactly.
+        # (Zero squared twenty times over a denominator of 100 would otherwise reach 10^4,000,000 here.)
+        if self.c >= LIMIT:
+            raise Overflow(f"a denominator of 2^{self.c.bit_length()}")
+
     @property
     def const(self) -> bool:
         return not self.factors
