@@ -82,7 +82,7 @@ def test_a_full_disk_is_named_and_the_old_file_kept(tmp_path, capsys, monkeypatc
     target.write_bytes(b"old")
     code, _, err = run_cli(capsys, "run", POLICY, SAMPLE, "--out", target)
     assert code == 1
-    assert err.strip() == f"error: cannot write {target}: the disk is full; the file was left as it was"
+    assert err.strip() == f"error: cannot write {target}: no space left on the disk; the file was left as it was"
     assert target.read_bytes() == b"old" and leftovers(tmp_path) == []
 
 

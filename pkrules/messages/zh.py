@@ -281,7 +281,6 @@ TRANSLATIONS: dict[str, str] = {
     # language/lookup_files.py
     "lookup file {file} not found": "找不到对照表文件 {file}",
     "looked for {path}": "查找的位置：{path}",
-    "cannot read lookup file {file}: {reason}": "无法读取对照表文件 {file}：{reason}",
     "{file} is not a text (CSV) file": "{file} 不是文本（CSV）文件",
     "{file} is not valid CSV: {problem}": "{file} 不是有效的 CSV：{problem}",
     "{file} is empty; expected a header and one row per key": "{file} 是空的；应有一行表头，每个键一行",
@@ -318,7 +317,6 @@ TRANSLATIONS: dict[str, str] = {
     "this row has {cells} cells but the header has {columns} columns": "这一行有 {cells} 个单元格，而表头只有 {columns} 列",
     "the key {key} is also on row {row}; each employee appears once": "主键 {key} 在第 {row} 行也出现了；每位员工只能出现一次",
     "{key} in {period} {value} is also on row {row}; each employee appears once per period": "{key} 在 {period} {value} 的数据在第 {row} 行也出现了；每位员工每期只能出现一次",
-    "{path}: row {row}: {problem}": "{path}：第 {row} 行：{problem}",
     # io/formats.py, io/git.py
     "{path}: not a readable Excel workbook (.xlsx): {problem}": "{path}：无法作为 Excel 工作簿（.xlsx）读取：{problem}",
     "{path}: no sheet named {sheet}; its sheets: {sheets}": "{path}：没有名为 {sheet} 的工作表；现有工作表：{sheets}",
@@ -356,7 +354,6 @@ TRANSLATIONS: dict[str, str] = {
     "{what} includes row {row} ({key}), which has an error": "{what} 包含第 {row} 行（{key}），而那一行有错误",
     "{func} of nobody: no one in the group matches": "{func} 没有对象：组内没有人符合条件",
     "the pool ({pool}) differs between members of the group": "组内成员的奖金池（{pool}）不一致",
-    "a split weight is negative": "分配权重为负数",
     "no row of {name} applies ({inputs})": "{name} 没有适用的规则（{inputs}）",
     " and ": " 和 ",
     "rows on lines {lines} of {name} both apply, but its hit policy is unique ({inputs})": "{name} 第 {lines} 行的规则同时适用，但它的命中策略是唯一（{inputs}）",
@@ -433,7 +430,6 @@ TRANSLATIONS: dict[str, str] = {
     "{what}'{name}' is not in the policy (did you mean '{guess}'?)": "{what}方案中没有 '{name}'（是不是 '{guess}'？）",
     "{what}'{name}' is not in the policy": "{what}方案中没有 '{name}'",
     "wrote {rows} rows × {columns} columns to {path}": "已写出 {rows} 行 × {columns} 列到 {path}",
-    "cannot write statements to {path}: {reason}": "无法把个人明细写入 {path}：{reason}",
     "wrote {n} statement{s} to {path}/": "已写出 {n} 份个人明细到 {path}/",
     "{n} employee{s} evaluated with {policy}": "已按 {policy} 计算 {n} 名员工",
     "{n} row{s} evaluated with {policy}": "已按 {policy} 计算 {n} 行",
@@ -823,13 +819,10 @@ TRANSLATIONS: dict[str, str] = {
     "{data}: {problem}": "{data}：{problem}",
     "{data}: {policy}: {problem}": "{data}：{policy}：{problem}",
     # ---- issue 15 (reliability)
-    '{path}: cannot read: {why}': '{path}：无法读取：{why}',
     '{path}: not a regular file (a device, a pipe or a socket); save the data to a file and name that': '{path}：不是普通文件（而是设备、管道或套接字）；请把数据保存成文件，再指定该文件',
     '{path}: {size} is larger than the {limit} such a file may have': '{path}：文件大小 {size}，超过了此类文件允许的 {limit}',
-    'the disk is full': '磁盘已满',
     'the disk quota is used up': '磁盘配额已用完',
     'the file would be larger than this file system (or a limit on file sizes) allows': '文件将超过此文件系统（或文件大小限制）所允许的大小',
-    'the file system is read-only': '文件系统是只读的',
     'it is a folder; name a file in it (such as {example})': '这是一个文件夹；请指定其中的一个文件（例如 {example}）',
     '{blocking} is a file, not a folder': '{blocking} 是一个文件，不是文件夹',
     'its folder does not exist': '所在的文件夹不存在',
@@ -844,8 +837,8 @@ TRANSLATIONS: dict[str, str] = {
     'a table given with --with': '用 --with 给出的表',
     'a lookup file of the policy': '政策的查找表文件',
     'the writer failed: {text}': '写入失败：{text}',
-    'error: --sheet {sheet}: {data} is not an Excel workbook (.xlsx); --sheet chooses a sheet of one': '错误：--sheet {sheet}：{data} 不是 Excel 工作簿（.xlsx）；--sheet 用于选择 Excel 的工作表',
-    'error: --table {table}: {data} is not a SQLite database (.sqlite, .db); --table chooses a table of one': '错误：--table {table}：{data} 不是 SQLite 数据库（.sqlite、.db）；--table 用于选择数据库中的表',
+    '--sheet {sheet}: {data} is not an Excel workbook (.xlsx); --sheet chooses a sheet of one': '--sheet {sheet}：{data} 不是 Excel 工作簿（.xlsx）；--sheet 用于选择 Excel 的工作表',
+    '--table {table}: {data} is not a SQLite database (.sqlite, .db); --table chooses a table of one': '--table {table}：{data} 不是 SQLite 数据库（.sqlite、.db）；--table 用于选择数据库中的表',
     # ---- issue 15 (reliability)
     '{text} is not a number of levels (0, 1, 2…)': '{text} 不是层数（0、1、2……）',
     'error: --period {period}: the policy has no period column; each employee has one row': '错误：--period {period}：该政策没有期间列；每位员工只有一行',
@@ -891,5 +884,5 @@ TRANSLATIONS: dict[str, str] = {
     'no figure of pay needs more; is a part of the number pasted twice?': '没有哪项薪酬数字需要更多位数；是否把数字的一部分粘贴了两次？',
     'a number of {digits} digits; pkrules reads numbers of at most {limit} digits': '这个数字有 {digits} 位；pkrules 最多读取 {limit} 位的数字',
     # ---- issue 15 (reliability)
-    'error: this is nested too deeply to work through; pkrules reads expressions of up to {nesting} levels and chains of up to {chain} definitions': '错误：嵌套太深，无法处理；pkrules 最多读取 {nesting} 层的表达式和 {chain} 个定义长的链条',
+    'this is nested too deeply to work through; pkrules reads expressions of up to {nesting} levels and chains of up to {chain} definitions': '嵌套太深，无法处理；pkrules 最多读取 {nesting} 层的表达式和 {chain} 个定义长的链条',
 }
