@@ -31,6 +31,11 @@ from typing import Iterable, Sequence
 from pkrules.language.diagnostics import Diagnostic, PolicyError, render_all
 from pkrules.language.limits import deep
 from pkrules.language.compile import PolicyFileError, check_source, read_policy
+from pkrules.language.appraisal import CALENDARS, ESCALATION_LEVELS, MAX_ESCALATION  # noqa: F401 (exported)
+from pkrules.language.appraisal import DEFAULT_DAYS as DEFAULT_STAGE_DAYS  # noqa: F401
+from pkrules.language.appraisal import DEFAULT_ROLE as DEFAULT_STAGE_ROLE  # noqa: F401
+from pkrules.language.appraisal import ROLES as APPRAISAL_ROLES  # noqa: F401
+from pkrules.language.appraisal import STAGE_KINDS as APPRAISAL_STAGES  # noqa: F401
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import SourceFile
 from pkrules.values.types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
@@ -52,6 +57,9 @@ __all__ = [
     "explanation_change", "coverage",
     # review
     "diff_texts", "highlight_terminal",
+    # the appraisal process's vocabulary (the policy's appraisal / 考核流程 block)
+    "APPRAISAL_STAGES", "APPRAISAL_ROLES", "ESCALATION_LEVELS", "CALENDARS", "MAX_ESCALATION",
+    "DEFAULT_STAGE_DAYS", "DEFAULT_STAGE_ROLE",
 ]
 
 

@@ -6,7 +6,9 @@ checker; definitions are drawn in order, each from the language's constructs
 between, in, and/or/not, rule tables with each hit policy, lookups by a one-of
 value and by text, scorecards, tiers marginal and whole, sum/avg/count/min/max
 with where and within, rank, top/bottom N% and N, pools split to the cent, and
-values of another employee or group) and may use the definitions before it.
+values of another employee or group; named constants standing for tier limits,
+weights and top N%; scorecards inside a formula, weighted(…); lookups keyed by a
+percentage) and may use the definitions before it.
 Divisions by values that can be zero, lookups without a default and pools that
 are not whole cents are drawn too: the fast path must then decline exactly when
 the exact evaluator reports a row error.
@@ -46,6 +48,8 @@ class _Gen:
     def __init__(self, draw):
         self.draw = draw
         self.names = {"M": ["a", "b"], "N": ["x", "y", "p", "w"], "B": ["flag"], "T": []}
+        self.constants: dict[object, str] = {}  # value → the name of a constant definition with that value
+        self.shares: list[str] = []  # named percentages, for top N%
 
     def pick(self, options):
         return self.draw(st.sampled_from(options))
@@ -151,6 +155,11 @@ class _Gen:
                 return f"(min({e('M', d)} / b, 150%) * 100)"
             if kind == 14:
                 return f"{self.pick(self.names['N'])}[buddy]"
+            if kind == 15 and len(self.names["N"]) >= 2:  # a scorecard inside a formula
+                first, second = self.draw(st.lists(st.sampled_from(self.names["N"]), min_size=2, max_size=2, unique=True))
+                weight = self.pick(["60%", "50%", "25%"])
+                rest = f"{100 - int(weight[:-1])}%"
+                return f"weighted({first} {weight}, {second} {rest})"
             return self.leaf("N")
         # B
         kind = self.draw(st.integers(0, 13))
@@ -171,7 +180,8 @@ class _Gen:
         if kind == 7:
             return f"({e('N', d)} {self.pick(['in', 'not in'])} ({self.pick(N_LITS)}, {e('N', d)}))"
         if kind == 8:
-            amount = self.pick(["10%", "50%", "0%", "100%", "1", "3", "0"])
+            amount = self.pick(self.shares) if self.shares and self.draw(st.booleans()) else \
+                self.pick(["10%", "50%", "0%", "100%", "1", "3", "0"])
             return f"({self.nonconst(self.pick(['N', 'M']), d)} in {self.pick(['top', 'bottom'])} {amount}{self.scope()})"
         if kind == 9:
             return f"({e('M', d)} > {e('M', d)} * 110%)"
@@ -194,7 +204,7 @@ def policies(draw, max_definitions: int = 7, depth: int = 3):
     count = draw(st.integers(1, max_definitions))
     for k in range(count):
         name = f"d{k}"
-        kind = draw(st.integers(0, 9))
+        kind = draw(st.integers(0, 11))
         if kind <= 4:
             sort = draw(st.sampled_from(["M", "M", "N", "N", "B"]))
             lines.append(f"{name} = {gen.expr(sort, depth)}\n")
@@ -225,18 +235,34 @@ def policies(draw, max_definitions: int = 7, depth: int = 3):
             rows = "".join(f"  {c}  {wt}\n" for c, wt in zip(parts, weights))
             lines.append(f"{name} = weighted\n{rows}")
             sort = "N"
-        elif kind == 8:  # tiers
+        elif kind == 8:  # tiers (a limit may be a named constant of the same value)
             mode = draw(st.sampled_from(["marginal", "whole"]))
             base = draw(st.sampled_from(["a", "b"] + gen.names["M"]))
             limits = sorted(draw(st.lists(st.sampled_from([1, 100, 5000, 500000, 1000000]), min_size=1, max_size=3, unique=True)))
             rates = draw(st.lists(st.sampled_from(["1%", "2%", "3%", "0.5%", "10%"]), min_size=len(limits) + 1,
                                   max_size=len(limits) + 1))
-            rows = "".join(f"  up to {lim}  {r}\n" for lim, r in zip(limits, rates)) + f"  above  {rates[-1]}\n"
+            shown = [gen.constants.get(lim, str(lim)) if draw(st.booleans()) else str(lim) for lim in limits]
+            rows = "".join(f"  up to {lim}  {r}\n" for lim, r in zip(shown, rates)) + f"  above  {rates[-1]}\n"
             lines.append(f"{name} = tiered {mode} on {base}\n{rows}")
             sort = "M"
-        else:
+        elif kind == 9:
             sort = "M"
             lines.append(f"{name} = {gen.split(2)}\n")
+        elif kind == 10:  # a named constant: a tier limit, or a share for top N%
+            value = draw(st.sampled_from([100, 5000, 500000, "10%", "50%"]))
+            if isinstance(value, int):
+                gen.constants[value] = name
+                lines.append(f"{name} = {value}\n")
+                sort = "N"
+            else:
+                gen.shares.append(name)
+                lines.append(f"{name} = {value}\n")
+                sort = "N"
+        else:  # a lookup keyed by a percentage
+            sort = draw(st.sampled_from(["M", "N"]))
+            entries = ", ".join(f"{key} {gen.leaf(sort)}" for key in draw(st.lists(
+                st.sampled_from(["0%", "88%", "90%", "100%", "88.5%"]), min_size=1, max_size=3, unique=True)))
+            lines.append(f"{name} by p: {entries}, OTHERWISE {gen.leaf(sort)}\n")
         gen.names[sort].append(name)
     return "".join(lines)
 

@@ -220,6 +220,14 @@ def test_each_construct(name):
     "d = x[team]",  # no employee has that key
     "d = rank (x / y) within team",  # a member's value fails
     "e = x / y\nd = sum e within team",
+    # only what applies is computed: a definition's error matters only where an output needs it
+    "e = x / y\nd = if y != 0 then e else 0",  # e fails where y is 0, but d does not read it there
+    "e = x / y\nd = if y = 0 then e else 0",  # d reads e exactly where it fails
+    "e = x / y\nd\n  IF y = 0 THEN d 0\n  OTHERWISE d e",
+    "e = x / y\nd by level: 新人 0, 骨干 e, 经理 1",  # the 新人 row with y = 0 … and the 骨干 rows
+    "e = x / y\nf = e + 1\nd = if flag then f else 0",  # through a chain of definitions
+    "e = x / y\nd = if flag then sum e within team else 0",  # a group term reads every member
+    "e = x / y\nd = if y != 0 then e[buddy] else 0",  # another employee's value
 ])
 def test_row_errors_make_the_fast_path_decline_exactly_when_the_exact_path_fails(body):
     check_policy(HEAD + body + "\n", PEOPLE)

@@ -44,6 +44,11 @@ SAMPLES: dict[str, tuple[str, list[str]]] = {
     "partners.pk": ("partners.csv", []),
     "feedback_360.pk": ("feedback_360.csv", ["--with", f"ratings={SAMPLE / 'ratings.csv'}"]),
     "pools.pk": ("pools.csv", []),
+    # issue 10: periods as time, running totals, dates, blanks
+    "iit_withholding.pk": ("iit_withholding.csv", []),
+    "iit_withholding.zh.pk": ("iit_withholding.csv", []),
+    "warning_ytd.zh.pk": ("warning_ytd.zh.csv", []),
+    "prorated_bonus.pk": ("prorated_bonus.csv", []),
 }
 
 # The issue's nine schemes and the policies that implement them.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 
 from pkrules.workflow.clock import FixedClock
@@ -10,8 +11,29 @@ from pkrules.workflow.service import Workflow
 from pkrules.workflow.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-POLICY = ROOT / "policies" / "sales_incentive.pk"
-POLICY_ZH = ROOT / "policies" / "sales_incentive.zh.pk"
+# The shipped policies declare their appraisal process (the manager scores visits and the on-time rate).
+SHIPPED = ROOT / "policies" / "sales_incentive.pk"
+SHIPPED_ZH = ROOT / "policies" / "sales_incentive.zh.pk"
+
+
+def without_appraisal_block(policy: Path) -> Path:
+    """A copy of a policy without its appraisal block (and the comment above it): the documents' default process."""
+    lines = policy.read_text(encoding="utf-8").split("\n")
+    start = next(n for n, line in enumerate(lines) if line.strip() in ("appraisal", "考核流程"))
+    end = start + 1
+    while end < len(lines) and lines[end].startswith(" "):
+        end += 1
+    while start > 0 and lines[start - 1].startswith("#"):
+        start -= 1
+    folder = Path(tempfile.mkdtemp(prefix="pkrules-workflow-"))
+    copy = folder / policy.name
+    copy.write_text("\n".join(lines[:start] + lines[end:]), encoding="utf-8")
+    return copy
+
+
+# Most workflow tests exercise the documents' process, in which the manager confirms the computed result.
+POLICY = without_appraisal_block(SHIPPED)
+POLICY_ZH = without_appraisal_block(SHIPPED_ZH)
 DATA = ROOT / "policies" / "sample" / "employees.csv"
 DATA_ZH = ROOT / "policies" / "sample" / "employees.zh.csv"
 ORG = ROOT / "policies" / "sample" / "org.csv"

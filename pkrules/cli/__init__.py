@@ -60,6 +60,10 @@ def _levels(text: str) -> int:
 def _data_options(p) -> None:
     p.add_argument("--sheet", metavar="NAME", help="with an Excel DATA file: the sheet (default: the first)")
     p.add_argument("--table", metavar="NAME", help="with a SQLite DATA file: the table (default: its only table)")
+    p.add_argument("--param", dest="params", action="append", metavar="NAME=VALUE",
+                   help="a parameter the policy declares, for this run (e.g. --param 利润=1200万); repeat for each")
+    p.add_argument("--params", dest="params_file", metavar="FILE",
+                   help="parameters from a file: one NAME=VALUE a line (# comments), or a CSV of name,value")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,7 +30,8 @@ def related_paths(graph, specs: list[str] | None) -> dict[str, str]:
 
 
 def open_population(graph, args):
-    """The population in args.data (and --with tables); a file that cannot be read at all stops the command."""
+    """The population in args.data (and --with tables, --param values); a file that cannot be read at all stops
+    the command."""
     from pkrules.engine.population import open_population as open_
     from pkrules.errors import DataError
     from pkrules.io.formats import is_excel, is_sqlite
@@ -42,7 +43,8 @@ def open_population(graph, args):
         raise Fail(error(tr("--table {table}: {data} is not a SQLite database (.sqlite, .db); --table chooses a table of one",
                             table=args.table, data=args.data)), EXIT_USAGE)
     try:
-        return open_(graph, args.data, related_paths(graph, args.related), args.sheet, args.table)
+        params = run_params(graph, getattr(args, "params", None), getattr(args, "params_file", None))
+        return open_(graph, args.data, related_paths(graph, args.related), args.sheet, args.table, params=params)
     except DataError as e:
         raise Fail(error(e)) from None
 
@@ -76,6 +78,53 @@ def _check_outputs(graph, args) -> tuple[str, ...]:
     except PkrulesError as e:
         raise Fail(error(e), EXIT_USAGE) from None
     return protected
+
+
+def run_params(graph, specs: list[str] | None, path: str | None) -> dict[str, object]:
+    """--param NAME=VALUE options and a --params file → the parameters' values (the options win over the file)."""
+    from pkrules.engine.population import ParameterError, read_params
+    from pkrules.messages import tr
+
+    texts: dict[str, str] = {}
+    if path is not None:
+        texts.update(params_file(path))
+    for spec in specs or []:
+        name, sep, value = spec.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(tr("--param {spec}: write --param NAME=VALUE, e.g. --param 利润=1200万", spec=spec))
+        texts[name.strip()] = value.strip()
+    return read_params(graph, texts)
+
+
+def params_file(path: str) -> dict[str, str]:
+    """A parameters file: NAME=VALUE lines (blank lines and # comments skipped), or a CSV of name,value."""
+    import csv
+    import io
+
+    from pkrules.engine.population import ParameterError
+    from pkrules.files import read_bytes
+    from pkrules.messages import tr
+
+    raw = read_bytes(path, ParameterError, tr("name a parameters file"))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ParameterError(tr("{path}: not UTF-8 text", path=path)) from None
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    texts: dict[str, str] = {}
+    if all("=" in line for line in lines):
+        for line in lines:
+            name, _, value = line.partition("=")
+            texts[name.strip()] = value.strip()
+        return texts
+    for number, row in enumerate(csv.reader(io.StringIO("\n".join(lines))), start=1):
+        if len(row) != 2:
+            raise ParameterError(tr("{path}:{line}: expected NAME=VALUE, or two columns name,value", path=path,
+                                    line=number))
+        if number == 1 and row[0].strip().lower() in ("name", "parameter", "参数", "名称"):
+            continue  # a header
+        texts[row[0].strip()] = row[1].strip()
+    return texts
 
 
 def _progress_bar(rows: int):
@@ -160,6 +209,15 @@ def default_columns(graph) -> list[str]:
     return labels + chosen
 
 
+def parameters_line(graph, params: dict[str, object]) -> str:
+    """parameters: 利润 = 12,000,000.00, 计提比例 = 8% — what this run was given."""
+    from pkrules.messages import tr
+    from pkrules.values.format import format_value
+
+    shown = ", ".join(f"{n.name} = {format_value(params.get(n.name), n.type)}" for n in graph.parameters)
+    return tr("parameters: {values}", values=shown)
+
+
 def _unknown_name(graph, name: str, what: str) -> Fail:
     from pkrules.language.builtins import did_you_mean
 
@@ -182,10 +240,16 @@ def cmd_run(args) -> int:
     results = evaluate_population(graph, population, args.data, args.engine, args.keep_going)
     failed = results.failed_rows()
     good = [i for i in range(results.size) if i not in failed]
+    from pkrules.engine.warnings import run_warnings
+
+    for warning in run_warnings(results):
+        err(f"warning: {args.data}: {warning.describe(graph.source.path)}")
     if args.out:
         from pkrules.outputs.results import write_results
 
-        names = [graph.key] + ([graph.period] if graph.period else []) + [n.name for n in graph.definitions]
+        # The run's parameters are recorded in the file, a column each (the same on every row).
+        names = [graph.key] + ([graph.period] if graph.period else []) + [n.name for n in graph.parameters] \
+            + [n.name for n in graph.definitions]
         try:
             write_results(graph, results, names, good, args.out, protected)
         except PkrulesError as e:
@@ -222,6 +286,8 @@ def cmd_run(args) -> int:
         done = (tr("{n} employee{s} evaluated with {policy}", n=n, s="" if n == 1 else "s", policy=policy) if not graph.period
                 else tr("{n} row{s} evaluated with {policy}", n=n, s="" if n == 1 else "s", policy=policy))
         print("\n" + done + (tr("; {n} with errors", n=len(failed)) if failed else ""))
+        if graph.parameters:
+            print(parameters_line(graph, population.params))
     if args.coverage:
         from pkrules.engine.coverage import coverage, render_coverage
 

@@ -9,23 +9,33 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Protocol
 
 from pkrules.language import ast
-from pkrules.language.builtins import aggregate_word, constant_value, function_of, tiers_of
+from pkrules.language.builtins import DATE_FUNCTIONS, aggregate_word, constant_value, function_of, tiers_of
 from pkrules.values.split import NotWholeUnits, largest_remainder
 from pkrules.values.tiers import marginal_amount, whole_amount
-from pkrules.messages import tr
 from pkrules.values.numbers import MAX_VALUE_DIGITS, ceil_to, floor_to, format_fraction, round_half_up, too_large
-from pkrules.engine.population import Population, check_related
-from pkrules.engine.results import EvalError, GroupStat, RowError, Upstream, row_of
+from pkrules.engine.population import Population, check_related, period_key
+from pkrules.values.periods import PeriodLabelError
+from pkrules.engine.results import EvalError, GroupStat, RowError, Upstream, causes_of, row_of
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import Span
 from pkrules.messages import tr
 
-_NO_GROUP = object()
+_PENDING = object()  # a cell of a running total not computed yet: reading it is a bug, never a value
+
+
+class _Blank:
+    """The value of a definition where its `only if` does not hold: not an error, not a value (None in results)."""
+
+    def __repr__(self) -> str:
+        return "BLANK"
+
+
+_BLANK = _Blank()
 
 Fn = Callable[[int], object]
 
@@ -40,6 +50,7 @@ class ExactResults:
     row_numbers: list[int]
     probe: "Compiled"
     backend: str = "exact"
+    unneeded: list[EvalError] = field(default_factory=list)  # errors of values nothing needed (left blank)
 
     @property
     def size(self) -> int:
@@ -145,11 +156,28 @@ class Compiled:
                 v = ref.value if ref is not None else e.name
                 return lambda i: v
             col = self.columns[e.name]
+            name = e.name
+            if self.graph.nodes[name].is_input:
+                span = e.span
+
+                def read_input(i: int) -> object:
+                    value = col[i]
+                    if value is None:  # an optional input left blank (the checker makes formulas say what then)
+                        raise RowError(f"{name} is blank", span)
+                    return value
+
+                return read_input
+
+            span = e.span
 
             def read(i: int) -> object:
                 value = col[i]
                 if value is None:
-                    raise Upstream()
+                    raise Upstream((name, i))
+                if value is _BLANK:  # the checker makes formulas say what to do here; a safety net
+                    raise RowError(f"{name} does not apply to this employee", span)
+                if value is _PENDING:
+                    raise AssertionError(f"{name} of row {i + 1} was read before it was computed")
                 return value
 
             return read
@@ -202,10 +230,16 @@ class Compiled:
         if isinstance(e, ast.Group):
             items = [self.expr(item) for item in e.items]
             return lambda i: tuple(f(i) for f in items)
+        if isinstance(e, ast.WeightedSum):
+            parts = [(self.expr(r.component), constant_value(r.weight)) for r in e.rows]
+            return lambda i: sum((f(i) * w for f, w in parts), Fraction(0))
         raise AssertionError(type(e).__name__)
 
     def _binary(self, e: ast.Binary) -> Fn:
         left, right = self.expr(e.left), self.expr(e.right)
+        kinds = (self.graph.types.get(id(e.left)), self.graph.types.get(id(e.right)))
+        if any(t is not None and t.kind == "date" for t in kinds):
+            return self._date_arithmetic(e, left, right, kinds)
         if e.op == "+":
             return lambda i: left(i) + right(i)
         if e.op == "-":
@@ -223,6 +257,26 @@ class Compiled:
 
         return divide
 
+    def _date_arithmetic(self, e: ast.Binary, left: Fn, right: Fn, kinds) -> Fn:
+        from pkrules.values.dates import add_days
+
+        if e.op == "-" and kinds[0].kind == kinds[1].kind == "date":
+            return lambda i: Fraction((left(i) - right(i)).days)
+        span = e.span
+        date_first = kinds[0].kind == "date"
+        sign = -1 if e.op == "-" else 1
+
+        def move(i: int) -> object:
+            day, days = (left(i), right(i)) if date_first else (right(i), left(i))
+            if Fraction(days).denominator != 1:
+                raise RowError(f"a date moves by whole days, not {days}", span)
+            try:
+                return add_days(day, sign * int(days))
+            except ValueError as problem:
+                raise RowError(str(problem), span) from None
+
+        return move
+
     def _compare(self, e: ast.Compare) -> Fn:
         fns = [self.expr(o) for o in e.operands]
         ops = [_COMPARE[op] for op in e.ops]
@@ -238,6 +292,8 @@ class Compiled:
 
     def _call(self, e: ast.Call) -> Fn:
         func = function_of(e.func)
+        if func == "given":
+            return self._given(e.args[0])  # type: ignore[arg-type]
         args = [self.expr(a) for a in e.args]
         if func == "min":
             return lambda i: min(a(i) for a in args)
@@ -246,9 +302,11 @@ class Compiled:
         if func == "abs":
             a = args[0]
             return lambda i: abs(a(i))
-        if func in ("week", "month", "quarter", "year"):
+        if func in ("week", "month", "quarter"):
             label, d = _DATE_LABELS[func], args[0]
             return lambda i: label(d(i))
+        if func in DATE_FUNCTIONS or func == "year":
+            return self._date_function(e, func, args)
         if func == "previous":
             return self._previous(e, args)
         if func == "consecutive":
@@ -257,6 +315,35 @@ class Compiled:
         rounder = {"round": round_half_up, "floor": floor_to, "ceil": ceil_to}[func]
         x = args[0]
         return lambda i: rounder(Fraction(x(i)), step)
+
+    def _date_function(self, e: ast.Call, func: str, args: list[Fn]) -> Fn:
+        from pkrules.values import dates
+
+        compute = {"year": dates.year_of, "months_between": dates.months_between, "years_between": dates.years_between,
+                   "month_start": dates.month_start, "month_end": dates.month_end, "period_start": dates.period_start,
+                   "period_end": dates.period_end, "days_in": dates.period_days, "month_of_year": dates.month_of_year,
+                   "quarter_of_year": dates.quarter_of_year, "day_of_month": dates.day_of_month}[func]
+        span, number = e.span, DATE_FUNCTIONS.get(func, (1, "whole"))[1] == "whole"
+
+        def call(i: int) -> object:
+            try:
+                value = compute(*(a(i) for a in args))
+            except ValueError as problem:
+                raise RowError(f"{self.graph.source.snippet(span)}: {problem}", span) from None
+            return Fraction(value) if number else value
+
+        return call
+
+    def _given(self, name: ast.Name) -> Fn:
+        """Whether an optional input has a value, or a definition applies (its `only if` holds)."""
+        node = self.graph.nodes[name.name]
+        if node.is_input:
+            col = self.columns[name.name]
+            return lambda i: col[i] is not None
+        guard = getattr(node.decl, "guard", None)
+        if guard is None:
+            return lambda i: True
+        return self.expr(guard)
 
     # -- related tables (several rows per employee)
     def _related_column(self, name: str) -> Fn:
@@ -330,7 +417,10 @@ class Compiled:
         """(key, period) → row; the periods in order; period → its position."""
         if "_periods" not in self.__dict__:
             keys, periods = self.columns[self.graph.key], self.columns[self.graph.period]  # type: ignore[index]
-            ordered = sorted(set(periods))
+            try:
+                ordered = sorted(set(periods), key=period_key(self.graph, periods))
+            except PeriodLabelError as problem:  # rows given straight to evaluate(), not read by a Population
+                raise RowError(str(problem)) from None
             self._periods = ({(k, p): j for j, (k, p) in enumerate(zip(keys, periods))}, ordered,
                              {p: n for n, p in enumerate(ordered)})
         return self._periods
@@ -356,42 +446,50 @@ class Compiled:
                                   name=name, period=ordered[at - 1]), span)
             if column[j] is None:
                 raise RowError(tr("previous({name}): the row for {period} has an error", name=name, period=ordered[at - 1]),
-                               span)
+                               span, ((name, j),))
             return column[j]
 
         return previous
 
     def _consecutive(self, e: ast.Call, cond: Fn) -> Fn:
-        streaks: dict[int, int] = {}
+        # Row by row, looking back only at this employee's earlier periods (so that a running total
+        # computed period by period can use it).
+        streaks: dict[int, int | RowError] = {}
+        span = e.span
+
+        def earlier_row(i: int) -> int | None:
+            index, ordered, position = self._period_index()
+            keys, periods = self.columns[self.graph.key], self.columns[self.graph.period]  # type: ignore[index]
+            at = position[periods[i]]
+            return index.get((keys[i], ordered[at - 1])) if at > 0 else None
+
+        def streak(i: int) -> int | RowError:
+            chain = []
+            j: int | None = i
+            while j is not None and j not in streaks:
+                chain.append(j)
+                j = earlier_row(j)
+            for k in reversed(chain):
+                before = streaks.get(earlier_row(k), 0) if earlier_row(k) is not None else 0  # type: ignore[arg-type]
+                try:
+                    holds = bool(cond(k))
+                except (Upstream, RowError) as failure:
+                    streaks[k] = RowError(tr("consecutive(…): an earlier period of this employee has an error"), span,
+                                          causes_of(failure))
+                    continue
+                if not holds:
+                    streaks[k] = 0
+                elif isinstance(before, RowError):
+                    streaks[k] = before
+                else:
+                    streaks[k] = before + 1
+            return streaks[i]
 
         def consecutive(i: int) -> Fraction:
-            if not streaks:
-                index, ordered, position = self._period_index()
-                keys, periods = self.columns[self.graph.key], self.columns[self.graph.period]  # type: ignore[index]
-                rows_of: dict[object, list[int]] = {}
-                for j, k in enumerate(keys):
-                    rows_of.setdefault(k, []).append(j)
-                for rows in rows_of.values():
-                    streak, last = 0, None
-                    for j in sorted(rows, key=lambda r: position[periods[r]]):
-                        at = position[periods[j]]
-                        try:
-                            holds = bool(cond(j))
-                        except (Upstream, RowError):
-                            holds = None  # type: ignore[assignment]
-                        if holds is None:
-                            streak, last = -1, at  # unknown: later periods cannot count through it
-                            streaks[j] = -1
-                            continue
-                        if holds:
-                            streak = streak + 1 if (last is not None and at == last + 1 and streak >= 0) else 1
-                        else:
-                            streak = 0
-                        last = at
-                        streaks[j] = streak
-            if streaks[i] < 0:
-                raise RowError(tr("consecutive(…): an earlier period of this employee has an error"), e.span)
-            return Fraction(streaks[i])
+            found = streak(i)
+            if isinstance(found, RowError):
+                raise found
+            return Fraction(found)
 
         return consecutive
 
@@ -419,7 +517,7 @@ class Compiled:
                                       code=key_text), span)
                 if column[j] is None:
                     raise RowError(tr("{name} of employee {key} ({code}) could not be computed", name=e.name, key=k,
-                                      code=key_text), span)
+                                      code=key_text), span, ((e.name, j),))
                 return column[j]
 
             return other_employee
@@ -438,7 +536,8 @@ class Compiled:
             bad = [j for j in rows if column[j] is None]
             if bad:
                 raise RowError(tr("{name} of {group} '{value}' could not be computed: row {row} has an error", name=e.name,
-                                  group=e.group, value=g, row=bad[0] + 1), span)
+                                  group=e.group, value=g, row=bad[0] + 1), span,
+                               tuple((e.name, j) for j in bad))
             values = {column[j] for j in rows}
             if len(values) != 1:
                 raise RowError(tr("{name} differs between the members of {group} '{value}'; "
@@ -461,10 +560,10 @@ class Compiled:
         for i in range(self.size):
             try:
                 g = key(i)
-            except (Upstream, RowError):
-                g = _NO_GROUP  # the row's own error is reported; it joins no group
+            except (Upstream, RowError) as failure:
+                g = _NoGroup(failure)  # the row joins no group; the term fails for it, reporting why
             of_row.append(g)
-            if g is not _NO_GROUP:
+            if not isinstance(g, _NoGroup):
                 members.setdefault(g, []).append(i)
         return of_row, members
 
@@ -476,25 +575,26 @@ class Compiled:
         """A group member's value; a member whose value failed makes the group's result fail."""
         try:
             return fn(j)
-        except (Upstream, RowError):
+        except (Upstream, RowError) as failure:
             key = self.columns[self.graph.key][j]
             raise RowError(tr("{what} includes row {row} ({key}), which has an error", what=what, row=j + 1, key=key),
-                           span) from None
+                           span, causes_of(failure)) from None
 
     def _population(self, term: ast.Expr, within: ast.Expr | None, compute: Callable[[list[int]], GroupStat],
                     per_row: Callable[[int, GroupStat], object],
                     row_detail: Callable[[int, GroupStat], dict] | None = None) -> Fn:
         """A population term: each group's statistic computed once, when a member first needs it.
 
-        Evaluating everyone computes every group; explaining one employee computes theirs only.
+        Evaluating everyone computes every group; explaining one employee computes theirs only; a running
+        total computed period by period reaches each period's groups in turn.
         """
         state = _TermState(self, term, within, compute, row_detail)
         self.terms_state[id(term)] = state
 
         def fn(i: int) -> object:
             stat = state.stat_of_row(i)
-            if stat is None:
-                raise Upstream()  # the row's own error is reported; it joins no group
+            if isinstance(stat, _NoGroup):
+                raise stat.failure  # the row has no group: why is the failure of its `within`
             if isinstance(stat, RowError):
                 raise stat
             return per_row(i, stat)
@@ -502,6 +602,8 @@ class Compiled:
         return fn
 
     def _aggregate(self, e: ast.Aggregate) -> Fn:
+        if e.to_date is not None:
+            return self._to_date(e)
         operand = self.expr(e.operand) if e.operand is not None else None
         where = self.expr(e.where) if e.where is not None else None
         func = e.func
@@ -529,6 +631,188 @@ class Compiled:
 
         return self._population(e, e.within, compute, lambda i, stat: stat.value)
 
+    def _period_times(self) -> list:
+        """Each row's period as a Period (what time it names), or None when the periods are not times."""
+        if "_times" not in self.__dict__:
+            from pkrules.values.periods import Period, parse_period
+
+            periods = self.columns[self.graph.period]  # type: ignore[index]
+            kind = self.graph.nodes[self.graph.period].type.kind  # type: ignore[index]
+            times: list = []
+            for value in periods:
+                if kind == "date":
+                    times.append(Period("date", value.toordinal(), value, value))
+                elif kind == "text":
+                    times.append(parse_period(value))
+                else:
+                    times.append(None)
+            self._times = times
+        return self._times
+
+    def _to_date(self, e: ast.Aggregate) -> Fn:
+        """sum/avg/count/min/max over the periods up to this one (of its year, quarter, month, since a date),
+        of this employee or of their group; `earlier`: only the periods before this one."""
+        operand = self.expr(e.operand) if e.operand is not None else None
+        where = self.expr(e.where) if e.where is not None else None
+        keys = self.columns[self.graph.key]
+        within = self.expr(e.within) if e.within is not None else (lambda i: keys[i])
+        since = self.expr(e.since) if e.since is not None else None
+        func, span, earlier, kind = e.func, e.span, e.earlier, e.to_date
+        member = self._member_reader(e)
+        stats = _LazyStats()  # what explanations show: each row's periods, built only when asked
+        self.terms_state[id(e)] = stats  # type: ignore[assignment]
+        state: dict[str, object] = {}
+        what = self.graph.source.snippet(e.span)
+
+        def span_of(i: int) -> object:
+            if kind in ("all", "since"):
+                return None
+            time = self._period_times()[i]
+            if time is None or time.kind == "number":
+                raise RowError(f"{what}: the period {self.columns[self.graph.period][i]} is not a time "  # type: ignore[index]
+                               "(write periods as 2025-03, 2025年3月, 2025Q3 or dates)", span)
+            whole = {"year": ("year", "half", "quarter", "month", "week", "date"), "quarter": ("quarter", "month", "week", "date"),
+                     "month": ("month", "week", "date")}[kind]
+            if time.kind not in whole:
+                raise RowError(f"{what}: a {time.kind} is longer than a {kind}", span)
+            year = time.start.isocalendar()[0] if time.kind == "week" else time.start.year
+            if kind == "year":
+                return year
+            if kind == "quarter":
+                return (year, (time.start.month - 1) // 3)
+            return (year, time.start.month)
+
+        def index() -> dict:
+            if "by" not in state:
+                _, ordered, position = self._period_index()
+                periods = self.columns[self.graph.period]  # type: ignore[index]
+                by: dict[object, list[int]] = {}
+                place: list = []
+                for i in range(self.size):
+                    try:
+                        at = (within(i), span_of(i))
+                    except (Upstream, RowError) as failure:
+                        at = _NoGroup(failure)
+                    place.append(at)
+                    if not isinstance(at, _NoGroup):
+                        by.setdefault(at, []).append(i)
+                for rows in by.values():
+                    rows.sort(key=lambda j: position[periods[j]])
+                state["by"], state["place"], state["position"] = by, place, position
+            return state  # type: ignore[return-value]
+
+        def members_of(i: int) -> list[int]:
+            """The rows this row's value is over (for explanations, and for `since`)."""
+            found = index()
+            at = found["place"][i]  # type: ignore[index]
+            periods = self.columns[self.graph.period]  # type: ignore[index]
+            position = found["position"]  # type: ignore[index]
+            here = position[periods[i]]
+            rows = [j for j in found["by"][at] if (position[periods[j]] < here if earlier else position[periods[j]] <= here)]  # type: ignore[index]
+            if since is not None:
+                start = since(i)
+                times = self._period_times()
+                rows = [j for j in rows if times[j] is not None and times[j].end >= start]
+            return rows
+
+        def total(chosen: list[int]) -> object:
+            if func == "count":
+                if operand is not None:
+                    chosen = [j for j in chosen if member(operand, j)]
+                return Fraction(len(chosen))
+            values = [member(operand, j) for j in chosen]
+            if func == "sum":
+                return sum(values, Fraction(0))
+            if not values:
+                raise RowError(f"{func} of no periods: no earlier period matches", span)
+            if func == "avg":
+                return Fraction(sum(values, Fraction(0))) / len(values)
+            return min(values) if func == "min" else max(values)
+
+        # The usual case, without `since`: running totals block by block (a block: the group's rows of one
+        # period), each block read once and only when a row needs it — so a running total computed period
+        # by period reads only the periods already computed.
+        running: dict[object, list] = {}  # group → [(count, sum, lowest, highest) after each block, or a RowError]
+
+        def blocks_of(at) -> list[list[int]]:
+            found = index()
+            if "blocks" not in found:
+                periods, position = self.columns[self.graph.period], found["position"]  # type: ignore[index]
+                grouped: dict[object, list[list[int]]] = {}
+                block_of: dict[int, int] = {}
+                for key, rows in found["by"].items():  # type: ignore[union-attr]
+                    blocks: list[list[int]] = []
+                    for j in rows:
+                        if blocks and position[periods[blocks[-1][0]]] == position[periods[j]]:  # type: ignore[index]
+                            blocks[-1].append(j)
+                        else:
+                            blocks.append([j])
+                        block_of[j] = len(blocks) - 1
+                    grouped[key] = blocks
+                found["blocks"], found["block_of"] = grouped, block_of
+            return found["blocks"][at]  # type: ignore[index]
+
+        def through(at, upto: int) -> object:
+            """The running (count, sum, lowest, highest) of the group's blocks 0…upto (-1: none yet)."""
+            acc = running.setdefault(at, [])
+            blocks = blocks_of(at)
+            while len(acc) <= upto:
+                before = acc[-1] if acc else (0, Fraction(0), None, None)
+                if isinstance(before, RowError):
+                    acc.append(before)
+                    continue
+                try:
+                    chosen = [j for j in blocks[len(acc)] if where is None or member(where, j)]
+                    if func == "count" and operand is not None:
+                        chosen = [j for j in chosen if member(operand, j)]
+                    values = [member(operand, j) for j in chosen] if func != "count" else []
+                except RowError as failure:
+                    acc.append(failure)
+                    continue
+                count, summed, lowest, highest = before
+                for v in values:
+                    summed += v
+                    lowest = v if lowest is None or v < lowest else lowest
+                    highest = v if highest is None or v > highest else highest
+                acc.append((count + len(chosen), summed, lowest, highest))
+            return acc[upto] if upto >= 0 else (0, Fraction(0), None, None)
+
+        def to_date(i: int) -> object:
+            found = index()
+            at = found["place"][i]  # type: ignore[index]
+            if isinstance(at, _NoGroup):
+                raise at.failure
+            if since is not None:
+                value = total([j for j in members_of(i) if where is None or member(where, j)])
+            else:
+                blocks_of(at)
+                k = found["block_of"][i]  # type: ignore[index]
+                acc = through(at, k - 1 if earlier else k)
+                if isinstance(acc, RowError):
+                    raise acc
+                count, summed, lowest, highest = acc
+                if func == "count":
+                    value = Fraction(count)
+                elif func == "sum":
+                    value = summed
+                elif count == 0:
+                    raise RowError(f"{func} of no periods: no earlier period matches", span)
+                elif func == "avg":
+                    value = summed / count
+                else:
+                    value = lowest if func == "min" else highest
+            stats.later(i, lambda: _stat(i, at, value))
+            return value
+
+        def _stat(i: int, at, value) -> GroupStat:
+            rows = members_of(i)
+            periods = self.columns[self.graph.period]  # type: ignore[index]
+            counted = sum(1 for j in rows if where is None or member(where, j))
+            return GroupStat(at, len(rows), value, {"counted": counted, "periods": [periods[j] for j in rows], "rows": rows})
+
+        stats.fn = to_date
+        return to_date
+
     def _rank(self, e: ast.Rank) -> Fn:
         operand = self.expr(e.operand)
         ascending = e.ascending
@@ -543,7 +827,8 @@ class Compiled:
     def _top(self, e: ast.Top) -> Fn:
         operand = self.expr(e.operand)
         amount = constant_value(e.amount)
-        is_share = isinstance(e.amount, ast.Percent)
+        amount_type = self.graph.types.get(id(e.amount))
+        is_share = amount_type is not None and amount_type.kind == "percent"  # top 10%, or top share (a named 10%)
         bottom = e.bottom
         member = self._member_reader(e)
 
@@ -605,6 +890,9 @@ class Compiled:
 
     # -- declarations
     def declaration(self, decl) -> Fn:
+        if isinstance(decl, ast.Definition) and decl.guard is not None:
+            body, guard = self.expr(decl.body), self.expr(decl.guard)
+            return lambda i: body(i) if guard(i) else _BLANK
         if isinstance(decl, ast.Definition):
             return self.expr(decl.body)
         if isinstance(decl, ast.Table):
@@ -722,9 +1010,9 @@ class _TermState:
                 self._stats[group] = err
         return self._stats[group]
 
-    def stat_of_row(self, i: int) -> GroupStat | RowError | None:
+    def stat_of_row(self, i: int) -> "GroupStat | RowError | _NoGroup":
         group = self.of_row()[i]
-        return None if group is _NO_GROUP else self.stat(group)
+        return group if isinstance(group, _NoGroup) else self.stat(group)
 
     def row_stat(self, i: int) -> GroupStat | None:
         """The row's group statistic as an explanation shows it (None: the row has no group, or the group failed)."""
@@ -734,6 +1022,42 @@ class _TermState:
         if self.row_detail is None:
             return stat
         return GroupStat(stat.group, stat.members, stat.value, {**stat.detail, **self.row_detail(i, stat)})
+
+
+class _LazyStats(dict):
+    """Group statistics of a sum over earlier periods, one per row, made when an explanation asks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.makers: dict[int, Callable[[], GroupStat]] = {}
+        self.fn: Fn | None = None  # the term's value for a row (which registers its maker)
+
+    def later(self, row: int, make: Callable[[], GroupStat]) -> None:
+        self.makers[row] = make
+
+    def get(self, row, default=None):  # type: ignore[override]
+        if row not in self and row in self.makers:
+            try:
+                self[row] = self.makers.pop(row)()
+            except (RowError, Upstream):
+                return default
+        return super().get(row, default)
+
+    def row_stat(self, row: int) -> GroupStat | None:
+        """The statistic of a row (as _TermState.row_stat), computing the row's value first if needed."""
+        if row not in self and row not in self.makers and self.fn is not None:
+            try:
+                self.fn(row)
+            except (RowError, Upstream, ArithmeticError):
+                return None
+        return self.get(row)
+
+
+class _NoGroup:
+    """A row whose group could not be found (its `within` failed): it joins no group."""
+
+    def __init__(self, failure: Exception):
+        self.failure = failure
 
 
 _COMPARE = {
@@ -758,49 +1082,144 @@ _DATE_LABELS = {
 def evaluate(graph: RuleGraph, rows: list[dict[str, object]], row_numbers: list[int] | None = None,
              related: dict[str, list[dict]] | None = None,
              progress: Callable[[int, int, str], None] | None = None,
-             known: dict[str, list] | None = None) -> ExactResults:
+             known: dict[str, list] | None = None, params: dict[str, object] | None = None) -> ExactResults:
     """Fill every node for every row. Row errors are collected, never raised.
+
+    An error is reported where it matters: in a value the policy outputs (its output line, or
+    a definition nothing else uses), or in a value one of those needs for that row. A value
+    that only an untaken branch would use (a manager's team average for someone who manages
+    nobody) is left blank without an error.
 
     related: the rows of each related table (several per employee), linked by its link column.
     progress: called after each definition with (done, total, name), for a progress bar.
     known: definitions' columns already computed, without errors, on these same rows: taken as they are.
+    params: the parameters of the run (each the same for every row); missing ones take their defaults.
     """
     check_related(graph, related or {})  # a missing table would silently count 0 rows for everyone
     size = len(rows)
     known = known or {}
     columns: dict[str, list] = {n.name: known.get(n.name) or [r.get(n.name) for r in rows] for n in graph.inputs}
+    if graph.parameters:
+        from pkrules.engine.population import complete_params
+
+        for name, value in complete_params(graph, params or {}).items():
+            columns[name] = [value] * size
     compiled = Compiled(graph, columns, size)
     compiled.related_rows = related or {}
     numbers = row_numbers or list(range(1, size + 1))
-    errors: list[EvalError] = []
     keys = columns[graph.key]
+    own: dict[tuple[str, int], tuple[EvalError, tuple]] = {}  # a cell's own error, and the cells it reports
+    blocked: dict[tuple[str, int], tuple[str, int] | None] = {}  # a cell that could not be read, and why
+
+    def fill(name: str, fn: Fn, values: list, i: int) -> None:
+        try:
+            value = fn(i)
+            if type(value) is Fraction and too_large(value):
+                raise RowError(tr("the value grew past {limit} digits ({digits} digits); no figure of pay is that large: "
+                                  "is something multiplied by itself, again and again?", limit=MAX_VALUE_DIGITS,
+                                  digits=f"~{int(max(value.numerator.bit_length(), value.denominator.bit_length()) * 0.30103):,}"),
+                               graph.nodes[name].decl.name_span)
+            values[i] = value
+        except Upstream as failure:
+            values[i] = None
+            blocked[(name, i)] = failure.cause
+        except RowError as err:
+            values[i] = None
+            own[(name, i)] = (EvalError(numbers[i], keys[i], name, err.message, err.span or graph.nodes[name].span),
+                              err.causes)
+        except (ZeroDivisionError, ArithmeticError) as err:  # defensive: reported, never a crash
+            values[i] = None
+            own[(name, i)] = (EvalError(numbers[i], keys[i], name, str(err), graph.nodes[name].span), ())
+
+    done = 0
     for name in graph.order:
         if name in known:
             columns[name] = known[name]  # the same list: nothing copied, nothing recomputed
             continue
+        group = graph.recursive.get(name)
+        if group is not None:
+            if name == group[0]:
+                _evaluate_recursive(compiled, group, fill)
+                done += len(group)
+                if progress is not None:
+                    progress(done, len(graph.order), name)
+            continue
         fn = compiled.declaration(graph.nodes[name].decl)
         values: list[object] = [None] * size
         for i in range(size):
-            try:
+            try:  # the common case inline (a million rows): only a failing or too large value goes to fill()
                 value = fn(i)
                 if type(value) is Fraction and too_large(value):
-                    raise RowError(tr("the value grew past {limit} digits ({digits} digits); no figure of pay is that large: "
-                                      "is something multiplied by itself, again and again?", limit=MAX_VALUE_DIGITS,
-                                      digits=f"~{int(max(value.numerator.bit_length(), value.denominator.bit_length()) * 0.30103):,}"),
-                                   graph.nodes[name].decl.name_span)
+                    raise RowError("")
                 values[i] = value
-            except Upstream:
-                pass  # this row's own earlier error is already reported
-            except RowError as err:
-                compiled.failed.add(i)
-                errors.append(EvalError(numbers[i], keys[i], name, err.message, err.span or graph.nodes[name].span))
-            except (ZeroDivisionError, ArithmeticError) as err:  # defensive: reported, never a crash
-                compiled.failed.add(i)
-                errors.append(EvalError(numbers[i], keys[i], name, str(err), graph.nodes[name].span))
+            except (Upstream, RowError, ArithmeticError):
+                fill(name, fn, values, i)
         columns[name] = values
+        done += 1
         if progress is not None:
-            progress(len([n for n in columns if n in graph.order]), len(graph.order), name)
-    return ExactResults(graph, columns, errors, numbers, compiled)
+            progress(done, len(graph.order), name)
+    for name in graph.order:  # where a definition does not apply it has no value, as a blank input has none
+        if getattr(graph.nodes[name].decl, "guard", None) is not None and name not in known:
+            column = columns[name]
+            for i, value in enumerate(column):
+                if value is _BLANK:
+                    column[i] = None
+    reported = _needed_errors(graph, own, blocked)
+    compiled.failed = {i for _, i in reported}
+    place = {name: n for n, name in enumerate(graph.order)}
+    errors = sorted(reported.values(), key=lambda e: (place.get(e.node, -1), e.row))
+    unneeded = [own[cell][0] for cell in own if cell not in reported]
+    return ExactResults(graph, columns, errors, numbers, compiled, unneeded=unneeded)
+
+
+def _evaluate_recursive(compiled: Compiled, group: tuple[str, ...], fill) -> None:
+    """A running total and the definitions it goes round with, period after period, each period's rows
+    after the earlier periods' (total = previous(total, 0) + sales reads the finished month before)."""
+    graph, columns, size = compiled.graph, compiled.columns, compiled.size
+    for name in group:
+        columns[name] = [_PENDING] * size
+    fns = {name: compiled.declaration(graph.nodes[name].decl) for name in group}
+    try:
+        _, ordered, position = compiled._period_index()
+    except RowError as err:  # periods that cannot be put in order: every row fails
+        problem = err
+
+        def fail(i: int) -> object:
+            raise problem
+
+        for name in group:
+            for i in range(size):
+                fill(name, fail, columns[name], i)
+        return
+    periods = columns[graph.period]  # type: ignore[index]
+    rows_of: list[list[int]] = [[] for _ in ordered]
+    for i in range(size):
+        rows_of[position[periods[i]]].append(i)
+    for rows in rows_of:
+        for name in group:
+            for i in rows:
+                fill(name, fns[name], columns[name], i)
+
+
+def _needed_errors(graph: RuleGraph, own: dict, blocked: dict) -> dict[tuple[str, int], EvalError]:
+    """The errors that matter: of the policy's outputs, and of the cells those outputs could not do without."""
+    if not own:
+        return {}
+    roots = set(graph.policy_outputs()) | set(graph.sinks())
+    reported: dict[tuple[str, int], EvalError] = {}
+    seen: set[tuple[str, int]] = set()
+    stack = [(name, i) for (name, i) in list(own) + list(blocked) if name in roots]
+    while stack:
+        cell = stack.pop()
+        if cell in seen or cell is None:
+            continue
+        seen.add(cell)
+        if cell in own:
+            reported[cell] = own[cell][0]
+            stack.extend(c for c in own[cell][1] if c is not None)
+        elif cell in blocked:
+            stack.append(blocked[cell])  # type: ignore[arg-type]
+    return reported
 
 
 class ExactBackend:
@@ -814,4 +1233,4 @@ class ExactBackend:
     def evaluate(self, graph: RuleGraph, population: Population,
                  progress: Callable[[int, int, str], None] | None = None) -> ExactResults:
         return evaluate(graph, population.rows, population.row_numbers, related=population.related, progress=progress,
-                        known=self.known)
+                        known=self.known, params=population.params)

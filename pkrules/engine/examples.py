@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from pkrules.language import ast
-from pkrules.language.builtins import YES_WORDS, example_word
+from pkrules.language.builtins import YES_WORDS, default_value, example_word
 from pkrules.engine.backend import evaluate
 from pkrules.engine.population import Population
 from pkrules.engine.results import EvalError, Results
@@ -46,13 +46,23 @@ def example_rows(graph: RuleGraph, example: ast.Example) -> list[dict[str, objec
     for n, employee in enumerate(example.employees, start=1):
         row: dict[str, object] = {}
         for node in graph.inputs:
-            if node.type.kind == TEXT:
+            if getattr(node.decl, "optional", False):  # left out: its default, or blank
+                default = node.decl.default
+                row[node.name] = default_value(node.type, default) if default is not None else None
+            elif node.type.kind == TEXT:
                 row[node.name] = ""
         row[graph.key] = f"{example.title}#{n}" if len(example.employees) > 1 else example.title
         for f in employee:
-            row[f.name] = _typed(graph, f.name, example_word(f.value))
+            if graph.nodes[f.name].kind != "parameter":
+                row[f.name] = _typed(graph, f.name, example_word(f.value))
         rows.append(row)
     return rows
+
+
+def example_params(graph: RuleGraph, example: ast.Example) -> dict[str, object]:
+    """The parameters an example gives (on any of its lines: one value for the whole example)."""
+    return {f.name: _typed(graph, f.name, example_word(f.value)) for employee in example.employees for f in employee
+            if graph.nodes[f.name].kind == "parameter"}
 
 
 def example_related(graph: RuleGraph, example: ast.Example, rows: list[dict]) -> dict[str, list[dict]]:
@@ -88,7 +98,7 @@ def _typed_as(kind: str, word: object) -> object:
 def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
     rows = example_rows(graph, example)
     population = Population(graph, rows, related=example_related(graph, example, rows),
-                            source=tr("example {title}", title=example.title))
+                            source=tr("example {title}", title=example.title), params=example_params(graph, example))
     results: Results = evaluate(graph, population)
     outcome = ExampleOutcome(example.title, example.span.line, len(example.expectations), errors=results.errors,
                              results=results)
@@ -101,7 +111,7 @@ def run_example(graph: RuleGraph, example: ast.Example) -> ExampleOutcome:
             index = results.index_of(_typed(graph, graph.key, wanted))
             if index is None:
                 index = 0
-        expected = _typed(graph, name, example_word(expectation.field.value)) if graph.nodes[name].is_input or graph.nodes[name].type.kind in (BOOL, TEXT, DATE) \
+        expected = _typed(graph, name, example_word(expectation.field.value)) if graph.nodes[name].is_given or graph.nodes[name].type.kind in (BOOL, TEXT, DATE) \
             else example_word(expectation.field.value)
         if graph.nodes[name].type.kind == BOOL and not isinstance(expected, bool):
             expected = YES_WORDS.get(str(expected).lower(), expected)

@@ -125,8 +125,8 @@ class _TraceBuilder:
         graph_node = self.graph.nodes[name]
         value = self.results.columns[name][self.i]
         line = graph_node.span.line
-        if graph_node.is_input:
-            return TraceNode(name, "input", value, graph_node.type, None, line)
+        if graph_node.is_given:
+            return TraceNode(name, graph_node.kind, value, graph_node.type, None, line)
         formula = self.graph.formula(name)
         trace = TraceNode(name, graph_node.kind, value, graph_node.type, formula, line,
                           description=self.graph.description(name))
@@ -144,7 +144,9 @@ class _TraceBuilder:
         elif isinstance(decl, ast.Weighted):
             self._weighted(decl, trace)
         if depth is None or depth > 0:
-            trace.children = [self.node(dep, None if depth is None else depth - 1) for dep in graph_node.deps]
+            earlier_only = self.graph.delayed.get(name, set())  # this row's value of those is not what went in
+            trace.children = [self.node(dep, None if depth is None else depth - 1) for dep in graph_node.deps
+                              if dep not in earlier_only]
         return trace
 
     # -- definitions: the formula with the values put in, then population terms
@@ -158,7 +160,9 @@ class _TraceBuilder:
         for sub in ast.walk(body):
             if any(_inside(sub.span, span) for span in untaken):
                 continue  # a branch the IF did not take is not evaluated, so not explained
-            if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
+            if isinstance(sub, ast.WeightedSum):
+                trace.steps.extend(self._weighted_steps(sub.rows, sub.span.line))
+            elif isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
                 trace.steps.extend(self._population_steps(sub))
             elif isinstance(sub, ast.ValueOf):
                 trace.steps.append(self._value_of_step(sub))
@@ -175,12 +179,23 @@ class _TraceBuilder:
         periods = self.results.columns[period]  # type: ignore[index]
         value = self.value_of(call)
         here = periods[self.i]
-        earlier = sorted({p for k, p in zip(self.results.keys, periods) if k == self.results.keys[self.i] and p < here})
+        order = self._period_order(periods)
+        earlier = sorted({p for k, p in zip(self.results.keys, periods) if k == self.results.keys[self.i]
+                          and order(p) < order(here)}, key=order)
         if _period_call(call) == "previous":
             source = self.say("previous_of", period=period, value=self.fmt(earlier[-1])) if earlier else self.say("no_previous")
         else:
             source = self.say("periods_counted", period=period, here=self.fmt(here))
         return Step(f"{self.snippet(call)} = {self.fmt(value, self.type_of(call))} ({source})", call.span.line)
+
+    def _period_order(self, periods):
+        from pkrules.engine.population import period_key
+        from pkrules.values.periods import PeriodLabelError
+
+        try:
+            return period_key(self.graph, periods)
+        except PeriodLabelError:  # refused when the data was read; explain what there is
+            return lambda p: p
 
     def _value_of_step(self, sub: ast.ValueOf) -> Step:
         key = self.value_of(sub.key)
@@ -249,6 +264,20 @@ class _TraceBuilder:
         stat = probe.group(term, self.i)
         if stat is None:
             return [Step(self.say("not_computed", what=what), line)]
+        if isinstance(term, ast.Aggregate) and term.to_date is not None:
+            periods = stat.detail.get("periods", [])
+            counted = stat.detail.get("counted", len(periods))
+            extra = self.say("counted", counted=counted) if term.where is not None else ""
+            labels = [self.fmt(p) for p in periods]
+            rows = stat.detail.get("rows")
+            if isinstance(term.operand, ast.Name) and rows is not None and term.within is None and \
+                    term.operand.name in self.results.columns:  # each period's value, as the employee knows them
+                column, kind = self.results.columns[term.operand.name], self.graph.nodes[term.operand.name].type
+                labels = [f"{label} {self.fmt(column[j], kind)}" for label, j in zip(labels, rows)]
+            shown = ", ".join(labels) if len(labels) <= 12 else ", ".join(labels[:2]) + " … " + ", ".join(labels[-2:])
+            return [Step(self.say("to_date", what=what, value=self.fmt(stat.value, self.type_of(term)), count=len(periods),
+                                  period_word=self.say("period_one" if len(periods) == 1 else "period_many"),
+                                  periods=shown or self.say("no_periods"), extra=extra), line)]
         within = getattr(term, "within", None)
         people = "person" if stat.members == 1 else "people"
         group_text = (self.say("group", within=self.snippet(within), group=_group_label(stat.group), members=stat.members,
@@ -415,11 +444,17 @@ class _TraceBuilder:
                 return
 
     def _weighted(self, weighted: ast.Weighted, trace: TraceNode) -> None:
-        parts = []
-        for row in weighted.rows:
+        trace.steps.extend(self._weighted_steps(weighted.rows, weighted.span.line, trace.value))
+
+    def _weighted_steps(self, rows, line: int, total: object = None) -> list[Step]:
+        steps, parts, computed = [], [], Fraction(0)
+        for row in rows:
             value = self.value_of(row.component)
             weight = constant_value(row.weight)
             parts.append(f"{self.snippet(row.weight)} × {self.fmt(value)}")
-            trace.steps.append(Step(f"{row.component.name} {self.fmt(value)} × {self.snippet(row.weight)} = "
-                                    f"{self.fmt(Fraction(value) * weight) if isinstance(value, Fraction) else value}", row.span.line))
-        trace.steps.append(Step(f"= {' + '.join(parts)} = {self.fmt(trace.value)}", weighted.span.line))
+            if isinstance(value, Fraction):
+                computed += value * weight
+            steps.append(Step(f"{row.component.name} {self.fmt(value)} × {self.snippet(row.weight)} = "
+                              f"{self.fmt(Fraction(value) * weight) if isinstance(value, Fraction) else value}", row.span.line))
+        steps.append(Step(f"= {' + '.join(parts)} = {self.fmt(total if total is not None else computed)}", line))
+        return steps

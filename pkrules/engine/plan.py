@@ -47,7 +47,7 @@ from typing import Optional
 
 from pkrules.engine.results import Declined
 from pkrules.language import ast
-from pkrules.language.builtins import constant_value, function_of
+from pkrules.language.builtins import constant_value, expressions_of, function_of
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import BOOL as T_BOOL_KIND
 from pkrules.values.types import DATE as T_DATE_KIND
@@ -357,6 +357,39 @@ class DateLabel(PExpr):
 
 
 @dataclass(frozen=True, eq=False)
+class DatePart(PExpr):
+    """year / month_of_year / quarter_of_year / day_of_month of a date, as a whole number."""
+
+    part: str
+    operand: PExpr
+    kind: str = NUM
+    unit: str = "whole"
+    origin: object = _origin()
+
+
+@dataclass(frozen=True, eq=False)
+class DateDiff(PExpr):
+    """left − right for two dates: the whole number of days between them."""
+
+    left: PExpr
+    right: PExpr
+    kind: str = NUM
+    unit: str = "whole"
+    origin: object = _origin()
+
+
+@dataclass(frozen=True, eq=False)
+class DateAdd(PExpr):
+    """A date moved by a whole number of days (negative: back); the row fails when days is not whole."""
+
+    date: PExpr
+    days: PExpr
+    kind: str = DATE
+    unit: str = "date"
+    origin: object = _origin()
+
+
+@dataclass(frozen=True, eq=False)
 class Aggregate(PExpr):
     """sum/avg/count/min/max of operand over the rows where `where` holds, within a group.
 
@@ -525,7 +558,7 @@ _KNOWN_FIELDS = {
     ast.Number: {"value", "is_money", "text", "span"},
     ast.Percent: {"value", "text", "span"},
     ast.Text: {"value", "span"},
-    ast.Name: {"name", "span"},
+    ast.Name: {"name", "span", "constant"},
     ast.Neg: {"operand", "span"},
     ast.Binary: {"op", "left", "right", "span"},
     ast.Compare: {"operands", "ops", "span"},
@@ -544,17 +577,19 @@ _KNOWN_FIELDS = {
     ast.Definition: {"name", "body", "name_span", "span"},
     ast.Table: {"name", "hit", "rows", "hit_text", "name_span", "hit_span", "span"},
     ast.Rule: {"cond", "target", "value", "target_span", "span"},
-    ast.Lookup: {"name", "key", "entries", "file", "column", "name_span", "file_span", "span"},
+    ast.Lookup: {"name", "key", "entries", "file", "column", "unit", "matchup", "name_span", "file_span", "span"},
     ast.LookupEntry: {"key", "value", "key_span", "span"},
     ast.Weighted: {"name", "rows", "name_span", "span"},
     ast.WeightRow: {"component", "weight", "span"},
+    ast.WeightedSum: {"rows", "span"},
 }
 _KNOWN_FIELDS[ast.InputDecl] = {"name", "type_name", "enum_values", "low", "high", "compares", "key", "column",
                                  "period", "name_span", "type_span", "span"}
 # The rule graph and the policy: anything else set on them is a feature the compiler does not know.
 _KNOWN_GRAPH_FIELDS = {"source", "policy", "nodes", "order", "key", "refs", "types", "diagnostics", "lookup_tables",
-                       "period"}
-_KNOWN_POLICY_FIELDS = {"title", "version", "inputs", "declarations", "examples", "outputs", "language", "span"}
+                       "period", "delayed"}  # delayed: what previous(x) reads (Previous does it)
+_KNOWN_POLICY_FIELDS = {"title", "version", "inputs", "declarations", "examples", "outputs", "language", "span",
+                        "appraisal"}  # the appraisal process: the workflow's, nothing to compute
 _KNOWN_NODE_KINDS = {"input", "definition", "table", "lookup", "weighted"}
 if hasattr(ast, "Date"):
     _KNOWN_FIELDS[ast.Date] = {"value", "text", "span"}
@@ -601,6 +636,9 @@ class Compiler:
 
     def compile(self) -> Plan:
         graph = self.graph
+        reason = not_on_fast_path(graph)
+        if reason is not None:
+            raise PlanError(reason)
         period = getattr(graph, "period", None)
         if period:
             node = graph.nodes[period]
@@ -723,6 +761,14 @@ class Compiler:
 
     def _Binary(self, e: ast.Binary) -> PExpr:
         left, right = self.expr(e.left), self.expr(e.right)
+        kinds = (self.type_of(e.left).kind, self.type_of(e.right).kind)
+        if T_DATE_KIND in kinds:
+            if e.op == "-" and kinds == (T_DATE_KIND, T_DATE_KIND):
+                return self.make(DateDiff, e, left=left, right=right)
+            if kinds[0] == T_DATE_KIND:
+                days = right if e.op == "+" else self.make(Neg, operand=right, unit=self.unit(e.right))
+                return self.make(DateAdd, e, date=left, days=days)
+            return self.make(DateAdd, e, date=right, days=left)
         if e.op == "/":
             return self.make(Div, e, left=left, right=right, unit=self.unit(e))
         if e.op not in ("+", "-", "*"):
@@ -768,8 +814,12 @@ class Compiler:
             return self.make(Extreme, e, func=func, args=args, unit=unit)
         if func == "abs":
             return self.make(Abs, e, operand=args[0], unit=unit)
-        if func in ("week", "month", "quarter", "year"):
+        if func in ("week", "month", "quarter"):
             return self.make(DateLabel, e, part=func, operand=args[0])
+        if func in ("year", "month_of_year", "quarter_of_year", "day_of_month"):
+            if self.type_of(e.args[0]).kind != T_DATE_KIND:
+                raise PlanError(f"{e.func} of a period label (line {e.span.line}) is evaluated exactly")
+            return self.make(DatePart, e, part=func, operand=args[0])
         if func in ("previous", "consecutive"):
             if self.period_col is None:
                 raise PlanError(f"{func} without a period column")
@@ -823,7 +873,7 @@ class Compiler:
         amount = constant_value(e.amount)
         if amount is None:
             raise PlanError(f"the amount of top at line {e.span.line} is not a constant")
-        if isinstance(e.amount, ast.Percent):  # as evaluate.py: only a written percentage is a share
+        if self.type_of(e.amount).kind == "percent":  # as exact.py: a percentage (written, or named) is a share
             share, count = Fraction(amount), None
         else:
             share, count = None, int(amount)
@@ -835,6 +885,17 @@ class Compiler:
         key = self.make(Col, name=key_node.name, kind=kind_of(key_node.type), unit=key_node.type.kind)
         return self.make(Split, e, pool=self.expr(e.pool), weight=self.expr(e.weight), within=self._within(e.within),
                          key=key, unit=self.unit(e), period=self._period(e))
+
+    def _WeightedSum(self, e) -> PExpr:
+        total: PExpr | None = None
+        for row in e.rows:
+            _check_fields(row)
+            weight = constant_value(row.weight)
+            if weight is None:
+                raise PlanError(f"the weight of {row.component.name} at line {row.span.line} is not a constant")
+            part = self.make(Arith, row, op="*", left=self.expr(row.component), right=self.lit(weight), unit="number")
+            total = part if total is None else self.make(Arith, e, op="+", left=total, right=part, unit="number")
+        return total if total is not None else self.lit(Fraction(0))
 
     def _Tiered(self, e: ast.Tiered) -> PExpr:
         from pkrules.language.builtins import tiers_of
@@ -869,6 +930,35 @@ class Compiler:
                 rate_expr = self.make(If, cond=cond, then=self.lit(rate), else_=rate_expr, kind=NUM, unit="percent")
             return self.make(Arith, e, op="*", left=base, right=rate_expr, unit=unit)
         raise PlanError(f"the columnar compiler does not know tiers of kind {e.kind!r}")
+
+
+def not_on_fast_path(graph: RuleGraph) -> str | None:
+    """The construct of a policy the columnar path does not do yet, in words a user reads in the run's note
+    (the exact evaluator runs instead, with the same results); None when there is none of them."""
+    from pkrules.messages import tr
+
+    if getattr(graph, "recursive", None):
+        return tr("{name} uses its own earlier values (a running total)", name=next(iter(graph.recursive)))
+    if getattr(graph, "parameters", None):
+        return tr("the policy has parameters ({name})", name=graph.parameters[0].name)
+    for node in graph.nodes.values():
+        decl = node.decl
+        if node.is_input and (getattr(decl, "optional", False) or getattr(decl, "default", None) is not None):
+            return tr("{name} may be blank (optional or with a default)", name=node.name)
+        if getattr(decl, "guard", None) is not None:
+            return tr("{name} applies only to some employees (only if)", name=node.name)
+        for expr in expressions_of(decl):
+            for sub in ast.walk(expr):
+                if isinstance(sub, ast.Aggregate) and sub.to_date is not None:
+                    return tr("{name} sums over earlier periods (year to date)", name=node.name)
+                if isinstance(sub, ast.Call) and function_of(sub.func) in _EXACT_FUNCTIONS:
+                    return tr("{name} uses {func}", name=node.name, func=sub.func)
+    return None
+
+
+# Functions the columnar path leaves to the exact evaluator (dates of period labels, blanks).
+_EXACT_FUNCTIONS = {"given", "months_between", "years_between", "month_start", "month_end", "period_start", "period_end",
+                    "days_in"}
 
 
 def _ident(v):

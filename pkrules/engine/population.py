@@ -23,18 +23,24 @@ class MissingTable(DataError):
     """A related table the policy reads was not given (or one it does not declare was)."""
 
 
+class ParameterError(DataError):
+    """A parameter of the run that is missing, unknown, or not a value of its type."""
+
+
 class Population:
     """Main rows (one per employee, or per employee and period) and related tables' rows, for one policy."""
 
     def __init__(self, graph: RuleGraph, rows: list[dict] | None = None, row_numbers: list[int] | None = None,
                  related: dict[str, list[dict]] | None = None, *, source: str = "<data>", path: str | Path | None = None,
-                 load: Callable[[], object] | None = None, cell_errors: list | None = None, skipped: int = 0):
+                 load: Callable[[], object] | None = None, cell_errors: list | None = None, skipped: int = 0,
+                 params: dict[str, object] | None = None):
         """rows: validated main rows; or load: a function returning a DataTable (rows, row_numbers, errors)
         read from path when first needed. related: every related table the policy declares."""
         if rows is None and load is None:
             raise ValueError("a population needs rows, or a way to load them")
         check_related(graph, related or {})
         self.graph = graph
+        self.params = complete_params(graph, params or {})  # every parameter's value for this run
         self.related = dict(related or {})
         self.source = source
         self.path = Path(path) if path is not None else None
@@ -43,6 +49,8 @@ class Population:
         self._load = load
         self._cell_errors = list(cell_errors or [])
         self.skipped = skipped  # main rows left out because of bad cells
+        if rows is not None:
+            self._check_periods()
 
     @property
     def loaded(self) -> bool:
@@ -55,6 +63,30 @@ class Population:
             self._row_numbers = table.row_numbers
             self._cell_errors.extend(table.errors)
             self.skipped = table.skipped
+            self._check_periods()
+
+    def _check_periods(self) -> None:
+        """Rows whose period label cannot be put in time order with the others are bad cells, like any other."""
+        name = self.graph.period
+        if name is None or self.graph.nodes[name].type.kind != "text" or not self._rows:
+            return
+        numbers = self._row_numbers or list(range(1, len(self._rows) + 1))
+        bad = bad_periods([row[name] for row in self._rows])
+        if not bad:
+            return
+        from pkrules.io.tables import CellError
+
+        column = self.graph.nodes[name].decl.column or name
+        kept, kept_numbers = [], []
+        for row, number in zip(self._rows, numbers):
+            problem = bad.get(row[name])
+            if problem is None:
+                kept.append(row)
+                kept_numbers.append(number)
+            else:
+                self._cell_errors.append(CellError(number, column, str(row[name]), problem))
+        self.skipped += len(self._rows) - len(kept)
+        self._rows, self._row_numbers = kept, kept_numbers
 
     @property
     def rows(self) -> list[dict]:
@@ -82,6 +114,80 @@ class Population:
 
 
 
+def complete_params(graph: RuleGraph, given: dict[str, object]) -> dict[str, object]:
+    """Every parameter of the policy: as given, else its default; a missing or unknown one is a ParameterError."""
+    from pkrules.language.builtins import default_value
+    from pkrules.messages import tr
+
+    unknown = [name for name in given if name not in graph.nodes or graph.nodes[name].kind != "parameter"]
+    if unknown:
+        names = ", ".join(n.name for n in graph.parameters) or tr("none")
+        raise ParameterError(tr("the policy has no parameter {name} (its parameters: {names})", name=unknown[0],
+                                names=names))
+    values: dict[str, object] = {}
+    for node in graph.parameters:
+        if node.name in given:
+            values[node.name] = given[node.name]
+        elif node.decl.default is not None:
+            values[node.name] = default_value(node.type, node.decl.default)
+        else:
+            raise ParameterError(tr("this policy needs the parameter {name}: give it with --param {name}=… "
+                                    "(or in a --params file)", name=node.name))
+    return values
+
+
+def read_params(graph: RuleGraph, texts: dict[str, str]) -> dict[str, object]:
+    """Parameters as people type them (--param 利润=1200万) → values of their types, checked against their limits."""
+    from pkrules.io.tables import Column, _constraint_checks
+    from pkrules.messages import tr
+    from pkrules.values.cells import parse_cell
+
+    values: dict[str, object] = {}
+    for name, text in texts.items():
+        node = graph.nodes.get(name)
+        if node is None or node.kind != "parameter":
+            complete_params(graph, {name: None})  # says which parameters there are
+        try:
+            value = parse_cell(node.type, text)  # type: ignore[union-attr]
+            for rule in _constraint_checks([Column(name, node.type, node.decl)])[name]:  # type: ignore[union-attr]
+                problem = rule(value)
+                if problem:
+                    raise ValueError(problem)
+        except ValueError as problem:
+            raise ParameterError(tr("parameter {name}: '{text}' — {problem}", name=name, text=text,
+                                    problem=str(problem))) from None
+        values[name] = value
+    return values
+
+
+def bad_periods(labels: list) -> dict[str, str]:
+    """The labels of a text period column that cannot be ordered with the rest, each with why."""
+    from pkrules.values.periods import PeriodLabelError, order_periods
+
+    bad: dict[str, str] = {}
+    remaining = list(dict.fromkeys(label for label in labels if isinstance(label, str)))
+    while remaining:
+        try:
+            order_periods(remaining)
+            return bad
+        except PeriodLabelError as problem:
+            bad[problem.label] = str(problem)
+            remaining = [label for label in remaining if label != problem.label]
+    return bad
+
+
+def period_key(graph: RuleGraph, values):
+    """How the periods of a column are put in order: text labels by the time they name (2024年9月 before
+    2024年10月), a one-of by its declared order, numbers and dates by value. Raises PeriodLabelError."""
+    node = graph.nodes[graph.period]  # type: ignore[index]
+    if node.type.kind == "enum":
+        place = {v: n for n, v in enumerate(node.type.values)}
+        return lambda v: place.get(v, len(place))
+    from pkrules.values.periods import period_sort_key
+
+    return period_sort_key(values)
+
+
 def check_related(graph: RuleGraph, related: dict[str, list[dict]]) -> None:
     """Every related table the policy reads is given, and no other."""
     unknown = [name for name in related if name not in graph.related]
@@ -95,7 +201,8 @@ def check_related(graph: RuleGraph, related: dict[str, list[dict]]) -> None:
 
 
 def open_population(graph: RuleGraph, path: str | Path, related: dict[str, str | Path] | None = None,
-                    sheet: str | None = None, table: str | None = None) -> Population:
+                    sheet: str | None = None, table: str | None = None,
+                    params: dict[str, object] | None = None) -> Population:
     """The population in a data file (CSV, Parquet, Excel, SQLite) and the related tables' files.
 
     The main rows are read when a backend asks for them (the fast path reads CSV and Parquet
@@ -112,8 +219,8 @@ def open_population(graph: RuleGraph, path: str | Path, related: dict[str, str |
         main = read_data(graph, path, sheet=sheet, table=table)
         tables, problems = _read_related(graph, main.rows, given)
         return Population(graph, main.rows, main.row_numbers, tables, source=str(path), path=path,
-                          cell_errors=list(main.errors) + problems, skipped=main.skipped)
-    return Population(graph, load=lambda: read_data(graph, path), path=path, source=str(path))
+                          cell_errors=list(main.errors) + problems, skipped=main.skipped, params=params)
+    return Population(graph, load=lambda: read_data(graph, path), path=path, source=str(path), params=params)
 
 
 def _read_related(graph: RuleGraph, rows: list[dict], given: dict[str, str | Path]) -> tuple[dict[str, list[dict]], list]:

@@ -31,8 +31,8 @@ def render_tree(explanation: Explanation, colour: bool = False) -> str:
 def _headline(node: TraceNode, lang: str) -> str:
     value = format_value(node.value, node.type, lang=lang)
     where = f"  [{say(lang, 'line', n=node.line)}]" if node.line else ""
-    if node.kind == "input":
-        return f"{node.name} = {value}  ({say(lang, 'input')})"
+    if node.kind in ("input", "parameter"):
+        return f"{node.name} = {value}  ({say(lang, node.kind)})"
     if node.repeated:
         return f"{node.name} = {value}  ({say(lang, 'shown_above')}){where}"
     return f"{node.name} = {value}{where}"
@@ -45,7 +45,7 @@ def _tree_lines(node: TraceNode, prefix: str, lines: list[str], lang: str, is_ro
     else:
         lines.append(prefix + ("└─ " if last else "├─ ") + _headline(node, lang))
         body_prefix = prefix + ("   " if last else "│  ")
-    if node.kind == "input" or node.repeated:
+    if node.kind in ("input", "parameter") or node.repeated:
         return
     bar = "│ " if node.children else "  "
     detail = body_prefix + bar
@@ -82,7 +82,7 @@ def render_markdown(explanation: Explanation) -> str:
     computed: list[TraceNode] = []
 
     def collect(node: TraceNode) -> None:
-        if node.kind == "input":
+        if node.kind in ("input", "parameter"):
             inputs.setdefault(node.name, node)
             return
         if node.repeated:

@@ -39,20 +39,38 @@ class Declined(PkrulesError):
 
 
 class RowError(Exception):
-    """A value that cannot be computed for one employee (division by zero, a missing lookup…)."""
+    """A value that cannot be computed for one employee (division by zero, a missing lookup…).
 
-    def __init__(self, message: str, span: "Span | None" = None):
+    causes: the cells (definition, row) whose failure this one reports (a group member's error,
+    an earlier period's): when this error matters, so do theirs.
+    """
+
+    def __init__(self, message: str, span: "Span | None" = None, causes: tuple = ()):
         super().__init__(message)
         self.message = message
         self.span = span
+        self.causes = tuple(causes)
 
 
 class Upstream(Exception):
-    """A value this row needs is missing because of the row's own earlier error (already reported).
+    """A value this row needs is missing because an earlier value failed: cause is that cell (definition, row).
 
     Failed values are stored as None; a row is still evaluated for the nodes
     that do not depend on what failed, so one error does not hide the rest.
+    An error is reported only where it matters: for an output of the policy, or
+    for a value that one needs (a branch not taken needs nothing).
     """
+
+    def __init__(self, cause: "tuple[str, int] | None" = None):
+        super().__init__()
+        self.cause = cause
+
+
+def causes_of(failure: Exception) -> tuple:
+    """The cells behind a failure caught while reading another value."""
+    if isinstance(failure, Upstream):
+        return (failure.cause,) if failure.cause is not None else ()
+    return getattr(failure, "causes", ())
 
 
 @dataclass
@@ -141,4 +159,10 @@ def row_of(keys: Sequence, periods: Sequence | None, key: object, period: object
         return matches[0] if matches else None
     if period is not None:
         return next((i for i in matches if same_key(periods[i], period)), None)
-    return max(matches, key=lambda i: periods[i])
+    from pkrules.values.periods import PeriodLabelError, period_sort_key
+
+    try:
+        order = period_sort_key(periods[i] for i in matches)
+    except PeriodLabelError:
+        order = lambda v: v  # noqa: E731 - unordered labels were refused when read; keep the old answer
+    return max(matches, key=lambda i: order(periods[i]))

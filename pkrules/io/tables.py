@@ -88,11 +88,18 @@ def _constraint_checks(columns: list[Column]):
     return checks
 
 
-def _validator(type_: Type, rules: list):
+def _validator(type_: Type, rules: list, decl: Any = None):
     # A closure taking exactly one argument: pydantic passes validation info to
     # functions that take two.
+    from pkrules.language.builtins import default_value
+
+    optional = bool(getattr(decl, "optional", False))
+    default = default_value(type_, decl.default) if optional and decl.default is not None else None
+
     def validate(value: Any) -> Any:
         raw = value if isinstance(value, str) else str(value)
+        if optional and not raw.strip():
+            return default  # a blank cell of an optional input: its default, or no value
         parsed = parse_cell(type_, raw)
         for rule in rules:
             problem = rule(parsed)
@@ -116,7 +123,7 @@ def _row_model(columns: list[Column]):
     checks = _constraint_checks(columns)
     fields: dict[str, Any] = {}
     for node in columns:
-        fields[node.name] = (Annotated[Any, BeforeValidator(_validator(node.type, checks[node.name]))], ...)
+        fields[node.name] = (Annotated[Any, BeforeValidator(_validator(node.type, checks[node.name], node.decl))], ...)
     return create_model("PolicyRow", __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
 
 

@@ -52,6 +52,9 @@ class Text:
 class Name:
     name: str
     span: Span = _span()
+    # The value of a named constant (threshold = 50万) this name refers to, set by the checker, so that a
+    # name may stand wherever a fixed number must (tier limits, weights, top N%, rounding steps).
+    constant: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,10 @@ class Aggregate:
     within: "Expr | None" = None
     across: bool = False  # over every period, not just the row's own
     source: str | None = None  # `from ratings`: over the employee's rows of a related table
+    # Over periods up to this one (year to date, 本年累计): year | quarter | month | all | since
+    to_date: str | None = None
+    earlier: bool = False  # only the periods before this one (earlier this year, 本年此前)
+    since: "Expr | None" = None  # to_date "since": from the period of this date on
     span: Span = _span()
 
 
@@ -207,9 +214,17 @@ class Tiered:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class WeightedSum:
+    """A scorecard written inside a formula (加权（a 60%，b 40%）): one scorecard per grade in one table."""
+
+    rows: tuple["WeightRow", ...]
+    span: Span = _span()
+
+
 Expr = Union[
     Number, Percent, Date, Text, Name, Neg, Binary, Compare, Between, InList, Logic, Not,
-    IfExpr, Call, ValueOf, Aggregate, Rank, Top, Split, Tiered, Group,
+    IfExpr, Call, ValueOf, Aggregate, Rank, Top, Split, Tiered, Group, WeightedSum,
 ]
 
 
@@ -227,6 +242,8 @@ class InputDecl:
     key: bool = False
     column: str | None = None
     period: bool = False  # the column that says which period a row is for
+    optional: bool = False  # a cell may be blank: then the value is the default, or there is none
+    default: "Expr | None" = None
     name_span: Span = _span()
     type_span: Span = _span()
     span: Span = _span()
@@ -238,6 +255,7 @@ class Definition:
 
     name: str
     body: Expr
+    guard: "Expr | None" = None  # `… only if is_manager` (仅当): elsewhere it does not apply (blank, no error)
     name_span: Span = _span()
     span: Span = _span()
 
@@ -292,6 +310,8 @@ class Lookup:
     entries: tuple[LookupEntry, ...]
     file: str | None = None  # entries come from this CSV file, next to the policy
     column: str | None = None  # the file's value column, when not named like the lookup
+    unit: str | None = None  # `as money`: the type of the file's values (else numbers are bare numbers)
+    matchup: bool = False  # `(matchup)` (对阵): keys meet their values, each pair written both ways
     name_span: Span = _span()
     file_span: Span = _span()
     span: Span = _span()
@@ -364,6 +384,8 @@ class Policy:
     outputs: Output | None = None
     related: tuple[RelatedTable, ...] = ()
     language: str = field(default="en", compare=False)  # zh when written with Chinese keywords
+    parameters: tuple[InputDecl, ...] = ()  # values given when the policy runs, the same for everyone
+    appraisal: object = None  # the appraisal process block (language/appraisal.py: Appraisal), if declared
     span: Span = _span()
 
 

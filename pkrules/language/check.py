@@ -11,13 +11,15 @@ from pkrules.values.numbers import format_exact
 
 from pkrules.language import ast
 from pkrules.language.builtins import (
-    FUNCTION_LIST, FUNCTIONS, YES_WORDS, aggregate_word, constant_value, did_you_mean, example_word, expressions_of,
+    DATE_FUNCTIONS, FUNCTION_LIST, FUNCTIONS, YES_WORDS, aggregate_word, constant_value, default_value, did_you_mean,
+    example_word, expressions_of,
     function_of,
 )
 from pkrules.language.diagnostics import Diagnostic, Note
 from pkrules.language.grammar import KEYWORDS
 from pkrules.language.rule_graph import NameRef, Node, RuleGraph
 from pkrules.language.source import SourceFile, Span
+from pkrules.messages import tr
 from pkrules.values.types import BOOL, CONST, DATE, ENUM, MONEY, NUMBER, PERCENT, TEXT, TYPE_NAMES, WHOLE, T_BOOL, T_CONST, T_DATE, T_MONEY, T_NUMBER, T_TEXT, T_WHOLE, Type, UnitError, divide, input_type, multiply, unify
 from pkrules.messages import tr
 
@@ -47,6 +49,11 @@ class Checker:
         self.related: dict[str, dict[str, Type]] = {}  # related table → its columns' types
         self.related_tables: dict[str, ast.RelatedTable] = {}
         self.related_env: dict[str, Type] | None = None  # the columns visible inside `… from table`
+        self.pending: set[str] = set()  # a recursive group's definitions whose types are being found
+        self.recursive: dict[str, tuple[str, ...]] = {}
+        self.delayed: dict[str, set[str]] = {}
+        self._blank_names: dict[str, ast.Expr | None] = {}
+        self.constants: dict[str, Fraction] = {}  # definitions that are fixed numbers (threshold = 50万)
 
     # -- reporting
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None, notes=()) -> None:
@@ -58,17 +65,30 @@ class Checker:
     # -- the pass
     def run(self) -> RuleGraph | None:
         self._declare_inputs()
+        self._declare_parameters()
         self._declare_related()
         self._declare_definitions()
-        deps = {name: self._dependencies(node) for name, node in self.nodes.items() if not node.is_input}
+        deps = {name: self._dependencies(node) for name, node in self.nodes.items() if not node.is_given}
+        self.delayed = {name: self._delayed_only(node) for name, node in self.nodes.items() if not node.is_given}
         order, cyclic = self._order(deps)
         self._check_chains(order, deps)
         for name in order:
-            self._check_declaration(self.nodes[name], deps[name])
+            if name in self.recursive and self.recursive[name][0] == name:
+                self._check_recursive(self.recursive[name], deps)
+            elif name not in self.recursive:
+                self._check_declaration(self.nodes[name], deps[name])
         for name in cyclic:
             self.nodes[name].type = T_ERROR
             self.used.update(dep for dep, _ in deps[name])
         self._check_outputs()
+        if self.policy.appraisal is not None:
+            from pkrules.language.appraisal import check_appraisal
+
+            inputs = {n.name: n for n in self.nodes.values() if n.is_input}
+            self.diagnostics.extend(check_appraisal(self.policy.appraisal, inputs, self.key))
+            for stage in self.policy.appraisal.stages:
+                self.used.update(name for name in stage.scores if name in inputs)  # entered at a stage: used
+        self._check_blanks()
         self._check_unused_inputs()
         for example in self.policy.examples:
             self._check_example(example)
@@ -77,7 +97,8 @@ class Checker:
         return RuleGraph(
             self.source, self.policy, self.nodes, order, self.key or "",
             {k: v for k, v in self.refs.items()}, self.types, self.diagnostics, self.lookup_tables, self.period,
-            {name: (self.related_tables[name], columns) for name, columns in self.related.items()})
+            {name: (self.related_tables[name], columns) for name, columns in self.related.items()},
+            recursive=dict(self.recursive), delayed={name: found for name, found in self.delayed.items() if found})
 
     # -- inputs
     def _declare_inputs(self) -> None:
@@ -131,6 +152,19 @@ class Checker:
                 self.enum_values.setdefault(value, decl.name)
         return type_
 
+    def _declare_parameters(self) -> None:
+        """Values given when the policy runs: typed and limited like inputs, never blank (a default, or required)."""
+        for decl in self.policy.parameters:
+            if decl.name in self.nodes:
+                self._duplicate(decl.name, decl.name_span)
+                continue
+            if decl.key or decl.period or decl.column is not None or (decl.optional and decl.default is None):
+                self.error("parameter", tr("a parameter is one value for the whole run: it cannot be a key, a period, "
+                                           "a column or blank (give it a default instead)"), decl.span)
+            type_ = self._input_type(decl)
+            self._check_constraints(decl, type_)
+            self.nodes[decl.name] = Node(decl.name, "parameter", decl, type_, (), decl.span)
+
     def _declare_related(self) -> None:
         """Second tables (several rows per employee), linked to the employee's key by a column."""
         for table in self.policy.related:
@@ -163,7 +197,28 @@ class Checker:
             self.related[table.name] = columns
             self.related_tables[table.name] = table
 
+    def _check_default(self, decl: ast.InputDecl, type_: Type) -> None:
+        """`default 0`: a fixed value of the input's own type, within its limits."""
+        value = decl.default
+        if value is None or type_.kind == "error":
+            return
+        if decl.key or decl.period:
+            self.error("default-value", tr("{name} identifies a row; it cannot be blank or have a default",
+                                           name=decl.name), value.span)
+            return
+        if default_value(type_, value) is None:
+            self.error("default-value", tr("the default of {name} must be {what}, written as in an example",
+                                           name=decl.name, what=type_.describe()), value.span,
+                       hint=tr("e.g. default 0, default \"无\", default no, default 2025-01-01"))
+            return
+        if type_.numeric:
+            try:
+                unify(type_, self._literal_type(value), f"default of {decl.name}")
+            except UnitError as e:
+                self.error("units", str(e), value.span, e.hint)
+
     def _check_constraints(self, decl: ast.InputDecl, type_: Type) -> None:
+        self._check_default(decl, type_)
         bounds = [e for e in (decl.low, decl.high) if e is not None] + [e for _, e in decl.compares]
         for bound in bounds:
             if not type_.numeric and type_.kind != "error":
@@ -225,6 +280,53 @@ class Checker:
                         out.append((sub.group, sub.span))
         return out
 
+    def _delayed_only(self, node: Node) -> set[str]:
+        """The names a declaration reads only in earlier periods (previous(x), sum x earlier this year):
+        a definition may use its own earlier values (a running total), which is not a cycle."""
+        now: set[str] = set()
+        before: set[str] = set()
+        for expr in expressions_of(node.decl):
+            for name, delayed in self._uses(expr, False):
+                (before if delayed else now).add(name)
+        return before - now
+
+    def _uses(self, expr, delayed: bool):
+        """(name, read only in earlier periods?) for every definition or input an expression reads."""
+        if isinstance(expr, ast.Aggregate) and expr.source is not None:
+            columns = self.related.get(expr.source, {})
+            for part in (expr.operand, expr.where):
+                if part is not None:
+                    for sub in ast.walk(part):
+                        if isinstance(sub, ast.Name) and sub.name not in columns and sub.name in self.nodes:
+                            yield sub.name, delayed
+            return
+        if isinstance(expr, ast.Name):
+            if expr.name in self.nodes:
+                yield expr.name, delayed
+            return
+        if isinstance(expr, ast.ValueOf):
+            if expr.name in self.nodes:
+                yield expr.name, delayed
+            if expr.group in self.nodes:
+                yield expr.group, delayed
+            yield from self._uses(expr.key, delayed)
+            return
+        if isinstance(expr, ast.Call) and function_of(expr.func) == "previous" and expr.args:
+            yield from self._uses(expr.args[0], True)
+            for arg in expr.args[1:]:
+                yield from self._uses(arg, delayed)
+            return
+        if isinstance(expr, ast.Aggregate) and expr.earlier:
+            for part in (expr.operand, expr.where):
+                if part is not None:
+                    yield from self._uses(part, True)
+            for part in (expr.within, expr.since):
+                if part is not None:
+                    yield from self._uses(part, delayed)
+            return
+        for child in ast.children(expr):
+            yield from self._uses(child, delayed)
+
     def _walk_outside_related(self, expr):
         """Every sub-expression, except the related table's own columns inside `… from table`
         (with a stack, as ast.walk: deep expressions must not make it quadratic)."""
@@ -243,7 +345,32 @@ class Checker:
             stack.extend(reversed(ast.children(current)))
 
     def _order(self, deps: dict[str, list[tuple[str, Span]]]) -> tuple[list[str], list[str]]:
-        """Definitions in dependency order; cycles reported with each step."""
+        """Definitions in dependency order; cycles reported with each step.
+
+        Definitions that use each other only through earlier periods (a running total:
+        total = previous(total, 0) + sales) are a recursive group, evaluated period by period;
+        their order here is the order within one period."""
+        self.recursive = {}
+        groups = _strongly_connected(deps)
+        of_group = {name: n for n, group in enumerate(groups) for name in group}
+        # Within a group, a use in an earlier period does not order the definitions.
+        edges = {name: [(d, sp) for d, sp in found if not (d in self.delayed[name] and of_group.get(d) == of_group[name])]
+                 for name, found in deps.items()}
+        for group in groups:
+            if len(group) > 1 or any(dep == group[0] for dep, _ in deps[group[0]]):
+                within = _topological({name: [d for d, _ in edges[name] if d in group] for name in group})
+                if within is not None and self.period is not None:
+                    for name in within:
+                        self.recursive[name] = tuple(within)
+        order, cyclic = self._order_plain(edges)
+        if self.recursive:
+            # Each recursive group in one run, after every group it uses (Tarjan finds them in that order).
+            bad = set(cyclic)
+            order = [name for group in groups if not bad & set(group)
+                     for name in (self.recursive[group[0]] if group[0] in self.recursive else group)]
+        return order, cyclic
+
+    def _order_plain(self, deps: dict[str, list[tuple[str, Span]]]) -> tuple[list[str], list[str]]:
         order: list[str] = []
         state: dict[str, int] = {}  # 1 visiting, 2 done
         cyclic: set[str] = set()
@@ -316,12 +443,38 @@ class Checker:
         decl = node.decl
         if isinstance(decl, ast.Definition):
             node.type = self._infer(decl.body)
+            value = constant_value(decl.body)
+            if value is not None and decl.guard is None and node.type.numeric:
+                self.constants[node.name] = value
+            if decl.guard is not None:
+                guard = self._infer(decl.guard)
+                if guard.kind not in (BOOL, "error"):
+                    self.error("condition-type", tr("'only if' (仅当) needs a yes/no condition, but this is {what}",
+                                                    what=guard.describe()), decl.guard.span)
         elif isinstance(decl, ast.Table):
             node.type = self._check_table(decl)
         elif isinstance(decl, ast.Lookup):
             node.type = self._check_lookup(decl)
         elif isinstance(decl, ast.Weighted):
             node.type = self._check_weighted(decl)
+
+    def _check_recursive(self, group: tuple[str, ...], deps) -> None:
+        """Definitions that use their own earlier values: their types are found in two passes, the first
+        taking an earlier value not known yet as its default's (previous(total, 0): a number)."""
+        said = len(self.diagnostics)
+        self.pending = set(group)
+        found = None
+        for _ in range(4):  # until the types settle (a total of amounts is an amount after one round)
+            for name in group:
+                self._check_declaration(self.nodes[name], deps[name])
+            del self.diagnostics[said:]
+            types = [self.nodes[name].type for name in group]
+            if types == found:
+                break
+            found = types
+        self.pending = set()
+        for name in group:
+            self._check_declaration(self.nodes[name], deps[name])
 
     def _check_table(self, table: ast.Table) -> Type:
         result: Type | None = None
@@ -350,6 +503,36 @@ class Checker:
         return result or T_ERROR
 
     def _check_lookup(self, lookup: ast.Lookup) -> Type:
+        found = self._check_lookup_body(lookup)
+        if lookup.matchup:
+            self._check_matchup(lookup)
+        return found
+
+    def _check_matchup(self, lookup: ast.Lookup) -> None:
+        """A matchup (对阵) pairs keys with keys: A meets B exactly when B meets A, and no one meets themselves."""
+        pairs: dict[object, object] = {}
+        if lookup.file is not None:
+            pairs = dict(self.lookup_tables.get(lookup.name, ({}, {}))[0])
+        else:
+            for entry in lookup.entries:
+                if entry.key is None:
+                    continue
+                value = entry.value.value if isinstance(entry.value, ast.Text) else \
+                    entry.value.name if isinstance(entry.value, ast.Name) else constant_value(entry.value)
+                pairs[entry.key] = value
+        one_way = [(k, v) for k, v in pairs.items() if v != k and pairs.get(v) != k]
+        themselves = [k for k, v in pairs.items() if v == k]
+        if one_way:
+            shown = "; ".join(tr("{a} → {b}, but {b} → {c}", a=k, b=v, c=pairs.get(v, "—")) for k, v in one_way[:3])
+            self.warning("matchup", tr("{name} is a matchup, but {n} of {total} pairings are one-way: {shown}",
+                                       name=lookup.name, n=len(one_way), total=len(pairs), shown=shown),
+                         lookup.name_span, hint=tr("write each pair both ways: if A meets B, B meets A"))
+        if themselves:
+            self.warning("matchup", tr("{name} is a matchup, but {n} meet themselves: {shown}", name=lookup.name,
+                                       n=len(themselves), shown=", ".join(map(str, themselves[:3]))),
+                         lookup.name_span, hint=tr("give each of them another opponent"))
+
+    def _check_lookup_body(self, lookup: ast.Lookup) -> Type:
         key_type = self._infer(lookup.key)
         if lookup.file is not None:
             return self._check_file_lookup(lookup, key_type)
@@ -370,6 +553,11 @@ class Checker:
                 elif key_type.numeric and not isinstance(entry.key, Fraction):
                     self.error("lookup-key-type", tr("{name} looks up by a number, but '{key}' is not one", name=lookup.name,
                                                      key=entry.key), entry.key_span)
+                elif key_type.kind == PERCENT and not self.source.snippet(entry.key_span).rstrip().endswith(("%", "％")):
+                    written = self.source.snippet(entry.key_span)
+                    self.error("lookup-key-type", tr("{name} looks up by a percentage; {key} without % is {percent}",
+                                                     name=lookup.name, key=written, percent=format_exact(entry.key * 100) + "%"),
+                               entry.key_span, hint=tr("write the key as {key}%", key=written))
             result = self._join(result, self._infer(entry.value), entry.value.span, tr("the values of {name}", name=lookup.name))
         if key_type.kind == ENUM and not has_default:
             missing = [v for v in key_type.values if v not in seen]
@@ -402,17 +590,47 @@ class Checker:
                 self.error("lookup-missing", tr("{file} has no row for {missing}", file=lookup.file,
                                                 missing=tr(", ").join(missing)), lookup.file_span,
                            hint=tr("add a row for {value} to {file}", value=missing[0], file=lookup.file))
+        if lookup.unit is not None:
+            return self._lookup_unit(lookup, table, lines, texts)
         return T_TEXT if texts else T_CONST
 
+    def _lookup_unit(self, lookup: ast.Lookup, table: dict, lines: dict, texts: bool) -> Type:
+        """`from "rates.csv" as money`: the file's values are amounts (percentages, whole numbers …)."""
+        kind = TYPE_NAMES.get(lookup.unit.lower() if lookup.unit.isascii() else lookup.unit)  # type: ignore[union-attr]
+        if kind not in (MONEY, PERCENT, NUMBER, WHOLE):
+            choices = [k for k, v in TYPE_NAMES.items() if v in (MONEY, PERCENT, NUMBER, WHOLE)]
+            suggestion = did_you_mean(lookup.unit, choices)  # type: ignore[arg-type]
+            self.error("unknown-type", tr("a lookup file's values can be money, percent, number or whole, not '{unit}'",
+                                          unit=lookup.unit), lookup.span,
+                       hint=tr("did you mean '{suggestion}'?", suggestion=suggestion) if suggestion else None)
+            return T_ERROR
+        if texts:
+            key, word = next((k, v) for k, v in table.items() if isinstance(v, str))
+            self.error("lookup-file", tr("{file}:{line}: '{word}' is not a number, but the values are {what}",
+                                         file=lookup.file, line=lines[key], word=word, what=Type(kind).describe()),
+                       lookup.file_span)
+            return T_ERROR
+        if kind == WHOLE:
+            odd = next((k for k, v in table.items() if Fraction(v).denominator != 1), None)
+            if odd is not None:
+                self.error("lookup-file", tr("{file}:{line}: {value} is not a whole number", file=lookup.file,
+                                             line=lines[odd], value=format_exact(table[odd])), lookup.file_span)
+                return T_ERROR
+        return Type(kind)
+
     def _check_weighted(self, weighted: ast.Weighted) -> Type:
+        return self._check_weights(weighted.rows, weighted.name, weighted.name_span)
+
+    def _check_weights(self, rows, name: str, name_span: Span) -> Type:
+        """A scorecard's rows: numeric components, each once, weighted by fixed percentages adding up to 100%."""
         total = Fraction(0)
         complete = True
         seen: set[str] = set()
-        for row in weighted.rows:
+        for row in rows:
             component = self._infer(row.component)
             if row.component.name in seen:
                 self.error("duplicate-weight", tr("{name} is weighted twice in {table}", name=row.component.name,
-                                                  table=weighted.name), row.component.span)
+                                                  table=name), row.component.span)
             seen.add(row.component.name)
             if component.kind == MONEY:
                 self.error("units", tr("{name} is money; a scorecard weighs scores, not amounts", name=row.component.name),
@@ -421,21 +639,21 @@ class Checker:
             elif not component.numeric and component.kind != "error":
                 self.error("weighted-type", tr("{name} is {type}; a scorecard weighs numbers", name=row.component.name,
                                                type=component.describe()), row.component.span)
-            weight = constant_value(row.weight)
             weight_type = self._infer(row.weight)
+            weight = constant_value(row.weight)
             if weight is None or weight_type.kind not in (PERCENT, CONST):
                 self.error("weight", tr("a weight must be a percentage such as 20%"), row.weight.span)
                 complete = False
             else:
                 total += weight
-        if complete and total != 1 and weighted.rows:
-            bare = all(isinstance(row.weight, ast.Number) for row in weighted.rows)
+        if complete and total != 1 and rows:
+            bare = all(isinstance(row.weight, ast.Number) for row in rows)
             shown = (tr("{total} (as written, without %)", total=format_exact(total)) if bare
                      else f"{format_exact(total * 100)}%")
             hint = (tr("weights are percentages: write 50% rather than 50") if bare and total == 100
                     else tr("scorecard weights must add up to exactly 100%"))
-            self.error("weights-sum", tr("the weights of {name} add up to {total}, not 100%", name=weighted.name,
-                                         total=shown), weighted.name_span, hint=hint)
+            self.error("weights-sum", tr("the weights of {name} add up to {total}, not 100%", name=name,
+                                         total=shown), name_span, hint=hint)
         return T_NUMBER
 
     # -- expressions
@@ -515,8 +733,8 @@ class Checker:
             return T_WHOLE
         if isinstance(expr, ast.Top):
             self._numeric_operand(expr.operand, tr("top") if not expr.bottom else tr("bottom"))
-            amount = constant_value(expr.amount)
             amount_type = self._infer(expr.amount)
+            amount = constant_value(expr.amount)
             if amount is None or amount_type.kind not in (PERCENT, CONST) or amount < 0 or (amount_type.kind == CONST and amount.denominator != 1):
                 self.error("top-amount", tr("write top as a percentage (top 10%) or a number of people (top 3)"),
                            expr.amount.span)
@@ -534,6 +752,9 @@ class Checker:
             return T_MONEY if pool.kind in (MONEY, CONST) else pool
         if isinstance(expr, ast.Tiered):
             return self._tiered(expr)
+        if isinstance(expr, ast.WeightedSum):
+            word = "加权（…）" if self.policy.language == "zh" else "weighted(…)"
+            return self._check_weights(expr.rows, word, expr.span)
         raise AssertionError(f"unhandled expression {type(expr).__name__}")
 
     def _name_type(self, name: ast.Name) -> Type:
@@ -543,6 +764,10 @@ class Checker:
         if name.name in self.nodes:
             self.refs[id(name)] = NameRef("node", name.name)
             self.used.add(name.name)
+            if name.name in self.constants:  # a named constant: usable wherever a fixed number must be
+                object.__setattr__(name, "constant", self.constants[name.name])
+            if name.name in self.pending and self.nodes[name.name].type.kind == "error":
+                return T_CONST  # an earlier value of a running total whose type is being found: a bare number
             return self.nodes[name.name].type
         lowered = name.name.lower() if name.name.isascii() else name.name
         if lowered in YES_WORDS:
@@ -573,6 +798,8 @@ class Checker:
         if "error" in (left.kind, right.kind):
             return T_ERROR
         symbol = {"*": "×", "/": "÷"}.get(expr.op, expr.op)
+        if DATE in (left.kind, right.kind):
+            return self._date_arithmetic(expr, left, right)
         for side, t in ((expr.left, left), (expr.right, right)):
             if not t.numeric:
                 self.error("type", tr("'{symbol}' needs numbers, but this is {type}", symbol=symbol, type=t.describe()),
@@ -595,6 +822,20 @@ class Checker:
             }[expr.op]()
             self.error("units", message, expr.span, e.hint)
             return T_ERROR
+
+    def _date_arithmetic(self, expr: ast.Binary, left: Type, right: Type) -> Type:
+        """date − date is a whole number of days; date ± days is a date."""
+        if expr.op == "-" and left.kind == right.kind == DATE:
+            return T_WHOLE
+        if expr.op in "+-" and left.kind == DATE and right.kind in (WHOLE, CONST):
+            return T_DATE
+        if expr.op == "+" and right.kind == DATE and left.kind in (WHOLE, CONST):
+            return T_DATE
+        self.error("type", tr("dates can be subtracted (days between them) and moved by a whole number of days "
+                              "(joined + 30), nothing else: {left} {op} {right}", left=left.describe(), op=expr.op,
+                              right=right.describe()), expr.span,
+                   hint=tr("months between two dates: months_between(joined, left_on) (相差月数)"))
+        return T_ERROR
 
     def _compare(self, expr: ast.Compare) -> Type:
         types = [None] * len(expr.operands)
@@ -682,8 +923,21 @@ class Checker:
             self.error("unknown-function", tr("unknown function '{name}'", name=call.func), call.span,
                        hint=tr("did you mean '{guess}'? {more}", guess=suggestion, more=functions) if suggestion else functions)
             return T_ERROR
-        if any(t.kind == "error" for t in arg_types):
+        if func in ("previous", "consecutive") and self.period is None:
+            self.error("no-period", f"{func} needs data with several periods", call.span,
+                       hint="mark the input that says which period a row is for, e.g.  month: text period")
             return T_ERROR
+        own_earlier = func == "previous" and call.args and isinstance(call.args[0], ast.Name) and \
+            call.args[0].name in self.pending
+        if any(t.kind == "error" for t in arg_types[1 if own_earlier else 0:]):
+            return T_ERROR
+        if func == "given":
+            if len(call.args) != 1 or not isinstance(call.args[0], ast.Name) or call.args[0].name not in self.nodes:
+                self.error("type", tr("given takes the name of an input or a definition: given(mentor)"), call.span)
+                return T_ERROR
+            return T_BOOL
+        if func in DATE_FUNCTIONS or func == "year":
+            return self._date_function(call, func, arg_types)
         if func in ("previous", "consecutive", "week", "month", "quarter", "year"):
             return self._period_function(call, func, arg_types)
         written = call.func  # messages name the function as the author wrote it (最小, min)
@@ -742,8 +996,24 @@ class Checker:
             self._match_value(group.type, expr.key, "=")
         return node.type
 
+    def _date_function(self, call: ast.Call, func: str, arg_types: list[Type]) -> Type:
+        """Functions of dates, or of period labels (期初（月份）: the first day of 2025年3月)."""
+        count, gives = DATE_FUNCTIONS.get(func, (1, "whole"))
+        wanted = "(joined, left_on)" if count == 2 else "(joined)"
+        if len(call.args) != count:
+            self.error("arity", tr("{func} takes {count} date(s): {func}{example}", func=call.func, count=count,
+                                   example=wanted), call.span)
+            return T_ERROR
+        for arg, t in zip(call.args, arg_types):
+            labels = t.kind == TEXT and count == 1  # a period label such as 2025年3月
+            if t.kind != DATE and not labels:
+                self.error("type", tr("{func} needs a date, but this is {what}", func=call.func, what=t.describe()),
+                           arg.span)
+                return T_ERROR
+        return T_DATE if gives == "date" else T_WHOLE
+
     def _period_function(self, call: ast.Call, func: str, arg_types: list[Type]) -> Type:
-        if func in ("week", "month", "quarter", "year"):
+        if func in ("week", "month", "quarter"):
             if len(call.args) != 1 or arg_types[0].kind != DATE:
                 self.error("type", tr("{func} takes one date, e.g. {func}(day)", func=call.func), call.span)
                 return T_ERROR
@@ -762,6 +1032,9 @@ class Checker:
                        call.span)
             return T_ERROR
         result = arg_types[0]
+        if call.args[0].name in self.pending and self.nodes[call.args[0].name].type.kind == "error":
+            # its own earlier value, not known yet (first pass): as its default, or a bare number
+            return arg_types[1] if len(call.args) == 2 else T_CONST
         if len(call.args) == 2:
             result = self._join(result, arg_types[1], call.args[1].span, tr("previous and its default"))
         return result
@@ -783,6 +1056,8 @@ class Checker:
         return self._aggregate_body(agg)
 
     def _aggregate_body(self, agg: ast.Aggregate) -> Type:
+        if agg.to_date is not None:
+            self._check_to_date(agg)
         if agg.operand is not None and constant_value(agg.operand) is not None:
             self._ambiguous_commas(agg.operand)
             word = aggregate_word(agg.func)
@@ -816,6 +1091,25 @@ class Checker:
         if agg.func == "avg" and t.kind in (WHOLE, CONST):
             return T_NUMBER
         return t
+
+    def _check_to_date(self, agg: ast.Aggregate) -> None:
+        """Sums over this period and the earlier ones need periods, and periods that name a time for a year."""
+        if agg.since is not None:
+            t = self._infer(agg.since)
+            if t.kind not in (DATE, "error"):
+                self.error("type", tr("'since' (始于) needs a date, e.g. since 2025-03-01, but this is {what}",
+                                      what=t.describe()), agg.since.span)
+        if self.period is None:
+            self.error("no-period", tr("a sum over earlier periods needs data with several periods"), agg.span,
+                       hint=tr("mark the input that says which period a row is for, e.g.  month: text period"))
+            return
+        period = self.nodes[self.period]
+        if agg.to_date in ("year", "quarter", "month", "since") and period.type.kind in (WHOLE, ENUM):
+            self.error("period-type", tr("a sum over the periods of a year, quarter or month, or since a date, needs "
+                                         "periods that name a time (2025-03, 2025年3月, 2025Q3, dates), but the period "
+                                         "{name} is {kind}", name=self.period, kind=period.type.describe()),
+                       agg.span, hint=tr("declare it as text and write the periods as 2025-03 or 2025年3月: "
+                                         "{name}: text period", name=self.period))
 
     def _numeric_operand(self, expr: ast.Expr, word: str) -> None:
         t = self._infer(expr)
@@ -852,8 +1146,8 @@ class Checker:
         result = T_ERROR
         for index, tier in enumerate(tiered.tiers):
             if tier.upper is not None:
-                limit = constant_value(tier.upper)
                 limit_type = self._infer(tier.upper)
+                limit = constant_value(tier.upper)
                 if limit is None:
                     self.error("tier-limit", tr("a tier limit must be a number such as 50万"), tier.upper.span)
                 else:
@@ -875,7 +1169,10 @@ class Checker:
                 if lower is None or previous is None or lower != previous:
                     self.error("tier-gap", tr("the open tier must start where the previous one ends"), tier.lower.span)
             rate = self._infer(tier.rate)
-            if rate.kind not in (PERCENT, CONST, NUMBER, "error"):
+            if rate.kind != "error" and constant_value(tier.rate) is None:
+                self.error("tier-rate", tr("a tier's rate must be a fixed percentage such as 3% (or the name of one)"),
+                           tier.rate.span)
+            elif rate.kind not in (PERCENT, CONST, NUMBER, "error"):
                 self.error("tier-rate", tr("a tier's rate must be a percentage, not {type}", type=rate.describe()),
                            tier.rate.span)
             elif base.kind != "error" and rate.kind != "error":
@@ -899,6 +1196,96 @@ class Checker:
                 self.error("duplicate", tr("{name} is listed twice in the output line", name=name.name), name.span)
             seen.add(name.name)
 
+    # -- blanks: a value that may be missing is used only where the policy says it is there
+    def _maybe_blank(self) -> dict[str, ast.Expr | None]:
+        """Names that may have no value: optional inputs without a default (→ None), and definitions
+        that apply only if a condition holds (→ the condition)."""
+        found: dict[str, ast.Expr | None] = {}
+        for node in self.nodes.values():
+            decl = node.decl
+            if node.is_input and getattr(decl, "optional", False) and decl.default is None:
+                found[node.name] = None
+            elif isinstance(decl, ast.Definition) and decl.guard is not None:
+                found[node.name] = decl.guard
+        return found
+
+    def _check_blanks(self) -> None:
+        maybe = self._maybe_blank()
+        if not maybe:
+            return
+        self._blank_names = maybe
+        for node in self.nodes.values():
+            decl = node.decl
+            if node.is_input:
+                continue
+            if isinstance(decl, ast.Definition):
+                facts = _conjuncts(decl.guard) if decl.guard is not None else []
+                self._covered(decl.body, facts)
+                if decl.guard is not None:
+                    self._covered(decl.guard, [])
+            elif isinstance(decl, ast.Table):
+                before: list = []
+                for row in decl.rows:
+                    known = list(before) if decl.hit == "first" else []
+                    if row.cond is not None:
+                        self._covered(row.cond, known)
+                        known = known + _conjuncts(row.cond)
+                        if decl.hit == "first":
+                            before = before + _negation(row.cond)
+                    elif decl.hit != "first":
+                        known = []
+                    self._covered(row.value, known)
+            else:
+                for expr in expressions_of(decl):
+                    self._covered(expr, [])
+
+    def _covered(self, expr, facts: list) -> None:
+        """Report every use of a maybe-blank name in expr that the known facts do not cover."""
+        maybe = self._blank_names
+        if isinstance(expr, ast.Call) and function_of(expr.func) == "given":
+            return
+        if isinstance(expr, ast.Name) and expr.name in maybe and self.refs.get(id(expr)) is not None \
+                and self.refs[id(expr)].kind == "node":
+            guard = maybe[expr.name]
+            if not _known(expr.name, guard, facts):
+                if guard is None:
+                    self.error("maybe-blank", tr("{name} may be blank (it is optional); say what to do when it is",
+                                                 name=expr.name), expr.span,
+                               hint=tr("if given({name}) then … else …, or give the input a default: {name}: … default {value}",
+                                       name=expr.name, value=_default_example(self.nodes[expr.name].type)))
+                else:
+                    condition = self.source.snippet(guard.span)
+                    self.error("maybe-blank", tr("{name} applies only if {condition}; say what to do where it does not",
+                                                 name=expr.name, condition=condition), expr.span,
+                               hint=tr("if {condition} then … else …", condition=condition))
+            return
+        if isinstance(expr, ast.ValueOf) and expr.name in maybe:
+            self.error("maybe-blank", tr("{name} may be blank for the other employee; say what to do then",
+                                         name=expr.name), expr.span,
+                       hint=tr("define it with a value for everyone first, e.g. {name}_or_0 = if given({name}) then "
+                               "{name} else 0", name=expr.name))
+        if isinstance(expr, ast.IfExpr):
+            self._covered(expr.cond, facts)
+            self._covered(expr.then, facts + _conjuncts(expr.cond))
+            self._covered(expr.else_, facts + _negation(expr.cond))
+            return
+        if isinstance(expr, ast.Logic):
+            self._covered(expr.left, facts)
+            after = _conjuncts(expr.left) if expr.op == "and" else _negation(expr.left)
+            self._covered(expr.right, facts + after)
+            return
+        if isinstance(expr, ast.Aggregate) and expr.where is not None:
+            self._covered(expr.where, facts)
+            member = facts + _conjuncts(expr.where)
+            if expr.operand is not None:
+                self._covered(expr.operand, member)
+            for part in (expr.within, expr.since):
+                if part is not None:
+                    self._covered(part, facts)
+            return
+        for child in ast.children(expr):
+            self._covered(child, facts)
+
     # -- warnings and examples
     def _check_unused_inputs(self) -> None:
         for decl in self.policy.inputs:
@@ -908,6 +1295,11 @@ class Checker:
             if decl.name not in self.used and not decl.key and not decl.period and node.type.kind != TEXT:
                 self.warning("unused-input", tr("input {name} is not used by any definition", name=decl.name),
                              decl.name_span, hint=tr("delete it, or use it in a formula"))
+        for decl in self.policy.parameters:
+            node = self.nodes.get(decl.name)
+            if node is not None and node.decl is decl and decl.name not in self.used:
+                self.warning("unused-input", tr("parameter {name} is not used by any definition", name=decl.name),
+                             decl.name_span, hint=tr("delete it, or use it in a formula"))
 
     def _check_example(self, example: ast.Example) -> None:
         keys: list[object] = []
@@ -915,8 +1307,8 @@ class Checker:
             given: set[str] = set()
             for field in employee:
                 node = self.nodes.get(field.name)
-                if node is None or not node.is_input:
-                    suggestion = did_you_mean(field.name, [n.name for n in self.nodes.values() if n.is_input])
+                if node is None or not node.is_given:
+                    suggestion = did_you_mean(field.name, [n.name for n in self.nodes.values() if n.is_given])
                     message = (tr("'{name}' is a definition, computed by the policy", name=field.name) if node is not None
                                else tr("'{name}' is not an input", name=field.name))
                     self.error("example-field", message, field.name_span,
@@ -930,8 +1322,12 @@ class Checker:
                 self._check_example_value(node.type, field.value, field.name)
                 if field.name == self.key:
                     keys.append(example_word(field.value))
-            missing = [d.name for d in self.policy.inputs if d.name not in given and d.name != self.key
+            missing = [d.name for d in self.policy.inputs if d.name not in given and d.name != self.key and not d.optional
                        and self.nodes.get(d.name) is not None and self.nodes[d.name].type.kind not in (TEXT, "error")]
+            # A parameter is one value for the whole example: given on any line, or its default.
+            given_anywhere = {f.name for e in example.employees for f in e}
+            missing += [d.name for d in self.policy.parameters if d.default is None and d.name not in given_anywhere
+                        and d.name not in missing and employee is example.employees[0]]
             if missing:
                 span = employee[0].span if employee else example.span
                 self.error("example-missing", tr('example "{title}" does not give {missing}', title=example.title,
@@ -1005,6 +1401,104 @@ def _did_you_mean(suggestion: str | None) -> str | None:
 def _not_one_of(value: object, type_: Type) -> str:
     return tr("'{value}' is not one of {name}'s values ({values})", value=value, name=type_.enum_name,
               values=tr(", ").join(type_.values))
+
+
+def _default_example(type_: Type) -> str:
+    return {TEXT: '""', DATE: "2025-01-01", BOOL: "no"}.get(type_.kind, type_.values[0] if type_.kind == ENUM else "0")
+
+
+def _conjuncts(cond) -> list:
+    """The conditions that hold when cond holds: the parts of an `and`."""
+    if isinstance(cond, ast.Logic) and cond.op == "and":
+        return _conjuncts(cond.left) + _conjuncts(cond.right)
+    return [cond]
+
+
+def _negation(cond) -> list:
+    """The conditions that hold when cond does not: `not given(x)` false means given(x)."""
+    if isinstance(cond, ast.Not):
+        return _conjuncts(cond.operand)
+    if isinstance(cond, ast.Logic) and cond.op == "or":
+        return _negation(cond.left) + _negation(cond.right)
+    return [ast.Not(cond)]
+
+
+def _known(name: str, guard, facts: list) -> bool:
+    """Whether the facts say that name has a value: given(name), or the condition it applies under."""
+    for fact in facts:
+        if isinstance(fact, ast.Call) and function_of(fact.func) == "given" and len(fact.args) == 1 \
+                and isinstance(fact.args[0], ast.Name) and fact.args[0].name == name:
+            return True
+    if guard is None:
+        return False
+    return all(any(fact == part for fact in facts) for part in _conjuncts(guard))
+
+
+def _strongly_connected(deps: dict[str, list[tuple[str, Span]]]) -> list[list[str]]:
+    """Tarjan's strongly connected components of the definitions (iteratively: policies can be long)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    groups: list[list[str]] = []
+    counter = 0
+    for root in deps:
+        if root in index:
+            continue
+        work = [(root, iter([d for d, _ in deps[root] if d in deps]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            name, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter([d for d, _ in deps[child] if d in deps])))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[name] = min(low[name], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[name])
+            if low[name] == index[name]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == name:
+                        break
+                groups.append(group)
+    return groups
+
+
+def _topological(edges: dict[str, list[str]]) -> list[str] | None:
+    """The names in an order where each comes after those it uses, or None when they form a cycle."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str) -> bool:
+        if state.get(name) == 2:
+            return True
+        if state.get(name) == 1:
+            return False
+        state[name] = 1
+        if not all(visit(dep) for dep in edges[name]):
+            return False
+        state[name] = 2
+        order.append(name)
+        return True
+
+    return order if all(visit(name) for name in edges) else None
 
 
 def check(source: SourceFile, policy: ast.Policy) -> tuple[RuleGraph | None, list[Diagnostic]]:

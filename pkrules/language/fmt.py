@@ -20,7 +20,7 @@ from pkrules.language.parse import parse_policy
 from pkrules.language.source import SourceFile, code_chars
 
 INDENT = "  "
-_LABEL = re.compile(r"\d{4}(-(0[1-9]|1[0-2])|Q[1-4]|-W\d{2})")
+_LABEL = re.compile(r"\d{4}(-(0?[1-9]|1[0-2])|Q[1-4]|H[12]|-?W\d{2})|\d{4}年(\d{1,2}月份?|第?[1-4一二三四]季度|第\d{1,2}周|[上下]半年)")
 
 WORDS = {
     "en": {
@@ -34,6 +34,12 @@ WORDS = {
         "unique": "(unique)", "collect_sum": "(collect sum)",
         ",": ", ", ":": ": ", "(": "(", ")": ")", "*": "*", "/": "/", ">=": ">=", "<=": "<=", "!=": "!=",
         "quote": ('"', '"'),
+        "to_date": {"year": "year to date", "quarter": "quarter to date", "month": "month to date", "all": "to date"},
+        "earlier": {"year": "earlier this year", "quarter": "earlier this quarter", "month": "earlier this month",
+                    "all": "earlier"},
+        "since": "since",
+        "optional": "optional", "default": "default", "only_if": "only if", "as": "as", "parameter": "parameter",
+        "matchup": "(matchup)",
     },
     "zh": {
         "policy": "方案", "version": "版本", "input": "输入", "key": "主键", "column": "列名", "to": "至",
@@ -46,6 +52,11 @@ WORDS = {
         "unique": "（唯一）", "collect_sum": "（累加）",
         ",": "，", ":": "：", "(": "（", ")": "）", "*": "×", "/": "/", ">=": "≥", "<=": "≤", "!=": "≠",
         "quote": ("“", "”"),
+        "to_date": {"year": "本年累计", "quarter": "本季累计", "month": "本月累计", "all": "累计至今"},
+        "earlier": {"year": "本年此前", "quarter": "本季此前", "month": "本月此前", "all": "此前"},
+        "since": "始于",
+        "optional": "可选", "default": "默认", "only_if": "仅当", "as": "作为", "parameter": "参数",
+        "matchup": "（对阵）",
     },
 }
 
@@ -119,6 +130,11 @@ class Printer:
         parts = [self.w["within"], self.group(e.within)] if e.within is not None else []
         if e.across:
             parts.append(self.w["across"])
+        to_date = getattr(e, "to_date", None)
+        if to_date == "since":
+            parts += [self.w["since"], self.expr(e.since, 5)]
+        elif to_date is not None:
+            parts.append(self.w["earlier" if e.earlier else "to_date"][to_date])
         return parts
 
     def _expr(self, e) -> str:
@@ -193,6 +209,9 @@ class Printer:
         if isinstance(e, ast.Tiered):
             tiers = w[","].join(" ".join(self.tier(t, previous)) for t, previous in with_previous(e.tiers))
             return f"{self.tiered_head(e)}{w[':']}{tiers}"
+        if isinstance(e, ast.WeightedSum):
+            rows = w[","].join(f"{r.component.name} {self.expr(r.weight, 5)}" for r in e.rows)
+            return f"{w['weighted']}{w['(']}{rows}{w[')']}"
         raise AssertionError(f"fmt: no layout for {type(e).__name__}")
 
     def tiered_head(self, e: ast.Tiered) -> str:
@@ -336,6 +355,8 @@ class Formatter:
             items.append((self.policy.outputs.span.line, self.policy.outputs))
         items += [(d.span.line, d) for d in self.policy.declarations]
         items += [(e.span.line, e) for e in self.policy.examples]
+        if self.policy.appraisal is not None:
+            items.append((self.policy.appraisal.span.line, self.policy.appraisal))
         items.sort(key=lambda item: item[0])
         return [self._slot(line, item) for line, item in items]
 
@@ -387,7 +408,23 @@ class Formatter:
             return self._lookup(item)
         if isinstance(item, ast.Example):
             return self._example(item)
+        if type(item).__name__ == "Appraisal":
+            return self._appraisal(item)
         raise AssertionError(f"fmt: no layout for {type(item).__name__}")
+
+    def _appraisal(self, block) -> Slot:
+        from pkrules.language.appraisal import CANONICAL, calendar_text, stage_text
+
+        lang = self.policy.language
+        rows = [Slot(s.span.line, s.span.line, [Line(stage_text(s, lang), 0, (s.span.line, s.span.line))])
+                for s in block.stages]
+        calendar = calendar_text(block, lang)
+        if calendar is not None:
+            n = block.calendar_span.line
+            rows.append(Slot(n, n, [Line(calendar, 0, (n, n))]))
+        rows.sort(key=lambda slot: slot.first)
+        line = block.span.line
+        return Slot(line, line, [Line(CANONICAL[lang]["block"], 0, (line, line))], rows)
 
     def _input_row(self, d: ast.InputDecl) -> Slot:
         w, p = self.w, self.p
@@ -401,6 +438,10 @@ class Formatter:
             parts.append(w["key"])
         if d.period:
             parts.append(w["period"])
+        if d.default is not None:
+            parts.append(f"{w['default']} {p.expr(d.default, 5)}")
+        elif d.optional:
+            parts.append(w["optional"])
         if d.column is not None:
             opening, closing = w["quote"]
             parts.append(f"{w['column']} {opening}{d.column}{closing}")
@@ -416,12 +457,16 @@ class Formatter:
                 rows.append(Slot(tier.span.line, tier.span.line, [Line(band, 0, (tier.span.line, tier.span.line), align=rate)]))
             return Slot(line, line, [Line(f"{d.name} = {self.p.tiered_head(body)}", 0, (line, line))], rows)
         last = _last_line(body)
-        return Slot(line, last, [Line(f"{d.name} = {self.p.expr(body)}", 0, (line, last))])
+        text = f"{d.name} = {self.p.expr(body)}"
+        if d.guard is not None:
+            last = max(last, _last_line(d.guard))
+            text += f" {self.w['only_if']} {self.p.expr(d.guard)}"
+        return Slot(line, last, [Line(text, 0, (line, last))])
 
     def _lookup(self, item: ast.Lookup) -> Slot:
         w, p = self.w, self.p
         line = item.span.line
-        head = f"{item.name} {w['by']} {p.expr(item.key, 5)}"
+        head = f"{item.name}{' ' + w['matchup'] if item.matchup else ''} {w['by']} {p.expr(item.key, 5)}"
 
         def key_text(entry: ast.LookupEntry) -> str:
             if entry.key is None:
@@ -436,6 +481,8 @@ class Formatter:
             text = f"{head} {w['from']} {opening}{item.file}{closing}"
             if item.column is not None:
                 text += f" {w['column']} {opening}{item.column}{closing}"
+            if item.unit is not None:
+                text += f" {w['as']} {item.unit}"
             return Slot(line, line, [Line(text, 0, (line, line))])
         inline = all(e.span.line == line for e in item.entries)
         if inline:

@@ -57,7 +57,28 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "ACROSS": ("across", "跨期"),
     "PERIOD": ("period", "期间"),
     "WITH": ("with", "附"),
+    # sums over earlier periods (year to date, 累计): English spells them in several words, joined below
+    "TODATE": ("本年累计", "本季累计", "本月累计", "累计至今"),
+    "EARLIER": ("earlier", "此前", "本年此前", "本季此前", "本月此前"),
+    "SINCE": ("since", "始于"),
+    # blanks: an input that may be left empty, with or without a value to take then
+    "OPTIONAL": ("optional", "可选", "可空"),
+    "DEFAULT": ("default", "默认", "缺省"),
+    # a definition that applies only to some employees (English `only if`, joined below)
+    "ONLYIF": ("仅当", "只当"),
+    # the unit of a lookup file's values (from "rates.csv" as money)
+    "AS": ("as", "作为"),
+    # values given when the policy runs (--param profit=1200万), the same for everyone
+    "PARAMETER": ("parameter", "parameters", "参数"),
+    # the appraisal process: stages, deadlines, who acts (language/appraisal.py)
+    "APPRAISAL": ("appraisal", "考核流程", "考核程序"),
 }
+
+# Keywords that head a block and are names anywhere else.
+_BLOCK_HEADS = ("APPRAISAL", "PARAMETER")
+
+# English keywords of several words, read as one: `year to date`, `earlier this quarter`.
+_SPANS = ("year", "quarter", "month")
 
 KEYWORD_OF: dict[str, str] = {
     word: kind for kind, words in KEYWORDS.items() for word in words
@@ -104,13 +125,13 @@ class PolicyLayout(Indenter):
 
     @staticmethod
     def _keywords(stream: Iterator[Token]) -> Iterator[Token]:
+        return PolicyLayout._employees(_phrases(stream))
+
+    @staticmethod
+    def _employees(stream: Iterator[Token]) -> Iterator[Token]:
         previous: Token | None = None
         pending: Token | None = None  # an 'employee' waiting for the token after it
         for token in stream:
-            if token.type == "NAME":
-                kind = keyword_kind(token.value)
-                if kind is not None:
-                    token = token.update(type=kind)
             if pending is not None:
                 # 'employee' starts a person in an example only when a field name follows it;
                 # elsewhere (employee: text, score[employee]) it is an ordinary name.
@@ -131,6 +152,63 @@ class PolicyLayout(Indenter):
     @property
     def always_accept(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.NL_type,)
+
+
+def _phrases(stream: Iterator[Token]) -> Iterator[Token]:
+    """Names → keywords; `year to date` and `earlier this year` → one keyword token each.
+
+    Tokens are passed on as they come (a lexing error further on must not hide a syntax
+    error before it); only a word that can start a phrase waits for the next two."""
+    buffer: list[Token] = []
+    source = iter(stream)
+
+    def pull(n: int) -> list[Token]:
+        while len(buffer) < n:
+            token = next(source, None)
+            if token is None:
+                break
+            if token.type == "NAME":
+                kind = keyword_kind(token.value)
+                if kind is not None:
+                    token = token.update(type=kind)
+            buffer.append(token)
+        return buffer[:n]
+
+    while pull(1):
+        first = buffer[0]
+        if first.type in _BLOCK_HEADS:
+            # `appraisal` / `parameter` head a block only at the start of a line, alone (or with a colon);
+            # elsewhere they are names (partners.pk has a definition called appraisal).
+            ahead = pull(2)
+            if first.column != 1 or (len(ahead) > 1 and ahead[1].type not in ("_NL", "_COLON")):
+                buffer[0] = first.update(type="NAME")
+                first = buffer[0]
+        starts = (first.type == "NAME" and str(first.value).lower() in _SPANS + ("only",)) or \
+            first.type in ("TO", "EARLIER")
+        if starts:
+            ahead = pull(3)
+            words = [str(t.value).lower() for t in ahead]
+            types = [t.type for t in ahead]
+            take = 0
+            if len(ahead) == 3 and types[0] == "NAME" and types[1] == "TO" and words[2] == "date":
+                kind, take = "TODATE", 3
+            elif len(ahead) >= 2 and types[0] == "TO" and types[1] == "NAME" and words[1] == "date":
+                kind, take = "TODATE", 2
+            elif len(ahead) == 3 and types[0] == "EARLIER" and words[1] == "this" and words[2] in _SPANS:
+                kind, take = "EARLIER", 3
+            elif len(ahead) >= 2 and types[0] == "NAME" and words[0] == "only" and types[1] == "IF":
+                kind, take = "ONLYIF", 2
+            if take:
+                yield _joined(kind, buffer[:take])
+                del buffer[:take]
+                continue
+        yield buffer.pop(0)
+
+
+def _joined(kind: str, parts: list[Token]) -> Token:
+    first, last = parts[0], parts[-1]
+    return Token(kind, " ".join(str(p.value) for p in parts), first.start_pos, first.line, first.column,
+                 last.end_line, last.end_column, last.end_pos)
 
 
 def grammar_path() -> Path:

@@ -141,9 +141,19 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
     examples: list[ast.Example] = []
     outputs: ast.Output | None = None
     related: list[ast.RelatedTable] = []
+    parameters: list[ast.InputDecl] = []
+    appraisal = None
     for node in statements:
         if isinstance(node, list):  # an input block
             inputs.extend(node)
+        elif isinstance(node, _Parameters):
+            parameters.extend(node.decls)
+        elif isinstance(node, _Appraisal):
+            if appraisal is not None:
+                diagnostics.append(Diagnostic("error", "syntax", tr("the policy has two appraisal blocks"), node.block.span,
+                                              hint=tr("declare the whole process in one block")))
+                return None, diagnostics
+            appraisal = node.block
         elif isinstance(node, ast.Example):
             examples.append(node)
         elif isinstance(node, ast.RelatedTable):
@@ -157,7 +167,8 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
         else:
             declarations.append(node)  # type: ignore[arg-type]
     language = policy_language(text)
-    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), outputs, tuple(related), language), diagnostics
+    return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), outputs, tuple(related), language,
+                      parameters=tuple(parameters), appraisal=appraisal), diagnostics
 
 
 def _parse_chunks(chunks) -> tuple[list, list[Diagnostic], str | None, str | None]:
@@ -271,6 +282,11 @@ def _syntax_diagnostic(error: Exception, text: str) -> Diagnostic:
             hint = tr("a quoted text must end on the same line")
         elif ch == "$":
             hint = tr("write amounts as 5000, ¥5000 or 5000元")
+        before = text.split("\n")[error.line - 1][: error.column - 1] if error.line else ""
+        order = _word_order(Token("CHAR", ch), set(), before) if ch == "&" else None
+        if order is not None:
+            return Diagnostic("error", "syntax", order[0], Span(error.line, error.column, error.line, error.column + 1),
+                              hint=order[1])
         if _invisible(ch):
             # A character nobody can see (a zero-width space, a form feed, a lone CR, U+2028) is named by
             # its code point: '' in a message helps no one find it.
@@ -347,9 +363,39 @@ def _in_rule(line: str) -> bool:
     return bool(re.search(r"(^|[\s(（])(if|如果|若)(\s|$)", line, re.IGNORECASE))
 
 
+def _word_order(token: Token, kinds: set, text_line: str) -> tuple[str, str] | None:
+    """Words in an order the language does not take, written the way a spreadsheet or English prose would."""
+    words = re.findall(r"[^\W\d]\w*", text_line)
+    keywords = [w for w in words if keyword_kind(w)] + ([str(token.value)] if token.type in KEYWORDS else [])
+    chinese = any(not w.isascii() for w in keywords)  # written with Chinese keywords: the fix in Chinese too
+    before = [w.lower() for w in words]
+    kinds_before = [keyword_kind(w) for w in before]
+    if token.type == "FROM" and "WHERE" in kinds_before:
+        where = next(w for w in reversed(re.findall(r"[^\W\d]\w*", text_line)) if keyword_kind(w) == "WHERE")
+        return (tr("'{from_}' (the table) goes before '{where}' (the condition)", from_=token.value, where=where),
+                tr("write {example}", example="人数 来自 评分表 其中 角色 = 上级" if chinese
+                   else "count from ratings where rater_role = 上级"))
+    if token.type == "_COMMA" and re.search(r"(^|[\s=(（,，])(if|如果|若)\s*[(（][^()（）]*$", text_line, re.IGNORECASE):
+        return (tr("IF is not a function with commas, as in a spreadsheet: write IF … THEN … ELSE …"),
+                tr("write {example}", example="如果 得分 >= 90 则 1 否则 0" if chinese else "if score >= 90 then 1 else 0"))
+    if (token.type == "NAME" and token.value in ("和", "与", "及", "到", "-")) or str(token.value) in ("&", "和"):
+        if "BETWEEN" in kinds_before:
+            return (tr("between … and …: the word between the two values is '{word}'", word="且" if chinese else "and"),
+                    tr("write {example}", example="得分 介于 80 且 89" if chinese else "score between 80 and 89"))
+    if token.type == "IF" and "NAME" in kinds and re.search(r"[=＝]", text_line) and not any(
+            k in ("IF", "THEN", "OTHERWISE", "ELSE") for k in kinds_before):
+        return (tr("put the condition first: name = IF condition THEN value ELSE value"),
+                tr("write {example}", example="提成 = 如果 销售额 > 50万 则 销售额 × 2% 否则 0" if chinese
+                   else "commission = if sales > 50万 then sales * 2% else 0"))
+    return None
+
+
 def _explain_unexpected(token: Token, found: str, expected: list[str], error, previous: str,
                         text_line: str = "") -> tuple[str, str | None]:
     kinds = set(error.expected or ())
+    order = _word_order(token, kinds, text_line)
+    if order is not None:
+        return order
     glued = _glued_keyword(token)
     if glued is not None and (keyword_kind(glued[0]) in kinds or (
             keyword_kind(glued[0]) in _AFTER_A_VALUE and previous and keyword_kind(previous) is None)):
@@ -455,6 +501,13 @@ _HIT_POLICIES = {
     "unique": "unique", "唯一": "unique",
     "collect sum": "sum", "sum": "sum", "collect": "sum", "累加": "sum", "求和": "sum", "合计": "sum",
 }
+_MATCHUP_WORDS = ("matchup", "对阵", "互为对手")
+_TO_DATE_WORDS = {
+    "year to date": "year", "quarter to date": "quarter", "month to date": "month", "to date": "all",
+    "本年累计": "year", "本季累计": "quarter", "本月累计": "month", "累计至今": "all",
+    "earlier this year": "year", "earlier this quarter": "quarter", "earlier this month": "month", "earlier": "all",
+    "本年此前": "year", "本季此前": "quarter", "本月此前": "month", "此前": "all",
+}
 _TIER_KINDS = {"marginal": "marginal", "超额累进": "marginal", "whole": "whole", "全额累进": "whole"}
 _AGG_FUNCS = {
     "sum": "sum", "合计": "sum", "求和": "sum", "总和": "sum",
@@ -493,13 +546,71 @@ class _ToAst(Transformer):
     def input_block(self, meta, children):
         return [c for c in children if isinstance(c, ast.InputDecl)]
 
+    def appraisal_block(self, meta, children):
+        from pkrules.language.appraisal import Appraisal, AppraisalSyntax, read_line
+
+        stages, calendar, calendar_span, days_off = [], None, None, ()
+        for line in children:
+            if not isinstance(line, list):
+                continue
+            parts = [(p, span) for p, span in line]
+            colon = next((n for n, (p, _) in enumerate(parts) if p == ":"), None)
+            if colon is None or colon == 0:
+                first = parts[0][1]
+                raise _AstError(Diagnostic("error", "syntax", tr("a line of the appraisal process reads: stage: clauses"),
+                                           first, hint=tr("e.g. {example}", example="manager review: 5 working days, by manager")))
+            clauses: list[list] = [[]]
+            for part, span in parts[colon + 1:]:
+                if part == ",":
+                    clauses.append([])
+                else:
+                    clauses[-1].append((part, span))
+            if clauses == [[]]:
+                clauses = []
+            try:
+                found = read_line(parts[:colon], clauses)
+            except AppraisalSyntax as problem:
+                raise _AstError(Diagnostic("error", "syntax", problem.message, problem.span, hint=problem.hint)) from None
+            if isinstance(found, tuple):
+                _, calendar, calendar_span, days_off, _ = found
+            else:
+                stages.append(found)
+        return _Appraisal(Appraisal(tuple(stages), calendar, tuple(days_off), calendar_span or _span_of(meta),
+                                    span=_span_of(meta)))
+
+    def appraisal_line(self, meta, children):
+        parts: list[tuple[object, Span]] = []
+        sign = None
+        for child in children:
+            if isinstance(child, tuple):  # colon, comma
+                parts.append(child)
+            elif child.type == "ADD_OP":
+                sign = child
+            elif child.type == "DATE":
+                parts.append((self.date(meta, [child]).value, _tok_span(child)))
+            else:
+                text = str(child)
+                if sign is not None:
+                    text, sign = str(sign) + text, None
+                parts.append((text, _tok_span(child)))
+        return parts
+
+    def colon(self, meta, children):
+        return (":", _span_of(meta))
+
+    def comma(self, meta, children):
+        return (",", _span_of(meta))
+
+    def parameter_block(self, meta, children):
+        return _Parameters(tuple(c for c in children if isinstance(c, ast.InputDecl)), _span_of(meta))
+
     def input_decl(self, meta, children):
         name = children[0]
         type_name, enum_values, type_span = children[1]
         low = high = None
         compares: list[tuple[str, ast.Expr]] = []
-        key = period = False
-        column = None
+        key = period = optional = False
+        column = default = None
         for item in children[2:]:
             kind = item[0]
             if kind == "range":
@@ -508,12 +619,16 @@ class _ToAst(Transformer):
                 key = True
             elif kind == "period":
                 period = True
+            elif kind == "optional":
+                optional = True
+            elif kind == "default":
+                optional, default = True, item[1]
             elif kind == "column":
                 column = item[1]
             elif kind == "compare":
                 compares.append((item[1], item[2]))
         return ast.InputDecl(
-            str(name), type_name, enum_values, low, high, tuple(compares), key, column, period,
+            str(name), type_name, enum_values, low, high, tuple(compares), key, column, period, optional, default,
             name_span=_tok_span(name), type_span=type_span, span=_span_of(meta))
 
     def type_name(self, meta, children):
@@ -532,6 +647,12 @@ class _ToAst(Transformer):
 
     def period_constraint(self, meta, children):
         return ("period",)
+
+    def optional_constraint(self, meta, children):
+        return ("optional",)
+
+    def default_constraint(self, meta, children):
+        return ("default", _values(children)[0])
 
     def column_constraint(self, meta, children):
         return ("column", _unquote(children[-1]))
@@ -552,10 +673,21 @@ class _ToAst(Transformer):
         name, _, body = children
         return ast.Definition(str(name), body, name_span=_tok_span(name), span=_span_of(meta))
 
+    def guarded_def(self, meta, children):
+        name, body, guard = _values(children)
+        return ast.Definition(str(name), body, guard, name_span=_tok_span(name), span=_span_of(meta))
+
     def weighted_def(self, meta, children):
         name = children[0]
         rows = tuple(c for c in children if isinstance(c, ast.WeightRow))
         return ast.Weighted(str(name), rows, name_span=_tok_span(name), span=_span_of(meta))
+
+    def weighted_inline(self, meta, children):
+        return ast.WeightedSum(tuple(c for c in children if isinstance(c, ast.WeightRow)), span=_span_of(meta))
+
+    def weight_item(self, meta, children):
+        name, weight = children
+        return ast.WeightRow(ast.Name(str(name), span=_tok_span(name)), weight, span=_span_of(meta))
 
     def weight_row(self, meta, children):
         name, weight = children
@@ -619,17 +751,35 @@ class _ToAst(Transformer):
 
     def lookup(self, meta, children):
         values = _values(children)
+        matchup = self._lookup_kind(values)
+        values = [v for v in values if not (isinstance(v, tuple) and v and v[0] == "hit")]
         name, key = values[0], values[1]
         entries = tuple(e for e in values[2:] if isinstance(e, ast.LookupEntry))
-        return ast.Lookup(str(name), key, entries, name_span=_tok_span(name), span=_span_of(meta))
+        return ast.Lookup(str(name), key, entries, matchup=matchup, name_span=_tok_span(name), span=_span_of(meta))
+
+    @staticmethod
+    def _lookup_kind(values) -> bool:
+        """`(matchup)` after a lookup's name; anything else in brackets is a mistake, said here."""
+        hit = next((v for v in values if isinstance(v, tuple) and v and v[0] == "hit"), None)
+        if hit is None:
+            return False
+        if hit[2].lower() in _MATCHUP_WORDS:
+            return True
+        raise _AstError(Diagnostic("error", "syntax", tr("a lookup can be marked (matchup) (对阵), not ({word})",
+                                                         word=hit[2]), hit[3],
+                                   hint=tr("(matchup): each key meets its value, every pair written both ways")))
 
     def file_lookup(self, meta, children):
         values = _values(children)
+        matchup = self._lookup_kind(values)
+        values = [v for v in values if not (isinstance(v, tuple) and v and v[0] == "hit")]
         strings = [c for c in values if _is_token(c, "STRING")]
         name = next(c for c in values if _is_token(c, "NAME"))
         key = next(c for c in values if not isinstance(c, Token))
         column = _unquote(strings[1]) if len(strings) > 1 else None
-        return ast.Lookup(str(name), key, (), _unquote(strings[0]), column, name_span=_tok_span(name),
+        after_as = [c for c, before in zip(children[1:], children) if _is_token(before, "AS")]
+        unit = str(after_as[0]) if after_as else None
+        return ast.Lookup(str(name), key, (), _unquote(strings[0]), column, unit, matchup, name_span=_tok_span(name),
                           file_span=_tok_span(strings[0]), span=_span_of(meta))
 
     def lookup_entry(self, meta, children):
@@ -638,7 +788,7 @@ class _ToAst(Transformer):
             return ast.LookupEntry(None, value, key_span=key[1], span=_span_of(meta))
         if key.type == "STRING":
             k: str | Fraction | None = _unquote(key)
-        elif key.type == "NUMBER":
+        elif key.type in ("NUMBER", "PERCENT"):
             parsed = _literal(key, meta)
             k = parsed[0] if parsed else str(key)
         else:
@@ -713,7 +863,7 @@ class _ToAst(Transformer):
         import datetime as dt
 
         token = children[0]
-        year, month, day = (int(part) for part in str(token).split("-"))
+        year, month, day = (int(part) for part in re.findall(r"\d+", str(token)))
         try:
             value = dt.date(year, month, day)
         except ValueError:
@@ -774,7 +924,7 @@ class _ToAst(Transformer):
 
     def top(self, meta, children, bottom=False):
         values = _values(children)
-        scope = values[2] if len(values) > 2 else _Within(None, False)
+        scope = (values[2] if len(values) > 2 else _Within(None, False)).only_now("top" if not bottom else "bottom")
         return ast.Top(values[0], values[1], bottom, scope.within, scope.across, span=_span_of(meta))
 
     def bottom(self, meta, children):
@@ -787,8 +937,17 @@ class _ToAst(Transformer):
             if word is not None and str(word).lower() not in ("periods", "period", "all"):
                 raise _AstError(Diagnostic("error", "syntax", tr("write 'across periods', not 'across {word}'", word=word),
                                            _tok_span(word)))
-        within = next((c for c in children if not isinstance(c, Token)), None)
-        return _Within(within, across)
+        to_date = next((c for c in children if isinstance(c, _ToDate)), None)
+        within = next((c for c in children if not isinstance(c, (Token, _ToDate))), None)
+        return _Within(within, across, to_date)
+
+    def to_date(self, meta, children):
+        word = children[0]
+        text = " ".join(str(word).lower().split())
+        if word.type == "SINCE":
+            return _ToDate("since", False, children[1], _span_of(meta))
+        span = _TO_DATE_WORDS[text]
+        return _ToDate(span, word.type == "EARLIER", None, _span_of(meta))
 
     def group_tuple(self, meta, children):
         return ast.Group(tuple(children), span=_span_of(meta))
@@ -827,34 +986,67 @@ class _ToAst(Transformer):
         func = _AGG_FUNCS.get(str(func_token).lower(), str(func_token).lower())
         operand = where = within = None
         across = False
+        to_date = None
         for c in children[1:]:
             if isinstance(c, _Within):
-                within, across = c.within, c.across
+                within, across, to_date = c.within, c.across, c.to_date
             elif isinstance(c, _Where):
                 where = c.where
             elif not isinstance(c, Token):
                 operand = c
+        if to_date is not None:
+            return ast.Aggregate(func, operand, where, within, across, to_date=to_date.span, earlier=to_date.earlier,
+                                 since=to_date.since, span=_span_of(meta))
         return ast.Aggregate(func, operand, where, within, across, span=_span_of(meta))
 
     def rank(self, meta, children):
         ascending = any(_is_token(c, "ASCENDING") for c in children)
         values = _values(children)
-        scope = next((v for v in values if isinstance(v, _Within)), _Within(None, False))
+        scope = next((v for v in values if isinstance(v, _Within)), _Within(None, False)).only_now("rank")
         return ast.Rank(values[0], ascending, scope.within, scope.across, span=_span_of(meta))
 
     def split(self, meta, children):
         values = _values(children)
-        scope = next((v for v in values if isinstance(v, _Within)), _Within(None, False))
+        scope = next((v for v in values if isinstance(v, _Within)), _Within(None, False)).only_now("split")
         return ast.Split(values[0], values[1], scope.within, scope.across, span=_span_of(meta))
 
 
 _TO_AST = _ToAst(None)  # stateless: one instance serves every parse
 
 
+class _Appraisal:
+    def __init__(self, block):
+        self.block = block
+
+
+class _Parameters:
+    def __init__(self, decls: tuple, span: Span):
+        self.decls = decls
+        self.span = span
+
+
 class _Within:
-    def __init__(self, within, across: bool = False):
+    def __init__(self, within, across: bool = False, to_date: "_ToDate | None" = None):
         self.within = within
         self.across = across
+        self.to_date = to_date
+
+    def only_now(self, what: str) -> "_Within":
+        """A scope for a term that compares people within one period (rank, top, split): no year to date."""
+        if self.to_date is not None:
+            raise _AstError(Diagnostic(
+                "error", "syntax", tr("{what} compares people within one period; year to date (本年累计) goes with "
+                                      "sum, avg, count, min and max", what=what), self.to_date.where,
+                hint=tr("rank the total instead: define it first (ytd = sum sales year to date), then rank ytd")))
+        return self
+
+
+class _ToDate:
+    def __init__(self, span: str, earlier: bool, since, where: Span):
+        self.span = span
+        self.earlier = earlier
+        self.since = since
+        self.where = where
 
 
 class _Where:

@@ -23,7 +23,7 @@ class Node:
     """One named value of the rule graph."""
 
     name: str
-    kind: str  # input | definition | table | lookup | weighted
+    kind: str  # input | parameter | definition | table | lookup | weighted
     decl: object  # ast.InputDecl or an ast declaration
     type: Type
     deps: tuple[str, ...]  # names used directly, in order of first use
@@ -32,6 +32,11 @@ class Node:
     @property
     def is_input(self) -> bool:
         return self.kind == "input"
+
+    @property
+    def is_given(self) -> bool:
+        """Given rather than computed: a data column, or a parameter of the run."""
+        return self.kind in ("input", "parameter")
 
 
 @dataclass
@@ -52,15 +57,25 @@ class RuleGraph:
     lookup_tables: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False)  # name → (key → value, key → file line)
     period: str | None = None  # the input that says which period a row is for, when the data has several
     related: dict[str, tuple[ast.RelatedTable, dict[str, Type]]] = field(default_factory=dict, repr=False)
+    # Definitions that use each other's earlier values (a running total): each name → its group, in the order
+    # of one period; the group is evaluated period after period.
+    recursive: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    # What each definition reads only in earlier periods (previous(x), sum x earlier this year)
+    delayed: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     @property
     def inputs(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.is_input]
 
     @property
+    def parameters(self) -> list[Node]:
+        """Values given when the policy runs (--param), the same for every row."""
+        return [n for n in self.nodes.values() if n.kind == "parameter"]
+
+    @property
     def definitions(self) -> list[Node]:
         """Definitions in the order the policy wrote them (the output columns)."""
-        return [n for n in self.nodes.values() if not n.is_input]
+        return [n for n in self.nodes.values() if not n.is_given]
 
     def dependents(self) -> dict[str, list[str]]:
         users: dict[str, list[str]] = {name: [] for name in self.nodes}
@@ -80,8 +95,13 @@ class RuleGraph:
         declared = self.policy_outputs()
         if declared:
             return declared
+        return self.sinks()
+
+    def sinks(self) -> list[str]:
+        """The definitions nothing else uses (a running total's own earlier values do not count)."""
         users = self.dependents()
-        return [n.name for n in self.definitions if not users[n.name]]
+        return [n.name for n in self.definitions
+                if not [u for u in users[n.name] if n.name not in self.recursive.get(u, ())]]
 
     def formula(self, name: str) -> str:
         """The definition as written in the policy."""

@@ -195,6 +195,10 @@ class _Text:
             parts.append(limits)
         if d.key:
             parts.append(self.w["key"])
+        if getattr(d, "default", None) is not None:
+            parts.append(f"{self.w['default']} {self.value(d.default)}")
+        elif getattr(d, "optional", False):
+            parts.append(self.w["optional"])
         if d.column is not None:
             opening, closing = self.w["quote"]
             parts.append(f"{self.w['column']} {opening}{d.column}{closing}")
@@ -206,7 +210,8 @@ class _Text:
             if isinstance(decl.body, ast.Tiered):
                 rows = [self.p.tier(t, prev) for t, prev in with_previous(decl.body.tiers)]
                 return f"{decl.name} = {self.p.tiered_head(decl.body)}\n" + _aligned(rows)
-            return f"{decl.name} = {self.p.expr(decl.body)}"
+            guard = getattr(decl, "guard", None)
+            return f"{decl.name} = {self.p.expr(decl.body)}" + (f" {w['only_if']} {self.p.expr(guard)}" if guard else "")
         if isinstance(decl, ast.Weighted):
             rows = [(r.component.name, self.value(r.weight)) for r in decl.rows]
             return f"{decl.name} = {w['weighted']}\n" + _aligned(rows)
@@ -216,11 +221,12 @@ class _Text:
                 head += " " + w["unique" if decl.hit == "unique" else "collect_sum"]
             return head + "\n" + "\n".join("  " + self.row(r) for r in decl.rows)
         if isinstance(decl, ast.Lookup):
-            head = f"{decl.name} {w['by']} {self.value(decl.key)}"
+            head = f"{decl.name}{' ' + w['matchup'] if getattr(decl, 'matchup', False) else ''} {w['by']} {self.value(decl.key)}"
             if getattr(decl, "file", None) is not None:
                 opening, closing = w["quote"]
                 column = f" {w['column']} {opening}{decl.column}{closing}" if getattr(decl, "column", None) else ""
-                return f"{head} {w['from']} {opening}{decl.file}{closing}{column}"
+                unit = f" {w['as']} {decl.unit}" if getattr(decl, "unit", None) else ""
+                return f"{head} {w['from']} {opening}{decl.file}{closing}{column}{unit}"
             entries = w[","].join(f"{self.key(e)} {self.value(e.value)}" for e in decl.entries)
             return f"{head}{w[':']}{entries}"
         return f"{getattr(decl, 'name', '?')} = …"  # a kind of statement this version does not know
@@ -348,6 +354,11 @@ class _Differ:
                 self.add("input-changed", name, self.say("input_period" if getattr(d, "period", False) else "input_not_period",
                                                          name=name), o, d, before, after)
                 found = True
+            if (getattr(o, "optional", False), getattr(o, "default", None)) != (getattr(d, "optional", False),
+                                                                               getattr(d, "default", None)):
+                self.add("input-changed", name, self.say("input_blank", name=name, new=self._blank(d, self.nt),
+                                                         old=self._blank(o, self.ot)), o, d, before, after)
+                found = True
             if o.column != d.column:
                 self.add("input-changed", name, self.say("input_column", name=name, new=d.column or name, old=o.column or name),
                          o, d, before, after)
@@ -357,6 +368,52 @@ class _Differ:
         for name, o in old.items():
             if name not in new:
                 self.add("input-removed", name, self.say("input_removed", name=name), old=o, old_text=self.ot.input(o))
+
+    def parameters(self) -> None:
+        old = {d.name: d for d in getattr(self.old, "parameters", ())}
+        new = {d.name: d for d in getattr(self.new, "parameters", ())}
+        for name, d in new.items():
+            if name not in old:
+                self.add("input-added", name, self.say("param_added", name=name), new=d, new_text=self.nt.input(d))
+            elif old[name] != d:
+                before, after = self.ot.input(old[name]), self.nt.input(d)
+                self.add("input-changed", name, self.say("param_changed", name=name, new=after, old=before),
+                         old[name], d, before, after)
+        for name, o in old.items():
+            if name not in new:
+                self.add("input-removed", name, self.say("param_removed", name=name), old=o, old_text=self.ot.input(o))
+
+    def appraisal(self) -> None:
+        """The appraisal process block: stages added, removed or changed; the calendar."""
+        from pkrules.language.appraisal import calendar_text, stage_text
+
+        o, n = getattr(self.old, "appraisal", None), getattr(self.new, "appraisal", None)
+        if o == n:
+            return
+        if o is None or n is None:
+            self.add("appraisal", None, self.say("process_declared" if o is None else "process_dropped"), o, n)
+            if n is None:
+                return
+        old_stages = {s.kind: s for s in (o.stages if o is not None else ())}
+        new_stages = {s.kind: s for s in n.stages}
+        for kind, stage in new_stages.items():
+            before = old_stages.get(kind)
+            if before is None and o is not None:
+                self.add("appraisal-added", kind, self.say("stage_added", new=stage_text(stage, self.lang)), new=stage)
+            elif before is not None and before != stage:
+                self.add("appraisal", kind, self.say("stage_changed", new=stage_text(stage, self.lang),
+                                                     old=stage_text(before, self.lang)), before, stage)
+        for kind, stage in old_stages.items():
+            if kind not in new_stages:
+                self.add("appraisal-removed", kind, self.say("stage_removed", old=stage_text(stage, self.lang)), old=stage)
+        if o is not None and (o.calendar, o.days_off) != (n.calendar, n.days_off):
+            self.add("appraisal", None, self.say("calendar_changed", new=calendar_text(n, self.lang) or "—",
+                                                 old=calendar_text(o, self.lang) or "—"))
+
+    def _blank(self, d: ast.InputDecl, text) -> str:
+        if getattr(d, "default", None) is not None:
+            return self.say("blank_default", value=text.value(d.default))
+        return self.say("blank_none" if getattr(d, "optional", False) else "blank_error")
 
     # -- definitions
     def find_renames(self, old: dict[str, object], new: dict[str, object]) -> None:
@@ -415,6 +472,13 @@ class _Differ:
         elif isinstance(d.body, ast.Tiered):
             self.tiers(name, original, o, d)
         else:
+            if getattr(o, "guard", None) != getattr(d, "guard", None):
+                self.add("formula", name, self.say("guard", name=name,
+                                                   new=self.nt.expr(d.guard) if d.guard is not None else self.say("always"),
+                                                   old=self.ot.expr(o.guard) if o.guard is not None else self.say("always")),
+                         original, d, before, after)
+                if o.body == d.body:
+                    return
             old_formula, new_formula = self.ot.expr(o.body), self.nt.expr(d.body)
             self.add("formula", name, self.say("formula", name=name, new=new_formula, old=old_formula),
                      original, d, before, after)
@@ -770,6 +834,8 @@ def diff_policies(old: ast.Policy, new: ast.Policy, old_path: str = "OLD", new_p
     differ.inputs()
     differ.declarations()
     differ.outputs()
+    differ.parameters()
+    differ.appraisal()
     differ.examples()
     return PolicyDiff(old_path, new_path, old, new, differ.changes, dict(differ.mapping))
 

@@ -68,6 +68,10 @@ def build_demo(path: str | Path, zh: bool = False, today: dt.date | None = None)
         clock.advance(4)
         wf.advance(period)
         people = {r.employee_id: wf.appraisal(r.employee_id, period).manager_id for r in wf.board(period, limit=1000).rows}
+        from .process import process_from_policy
+        from pkrules import api
+
+        scored_inputs = process_from_policy(api.compile_file(policy)).manager_scores
         first = True
         for eid in ids:
             manager = wf.as_(people[eid])
@@ -76,6 +80,9 @@ def build_demo(path: str | Path, zh: bool = False, today: dt.date | None = None)
                 manager.send_back(eid, "请补充大客户拜访的证明" if zh else "Add evidence for the key-account visits")
                 wf.as_(eid).submit_self_review(eid, "已补充大客户拜访记录" if zh else "Key-account visit notes added",
                                                "拜访纪要 3 份" if zh else "3 visit reports")
+            if scored_inputs:  # the policy's process: the manager scores these (here as the data has them)
+                view = wf.appraisal(eid, period)
+                manager.score(eid, {f.name: f.exact for f in view.inputs if f.name in scored_inputs})
             manager.confirm(eid, "同意" if zh else "Agreed")
         clock.advance(3)
         wf.correct("E004", {names["sales"]: "420000"}, "一笔订单晚录入了 2 万元" if zh else "An order of 20,000 was booked late")

@@ -5,19 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from pkrules import api
+
 from .messages import Msg, msg
 
-STAGE_KINDS = ("self_review", "manager_review", "hr_review", "publication", "appeal")
-ROLES = ("employee", "manager", "hr", "executive")
-ESCALATION_LEVELS = ("department", "hr_panel", "executive")
-CALENDARS = ("china", "weekdays")
-MAX_ESCALATION = 3
+# The vocabulary is the language's (pkrules/language/appraisal.py, through the api): the policy's
+# appraisal block is checked there when the policy is checked; validate_process is the second line,
+# for a process stored with a cycle or built by hand.
+STAGE_KINDS = api.APPRAISAL_STAGES
+ROLES = api.APPRAISAL_ROLES
+ESCALATION_LEVELS = api.ESCALATION_LEVELS
+CALENDARS = api.CALENDARS
+MAX_ESCALATION = api.MAX_ESCALATION
 
 # The HR documents' process (seeds-digest §5): 自评 3 working days, 上级评分 5, HR汇总,
 # 公示 3, 申诉 answered in 5 by HR, mediation department → HR panel → senior management.
-DEFAULT_DAYS = {"self_review": 3, "manager_review": 5, "hr_review": None, "publication": 3, "appeal": 5}
-DEFAULT_ROLE = {"self_review": "employee", "manager_review": "manager", "hr_review": "hr",
-                "publication": "hr", "appeal": "hr"}
+DEFAULT_DAYS = api.DEFAULT_STAGE_DAYS
+DEFAULT_ROLE = api.DEFAULT_STAGE_ROLE
 
 
 @dataclass

@@ -68,6 +68,7 @@ class Evaluator:
         self.factors: dict[object, Factor] = {}
         self.cache: dict[int, object] = {}
         self.errors: list[str] = []  # error columns
+        self.err_of: dict[str, str] = {}  # definition → its error column (true where it fails, read or not)
         self.counter = 0
         self._group_meta = None
         self._scalar: dict[int, bool] = {}
@@ -98,11 +99,14 @@ class Evaluator:
             pending_names.add(node.name)
         self._flush(pending)
         df = self.lf.collect()
-        if self.errors:
-            failed = df.select(pl.any_horizontal([pl.col(c) for c in self.errors]).fill_null(True).any()).item()
-            if failed:
-                raise Declined("some rows cannot be computed (a row error): the exact evaluator reports them")
-        return df
+        # As the exact evaluator: an error matters in an output (its output line, or a definition nothing
+        # uses), and so in whatever an output read (an error column includes the errors of what it read).
+        roots = set(self.graph.policy_outputs()) | set(self.graph.sinks())
+        failing = [self.err_of[name] for name in roots if name in self.err_of]
+        if failing and df.select(pl.any_horizontal([pl.col(c) for c in failing]).fill_null(True).any()).item():
+            raise Declined("some rows cannot be computed (a row error): the exact evaluator reports them")
+        blank = [pl.when(pl.col(col)).then(None).otherwise(pl.col(name)).alias(name) for name, col in self.err_of.items()]
+        return df.with_columns(blank) if blank else df
 
     def _needs_collect(self, node) -> bool:
         return False
@@ -134,6 +138,7 @@ class Evaluator:
             col = f"#err:{name}"
             exprs.append(value.err.fill_null(True).alias(col))
             self.errors.append(col)
+            self.err_of[name] = col
         return exprs
 
     def _store_factors(self, den: Den, exprs: list[pl.Expr]) -> Den:
@@ -228,9 +233,10 @@ class Evaluator:
         meta = self.meta.get(e.name)
         if meta is None:
             raise P.PlanError(f"column {e.name} is used before it is computed")
+        err = pl.col(self.err_of[e.name]) if e.name in self.err_of else None  # where it failed, reading it fails
         if meta.kind == P.NUM:
-            return NumV(IntE(pl.col(e.name), meta.lo, meta.hi), meta.den)
-        return PlainV(pl.col(e.name), meta.kind)
+            return NumV(IntE(pl.col(e.name), meta.lo, meta.hi), meta.den, err)
+        return PlainV(pl.col(e.name), meta.kind, err)
 
     # -- arithmetic
     def _Arith(self, e: P.Arith):
@@ -533,10 +539,12 @@ class Evaluator:
             garbage = NumV(lit(0), target.den) if isinstance(target, NumV) else PlainV(_GARBAGE[target.kind](), target.kind)
             garbage.err = _or(key.err, TRUE)
             return garbage
-        kname, bname, vname, dname, okname = (self._fresh(x) for x in ("k", "b", "v", "d", "ok"))
+        kname, bname, vname, dname, okname, ename = (self._fresh(x) for x in ("k", "b", "v", "d", "ok", "e"))
         numeric = isinstance(target, NumV)
         rational = numeric and not target.den.const
         cols = [right.alias(bname), (target.n.expr if numeric else target.expr).alias(vname)]
+        if target.err is not None:  # the other row's value failed: reading it fails
+            cols.append(target.err.fill_null(True).alias(ename))
         left_on, right_on = [kname], [bname]
         if e.period is not None:  # the row of the same period
             pname = self._fresh("p")
@@ -556,13 +564,15 @@ class Evaluator:
                 aggs = [pl.col(vname).first(), pl.col(dname).first(), same.alias(okname)]
             else:
                 aggs = [pl.col(vname).first(), (pl.col(vname).n_unique() == 1).alias(okname)]
+            if target.err is not None:
+                aggs.append(pl.col(ename).any())
             lookup = lookup.group_by(right_on).agg(aggs)
         else:
             lookup = lookup.with_columns(pl.lit(True).alias(okname))
         self.lf = self.lf.with_columns(self.column(left, e.key).alias(kname)).join(
             lookup, left_on=left_on, right_on=right_on, how="left", maintain_order="left")
         found = pl.col(okname).fill_null(False)
-        err = _or(key.err, ~found)
+        err = _or(key.err, ~found, pl.col(ename).fill_null(False) if target.err is not None else None)
         if not numeric:
             return PlainV(pl.when(found).then(pl.col(vname)).otherwise(_GARBAGE[target.kind]()), target.kind, err)
         filled = pl.col(vname).fill_null(pl.lit(0, dtype=target.n.dtype))
@@ -587,9 +597,27 @@ class Evaluator:
         name = self._positions.get(id(period))
         if name is None:
             name = self._fresh("pos")
-            self.lf = self.lf.with_columns((self._plain(period).rank("dense").cast(pl.Int64) - 1).alias(name))
+            self.lf = self.lf.with_columns((self._period_order(period).rank("dense").cast(pl.Int64) - 1).alias(name))
             self._positions[id(period)] = name
         return pl.col(name)
+
+    def _period_order(self, period: P.PExpr) -> pl.Expr:
+        """The period column as something that sorts in time: text labels (2024年9月) by the time they name,
+        a one-of by its declared order, numbers and dates as they are."""
+        plain = self._plain(period)
+        node = self.graph.nodes.get(self.graph.period) if self.graph.period else None
+        if node is None or node.type.kind not in ("text", "enum"):
+            return plain
+        from pkrules.engine.population import period_key
+        from pkrules.values.periods import PeriodLabelError
+
+        labels = self.lf.select(plain.unique()).collect().to_series().to_list()
+        try:
+            key = period_key(self.graph, labels)
+            order = sorted(labels, key=key)
+        except PeriodLabelError as problem:
+            raise Declined(f"a period label cannot be put in order: {problem}") from None
+        return plain.replace_strict(order, list(range(len(order))), return_dtype=pl.Int64)
 
     def _Previous(self, e: P.Previous):
         target = self.value(e.column)
@@ -599,8 +627,11 @@ class Evaluator:
         kname, bname, pname, vname, dname, okname = (self._fresh(x) for x in ("k", "b", "p", "v", "d", "ok"))
         numeric = isinstance(target, NumV)
         rational = numeric and not target.den.const
+        ename = self._fresh("e")
         cols = [key.alias(bname), pos.alias(pname), (target.n.expr if numeric else target.expr).alias(vname),
                 pl.lit(True).alias(okname)]
+        if target.err is not None:  # the earlier period's value failed: reading it fails
+            cols.append(target.err.fill_null(True).alias(ename))
         if rational:
             d = self.den_expr(target.den)
             cols.append(d.expr.alias(dname))
@@ -619,7 +650,8 @@ class Evaluator:
         else:
             earlier = PlainV(pl.col(vname), target.kind)
         out = self.choose([(found, earlier)], default, e.kind)
-        out.err = _or(_and(found, target.err), _reach(~found, default.err if default is not None else TRUE))
+        earlier_err = pl.col(ename).fill_null(False) if target.err is not None else None
+        out.err = _or(_and(found, earlier_err), _reach(~found, default.err if default is not None else TRUE))
         return out
 
     def _Consecutive(self, e: P.Consecutive):
@@ -642,6 +674,25 @@ class Evaluator:
             runs, on=idx, how="left", maintain_order="left")
         err = cond.err.any() if cond.err is not None else None  # every row's condition is evaluated
         return NumV(IntE(pl.col(sname), 0, max(self.size, 1)), Den(1), err)
+
+    def _DatePart(self, e: P.DatePart):
+        d = self.value(e.operand)
+        x = d.expr
+        part = {"year": x.dt.year(), "month_of_year": x.dt.month(), "quarter_of_year": x.dt.quarter(),
+                "day_of_month": x.dt.day()}[e.part]
+        return NumV(IntE(part.cast(pl.Int64), 0, 9999), Den(1), d.err)
+
+    def _DateDiff(self, e: P.DateDiff):
+        a, b = self.value(e.left), self.value(e.right)
+        days = (a.expr - b.expr).dt.total_days().cast(pl.Int64)
+        return NumV(IntE(days, -3_700_000, 3_700_000), Den(1), _or(a.err, b.err))
+
+    def _DateAdd(self, e: P.DateAdd):
+        d, n = self.value(e.date), self.num(e.days)
+        if n.den.c != 1 or not n.den.const or n.n.bound > 100_000:
+            raise NotColumnar("a date moved by days that may not be whole")
+        moved = d.expr + pl.duration(days=n.n.as_(pl.Int64))
+        return PlainV(moved, P.DATE, _or(d.err, n.err))
 
     def _DateLabel(self, e: P.DateLabel):
         d = self.value(e.operand)
@@ -989,12 +1040,14 @@ class Evaluator:
         from pkrules.engine.exact import Compiled
 
         df = self._checkpoint()
-        self._raise_if_errors(df)
         graph = self.graph
         needed = set(graph.nodes[node.name].deps) | {graph.key}
         from pkrules.engine.columnar.values import python_values
 
         columns = {name: python_values(df, name, self.meta[name], self.factors) for name in needed}
+        for name in needed & set(self.err_of):  # a failed value reads as failed (None), as in the exact evaluator
+            failed = df.get_column(self.err_of[name]).to_list()
+            columns[name] = [None if bad else v for v, bad in zip(columns[name], failed)]
         compiled = Compiled(graph, columns, self.size)
         fn = compiled.declaration(graph.nodes[node.name].decl)
         values: list = []
@@ -1021,6 +1074,7 @@ class Evaluator:
             col = f"#err:{node.name}"
             exprs.append(pl.lit(pl.Series(errors, dtype=pl.Boolean)).alias(col))
             self.errors.append(col)
+            self.err_of[node.name] = col
         self.cache.clear()  # cached values may refer to the columns being replaced
         return exprs
 
@@ -1052,11 +1106,6 @@ class Evaluator:
         fid = ("exact", name)
         self.factors[fid] = Factor(IntE(pl.col(fcol), 1, max(ds)))
         return pl.lit(pl.Series(nums, dtype=dtype_for(max(abs(lo), abs(hi))))), Den(1, ((fid, 1),)), lo, hi
-
-    def _raise_if_errors(self, df: pl.DataFrame) -> None:
-        if self.errors and df.select(pl.any_horizontal([pl.col(c) for c in self.errors]).any()).item():
-            raise Declined("some rows cannot be computed (a row error): the exact evaluator reports them")
-
 
 def _lit_value(v: PlainV):
     """The Python value of a plain literal (built by _Lit)."""

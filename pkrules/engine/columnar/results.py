@@ -24,7 +24,7 @@ from pkrules.language import ast
 from pkrules.engine import plan as P
 from pkrules.engine.columnar.values import den_expr, python_values, value_list
 from pkrules.engine.exact import Compiled
-from pkrules.engine.results import GroupStat, same_key
+from pkrules.engine.results import GroupStat, row_of, same_key
 
 
 class ColumnarResults:
@@ -78,9 +78,8 @@ class ColumnarResults:
         if period_name is None or not hits:
             return hits[0] if hits else None
         periods = self.columns[period_name]
-        if period is not None:
-            return next((i for i in hits if same_key(periods[i], period)), None)
-        return max(hits, key=lambda i: periods[i])
+        found = row_of([self.keys[i] for i in hits], [periods[i] for i in hits], key, period)
+        return None if found is None else hits[found]
 
     # -- exact values
     def python_column(self, name: str) -> list:

@@ -76,10 +76,11 @@ def den_column(df: pl.DataFrame, den: Den, factors: dict) -> list[int] | int:
     return df.select(expr.alias("d")).to_series().to_list()
 
 
-def fractions(nums: list, den) -> list[Fraction]:
+def fractions(nums: list, den) -> list[Fraction | None]:
+    """Numerators over denominators; a missing numerator (a value that failed, nothing needed it) is None."""
     if isinstance(den, int):
-        return [Fraction(n, den) for n in nums]
-    return [Fraction(n, d) for n, d in zip(nums, den)]
+        return [None if n is None else Fraction(n, den) for n in nums]
+    return [None if n is None or d is None else Fraction(n, d) for n, d in zip(nums, den)]
 
 
 def python_values(df: pl.DataFrame, name: str, meta, factors: dict) -> list:
