@@ -982,6 +982,7 @@ TRANSLATIONS: dict[str, str] = {
     "'{label}' has no year, so it cannot be put in order with other periods: write the year too, e.g. 2024年{label}": '“{label}”没有年份，无法与其他期间排出先后：请写上年份，例如 2024年{label}',
     "'{label}' is not a period pkrules can put in order: write a month as 2025-03 or 2025年3月, a quarter as 2025Q3 or 2025年第3季度, a week as 2025-W07, or a date": '“{label}”不是能排出先后的期间：月份写作 2025-03 或 2025年3月，季度写作 2025Q3 或 2025年第3季度，周写作 2025-W07，或写日期',
     "'{label}' is {kind}, but the other periods are {main} (such as {sample}); periods of one column must all be of one kind": '“{label}”是{kind}，但其他期间是{main}（如 {sample}）；同一列的期间必须是同一种',
+    "'{label}' is the same period as '{seen}', written another way: write each period of the column one way (here {seen})": '“{label}”与“{seen}”是同一个期间，只是写法不同：同一列的期间请用一种写法（这里用 {seen}）',
     'a year': '年份',
     'a half-year': '半年',
     'a quarter': '季度',

@@ -163,7 +163,8 @@ def why_not_a_period(label: str) -> str:
 
 def order_periods(labels: Iterable[str]) -> dict[str, Period]:
     """Each label with the period it names; raises PeriodLabelError for the first label that cannot be
-    ordered with the rest (it names no period, or another kind than most labels)."""
+    ordered with the rest (it names no period, another kind than most labels, or a period an earlier
+    label already names in another spelling)."""
     found: dict[str, Period] = {}
     counts: dict[str, int] = {}
     for label in labels:
@@ -180,7 +181,21 @@ def order_periods(labels: Iterable[str]) -> dict[str, Period]:
         odd = next(label for label, period in found.items() if period.kind != main)
         raise PeriodLabelError(odd, mixed_kinds(odd, found[odd].kind, main, next(
             label for label, period in found.items() if period.kind == main)))
+    # Two spellings of one period (2024-08 and 2024-8) would be two periods to everything that groups
+    # or looks back by label, silently; the second spelling is refused, naming the first.
+    first: dict[tuple[str, int], str] = {}
+    for label, period in found.items():
+        seen = first.setdefault((period.kind, period.ordinal), label)
+        if seen != label:
+            raise PeriodLabelError(label, same_period(label, seen))
     return found
+
+
+def same_period(label: str, seen: str) -> str:
+    from pkrules.messages import tr
+
+    return tr("'{label}' is the same period as '{seen}', written another way: write each period of the column "
+              "one way (here {seen})", label=label, seen=seen)
 
 
 def mixed_kinds(label: str, kind: str, main: str, sample: str) -> str:
