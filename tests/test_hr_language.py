@@ -591,3 +591,48 @@ def test_the_trap_messages_are_in_chinese_for_a_chinese_policy():
     (_, message, hint, _), = check(TRAP_HEAD + "b = 如果 得分 介于 80 和 89 则 1 否则 0\n")
     assert (message, hint) == ("介于 … 且 …：两个值之间用“且”", "请写成 得分 介于 80 且 89")
 
+
+# ---- the new words do not break policies written before them -------------------------------------------
+
+OLD_NAMES_EN = """input
+  id: text key
+  month: text period
+  sales: money >= 0
+  default: money >= 0 default 0
+  optional: number optional
+
+since = sum sales year to date
+earlier = sum sales earlier this year
+as = since - earlier
+only = as + default
+x = if given(optional) then optional else 0
+y = sales only if sales > 0
+"""
+
+OLD_NAMES_ZH = """输入
+  工号：文本 主键
+  月份：文本 期间
+  销售额：金额 ≥ 0
+  默认：金额 ≥ 0 默认 0
+
+本年累计 = 合计 销售额 本年累计
+此前 = 合计 销售额 本年此前
+始于 = 本年累计 - 此前 + 默认
+仅当 = 销售额 仅当 销售额 > 0
+"""
+
+
+@pytest.mark.parametrize("text, data, expected", [
+    (OLD_NAMES_EN, "id,month,sales,default,optional\nA,2024-1,1,,\nA,2024-2,2,5,3\n",
+     {"since": [F(1), F(3)], "earlier": [F(0), F(1)], "as": [F(1), F(2)], "only": [F(1), F(7)], "x": [F(0), F(3)]}),
+    (OLD_NAMES_ZH, "工号,月份,销售额,默认\nA,2024-1,1,\nA,2024-2,2,5\n",
+     {"本年累计": [F(1), F(3)], "此前": [F(0), F(1)], "始于": [F(1), F(7)], "仅当": [F(1), F(2)]}),
+])
+def test_the_new_keywords_are_names_where_they_cannot_be_keywords(tmp_path, text, data, expected):
+    # since, earlier, as, default, optional, 本年累计, 此前, 始于, 默认, 仅当 … were names before issue 10:
+    # they are keywords only where one can stand (after sum/count/max…, after an input's colon, after
+    # `from` in a lookup, after a definition's `=`), so a definition called `since` reads as it did.
+    graph, _, results = results_of(text, data, tmp_path)
+    assert not results.errors
+    for name, values in expected.items():
+        assert results.columns[name] == values, name

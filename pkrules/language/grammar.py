@@ -80,6 +80,43 @@ _BLOCK_HEADS = ("APPRAISAL", "PARAMETER")
 # English keywords of several words, read as one: `year to date`, `earlier this quarter`.
 _SPANS = ("year", "quarter", "month")
 
+# Words that became keywords with issue 10 are keywords only where they can mean something, and
+# names everywhere else, so that a policy written before (a definition called `since`, `默认` or
+# `本年累计`) reads as it did: each with what its line must already hold (see _Line.licenses).
+_SOFT = ("TODATE", "EARLIER", "SINCE", "OPTIONAL", "DEFAULT", "ONLYIF", "AS")
+
+
+class _Line:
+    """What the tokens so far of a logical line hold, for the soft keywords above."""
+
+    def __init__(self) -> None:
+        self.block: str | None = None  # the first token of the last line that starts at column 1
+        self.seen: set[str] = set()
+        self.depth = 0  # open brackets: a newline inside them does not end the line
+
+    def see(self, token: Token) -> None:
+        if token.type == "_NL":
+            if self.depth == 0:
+                self.seen = set()
+            return
+        if not self.seen and token.column == 1:
+            self.block = token.type
+        self.depth += token.type in ("_LPAR", "_LBRACKET")
+        self.depth -= token.type in ("_RPAR", "_RBRACKET") and self.depth > 0
+        self.seen.add(token.type)
+
+    def licenses(self, kind: str) -> bool:
+        """Whether a soft keyword can be one here; the first word of a line is always a name."""
+        if not self.seen:
+            return False
+        if kind in ("TODATE", "EARLIER", "SINCE"):  # sum … year to date, rank … (refused with its fix)
+            return bool(self.seen & {"AGG", "MIN", "MAX", "RANK"})
+        if kind in ("OPTIONAL", "DEFAULT"):  # in an input or parameter declaration, after its colon
+            return self.block in ("INPUT", "PARAMETER") and "_COLON" in self.seen
+        if kind == "AS":  # the unit of a lookup file's values
+            return "FROM" in self.seen
+        return "EQUAL" in self.seen  # ONLYIF: a definition's guard
+
 KEYWORD_OF: dict[str, str] = {
     word: kind for kind, words in KEYWORDS.items() for word in words
 }
@@ -161,6 +198,7 @@ def _phrases(stream: Iterator[Token]) -> Iterator[Token]:
     error before it); only a word that can start a phrase waits for the next two."""
     buffer: list[Token] = []
     source = iter(stream)
+    line = _Line()
 
     def pull(n: int) -> list[Token]:
         while len(buffer) < n:
@@ -183,6 +221,8 @@ def _phrases(stream: Iterator[Token]) -> Iterator[Token]:
             if first.column != 1 or (len(ahead) > 1 and ahead[1].type not in ("_NL", "_COLON")):
                 buffer[0] = first.update(type="NAME")
                 first = buffer[0]
+        if first.type in _SOFT and not line.licenses(first.type):
+            buffer[0] = first = first.update(type="NAME")
         starts = (first.type == "NAME" and str(first.value).lower() in _SPANS + ("only",)) or \
             first.type in ("TO", "EARLIER")
         if starts:
@@ -198,11 +238,15 @@ def _phrases(stream: Iterator[Token]) -> Iterator[Token]:
                 kind, take = "EARLIER", 3
             elif len(ahead) >= 2 and types[0] == "NAME" and words[0] == "only" and types[1] == "IF":
                 kind, take = "ONLYIF", 2
-            if take:
-                yield _joined(kind, buffer[:take])
+            if take and line.licenses(kind):
+                token = _joined(kind, buffer[:take])
                 del buffer[:take]
+                line.see(token)
+                yield token
                 continue
-        yield buffer.pop(0)
+        token = buffer.pop(0)
+        line.see(token)
+        yield token
 
 
 def _joined(kind: str, parts: list[Token]) -> Token:
