@@ -36,6 +36,7 @@ from pkrules.language.appraisal import DEFAULT_DAYS as DEFAULT_STAGE_DAYS  # noq
 from pkrules.language.appraisal import DEFAULT_ROLE as DEFAULT_STAGE_ROLE  # noqa: F401
 from pkrules.language.appraisal import ROLES as APPRAISAL_ROLES  # noqa: F401
 from pkrules.language.appraisal import STAGE_KINDS as APPRAISAL_STAGES  # noqa: F401
+from pkrules.language.appraisal import STAGE_ROLES as APPRAISAL_STAGE_ROLES  # noqa: F401
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import SourceFile
 from pkrules.values.types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
@@ -58,7 +59,7 @@ __all__ = [
     # review
     "diff_texts", "highlight_terminal",
     # the appraisal process's vocabulary (the policy's appraisal / 考核流程 block)
-    "APPRAISAL_STAGES", "APPRAISAL_ROLES", "ESCALATION_LEVELS", "CALENDARS", "MAX_ESCALATION",
+    "APPRAISAL_STAGES", "APPRAISAL_ROLES", "APPRAISAL_STAGE_ROLES", "ESCALATION_LEVELS", "CALENDARS", "MAX_ESCALATION",
     "DEFAULT_STAGE_DAYS", "DEFAULT_STAGE_ROLE",
 ]
 

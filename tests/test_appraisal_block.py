@@ -141,3 +141,47 @@ def test_the_demo_has_the_managers_score_the_declared_inputs(tmp_path):
         assert {f.name: f.source for f in view.inputs}["on_time_rate"] == "manager"
     finally:
         wf.close()
+
+
+@pytest.mark.parametrize("line, message, column, hint", [
+    ("  self review: 3 working days, by manager", "self review cannot be done by manager", 35, "write by employee"),
+    ("  appeal: 5 working days, by employee", "appeal cannot be done by employee", 30, "write by hr or executive"),
+    ("  publication: 3 working days, by manager", "publication cannot be done by manager", 35, "write by hr"),
+])
+def test_a_role_that_cannot_act_at_a_stage_is_refused_not_ignored(line, message, column, hint):
+    text = EN[:EN.index("appraisal")] + "appraisal\n" + line + "\n"
+    found = [d for d in diagnostics(text) if d[1] == message]
+    assert [(code, row, col, h) for code, _, row, col, h in found] == [("appraisal", 9, column, hint)], diagnostics(text)
+
+
+def test_the_role_check_speaks_the_policys_language():
+    text = ZH.replace("自评：3 个工作日，由 员工", "自评：3 个工作日，由 上级")
+    found = [(d[1], d[4]) for d in diagnostics(text) if d[0] == "appraisal"]
+    assert found == [("自评不能由上级来做", "请写 由 员工")]
+
+
+def test_a_process_where_hr_scores_instead_of_the_manager(tmp_path):
+    """`manager review: by hr` (an org without line managers): HR scores and confirms; the manager may not."""
+    from workflow_helpers import DATA, ORG, SHIPPED, START
+
+    from pkrules.workflow.clock import FixedClock
+    from pkrules.workflow.messages import Refused
+    from pkrules.workflow.service import Workflow
+    from pkrules.workflow.store import Store
+
+    policy = tmp_path / "hr_scores.pk"
+    policy.write_text(SHIPPED.read_text(encoding="utf-8").replace(
+        "manager review: 5 working days, by manager,", "manager review: 5 working days, by hr,"), encoding="utf-8")
+    wf = Workflow(Store(tmp_path / "s.db"), "H01", clock=FixedClock(START))
+    try:
+        wf.create_cycle(policy, "2025Q3", ORG, DATA, demo=True)
+        wf.as_("E013").submit_self_review("E013", "done")
+        manager = wf.appraisal("E013").manager_id
+        with pytest.raises(Refused, match="only HR may enter the scores, during manager review: this process has HR "
+                                          "score instead of the manager"):
+            wf.as_(manager).score("E013", {"visits": "30"})
+        wf.score("E013", {"visits": "30", "on_time_rate": "95%"})  # H01 is HR
+        wf.confirm("E013")
+        assert wf.appraisal("E013").stage == "hr_review"
+    finally:
+        wf.close()

@@ -35,6 +35,11 @@ MAX_ESCALATION = 3
 DEFAULT_DAYS = {"self_review": 3, "manager_review": 5, "hr_review": None, "publication": 3, "appeal": 5}
 DEFAULT_ROLE = {"self_review": "employee", "manager_review": "manager", "hr_review": "hr",
                 "publication": "hr", "appeal": "hr"}
+# Who can act at each stage, as the workflow does it: the employee assesses themselves; the direct
+# manager scores (or HR, where the org has no line managers); HR aggregates and publishes; an appeal is
+# answered by HR or by an executive. Any other role is refused by check, not ignored by the workflow.
+STAGE_ROLES = {"self_review": ("employee",), "manager_review": ("manager", "hr"), "hr_review": ("hr",),
+               "publication": ("hr",), "appeal": ("hr", "executive")}
 
 # Words as authors write them (English in any case, words joined by a space, '-' or '_') → the kind.
 STAGE_WORDS = {
@@ -262,6 +267,10 @@ def check_appraisal(block: Appraisal, inputs: dict[str, object], key: str | None
             guess = did_you_mean(text, [o for kind in ROLE_WORDS.values() for o in kind])
             error("appraisal", tr("unknown role '{role}' (roles: employee, manager, hr, executive — 员工, 上级, HR, 高管)",
                                   role=text), span, tr("did you mean '{suggestion}'?", suggestion=guess) if guess else None)
+        elif stage.role is not None and stage.kind in STAGE_ROLES and stage.role not in STAGE_ROLES[stage.kind]:
+            text, span = words.get("role", (stage.role, stage.span))
+            error("appraisal", tr("{stage} cannot be done by {role}", stage=stage_name(stage.kind), role=text), span,
+                  tr("write by {roles}", roles=tr(" or ").join(role_name(r) for r in STAGE_ROLES[stage.kind])))
         if stage.days is not None and stage.days <= 0:
             error("appraisal", tr("a deadline of {days} working days is not positive", days=stage.days),
                   words.get("days", ("", stage.span))[1], tr("write 1 working day or more"))
@@ -299,6 +308,19 @@ def check_appraisal(block: Appraisal, inputs: dict[str, object], key: str | None
         error("appraisal", tr("unknown calendar '{name}' (calendars: china, weekdays — 中国, 周一至周五)", name=block.calendar),
               block.calendar_span, tr("did you mean '{suggestion}'?", suggestion=guess) if guess else None)
     return found
+
+
+def stage_name(kind: str) -> str:
+    """A stage as the message's reader writes it (manager review, 上级评分)."""
+    from pkrules.messages import current_language
+
+    return CANONICAL[current_language()].get(kind, kind)
+
+
+def role_name(role: str) -> str:
+    from pkrules.messages import current_language
+
+    return CANONICAL[current_language()].get(role, role)
 
 
 def stage_text(stage: AppraisalStage, lang: str) -> str:

@@ -136,7 +136,11 @@ def check(name: str, me, ctx: dict) -> Msg | None:
         what = {"review.return": msg("send the self-assessment back"),
                 "review.score": msg("enter the scores"),
                 "review.submit": msg("confirm the result")}[name]
-        refusal = _manager_only(me, ctx, what)
+        if ctx["spec"].role("manager_review") == "hr":  # the process has HR score (no line managers)
+            refusal = None if me.role == "hr" else msg(
+                "only HR may {w}, during manager review: this process has HR score instead of the manager", w=what)
+        else:
+            refusal = _manager_only(me, ctx, what)
         if refusal:
             return refusal
         if a["stage"] != "manager_review":

@@ -16,6 +16,7 @@ STAGE_KINDS = api.APPRAISAL_STAGES
 ROLES = api.APPRAISAL_ROLES
 ESCALATION_LEVELS = api.ESCALATION_LEVELS
 CALENDARS = api.CALENDARS
+STAGE_ROLES = api.APPRAISAL_STAGE_ROLES  # who can act at each stage
 MAX_ESCALATION = api.MAX_ESCALATION
 
 # The HR documents' process (seeds-digest §5): 自评 3 working days, 上级评分 5, HR汇总,
@@ -166,6 +167,9 @@ def validate_process(spec: ProcessSpec, graph=None) -> list[Problem]:
         if stage.role not in ROLES:
             problems.append(Problem(msg("{stage}: unknown role '{role}' (roles: {roles})", stage=stage.kind, role=stage.role,
                                         roles=", ".join(ROLES)), stage.span, "unknown-role"))
+        elif stage.role not in STAGE_ROLES[stage.kind]:
+            problems.append(Problem(msg("{stage}: {role} cannot act at this stage (it is done by {roles})", stage=stage.kind,
+                                        role=stage.role, roles=", ".join(STAGE_ROLES[stage.kind])), stage.span, "unknown-role"))
         if stage.days is not None and stage.days <= 0:
             problems.append(Problem(msg("{stage}: a deadline of {days} working days is not positive", stage=stage.kind,
                                         days=stage.days), stage.span, "deadline"))
@@ -197,6 +201,9 @@ def validate_process(spec: ProcessSpec, graph=None) -> list[Problem]:
     if spec.appeal_role not in ROLES:
         problems.append(Problem(msg("appeal: unknown role '{role}' (roles: {roles})", role=spec.appeal_role, roles=", ".join(ROLES)),
                                 None, "unknown-role"))
+    elif spec.appeal_role not in STAGE_ROLES["appeal"]:
+        problems.append(Problem(msg("{stage}: {role} cannot act at this stage (it is done by {roles})", stage="appeal",
+                                    role=spec.appeal_role, roles=", ".join(STAGE_ROLES["appeal"])), None, "unknown-role"))
     if spec.appeal_days is not None and spec.appeal_days <= 0:
         problems.append(Problem(msg("appeal: a deadline of {days} working days is not positive", days=spec.appeal_days), None,
                                 "deadline"))
