@@ -522,7 +522,7 @@ def test_ties_that_widen_a_top_group_are_counted(tmp_path):
     assert (warning.code, warning.count) == ("ties", 3)
     with speaking("zh"):
         warning, = run_warnings(r)
-    assert warning.message == "得分 在 前 10%: 13 人中 5 人入选 前 10%（名额 2 个），因并列（95）多 3 人"
+    assert warning.message == "得分 在 前 10%：13 人中 5 人入选 前 10%（名额 2 个），因并列（95）多 3 人"
 
 
 def test_self_pairings_are_named_and_one_way_matchups_are_warned_at_check(tmp_path, capsys):

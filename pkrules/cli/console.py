@@ -43,6 +43,11 @@ def error(message: object) -> str:
     return tr("error: {message}", message=message)
 
 
+def warning(message: object) -> str:
+    """`warning: …` (警告：…) in the current language."""
+    return tr("warning: {message}", message=message)
+
+
 def note(message: object) -> str:
     """`note: …` (注意：…) in the current language."""
     return tr("note: {message}", message=message)

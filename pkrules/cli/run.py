@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from pkrules.cli.console import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Fail, colour, err, error, note
+from pkrules.cli.console import warning as console_warning
 from pkrules.cli.policy import compile_or_fail
 from pkrules.messages import reason, tr
 
@@ -243,7 +244,7 @@ def cmd_run(args) -> int:
     from pkrules.engine.warnings import run_warnings
 
     for warning in run_warnings(results):
-        err(f"warning: {args.data}: {warning.describe(graph.source.path)}")
+        err(console_warning(tr("{data}: {warning}", data=args.data, warning=warning.describe(graph.source.path))))
     if args.out:
         from pkrules.outputs.results import write_results
 

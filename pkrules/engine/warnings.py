@@ -31,7 +31,7 @@ class RunWarning:
 
     def describe(self, path: str) -> str:
         where = f"  [{path}:{self.line}]" if self.line else ""
-        return f"{self.node}: {self.message} [{self.code}]{where}"
+        return tr("{node}: {message} [{code}]", node=self.node, message=self.message, code=self.code) + where
 
 
 def run_warnings(results: Results) -> list[RunWarning]:
@@ -101,7 +101,8 @@ def _ties(results: Results, name: str, term: ast.Top) -> list[RunWarning]:
                         "ties at {value}", where=where, selected=selected, members=members, amount=amount,
                         places=places, extra=selected - places, value=format_value(cut, operand_type)))
     more = len(widened) - SHOWN
-    message = what + ": " + "; ".join(parts) + (tr("; and {n} more groups", n=more) if more > 0 else "")
+    message = tr("{what}: {details}", what=what, details=tr("; ").join(parts)) + (
+        tr("; and {n} more groups", n=more) if more > 0 else "")
     return [RunWarning("ties", name, message, sum(s - p for _, _, s, p, _ in widened), term.span.line)]
 
 
@@ -117,7 +118,7 @@ def _group_words(graph, term, group) -> str:
         words.append(f"{period} {format_value(group[0])}")
     if within is not None:
         words.append(f"{graph.source.snippet(within.span)} {format_value(inner)}")
-    return ", ".join(words) + (": " if words else "")
+    return tr(", ").join(words) + (tr("{where}: ", where="") if words else "")
 
 
 def _self_pairs(results: Results, name: str, term: ast.ValueOf) -> list[RunWarning]:

@@ -24,6 +24,11 @@ TRANSLATIONS: dict[str, str] = {
     "  note: {note}": "  说明：{note}",
     "{n} error{s}": "{n} 个错误",
     "{n} warning{s}": "{n} 个警告",
+    "warning: {message}": "警告：{message}",
+    "{what}: {details}": "{what}：{details}",
+    "{where}: ": "{where}：",
+    "{node}: {message} [{code}]": "{node}：{message} [{code}]",
+    "{data}: {warning}": "{data}：{warning}",
     ", ": "、",
     # values: cells, numbers, split, types
     "a value is required": "不能为空",
