@@ -552,7 +552,7 @@ class Workflow:
             "scored": json.dumps(scored, ensure_ascii=False), "manager_note": comment or a["manager_note"]},
             {"scores": {n: {"before": before[n], "after": texts[n]} for n in texts}, "comment": comment},
             msg("scores recorded for {e}: {s}; confirm with `review submit` when done", e=a["employee_id"],
-                s=", ".join(f"{n}={v}" for n, v in texts.items())),
+                s=", ".join(f"{n}={str(scores[n]).strip()}" for n in texts)),
             inputs=cells, stale=True)
 
     def confirm(self, employee_id: str, comment: str = "", cycle_id: str | None = None,
