@@ -185,3 +185,9 @@ def test_a_process_where_hr_scores_instead_of_the_manager(tmp_path):
         assert wf.appraisal("E013").stage == "hr_review"
     finally:
         wf.close()
+
+
+def test_a_stage_without_a_way_out_is_named_in_the_policys_language():
+    text = ZH.replace("申诉：5 个工作日，由 HR，升级 部门, HR委员会, 高管", "申诉：不设期限，由 HR")
+    found = [d[1] for d in diagnostics(text) if d[0] == "appraisal"]
+    assert found == ["申诉 需要期限，流程才能往下走：请给出工作日数"]

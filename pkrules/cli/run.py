@@ -215,7 +215,7 @@ def parameters_line(graph, params: dict[str, object]) -> str:
     from pkrules.messages import tr
     from pkrules.values.format import format_value
 
-    shown = ", ".join(f"{n.name} = {format_value(params.get(n.name), n.type)}" for n in graph.parameters)
+    shown = tr(", ").join(f"{n.name} = {format_value(params.get(n.name), n.type)}" for n in graph.parameters)
     return tr("parameters: {values}", values=shown)
 
 

@@ -260,7 +260,7 @@ def check_appraisal(block: Appraisal, inputs: dict[str, object], key: str | None
                                   "appeal — 自评, 上级评分, HR审核, 公示, 申诉)", stage=stage.kind), stage.span,
                   tr("did you mean '{suggestion}'?", suggestion=guess) if guess else None)
         elif stage.kind in seen:
-            error("appraisal", tr("the stage {stage} is declared twice", stage=stage.kind), stage.span)
+            error("appraisal", tr("the stage {stage} is declared twice", stage=stage_name(stage.kind)), stage.span)
         seen[stage.kind] = stage
         if stage.role is not None and stage.role not in ROLES:
             text, span = words.get("role", (stage.role, stage.span))
@@ -279,7 +279,7 @@ def check_appraisal(block: Appraisal, inputs: dict[str, object], key: str | None
                   words.get("no_deadline", ("", stage.span))[1], tr("give it a number of working days, e.g. 3 working days"))
         elif stage.no_deadline and stage.kind != "hr_review":
             error("appraisal", tr("{stage} needs a deadline, so that the cycle moves on: give it a number of working days",
-                                  stage=stage.kind), words.get("no_deadline", ("", stage.span))[1])
+                                  stage=stage_name(stage.kind)), words.get("no_deadline", ("", stage.span))[1])
         if stage.scores and stage.kind not in ("self_review", "manager_review"):
             error("appraisal", tr("only self review and manager review enter scores"), stage.span)
         for what, text, span in stage.words:
