@@ -98,6 +98,9 @@ def test_fmt_writes_the_block_canonically_in_the_policys_language():
     ("  calendar: chna", ("appraisal", "unknown calendar 'chna'", 9, 13, "did you mean 'china'?")),
     ("  manager review: 5 days, quickly", ("syntax", "'quickly' is not a deadline, a role, scores or an escalation",
                                            9, 27, "a stage reads: manager review: 5 working days, by manager, scores visits")),
+    ("  publication: 3 working days, by hr, 4 working days", ("syntax", "a stage has one deadline: remove one of the two",
+                                                              9, 39, None)),
+    ("  publication: 3 working days, by hr, by manager", ("syntax", "a stage has one role: remove one of the two", 9, 39, None)),
 ])
 def test_each_problem_is_a_diagnostic_at_its_words(line, expected):
     text = EN[:EN.index("appraisal")] + "appraisal\n" + line + "\n"

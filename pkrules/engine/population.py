@@ -121,7 +121,7 @@ def complete_params(graph: RuleGraph, given: dict[str, object]) -> dict[str, obj
 
     unknown = [name for name in given if name not in graph.nodes or graph.nodes[name].kind != "parameter"]
     if unknown:
-        names = ", ".join(n.name for n in graph.parameters) or tr("none")
+        names = tr(", ").join(n.name for n in graph.parameters) or tr("none")
         raise ParameterError(tr("the policy has no parameter {name} (its parameters: {names})", name=unknown[0],
                                 names=names))
     values: dict[str, object] = {}

@@ -169,16 +169,22 @@ def read_line(label: list[tuple[str, Span]], clauses: list[list[tuple[object, Sp
             if rest and _norm(rest) not in {_norm(w) for w in DAY_WORDS}:
                 raise AppraisalSyntax(tr("a deadline is a number of working days: write {n} working days", n=number),
                                       clause_span)
+            if days is not None or no_deadline:  # which one was meant is not for us to guess
+                raise AppraisalSyntax(tr("a stage has one deadline: remove one of the two"), clause_span)
             days = number
             words.append(("days", str(number), clause_span))
             current = None
         elif _starts(NO_DEADLINE_WORDS, texts) == len(texts):
+            if days is not None or no_deadline:
+                raise AppraisalSyntax(tr("a stage has one deadline: remove one of the two"), clause_span)
             no_deadline = True
             words.append(("no_deadline", "", clause_span))
             current = None
         elif n := _starts(BY_WORDS, texts):
             if len(texts) == n:
                 raise AppraisalSyntax(tr("'by' needs a role: employee, manager, hr or executive"), clause_span)
+            if role is not None:
+                raise AppraisalSyntax(tr("a stage has one role: remove one of the two"), clause_span)
             written = " ".join(t for t, _ in texts[n:])
             role = _lookup(ROLE_WORDS, written) or written
             words.append(("role", written, Span.join(texts[n][1], texts[-1][1])))

@@ -905,6 +905,8 @@ TRANSLATIONS: dict[str, str] = {
     "unknown stage '{stage}' (stages: self review, manager review, hr review, publication, appeal — 自评, 上级评分, HR审核, 公示, 申诉)": '未知的阶段“{stage}”（阶段：自评、上级评分、HR审核、公示、申诉）',
     "unknown role '{role}' (roles: employee, manager, hr, executive — 员工, 上级, HR, 高管)": '未知的角色“{role}”（角色：员工、上级、HR、高管）',
     "{stage} cannot be done by {role}": "{stage}不能由{role}来做",
+    "a stage has one deadline: remove one of the two": "一个阶段只有一个期限：请删去其中一个",
+    "a stage has one role: remove one of the two": "一个阶段只由一个角色操作：请删去其中一个",
     "write by {roles}": "请写 由 {roles}",
     "{stage}: {role} cannot act at this stage (it is done by {roles})": "{stage}：{role} 不能在此阶段操作（此阶段由 {roles} 处理）",
     "only HR may {w}, during manager review: this process has HR score instead of the manager": "只有 HR 可以{w}（在上级评分阶段）：本流程由 HR 代替上级评分",
