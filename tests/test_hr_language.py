@@ -622,7 +622,24 @@ OLD_NAMES_ZH = """输入
 """
 
 
+OPERANDS_EN = """input
+  id: text key
+  team: text
+  month: text period
+  sales: money >= 0
+  since: number
+
+earlier = sales * 2
+a = sum sales where since > 0 within team
+b = sum (earlier) where earlier > 0 year to date
+c = sum sales since 2024-02-01
+d = max(0, sum sales earlier this year)
+"""
+
+
 @pytest.mark.parametrize("text, data, expected", [
+    (OPERANDS_EN, "id,team,month,sales,since\nA,T,2024-1,1,1\nA,T,2024-2,2,0\nA,T,2024-3,4,1\n",
+     {"a": [F(1), F(0), F(4)], "b": [F(2), F(6), F(14)], "c": [F(0), F(2), F(6)], "d": [F(0), F(1), F(3)]}),
     (OLD_NAMES_EN, "id,month,sales,default,optional\nA,2024-1,1,,\nA,2024-2,2,5,3\n",
      {"since": [F(1), F(3)], "earlier": [F(0), F(1)], "as": [F(1), F(2)], "only": [F(1), F(7)], "x": [F(0), F(3)]}),
     (OLD_NAMES_ZH, "工号,月份,销售额,默认\nA,2024-1,1,\nA,2024-2,2,5\n",

@@ -86,6 +86,16 @@ _SPANS = ("year", "quarter", "month")
 _SOFT = ("TODATE", "EARLIER", "SINCE", "OPTIONAL", "DEFAULT", "ONLYIF", "AS")
 
 
+_OPERATORS = ("ADD_OP", "MUL_OP", "EQUAL", "COMP", "_LBRACKET")
+# Tokens a value follows, never a keyword of these: an operator, an opening bracket, a comma, a condition word.
+_BEFORE_VALUE = _OPERATORS + ("_LPAR", "_COMMA", "WHERE", "IF", "THEN", "ELSE", "AND", "OR", "NOT", "IN")
+
+
+def _next_type(tokens: list[Token]) -> str | None:
+    """The type of the token after the first of these (None at the end)."""
+    return tokens[1].type if len(tokens) > 1 else None
+
+
 class _Line:
     """What the tokens so far of a logical line hold, for the soft keywords above."""
 
@@ -93,6 +103,7 @@ class _Line:
         self.block: str | None = None  # the first token of the last line that starts at column 1
         self.seen: set[str] = set()
         self.depth = 0  # open brackets: a newline inside them does not end the line
+        self.last: str | None = None  # the type of the token before
 
     def see(self, token: Token) -> None:
         if token.type == "_NL":
@@ -104,11 +115,15 @@ class _Line:
         self.depth += token.type in ("_LPAR", "_LBRACKET")
         self.depth -= token.type in ("_RPAR", "_RBRACKET") and self.depth > 0
         self.seen.add(token.type)
+        self.last = token.type
 
-    def licenses(self, kind: str) -> bool:
-        """Whether a soft keyword can be one here; the first word of a line is always a name."""
+    def licenses(self, kind: str, after: str | None = None) -> bool:
+        """Whether a soft keyword can be one here; the first word of a line is always a name, and so is a
+        word an operator follows (`sum x where since > 0` compares a value called since)."""
         if not self.seen:
             return False
+        if kind not in ("OPTIONAL", "DEFAULT") and (after in _OPERATORS or self.last in _BEFORE_VALUE):
+            return False  # an operand: `sum x where since > 0`, `max(0, earlier)` (`default -5` is a keyword)
         if kind in ("TODATE", "EARLIER", "SINCE"):  # sum … year to date, rank … (refused with its fix)
             return bool(self.seen & {"AGG", "MIN", "MAX", "RANK"})
         if kind in ("OPTIONAL", "DEFAULT"):  # in an input or parameter declaration, after its colon
@@ -221,7 +236,7 @@ def _phrases(stream: Iterator[Token]) -> Iterator[Token]:
             if first.column != 1 or (len(ahead) > 1 and ahead[1].type not in ("_NL", "_COLON")):
                 buffer[0] = first.update(type="NAME")
                 first = buffer[0]
-        if first.type in _SOFT and not line.licenses(first.type):
+        if first.type in _SOFT and not line.licenses(first.type, _next_type(pull(2))):
             buffer[0] = first = first.update(type="NAME")
         starts = (first.type == "NAME" and str(first.value).lower() in _SPANS + ("only",)) or \
             first.type in ("TO", "EARLIER")
@@ -238,7 +253,7 @@ def _phrases(stream: Iterator[Token]) -> Iterator[Token]:
                 kind, take = "EARLIER", 3
             elif len(ahead) >= 2 and types[0] == "NAME" and words[0] == "only" and types[1] == "IF":
                 kind, take = "ONLYIF", 2
-            if take and line.licenses(kind):
+            if take and line.licenses(kind, _next_type(pull(take + 1)[take - 1:])):
                 token = _joined(kind, buffer[:take])
                 del buffer[:take]
                 line.see(token)
