@@ -653,3 +653,14 @@ def test_the_new_keywords_are_names_where_they_cannot_be_keywords(tmp_path, text
     assert not results.errors
     for name, values in expected.items():
         assert results.columns[name] == values, name
+
+
+@pytest.mark.parametrize("text", [OPERANDS_EN, OLD_NAMES_EN, OLD_NAMES_ZH])
+def test_fmt_keeps_the_old_names_names(text):
+    # fmt writes `sum (earlier)` with its brackets: bare, the word after sum would read as the scope
+    from pkrules.language.fmt import format_text
+
+    formatted = format_text(text)
+    assert "sum (earlier)" in formatted or "sum (earlier)" not in text
+    assert format_text(formatted) == formatted
+    assert compile_policy(formatted).order == compile_policy(text).order

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from pkrules.language import ast
 from pkrules.language.diagnostics import PolicyError
+from pkrules.language.grammar import SOFT_KEYWORDS, keyword_kind
 from pkrules.values.numbers import format_exact
 from pkrules.values.text import display_width, pad
 from pkrules.language.parse import parse_policy
@@ -120,6 +121,8 @@ class Printer:
 
     def group(self, e) -> str:
         """An operand that the grammar takes as a name or a bracketed expression."""
+        if isinstance(e, ast.Name) and keyword_kind(e.name) in SOFT_KEYWORDS:  # `sum (earlier)`: bare, a scope
+            return f"{self.w['(']}{self._expr(e)}{self.w[')']}"
         if isinstance(e, (ast.Name, ast.Call)):
             return self._expr(e)
         if isinstance(e, ast.Group):

@@ -83,7 +83,7 @@ _SPANS = ("year", "quarter", "month")
 # Words that became keywords with issue 10 are keywords only where they can mean something, and
 # names everywhere else, so that a policy written before (a definition called `since`, `默认` or
 # `本年累计`) reads as it did: each with what its line must already hold (see _Line.licenses).
-_SOFT = ("TODATE", "EARLIER", "SINCE", "OPTIONAL", "DEFAULT", "ONLYIF", "AS")
+SOFT_KEYWORDS = ("TODATE", "EARLIER", "SINCE", "OPTIONAL", "DEFAULT", "ONLYIF", "AS")
 
 
 _OPERATORS = ("ADD_OP", "MUL_OP", "EQUAL", "COMP", "_LBRACKET")
@@ -236,7 +236,7 @@ def _phrases(stream: Iterator[Token]) -> Iterator[Token]:
             if first.column != 1 or (len(ahead) > 1 and ahead[1].type not in ("_NL", "_COLON")):
                 buffer[0] = first.update(type="NAME")
                 first = buffer[0]
-        if first.type in _SOFT and not line.licenses(first.type, _next_type(pull(2))):
+        if first.type in SOFT_KEYWORDS and not line.licenses(first.type, _next_type(pull(2))):
             buffer[0] = first = first.update(type="NAME")
         starts = (first.type == "NAME" and str(first.value).lower() in _SPANS + ("only",)) or \
             first.type in ("TO", "EARLIER")
