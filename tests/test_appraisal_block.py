@@ -194,3 +194,30 @@ def test_a_stage_without_a_way_out_is_named_in_the_policys_language():
     text = ZH.replace("申诉：5 个工作日，由 HR，升级 部门, HR委员会, 高管", "申诉：不设期限，由 HR")
     found = [d[1] for d in diagnostics(text) if d[0] == "appraisal"]
     assert found == ["申诉 需要期限，流程才能往下走：请给出工作日数"]
+
+
+def test_a_process_where_an_executive_answers_appeals(tmp_path):
+    """`appeal: 5 working days, by executive`: the first answer is the executive's, not HR's."""
+    from workflow_helpers import DATA, ORG, SHIPPED, START, everyone_to_hr_review, without_appraisal_block
+
+    from pkrules.workflow.clock import FixedClock
+    from pkrules.workflow.messages import Refused
+    from pkrules.workflow.service import Workflow
+    from pkrules.workflow.store import Store
+
+    policy = tmp_path / "exec.pk"
+    policy.write_text(without_appraisal_block(SHIPPED).read_text(encoding="utf-8")
+                      + "\nappraisal\n  appeal: 5 working days, by executive\n", encoding="utf-8")
+    wf = Workflow(Store(tmp_path / "s.db"), "H01", clock=FixedClock(START))
+    try:
+        wf.create_cycle(policy, "2025Q3", ORG, DATA, demo=True)
+        everyone_to_hr_review(wf)
+        wf.publish()
+        appeal = wf.as_("E013").file_appeal("E013", "visits", "Two visits are missing").appeal_id
+        wf.accept_appeal(appeal)
+        with pytest.raises(Refused, match="only an executive may act on it now"):
+            wf.decide_appeal(appeal, "dismissed", "HR would dismiss it")
+        wf.as_("X01").decide_appeal(appeal, "dismissed", "The CRM shows 20 visits")
+        assert wf.appeal(appeal).state == "dismissed"
+    finally:
+        wf.close()
