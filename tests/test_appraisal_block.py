@@ -221,3 +221,21 @@ def test_a_process_where_an_executive_answers_appeals(tmp_path):
         assert wf.appeal(appeal).state == "dismissed"
     finally:
         wf.close()
+
+
+def test_manager_scores_given_on_the_command_line_may_not_contradict_the_block(tmp_path):
+    from workflow_helpers import DATA, ORG, SHIPPED, START
+
+    from pkrules.workflow.clock import FixedClock
+    from pkrules.workflow.messages import BadInput
+    from pkrules.workflow.service import Workflow
+    from pkrules.workflow.store import Store
+
+    wf = Workflow(Store(tmp_path / "s.db"), "H01", clock=FixedClock(START))
+    try:
+        with pytest.raises(BadInput, match=r"the policy's appraisal block already names what the manager scores "
+                                           r"\(visits, on_time_rate\); change the block, or leave out"):
+            wf.create_cycle(SHIPPED, "2025Q3", ORG, DATA, manager_scores=["visits"], demo=True)
+        wf.create_cycle(SHIPPED, "2025Q3", ORG, DATA, manager_scores=["visits", "on_time_rate"], demo=True)  # the same: fine
+    finally:
+        wf.close()

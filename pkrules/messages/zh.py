@@ -905,6 +905,7 @@ TRANSLATIONS: dict[str, str] = {
     "unknown stage '{stage}' (stages: self review, manager review, hr review, publication, appeal — 自评, 上级评分, HR审核, 公示, 申诉)": '未知的阶段“{stage}”（阶段：自评、上级评分、HR审核、公示、申诉）',
     "unknown role '{role}' (roles: employee, manager, hr, executive — 员工, 上级, HR, 高管)": '未知的角色“{role}”（角色：员工、上级、HR、高管）',
     "{stage} cannot be done by {role}": "{stage}不能由{role}来做",
+    "the policy's appraisal block already names what the manager scores ({a}); change the block, or leave out the manager scores given here ({b})": "方案的考核流程已写明上级评分的项目（{a}）；请修改考核流程，或去掉这里给出的评分项（{b}）",
     "a stage has one deadline: remove one of the two": "一个阶段只有一个期限：请删去其中一个",
     "a stage has one role: remove one of the two": "一个阶段只由一个角色操作：请删去其中一个",
     "write by {roles}": "请写 由 {roles}",

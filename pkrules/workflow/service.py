@@ -369,7 +369,7 @@ class Workflow:
         stored, every appraisal at self-review — all in one transaction (a killed process leaves nothing).
 
         The acting person must be HR in the new org table. manager_scores: inputs the manager enters at manager
-        review (until the policy declares them in its appraisal block).
+        review, for a policy whose appraisal block does not name them (or that has no block).
         """
         try:
             graph = api.compile_file(policy)
@@ -382,6 +382,11 @@ class Workflow:
         policy_text = Path(policy).read_text(encoding="utf-8-sig")
         spec = process_from_policy(graph)
         if manager_scores:
+            if spec.declared and spec.manager_scores and list(manager_scores) != spec.manager_scores:
+                # two sources for one fact: the policy's block wins only if nobody is surprised, so say it
+                raise BadInput(msg("the policy's appraisal block already names what the manager scores ({a}); "
+                                   "change the block, or leave out the manager scores given here ({b})",
+                                   a=joined(msg(", "), spec.manager_scores), b=joined(msg(", "), manager_scores)), lang)
             stage = spec.stage("manager_review")
             stage.scores = list(manager_scores)
         problems = validate_process(spec, graph)
