@@ -94,7 +94,7 @@ example "north A"
     code, out, _ = run_cli(capsys, "test", path)
     assert code == 1
     assert "FAIL" in out and "pay: expected 230, got 220.00" in out
-    assert "= round(100.00 * 2 + 1,000.00 * 2%, 0.01)" in out
+    assert "= round(¥100.00 * 200% + ¥1,000.00 * 2%, 0.01)" in out  # attainment, a ratio, reads as a percentage
 
 
 # ---- run: tables, CSV in and out ---------------------------------------------------------
@@ -112,9 +112,10 @@ def test_run_prints_table_with_totals(capsys):
     assert "40 employees evaluated with 华东区销售激励 2024Q3" in out
 
 
-def test_run_out_writes_exact_values(tmp_path, capsys):
+def test_run_out_plain_writes_exact_values(tmp_path, capsys):
+    # --plain: the earlier machine-readable form (no byte order mark, key and definitions, exact values)
     out_path = tmp_path / "sub" / "results.csv"
-    code, out, _ = run_cli(capsys, "run", POLICY, SAMPLE, "--out", str(out_path))
+    code, out, _ = run_cli(capsys, "run", POLICY, SAMPLE, "--out", str(out_path), "--plain")
     assert code == 0 and "wrote 40 rows × 20 columns" in out
     rows = list(csv.DictReader(out_path.open(encoding="utf-8")))
     assert list(rows[0])[0] == "id"
@@ -142,7 +143,7 @@ def test_run_accepts_the_forms_hr_files_contain(tmp_path, capsys):
     out_path = tmp_path / "r.csv"
     code, _, err = run_cli(capsys, "run", POLICY, path, "--out", str(out_path))
     assert code == 0, err
-    rows = {r["id"]: r for r in csv.DictReader(out_path.open(encoding="utf-8"))}
+    rows = {r["id"]: r for r in csv.DictReader(out_path.open(encoding="utf-8-sig"))}
     assert rows["A1"]["bonus"] == "9216.00"
     assert rows["A2"]["bonus"] == rows["A3"]["bonus"] == rows["A4"]["bonus"] == "4500.00"
     assert rows["A2"]["special"] == rows["A3"]["special"] == rows["A4"]["special"] == "1000.00"
@@ -160,16 +161,17 @@ def test_bad_cells_are_all_listed_and_nothing_is_evaluated(tmp_path, capsys):
     code, out, err = run_cli(capsys, "run", POLICY, path, "--out", str(out_path))
     assert code == 1
     assert not out_path.exists(), "a run with bad rows stores nothing"
+    # rows as Excel shows them: the header is row 1, so the second data row is row 3
     expected = [
-        "row 2, column level: '专家' — expected one of 新人, 骨干, 经理",
-        "row 2, column sales: 'abc' — expected an amount such as 480000, 480,000.00 or 48万",
-        "row 2, column sales_target: '0' — expected > 0",
-        "row 2, column collection_rate: '120%' — expected between 0% and 100%",
-        "row 2, column visits: '2.5' — expected a whole number",
-        "row 2, column strategic_customers: '-1' — expected >= 0",
-        "row 2, column first_order: 'maybe' — expected yes or no",
-        "row 3, column id: 'B1' — the key B1 is also on row 1",
-        "row 4, column sales: an empty cell — a value is required",
+        "Excel row 3, column level: '专家' — expected one of 新人, 骨干, 经理",
+        "Excel row 3, column sales: 'abc' — expected an amount such as 480000, 480,000.00 or 48万",
+        "Excel row 3, column sales_target: '0' — expected > 0",
+        "Excel row 3, column collection_rate: '120%' — expected between 0% and 100%",
+        "Excel row 3, column visits: '2.5' — expected a whole number",
+        "Excel row 3, column strategic_customers: '-1' — expected >= 0",
+        "Excel row 3, column first_order: 'maybe' — expected yes or no",
+        "Excel row 4, column id: 'B1' — the key B1 is also on Excel row 2",
+        "Excel row 5, column sales: an empty cell — a value is required",
     ]
     for line in expected:
         assert line in err, line
@@ -182,7 +184,7 @@ def test_keep_going_evaluates_the_good_rows(tmp_path, capsys):
     out_path = tmp_path / "r.csv"
     code, _, err = run_cli(capsys, "run", POLICY, path, "--out", str(out_path), "--keep-going")
     assert code == 1  # like make -k: the good rows are written, the run still reports failure
-    rows = list(csv.DictReader(out_path.open(encoding="utf-8")))
+    rows = list(csv.DictReader(out_path.open(encoding="utf-8-sig")))
     assert [r["id"] for r in rows] == ["K1"]
     assert "skipping 1 row with errors" in err
 
@@ -217,11 +219,11 @@ def test_division_by_zero_and_missing_lookup_are_row_errors(tmp_path, capsys):
     out_path = tmp_path / "r.csv"
     code, _, err = run_cli(capsys, "run", policy, data, "--out", str(out_path))
     assert code == 1 and not out_path.exists()
-    assert "row 2 (R2): rate: no value of rate for region 'east'" in err
-    assert "row 3 (R3): attainment: division by zero: target is 0" in err
+    assert "Excel row 3 (R2): rate: no value of rate for region 'east'" in err
+    assert "Excel row 4 (R3): attainment: division by zero: target is 0" in err
     assert f"[{policy}:12]" in err  # the definition's line
     code, _, err = run_cli(capsys, "run", policy, data, "--out", str(out_path), "--keep-going")
-    rows = list(csv.DictReader(out_path.open(encoding="utf-8")))
+    rows = list(csv.DictReader(out_path.open(encoding="utf-8-sig")))
     assert [r["id"] for r in rows] == ["R1"] and rows[0]["pay"] == "220.00"
 
 
@@ -237,7 +239,7 @@ def test_run_on_a_broken_policy_reports_and_stops(tmp_path, capsys):
 def test_explain_defaults_to_the_main_output(capsys):
     code, out, _ = run_cli(capsys, "explain", POLICY, SAMPLE, "E022")
     assert code == 0
-    assert out.startswith("id E022 — why total = 14,016.00")
+    assert out.startswith("id E022 — why total = ¥14,016.00")
 
 
 def test_explain_unknown_employee_or_value(capsys):
@@ -300,7 +302,7 @@ attainment = sales / sales_target
     data = write(tmp_path, "d.csv", "工号,销售额,销售目标\nA,48万,50万\n")
     out = tmp_path / "r.csv"
     assert run_cli(capsys, "run", policy, data, "--out", str(out), "--engine", "exact")[0] == 0
-    assert list(csv.DictReader(out.open(encoding="utf-8"))) == [{"id": "A", "attainment": "0.96"}]
+    assert list(csv.DictReader(out.open(encoding="utf-8-sig"))) == [{"id": "A", "attainment": "96%"}]
     missing = write(tmp_path, "m.csv", "工号,销售额\nA,48万\n")
     code, _, err = run_cli(capsys, "run", policy, missing)
     assert code == 1 and "the header lacks column sales_target" in err

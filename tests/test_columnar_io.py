@@ -243,6 +243,51 @@ def test_outputs_are_the_same_bytes_from_either_engine(tmp_path_factory, values)
     assert (tmp / "fast.csv").read_bytes() == handle.getvalue().encode("utf-8")
 
 
+PEOPLE_POLICY = OUT_POLICY + """rate = a / b
+capped = min(a / b, 150%)
+growth = a / b - 1
+pct = p
+share_cents = round(a * p, 0.01)
+"""
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.integers(-10**9, 10**9), st.integers(1, 10**7), st.integers(-10**6, 10**6),
+                          st.integers(-1000, 1000)), min_size=1, max_size=12),
+       st.sampled_from(["en", "zh"]))
+def test_files_for_people_are_the_same_bytes_from_either_engine(tmp_path_factory, values, lang):
+    # money to the cent (half-up), rates and ratios as 96%, yes/no in the policy's language, a byte order mark
+    from pkrules.engine.columnar import evaluate_columnar, table_from_rows
+    from pkrules.engine.columnar.io import write_output
+    from pkrules.engine.display import display_units
+    from pkrules.values.format import format_cell
+
+    tmp = tmp_path_factory.mktemp("people")
+    graph = compile_policy(PEOPLE_POLICY.replace("  x: number\n", "  x: number\n  p: percent\n"))
+    rows = [dict(id=f"E{i}", a=F(a, 100), b=F(b, 100), x=F(x, 1000), p=F(p, 1000)) for i, (a, b, x, p) in enumerate(values)]
+    exact = evaluate(graph, rows)
+    fast = evaluate_columnar(graph, table_from_rows(graph, rows))
+    names = [graph.key] + [n.name for n in graph.definitions]
+    write_output(graph, exact, names, tmp / "exact.csv", people=True, bom=True, lang=lang)
+    write_output(graph, fast, names, tmp / "fast.csv", people=True, bom=True, lang=lang)
+    assert (tmp / "fast.csv").read_bytes() == (tmp / "exact.csv").read_bytes()
+    raw = (tmp / "exact.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    units = display_units(graph)
+    assert units["rate"] == units["capped"] == units["growth"] == units["pct"] == "percent"
+    import csv
+    import io
+
+    got = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert got[0] == names
+    for i, line in enumerate(got[1:]):
+        assert line == [format_cell(exact.columns[n][i], units.get(n, "other"), lang) for n in names]
+        # money with two decimals, rounded half-up from the exact value
+        cents = F(line[names.index("cents")])
+        assert cents == exact.columns["cents"][i] and line[names.index("fine")].count(".") == 1
+        assert len(line[names.index("fine")].split(".")[1]) == 2
+
+
 def test_run_on_parquet_in_and_out(tmp_path, capsys):
     policy = tmp_path / "p.pk"
     policy.write_text(POLICY, encoding="utf-8")

@@ -392,7 +392,7 @@ def test_missing_file_and_syntax_errors(tmp_path, capsys):
     broken.write_text(POLICY.read_text(encoding="utf-8").replace("coef 1.2", "coef 1.2 +"), encoding="utf-8")
     code, out, err = run_cli(capsys, "diff", str(POLICY), str(broken))
     assert code == 2 and out == ""
-    assert f"{broken}:34:" in err and "syntax errors (above)" in err and "Traceback" not in err
+    assert f"{broken}:37:" in err and "syntax errors (above)" in err and "Traceback" not in err
 
 
 def test_a_side_that_does_not_check_still_gets_the_diff_but_exit_2(tmp_path, capsys):
@@ -426,7 +426,7 @@ def test_bad_data_and_bad_columns(tmp_path, capsys):
     bad.write_text(SAMPLE.read_text(encoding="utf-8").replace("E001,任艳,华东一组,经理,926000", "E001,任艳,华东一组,经理,lots"),
                    encoding="utf-8")
     code, _, err = run_cli(capsys, "diff", str(POLICY), str(changed), "--data", str(bad))
-    assert code == 2 and "row 1, column sales: 'lots'" in err and "--keep-going" in err
+    assert code == 2 and "Excel row 2, column sales: 'lots'" in err and "--keep-going" in err
     code, out, err = run_cli(capsys, "diff", str(POLICY), str(changed), "--data", str(bad), "--keep-going")
     assert code == 1 and "Impact on" in out and "39 employees" in out
     code, _, err = run_cli(capsys, "diff", str(POLICY), str(changed), "--data", str(SAMPLE), "--columns", "bonsu")

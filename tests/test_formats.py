@@ -23,7 +23,7 @@ def sample_rows() -> list[list[str]]:
 
 
 def exact_totals(out: Path) -> dict[str, str]:
-    return {r["id"]: r["total"] for r in csv.DictReader(out.open(encoding="utf-8"))}
+    return {r["id"]: r["total"] for r in csv.DictReader(out.open(encoding="utf-8-sig"))}
 
 
 @pytest.fixture(scope="module")
@@ -131,4 +131,4 @@ def test_statements_one_markdown_file_per_employee(tmp_path, capsys):
     assert len(files) == 40
     text = (folder / "E022.md").read_text(encoding="utf-8")
     assert text.startswith("# 华东区销售激励: total for E022 (小张)")
-    assert "**total = 14,016.00**" in text
+    assert "**total = ¥14,016.00**" in text

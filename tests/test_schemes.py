@@ -577,7 +577,7 @@ def test_a_missing_partner_is_one_row_error(tmp_path, capsys):
     assert code == 1
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, err
-    assert re.fullmatch(r"error: .*partners\.csv: row 5 \(E005\): partner_result: no employee with id 'T99' "
+    assert re.fullmatch(r"error: .*partners\.csv: Excel row 6 \(E005\): partner_result: no employee with id 'T99' "
                         r"\(partner\)  \[.*partners\.pk:\d+\]", errors[0]), errors[0]
     assert "Traceback" not in err
 
@@ -636,7 +636,7 @@ def test_a_region_missing_from_the_lookup_file_is_a_row_error(tmp_path, capsys):
     code, out, err = run_cli(capsys, "run", POLICIES / "region_product.pk", path)
     assert code == 1
     errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "row 7 (E007)" in errors[0] and "regions.csv has no row for region '东北'" in errors[0]
+    assert len(errors) == 1 and "Excel row 8 (E007)" in errors[0] and "regions.csv has no row for region '东北'" in errors[0]
 
 
 def test_a_cycle_across_employees_is_rejected_by_check(tmp_path, capsys):

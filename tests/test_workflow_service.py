@@ -286,7 +286,7 @@ def test_a_bad_data_file_creates_nothing(tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     wf = Workflow(Store(tmp_path / "b.db"), "H01")
-    with pytest.raises(BadInput, match="row 5, column collection_rate"):
+    with pytest.raises(BadInput, match="Excel row 6, column collection_rate"):
         wf.create_cycle(POLICY, "2025Q3", ORG, bad)
     assert wf.store.all("SELECT * FROM cycles") == [] and wf.store.all("SELECT * FROM events") == []
     with pytest.raises(Refused, match="only HR creates a cycle"):

@@ -103,10 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("policy", metavar="POLICY")
     p.add_argument("data", metavar="DATA", help="one row per employee: CSV (UTF-8, with or without BOM), Parquet, "
                                                 "Excel (.xlsx) or SQLite (.sqlite, .db)")
-    p.add_argument("--out", metavar="OUT.csv", help="write one row per employee: the key, then every definition "
+    p.add_argument("--out", metavar="OUT.csv", help="write one row per employee: the key, the period, the text inputs "
+                                                        "that name people (name, team), then every definition "
                                                         "(.csv, .parquet, .xlsx or .jsonl)")
     _engine_option(p)
-    p.add_argument("--columns", metavar="A,B,…", help="columns to show in the terminal table")
+    p.add_argument("--columns", metavar="A,B,…", help="the columns of the terminal table and of --out (after the key)")
+    p.add_argument("--plain", action="store_true", help="with --out: the earlier machine-readable form — the key, the "
+                                                        "period and every definition, exact values, yes/no, no BOM")
+    p.add_argument("--no-bom", action="store_true", help="with --out FILE.csv: no UTF-8 byte order mark (by default "
+                                                         "there is one, so that Excel reads Chinese correctly)")
     p.add_argument("--show", action="store_true", help="with --out: also print the table")
     p.add_argument("--keep-going", action="store_true", help="evaluate the good rows even if some rows are bad")
     p.add_argument("--coverage", action="store_true", help="show how many employees each row and branch fired for")
@@ -124,7 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME", nargs="?", help="the value to explain (default: the policy's main output)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="the trace as JSON")
-    fmt.add_argument("--markdown", action="store_true", help="a statement to send to the employee")
+    fmt.add_argument("--markdown", action="store_true", help="a statement to send to the employee: their own figures, "
+                                                             "the rules, and the group figures the policy publishes")
+    fmt.add_argument("--brief", action="store_true", help="at most ten lines: the value, the rule that decided it, "
+                                                          "the inputs that mattered, the next band")
+    p.add_argument("--exact", action="store_true", help="every value with its exact fraction (by default only where "
+                                                        "the rounding matters)")
+    p.add_argument("--all-bands", action="store_true", help="distances to every neighbouring band, worse ones too "
+                                                            "(by default only toward a better result)")
     p.add_argument("--depth", type=_levels, metavar="N", help="how many levels of inputs to show")
     p.add_argument("--period", metavar="P", help="with data over several periods: which one (default: the latest)")
     p.add_argument("--with", dest="related", action="append", metavar="TABLE=FILE",

@@ -195,7 +195,7 @@ def _impact(old_graph, new_graph, args, d):
     for results, label in ((old_results, args.old), (new_results, args.new)):
         for problem in results.errors:
             _err(error(tr("{data}: {policy}: {problem}", data=args.data, policy=label,
-                          problem=problem.describe(results.graph.source.path))))
+                          problem=problem.describe(results.graph.source.path, args.data))))
         if results.errors and not args.keep_going:
             n = len(results.errors)
             raise _fail(tr("{policy}: {n} row{s} could not be computed; no impact was computed. "

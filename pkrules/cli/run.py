@@ -179,7 +179,7 @@ def evaluate_population(graph, population, data_path: str, engine: str, keep_goi
         raise Fail(error(tr("{data}: no rows to evaluate", data=data_path)))
     if results.errors and row_errors:
         for problem in results.errors:
-            err(error(tr("{data}: {problem}", data=data_path, problem=problem.describe(graph.source.path))))
+            err(error(tr("{data}: {problem}", data=data_path, problem=problem.describe(graph.source.path, data_path))))
         if not keep_going:
             n = len(results.errors)
             raise Fail(tr("{n} row{s} could not be computed; nothing was written. "
@@ -227,6 +227,17 @@ def _unknown_name(graph, name: str, what: str) -> Fail:
                       if guess else tr("{what}'{name}' is not in the policy", what=what, name=name)), EXIT_USAGE)
 
 
+def _chosen_columns(graph, text: str | None) -> list[str]:
+    """--columns a,b,c: the names asked for (each checked), or [] when none were."""
+    if not text:
+        return []
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in columns if c not in graph.nodes]
+    if unknown:
+        raise _unknown_name(graph, unknown[0], "--columns: ")
+    return columns
+
+
 def cmd_run(args) -> int:
     from fractions import Fraction
 
@@ -245,14 +256,17 @@ def cmd_run(args) -> int:
 
     for warning in run_warnings(results):
         err(console_warning(tr("{data}: {warning}", data=args.data, warning=warning.describe(graph.source.path))))
+    chosen = _chosen_columns(graph, args.columns)
     if args.out:
-        from pkrules.outputs.results import write_results
+        from pkrules.outputs.results import out_columns, write_results
 
-        # The run's parameters are recorded in the file, a column each (the same on every row).
-        names = [graph.key] + ([graph.period] if graph.period else []) + [n.name for n in graph.parameters] \
-            + [n.name for n in graph.definitions]
+        if chosen:  # the key (and period) to say whose row it is, then the columns asked for
+            names = [graph.key] + ([graph.period] if graph.period and graph.period not in chosen else [])
+            names += [c for c in chosen if c != graph.key]
+        else:  # who is who, the run's parameters (a column each, the same on every row), the results
+            names = out_columns(graph, plain=args.plain)
         try:
-            write_results(graph, results, names, good, args.out, protected)
+            write_results(graph, results, names, good, args.out, protected, plain=args.plain, bom=not args.no_bom)
         except PkrulesError as e:
             raise Fail(error(e)) from None
         print(tr("wrote {rows} rows × {columns} columns to {path}", rows=len(good), columns=len(names), path=args.out))
@@ -265,13 +279,7 @@ def cmd_run(args) -> int:
             raise Fail(error(e)) from None
         print(tr("wrote {n} statement{s} to {path}/", n=written, s="s" * (written != 1), path=args.statements))
     if not args.out or args.show:
-        if args.columns:
-            columns = [c.strip() for c in args.columns.split(",") if c.strip()]
-            unknown = [c for c in columns if c not in graph.nodes]
-            if unknown:
-                raise _unknown_name(graph, unknown[0], "--columns: ")
-        else:
-            columns = default_columns(graph)
+        columns = chosen or default_columns(graph)
         names = [graph.key] + [c for c in columns if c != graph.key]
         types = [graph.nodes[n].type for n in names]
         rows = [[format_value(results.columns[n][i], graph.nodes[n].type, compact=True) for n in names] for i in good]
@@ -299,7 +307,7 @@ def cmd_run(args) -> int:
 
 def cmd_explain(args) -> int:
     from pkrules.engine.explain import explain
-    from pkrules.engine.render import render_json, render_markdown, render_tree
+    from pkrules.engine.render import render_brief, render_json, render_markdown, render_tree
 
     if getattr(args, "from_cycle", None):  # explain --cycle ID EMPLOYEE [NODE]: from a workflow store
         from pkrules.workflow.commands import explain_from_cycle
@@ -339,9 +347,12 @@ def cmd_explain(args) -> int:
         messages = [e for e in results.errors if e.row == results.row_numbers[index]]
         raise Fail(error(tr("this employee's values could not be computed: {problems}",
                             problems=tr("; ").join(e.message for e in messages))))
-    explanation = explain(results, index, name, depth=args.depth)
+    explanation = explain(results, index, name, depth=args.depth, exact=args.exact,
+                          audience="employee" if args.markdown else "all", all_bands=args.all_bands)
     if args.json:
         print(render_json(explanation))
+    elif args.brief:
+        print(render_brief(explanation))
     elif args.markdown:
         print(render_markdown(explanation), end="")
     else:

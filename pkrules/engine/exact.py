@@ -121,6 +121,31 @@ class Compiled:
                 pass
         return self.related_stats.get(id(term), {}).get(row, (0, 0))
 
+    def related_entries(self, term: ast.Aggregate, row: int) -> list[tuple[dict, bool, object]]:
+        """The employee's rows of the table behind `… from TABLE`: (the row, whether it counted, its operand's value)."""
+        table, table_columns = self.graph.related[term.source]  # type: ignore[index]
+        period = self.graph.period if self.graph.period in table_columns else None
+        key = self.columns[self.graph.key][row]
+        here = self.columns[period][row] if period else None
+        where = self.expr(term.where) if term.where is not None else None
+        operand = self.expr(term.operand) if term.operand is not None else None
+        out: list[tuple[dict, bool, object]] = []
+        for r in self.related_rows.get(term.source, []):  # type: ignore[arg-type]
+            if r[table.link] != key or (period and r[period] != here):
+                continue
+            self.related_row = r  # as the aggregate does: the row's columns are read from here
+            try:
+                chosen = where is None or bool(where(row))
+                value = operand(row) if operand is not None else None
+                if term.func == "count" and operand is not None:
+                    chosen, value = chosen and bool(value), None
+            except (RowError, Upstream, ArithmeticError):
+                chosen, value = False, None
+            finally:
+                self.related_row = None
+            out.append((r, chosen, value))
+        return out
+
     def _stored(self, term: ast.Expr) -> Fn | None:
         """The term's values from the TermSource, if it has them."""
         if self.terms is None:

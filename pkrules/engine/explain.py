@@ -3,7 +3,18 @@
 Each node carries its formula as written, the values that went in, the value
 that came out, what happened inside (which table row fired and why the rows
 above did not; what a group sum or a pool split came to), its source line, and
-how far the value is from the next band.
+how far the value is from the next better band (engine/bands.py).
+
+Every value in the tree is the one the rule read: under `previous(x)` the
+earlier period's, under `x[partner]` the partner's, under `x[team = opponent]`
+the other team's — each labelled with whose or which period's it is. Only what
+applied is expanded: the branch an IF did not take, the rows a table never
+reached and the lookup entries of other grades are named in one line.
+
+Explanations read results only through the Probe (engine/results.py), so they
+work on every backend's results. For a statement sent to one employee
+(audience "employee"), group figures the policy does not publish are withheld
+(engine/visibility.py).
 """
 
 from __future__ import annotations
@@ -11,13 +22,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from pkrules.language import ast
-from pkrules.language.builtins import constant_value
+from pkrules.engine import bands
+from pkrules.engine.display import SHOW_MONEY, SHOW_NUMBER, SHOW_OTHER, declared_unit, display_units, expression_unit
 from pkrules.engine.results import Results, RowError, Upstream
-from pkrules.language.builtins import tiers_of
-from pkrules.values.tiers import tier_parts, whole_amount_rate
+from pkrules.engine.visibility import GROUP, OWN, RULE, figure_kinds, own_rows_term, published
+from pkrules.language import ast
+from pkrules.language.builtins import constant_value, function_of, tiers_of
 from pkrules.messages import language_for, say
-from pkrules.values.types import MONEY, PERCENT, WHOLE, Type
+from pkrules.values.format import format_people
+from pkrules.values.tiers import tier_parts, whole_amount_rate
+from pkrules.values.types import Type
+
+AUDIENCES = ("all", "employee")
+_LISTED = 5  # rows of a sum listed before the rest are counted
 
 
 @dataclass
@@ -42,6 +59,13 @@ class TraceNode:
     children: list["TraceNode"] = field(default_factory=list)
     repeated: bool = False  # shown in full elsewhere in the tree
     description: str | None = None  # the rule in the author's words: the comment above the definition
+    display: str = ""  # the value as people read it (¥9,216.00, 96%, ≈96.56)
+    context: str | None = None  # whose or which period's value, when not this employee's own now: "month 2024-11"
+    not_applicable: str | None = None  # the parts of the rule that did not apply, in one line
+    withheld: bool = False  # a group figure a statement does not show (not published)
+    own: bool = True  # a value of the employee (now or earlier), not of another employee or group
+    parts: list[tuple[str, str]] = field(default_factory=list)  # a sum of names: (sign, name) in order
+    compared: str | None = None  # a table: the value its fired row compared (score in `score >= 90`)
 
 
 @dataclass
@@ -57,26 +81,40 @@ class Explanation:
     label: str | None = None  # the employee's name, when the policy has a name input
     lang: str = "en"  # the language the policy is written in
     period: str | None = None  # "month 3", when the data has several periods
+    audience: str = "all"  # all: HR and managers; employee: a statement (unpublished group figures withheld)
 
 
-def explain(results: Results, index: int, name: str, depth: int | None = None) -> Explanation:
+NAME_INPUTS = ("name", "姓名", "名字")
+
+
+def explain(results: Results, index: int, name: str, depth: int | None = None, *, exact: bool = False,
+            audience: str = "all", all_bands: bool = False) -> Explanation:
+    """The tree behind results' value of `name` for row `index`.
+
+    exact: every value with its exact fraction (else only where the rounding matters);
+    audience: "employee" withholds group figures the policy does not publish;
+    all_bands: distances to worse bands too (else only toward better outcomes).
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}")
     graph = results.graph
-    builder = _TraceBuilder(results, index)
-    root = builder.node(name, depth)
-    label_input = next((n for n in ("name", "姓名", "名字") if n in graph.nodes and graph.nodes[n].is_input), None)
+    builder = _TraceBuilder(results, index, exact=exact, audience=audience, all_bands=all_bands)
+    root = builder.node(name, depth, _Here(index))
+    label_input = next((n for n in NAME_INPUTS if n in graph.nodes and graph.nodes[n].is_input), None)
     label = str(results.columns[label_input][index]) if label_input else None
     period = f"{graph.period} {results.columns[graph.period][index]}" if graph.period else None
     return Explanation(graph.policy.title, graph.source.path, graph.key, results.keys[index], results.row_numbers[index],
-                       root, label or None, language_for(graph.policy.language), period)
+                       root, label or None, language_for(graph.policy.language), period, audience)
 
 
-def _group_label(group: object) -> str:
-    """A group as people read it: with several periods the group is (period, team)."""
-    if isinstance(group, tuple):
-        from pkrules.values.format import format_value
+@dataclass(frozen=True)
+class _Here:
+    """The row a node is explained at, and whose value that is when it is not the employee's own now."""
 
-        return ", ".join(format_value(g) for g in group if g is not None)
-    return str(group)
+    row: int
+    label: str | None = None  # "month 2024-11", "team 华东二组", "id T1"
+    foreign: bool = False  # another employee's or another group's value
+    group_only: bool = False  # another group's: only group figures below it mean anything
 
 
 def _inside(inner, outer) -> bool:
@@ -88,157 +126,503 @@ def _period_call(e) -> str | None:
     """'previous' or 'consecutive' for a call of those functions (values from other periods)."""
     if not isinstance(e, ast.Call):
         return None
-    from pkrules.language.builtins import function_of
-
     func = function_of(e.func)
     return func if func in ("previous", "consecutive") else None
 
 
+_TERMS = (ast.Aggregate, ast.Rank, ast.Top, ast.Split)
+
+
+def _graph_cache(graph, name: str, make):
+    """A value computed once per compiled policy (display units, figure kinds)."""
+    cache = graph.__dict__.setdefault("_explain_cache", {})
+    if name not in cache:
+        cache[name] = make(graph)
+    return cache[name]
+
+
 class _TraceBuilder:
-    def __init__(self, results: Results, index: int):
+    def __init__(self, results: Results, index: int, exact: bool = False, audience: str = "all", all_bands: bool = False):
         self.results = results
         self.graph = results.graph
         self.i = index
-        self.shown: set[str] = set()
+        self.shown: set[tuple[str, int]] = set()
         self.lang = language_for(results.graph.policy.language)  # the policy's, unless the user chose (--lang)
+        self.exact = exact
+        self.audience = audience
+        self.all_bands = all_bands
+        self.units = _graph_cache(self.graph, "units", display_units)
+        self.kinds = _graph_cache(self.graph, "kinds", figure_kinds)
+        self.published = _graph_cache(self.graph, "published", published)
+        self.thresholds = _graph_cache(self.graph, "thresholds", _thresholds)
+        self.outputs = set(self.graph.outputs())
+        self.direction = bands.Direction(self)
+        self._periods: list | None = None  # every period in the data, in order
 
-    def value_of(self, expr: ast.Expr) -> object:
+    # -- values and how they read
+    def value(self, expr: ast.Expr, row: int) -> object:
+        """A sub-expression's value for a row, or None when it cannot be computed (the error is reported elsewhere)."""
         try:
-            return self.results.probe.value(expr, self.i)
-        except RowError as e:
-            return f"error: {e.message}"
-        except Upstream:
+            return self.results.probe.value(expr, row)
+        except (RowError, Upstream, ArithmeticError):
             return None
 
-    def fmt(self, value: object, type_: Type | None = None) -> str:
-        from pkrules.values.format import format_value
+    def value_text(self, expr: ast.Expr, row: int) -> object:
+        """A sub-expression's value, or the error that stopped it (as text)."""
+        try:
+            return self.results.probe.value(expr, row)
+        except RowError as e:
+            return _Failed(say(self.lang, "error_value", message=e.message))
+        except (Upstream, ArithmeticError):
+            return None
 
-        return format_value(value, type_, lang=self.lang)
+    def unit_of(self, expr: ast.Expr) -> str:
+        if isinstance(expr, ast.Name) and expr.name in self.units:
+            return self.units[expr.name]
+        return expression_unit(self.graph, expr, self.units)
+
+    def fmt(self, value: object, unit: str = SHOW_NUMBER, places: int = 2) -> str:
+        if isinstance(value, _Failed):
+            return value
+        return format_people(value, unit, lang=self.lang, exact=self.exact, places=places)
+
+    def fmt_node(self, name: str, row: int, places: int = 2) -> str:
+        value = self.results.columns[name][row]
+        unit = self.units.get(name, SHOW_NUMBER)
+        if places == 2 and isinstance(value, Fraction):
+            places = self._places_apart(value, unit, self.thresholds.get(name, ()))
+        return self.fmt(value, unit, places)
+
+    def _places_apart(self, value: Fraction, unit: str, thresholds) -> int:
+        """The decimals that keep a value from reading like a threshold it is compared with (≈50% vs 50%)."""
+        places = 2
+        for threshold in thresholds:
+            while places < 10 and threshold != value and \
+                    format_people(value, unit, places=places).lstrip("≈") == format_people(threshold, unit, places=places):
+                places += 1
+        return places
 
     def say(self, message: str, /, **values: object) -> str:
         return say(self.lang, message, **values)
 
-    def type_of(self, expr: ast.Expr) -> Type | None:
-        return self.graph.types.get(id(expr))
+    def snippet(self, expr) -> str:
+        return self.graph.source.snippet(expr.span)
 
-    def node(self, name: str, depth: int | None) -> TraceNode:
-        graph_node = self.graph.nodes[name]
-        value = self.results.columns[name][self.i]
-        line = graph_node.span.line
-        if graph_node.is_given:
-            return TraceNode(name, graph_node.kind, value, graph_node.type, None, line)
-        formula = self.graph.formula(name)
-        trace = TraceNode(name, graph_node.kind, value, graph_node.type, formula, line,
-                          description=self.graph.description(name))
-        if name in self.shown:
-            trace.repeated = True
-            return trace
-        self.shown.add(name)
-        decl = graph_node.decl
-        if isinstance(decl, ast.Definition):
-            self._definition(decl, trace)
-        elif isinstance(decl, ast.Table):
-            self._table(decl, trace)
-        elif isinstance(decl, ast.Lookup):
-            self._lookup(decl, trace)
-        elif isinstance(decl, ast.Weighted):
-            self._weighted(decl, trace)
-        if depth is None or depth > 0:
-            earlier_only = self.graph.delayed.get(name, set())  # this row's value of those is not what went in
-            trace.children = [self.node(dep, None if depth is None else depth - 1) for dep in graph_node.deps
-                              if dep not in earlier_only]
-        return trace
+    # -- who may see what (statements)
+    def visible(self, name: str, here: _Here) -> bool:
+        """Whether a node's value may be shown (a statement withholds unpublished group figures)."""
+        if self.audience == "all" or name in self.published:
+            return True
+        if here.foreign:
+            return False
+        node = self.graph.nodes[name]
+        return node.is_input or self.kinds.get(name) in (OWN, RULE) or name in self.outputs
 
-    # -- definitions: the formula with the values put in, then population terms
-    def _definition(self, decl: ast.Definition, trace: TraceNode) -> None:
-        body = decl.body
-        if not isinstance(body, (ast.Name, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
-            substituted = self.substitute(body)
-            if substituted is not None:
-                trace.steps.append(Step(f"= {substituted}", body.span.line))
-        untaken = self._untaken_branches(body)
-        for sub in ast.walk(body):
-            if any(_inside(sub.span, span) for span in untaken):
-                continue  # a branch the IF did not take is not evaluated, so not explained
-            if isinstance(sub, ast.WeightedSum):
-                trace.steps.extend(self._weighted_steps(sub.rows, sub.span.line))
-            elif isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
-                trace.steps.extend(self._population_steps(sub))
-            elif isinstance(sub, ast.ValueOf):
-                trace.steps.append(self._value_of_step(sub))
-            elif _period_call(sub):
-                trace.steps.append(self._period_step(sub))
-            elif isinstance(sub, ast.IfExpr):
-                cond = self.value_of(sub.cond)
-                answer = self.say("yes") if cond is True else self.say("no") if cond is False else cond
-                trace.steps.append(Step(self.say("if_step", cond=self.snippet(sub.cond), answer=answer,
-                                                 chosen=self.snippet(sub.then if cond is True else sub.else_)), sub.span.line))
+    def open_statistics(self, owner: str) -> bool:
+        """Whether the group statistics inside a definition's formula may be shown (counts, totals, pools)."""
+        return self.audience == "all" or owner in self.published
 
-    def _period_step(self, call: ast.Call) -> Step:
+    def term_visible(self, term, owner: str) -> bool:
+        """Whether an inline population term's value may be shown in owner's formula.
+
+        Publishing a definition opens the group statistics in its formula, not another
+        employee's own values (`sales[pair_with]`): only a published definition whose value
+        is such a value shows it, as its own value.
+        """
+        if self.audience == "all":
+            return True
+        if isinstance(term, ast.ValueOf) and term.group is None:
+            return False
+        if self.open_statistics(owner):
+            return True
+        if isinstance(term, ast.ValueOf):
+            return False
+        if isinstance(term, ast.Aggregate):
+            return term.source is not None or own_rows_term(self.graph, term)
+        return True  # a rank, a top N%, a share: the employee's own
+
+    def withheld_text(self) -> str:
+        return self.say("withheld")
+
+    # -- rows of other periods and groups
+    def rows_of_employee(self, row: int) -> list[int]:
+        """This employee's rows, earliest period first (one row without periods)."""
         period = self.graph.period
-        periods = self.results.columns[period]  # type: ignore[index]
-        value = self.value_of(call)
-        here = periods[self.i]
-        order = self._period_order(periods)
-        earlier = sorted({p for k, p in zip(self.results.keys, periods) if k == self.results.keys[self.i]
-                          and order(p) < order(here)}, key=order)
-        if _period_call(call) == "previous":
-            source = self.say("previous_of", period=period, value=self.fmt(earlier[-1])) if earlier else self.say("no_previous")
-        else:
-            source = self.say("periods_counted", period=period, here=self.fmt(here))
-        return Step(f"{self.snippet(call)} = {self.fmt(value, self.type_of(call))} ({source})", call.span.line)
+        if period is None:
+            return [row]
+        keys, periods = self.results.keys, self.results.columns[period]
+        mine = [j for j, k in enumerate(keys) if k == keys[row]]
+        order = self._period_order()
+        return sorted(mine, key=lambda j: order(periods[j]))
 
-    def _period_order(self, periods):
+    def previous_row(self, row: int) -> int | None:
+        """The employee's row in the period right before this row's (of all periods in the data)."""
+        period = self.graph.period
+        if period is None:
+            return None
+        periods = self.results.columns[period]
+        order = self._period_order()
+        if self._periods is None:
+            self._periods = sorted(set(periods), key=order)
+        ordered = self._periods
+        at = ordered.index(periods[row])
+        if at == 0:
+            return None
+        earlier = ordered[at - 1]
+        keys = self.results.keys
+        return next((j for j in self.rows_of_employee(row) if periods[j] == earlier and keys[j] == keys[row]), None)
+
+    def _period_order(self):
+        """The periods in the order of the time they name (engine/population.py: period_key)."""
         from pkrules.engine.population import period_key
         from pkrules.values.periods import PeriodLabelError
 
+        periods = self.results.columns[self.graph.period]
         try:
             return period_key(self.graph, periods)
         except PeriodLabelError:  # refused when the data was read; explain what there is
             return lambda p: p
 
-    def _value_of_step(self, sub: ast.ValueOf) -> Step:
-        key = self.value_of(sub.key)
-        value = self.value_of(sub)
-        node_type = self.graph.nodes[sub.name].type
-        if sub.group is None:
-            return Step(self.say("value_of", what=self.snippet(sub), key_name=self.graph.key, key=self.fmt(key),
-                                 name=sub.name, value=self.fmt(value, node_type)), sub.span.line)
-        return Step(self.say("group_value_of", what=self.snippet(sub), group=sub.group, key=self.fmt(key),
-                             name=sub.name, value=self.fmt(value, node_type)), sub.span.line)
+    def period_label(self, row: int) -> str:
+        period = self.graph.period
+        return self.say("of_period", period=period, value=self.fmt(self.results.columns[period][row], SHOW_OTHER))
 
-    def _untaken_branches(self, expr) -> list:
-        spans = []
-        for sub in ast.walk(expr):
-            if isinstance(sub, ast.IfExpr) and not any(_inside(sub.span, s) for s in spans):
-                cond = self.value_of(sub.cond)
+    def group_row(self, sub: ast.ValueOf, row: int) -> int | None:
+        """A row of the group `x[team = opponent]` names (every member has the group's value)."""
+        wanted = self.value(sub.key, row)
+        if wanted is None:
+            return None
+        groups = self.results.columns[sub.group]
+        period = self.graph.period
+        periods = self.results.columns[period] if period else None
+        for j in range(self.results.size):
+            if groups[j] == wanted and (periods is None or periods[j] == periods[row]):
+                return j
+        return None
+
+    def employee_row(self, sub: ast.ValueOf, row: int) -> int | None:
+        wanted = self.value(sub.key, row)
+        if wanted is None:
+            return None
+        period = self.graph.period
+        return self.results.index_of(wanted, self.results.columns[period][row] if period else None)
+
+    # -- nodes
+    def node(self, name: str, depth: int | None, here: _Here) -> TraceNode:
+        graph_node = self.graph.nodes[name]
+        row = here.row
+        value = self.results.columns[name][row]
+        line = graph_node.span.line
+        visible = self.visible(name, here)
+        display = self.fmt_node(name, row) if visible else self.withheld_text()
+        own = not here.foreign
+        if graph_node.is_given:  # an input, or a parameter of the run
+            return TraceNode(name, graph_node.kind, value, graph_node.type, None, line, display=display, context=here.label,
+                             withheld=not visible, own=own)
+        formula = self.graph.formula(name)
+        trace = TraceNode(name, graph_node.kind, value, graph_node.type, formula, line,
+                          description=self.graph.description(name), display=display, context=here.label,
+                          withheld=not visible, own=own)
+        if not visible:
+            return trace  # the rule is public, the figure is not: nothing below it is shown
+        if (name, row) in self.shown:
+            trace.repeated = True
+            return trace
+        self.shown.add((name, row))
+        decl = graph_node.decl
+        if isinstance(decl, ast.Definition):
+            self._definition(decl, trace, here)
+        elif isinstance(decl, ast.Table):
+            self._table(decl, trace, here)
+        elif isinstance(decl, ast.Lookup):
+            self._lookup(decl, trace, here)
+        elif isinstance(decl, ast.Weighted):
+            self._weighted(decl, trace, here)
+        used, unused = self.references(decl, here)
+        if unused:
+            trace.not_applicable = self.say("not_applicable", parts=self.say("list_sep").join(unused))
+        if depth is None or depth > 0:
+            earlier_only = self.graph.delayed.get(name, set())  # this row's value of those is not what went in
+            for dep, dep_here in used:
+                if here.group_only and self.kinds.get(dep) == OWN:
+                    continue  # one member's own value says nothing about the other group
+                if dep in earlier_only and dep_here.row == row:
+                    continue
+                trace.children.append(self.node(dep, None if depth is None else depth - 1, dep_here))
+        return trace
+
+    # -- which names a declaration used for this row, read at which row
+    def references(self, decl, here: _Here) -> tuple[list[tuple[str, _Here]], list[str]]:
+        """(name, where it was read) for every node the rule used for this row, in order; and the
+        parts of the rule that did not apply (a branch not taken, rows not reached, other grades' entries)."""
+        used: list[tuple[str, _Here]] = []
+        skipped: list[tuple[str, str | None]] = []  # (name, label)
+        row = here.row
+
+        def add(name: str, at: _Here) -> None:
+            if name in self.graph.nodes and (name, at) not in used:
+                used.append((name, at))
+
+        def skip(e, label: str | None = None) -> None:
+            for sub in ast.walk(e):
+                if isinstance(sub, ast.Name) and self._is_node(sub):
+                    skipped.append((sub.name, label))
+                elif isinstance(sub, ast.ValueOf):
+                    skipped.append((sub.name, label))
+
+        def visit(e, evaluate: bool = True) -> None:
+            if e is None:
+                return
+            if isinstance(e, ast.Name):
+                if self._is_node(e):
+                    add(e.name, here)
+                return
+            if isinstance(e, ast.IfExpr) and evaluate:
+                cond = self.value(e.cond, row)
+                visit(e.cond)
                 if cond is True:
-                    spans.append(sub.else_.span)
+                    visit(e.then)
+                    skip(e.else_)
                 elif cond is False:
-                    spans.append(sub.then.span)
+                    visit(e.else_)
+                    skip(e.then)
+                else:
+                    visit(e.then)
+                    visit(e.else_)
+                return
+            if isinstance(e, ast.ValueOf):
+                visit(e.key, evaluate)
+                if e.group is None:
+                    j = self.employee_row(e, row)
+                    if j is not None:
+                        label = self.say("of_employee", key_name=self.graph.key, key=self.results.keys[j])
+                        add(e.name, _Here(j, label, foreign=True))
+                else:
+                    j = self.group_row(e, row)
+                    if j is not None:
+                        label = self.say("of_group", group=e.group,
+                                         value=self.fmt(self.results.columns[e.group][j], SHOW_OTHER))
+                        add(e.name, _Here(j, label, foreign=True, group_only=True))
+                return
+            call = _period_call(e)
+            if call == "previous" and e.args:
+                j = self.previous_row(row)
+                target = e.args[0]
+                if j is not None and isinstance(target, ast.Name) and self._is_node(target):
+                    add(target.name, _Here(j, self.period_label(j), here.foreign, here.group_only))
+                elif len(e.args) > 1:
+                    visit(e.args[1])
+                if j is not None and len(e.args) > 1:
+                    skip(e.args[1])
+                return
+            if isinstance(e, _TERMS):
+                # evaluated for every member (or every row of a related table): no branch is pruned inside
+                excluded = isinstance(e, ast.Aggregate) and e.where is not None and e.source is None \
+                    and self.value(e.where, row) is False
+                for child in ast.children(e):
+                    if excluded and child is e.operand:
+                        continue  # this employee's own value is not counted: the members' are, not shown here
+                    visit(child, evaluate=False)
+                return
+            for child in ast.children(e):
+                visit(child, evaluate)
+
+        if isinstance(decl, ast.Definition):
+            visit(decl.body)
+        elif isinstance(decl, ast.Weighted):
+            for weighted_row in decl.rows:
+                visit(weighted_row.component)
+        elif isinstance(decl, ast.Lookup):
+            visit(decl.key)
+            fired = self._lookup_entry(decl, row)
+            for entry in decl.entries:
+                if entry is fired:
+                    visit(entry.value)
+                else:
+                    skip(entry.value, self._entry_label(entry))
+        elif isinstance(decl, ast.Table):
+            hits = self._table_hits(decl, row)
+            for k, table_row in enumerate(decl.rows):
+                reached = decl.hit != "first" or not hits or k <= hits[0]
+                if table_row.cond is not None:
+                    (visit if reached else skip)(table_row.cond)
+                if k in hits:
+                    visit(table_row.value)
+                else:
+                    skip(table_row.value)
+        names_used = {n for n, _ in used}
+        unused: list[str] = []
+        for name, label in skipped:
+            if name in names_used:
+                continue
+            text = f"{name} ({label})" if label else name
+            if text not in unused and not (label is None and any(u.startswith(name + " (") for u in unused)):
+                unused.append(text)
+        return used, unused
+
+    def _is_node(self, e: ast.Name) -> bool:
+        ref = self.graph.refs.get(id(e))
+        return ref is not None and ref.kind == "node" and e.name in self.graph.nodes
+
+    def _entry_label(self, entry) -> str:
+        return ("否则" if self.lang == "zh" else "OTHERWISE") if entry.key is None else str(entry.key)
+
+    def _table_hits(self, table: ast.Table, row: int) -> list[int]:
+        """The rows that fired: the first that holds (first match, unique), or every one (collect sum)."""
+        hits: list[int] = []
+        for k, table_row in enumerate(table.rows):
+            if table_row.cond is None:
+                if not hits:
+                    hits.append(k)
+                break
+            if self.value(table_row.cond, row) is True:
+                hits.append(k)
+                if table.hit != "sum":
+                    break
+        if table.hit == "sum" and len(hits) > 1 and table.rows[hits[-1]].cond is None:
+            hits.pop()
+        return hits
+
+    def _lookup_entry(self, lookup: ast.Lookup, row: int):
+        if lookup.file is not None:
+            return None
+        key = self.value(lookup.key, row)
+        for entry in lookup.entries:
+            if entry.key is not None and entry.key == key:
+                return entry
+        return next((e for e in lookup.entries if e.key is None), None)
+
+    def _untaken_branches(self, expr, row: int) -> list:
+        """The spans of the branches an IF did not take (outside population terms, which run per member)."""
+        spans: list = []
+
+        def visit(e) -> None:
+            if isinstance(e, _TERMS):
+                return
+            if isinstance(e, ast.IfExpr):
+                cond = self.value(e.cond, row)
+                if cond is True:
+                    spans.append(e.else_.span)
+                    visit(e.cond)
+                    visit(e.then)
+                    return
+                if cond is False:
+                    spans.append(e.then.span)
+                    visit(e.cond)
+                    visit(e.else_)
+                    return
+            for child in ast.children(e):
+                visit(child)
+
+        visit(expr)
         return spans
 
-    def snippet(self, expr: ast.Expr) -> str:
-        return self.graph.source.snippet(expr.span)
+    def _walk_evaluated(self, expr, row: int):
+        """Every sub-expression evaluated for this row: not inside an untaken branch, nor inside a
+        population term's own operand (evaluated for each member, explained by the term's step)."""
+        untaken = self._untaken_branches(expr, row)
 
-    def substitute(self, expr: ast.Expr) -> str | None:
-        """The formula with each name replaced by its value (single-line formulas)."""
+        def walk(e):
+            if any(_inside(e.span, span) for span in untaken):
+                return
+            yield e
+            if isinstance(e, _TERMS) or (_period_call(e) is not None):
+                return
+            for child in ast.children(e):
+                yield from walk(child)
+
+        return walk(expr)
+
+    # -- definitions: the formula with the values put in, then population terms
+    def _definition(self, decl: ast.Definition, trace: TraceNode, here: _Here) -> None:
+        body = decl.body
+        row = here.row
+        trace.parts = _sum_parts(body) or []
+        if not isinstance(body, (ast.Name, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)) \
+                and not _period_call(body):  # (those are told by their own step)
+            substituted = self.substitute(body, row, decl.name)
+            if substituted is not None:
+                trace.steps.append(Step(f"= {substituted}", body.span.line))
+        for sub in self._walk_evaluated(body, row):
+            if isinstance(sub, ast.WeightedSum):
+                trace.steps.extend(self._weighted_steps(sub.rows, sub.span.line, here, decl.name))
+            elif isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
+                trace.steps.extend(self._population_steps(sub, here, decl.name))
+                if isinstance(sub, ast.Top):
+                    trace.hints.extend(self._top_hints(sub, here, decl.name))
+            elif isinstance(sub, ast.ValueOf):
+                if self.term_visible(sub, decl.name):
+                    trace.steps.append(self._value_of_step(sub, row))
+            elif _period_call(sub):
+                trace.steps.append(self._period_step(sub, row))
+            elif isinstance(sub, ast.IfExpr):
+                cond = self.value(sub.cond, row)
+                answer = self.say("yes") if cond is True else self.say("no") if cond is False else "—"
+                chosen = sub.then if cond is True else sub.else_
+                trace.steps.append(Step(self.say("if_step", cond=self.snippet(sub.cond), answer=answer,
+                                                 chosen=self.snippet(chosen)), sub.span.line))
+
+    def _period_step(self, call: ast.Call, row: int) -> Step:
+        value = self.value_text(call, row)
+        unit = self.unit_of(call)
+        if _period_call(call) == "previous":
+            j = self.previous_row(row)
+            source = self.say("previous_of", what=self.period_label(j)) if j is not None else self.say("no_previous")
+            return Step(f"{self.snippet(call)} = {self.fmt(value, unit)} ({source})", call.span.line)
+        # consecutive(condition): the periods counted back from this one
+        rows = self.rows_of_employee(row)
+        period = self.graph.period
+        periods = self.results.columns[period]
+        order = self._period_order()
+        before = [j for j in rows if order(periods[j]) <= order(periods[row])]
+        listed: list[str] = []
+        for j in reversed(before):
+            holds = self.value(call.args[0], j)
+            cond = self.substitute(call.args[0], j, None) or self.snippet(call.args[0])
+            listed.append(f"{self.period_label(j)}{self.say('colon')}{cond} {'✓' if holds else '✗'}")
+            if holds is not True or len(listed) >= 6:
+                break
+        return Step(f"{self.snippet(call)} = {self.fmt(value, unit)} ({self.say('list_sep').join(listed)})", call.span.line)
+
+    def _value_of_step(self, sub: ast.ValueOf, row: int) -> Step:
+        key = self.value(sub.key, row)
+        value = self.value_text(sub, row)
+        unit = self.units.get(sub.name, SHOW_NUMBER)
+        if sub.group is None:
+            return Step(self.say("value_of", what=self.snippet(sub), key_name=self.graph.key, key=self.fmt(key, SHOW_OTHER),
+                                 name=sub.name, value=self.fmt(value, unit)), sub.span.line)
+        return Step(self.say("group_value_of", what=self.snippet(sub), group=sub.group, key=self.fmt(key, SHOW_OTHER),
+                             name=sub.name, value=self.fmt(value, unit)), sub.span.line)
+
+    def substitute(self, expr: ast.Expr, row: int, owner: str | None) -> str | None:
+        """The formula with each name replaced by its value (single-line formulas).
+
+        Where two compared values would read the same once rounded (≈50% < 50%), both are
+        shown with as many decimals as tell them apart. In a statement, a group figure the
+        policy does not publish reads 〔not published〕.
+        """
         if expr.span.line != expr.span.end_line:
             return None
         text = self.graph.source.line(expr.span.line)
         start, end = expr.span.column - 1, expr.span.end_column - 1
         pieces: list[tuple[int, int, str]] = []
-        untaken = self._untaken_branches(expr)
+        untaken = self._untaken_branches(expr, row)
+        places = self._distinguishing_places(expr, row)
+        here = _Here(row)
         for sub in ast.walk(expr):
             if any(_inside(sub.span, span) for span in untaken):
                 continue
+            at = (sub.span.column - 1, sub.span.end_column - 1)
             if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)) or _period_call(sub):
-                pieces.append((sub.span.column - 1, sub.span.end_column - 1, self.fmt(self.value_of(sub), self.type_of(sub))))
-            elif isinstance(sub, ast.Name):
-                ref = self.graph.refs.get(id(sub))
-                if ref is not None and ref.kind == "node":
-                    node = self.graph.nodes[sub.name]
-                    pieces.append((sub.span.column - 1, sub.span.end_column - 1, self.fmt(self.results.columns[sub.name][self.i], node.type)))
+                if owner is not None and not self.term_visible(sub, owner):
+                    pieces.append((*at, self.withheld_text()))
+                else:
+                    pieces.append((*at, self.fmt(self.value_text(sub, row), self.unit_of(sub), places.get(id(sub), 2))))
+            elif isinstance(sub, ast.Name) and self._is_node(sub):
+                if owner is not None and not self.visible(sub.name, here):
+                    pieces.append((*at, self.withheld_text()))
+                else:
+                    pieces.append((*at, self.fmt_node(sub.name, row, places.get(id(sub), 2))))
         pieces.sort()
         out, pos = [], start
         for s, e, replacement in pieces:
@@ -250,211 +634,344 @@ class _TraceBuilder:
         out.append(text[pos:end])
         return "".join(out) if pieces else None
 
-    def _population_steps(self, term: ast.Expr) -> list[Step]:
+    def _distinguishing_places(self, expr: ast.Expr, row: int) -> dict[int, int]:
+        """For the operands of comparisons that would read the same once rounded: the decimals that tell them apart."""
+        out: dict[int, int] = {}
+        for sub in ast.walk(expr):
+            if not isinstance(sub, ast.Compare):
+                continue
+            operands = list(sub.operands)
+            values = [self.value(o, row) for o in operands]
+            units = [self.unit_of(o) for o in operands]
+            unit = next((u for u in units if u != SHOW_NUMBER), units[0])
+            for a, b, va, vb in zip(operands, operands[1:], values, values[1:]):
+                if not isinstance(va, Fraction) or not isinstance(vb, Fraction) or va == vb:
+                    continue
+                places = 2
+                while places < 10 and format_people(va, unit, places=places).lstrip("≈") == \
+                        format_people(vb, unit, places=places).lstrip("≈"):
+                    places += 1
+                if places > 2:
+                    for o in (a, b):
+                        out[id(o)] = max(out.get(id(o), 2), places)
+        return out
+
+    def _population_steps(self, term: ast.Expr, here: _Here, owner: str) -> list[Step]:
         probe = self.results.probe
+        row = here.row
         line = term.span.line
         what = self.snippet(term)
         if isinstance(term, ast.Tiered):
-            return self._tier_steps(term)
+            return self._tier_steps(term, row)
         if isinstance(term, ast.Aggregate) and term.source is not None:
-            value = self.value_of(term)
-            counted, rows = probe.related(term, self.i)
-            return [Step(self.say("related", what=what, value=self.fmt(value, self.type_of(term)), counted=counted,
-                                  rows=rows, table=term.source), line)]
-        stat = probe.group(term, self.i)
-        if stat is None:
-            return [Step(self.say("not_computed", what=what), line)]
-        if isinstance(term, ast.Aggregate) and term.to_date is not None:
+            return [self._related_step(term, row)]
+        open_ = self.open_statistics(owner)
+        if isinstance(term, ast.Aggregate) and term.to_date is not None and (term.within is None or open_):
+            # up to this period: the employee's own (a statement shows it), or a group's (when open)
+            stat = probe.group(term, row)
+            if stat is None:
+                return [Step(self.say("not_computed", what=what), line)]
             periods = stat.detail.get("periods", [])
             counted = stat.detail.get("counted", len(periods))
             extra = self.say("counted", counted=counted) if term.where is not None else ""
-            labels = [self.fmt(p) for p in periods]
+            labels = [self.fmt(p, SHOW_OTHER) for p in periods]
             rows = stat.detail.get("rows")
             if isinstance(term.operand, ast.Name) and rows is not None and term.within is None and \
                     term.operand.name in self.results.columns:  # each period's value, as the employee knows them
-                column, kind = self.results.columns[term.operand.name], self.graph.nodes[term.operand.name].type
-                labels = [f"{label} {self.fmt(column[j], kind)}" for label, j in zip(labels, rows)]
-            shown = ", ".join(labels) if len(labels) <= 12 else ", ".join(labels[:2]) + " … " + ", ".join(labels[-2:])
-            return [Step(self.say("to_date", what=what, value=self.fmt(stat.value, self.type_of(term)), count=len(periods),
+                column, unit = self.results.columns[term.operand.name], self.unit_of(term.operand)
+                labels = [f"{label} {self.fmt(column[j], unit)}" for label, j in zip(labels, rows)]
+            sep = self.say("list_sep")
+            shown = sep.join(labels) if len(labels) <= 12 else sep.join(labels[:2]) + " … " + sep.join(labels[-2:])
+            return [Step(self.say("to_date", what=what, value=self.fmt(stat.value, self.unit_of(term)), count=len(periods),
                                   period_word=self.say("period_one" if len(periods) == 1 else "period_many"),
                                   periods=shown or self.say("no_periods"), extra=extra), line)]
+        if isinstance(term, ast.Aggregate) and own_rows_term(self.graph, term):
+            return [self._own_rows_step(term, row)]
+        if isinstance(term, ast.Aggregate) and not open_:
+            return []  # a group figure the statement does not show; its place in the formula says so
+        stat = probe.group(term, row)
+        if stat is None:
+            return [Step(self.say("not_computed", what=what), line)]
         within = getattr(term, "within", None)
-        people = "person" if stat.members == 1 else "people"
-        group_text = (self.say("group", within=self.snippet(within), group=_group_label(stat.group), members=stat.members,
-                               people=people)
-                      if within is not None else self.say("everyone", members=stat.members, people=people))
+        people = self.say("person" if stat.members == 1 else "people", n=stat.members)
+        group_text = (self.say("group", within=self.snippet(within), group=_group_label(stat.group, self), people=people)
+                      if within is not None else self.say("everyone", people=people))
         if isinstance(term, ast.Aggregate):
             counted = stat.detail.get("counted", stat.members)
             extra = self.say("counted", counted=counted) if term.where is not None else ""
-            return [Step(self.say("aggregate", what=what, value=self.fmt(stat.value, self.type_of(term)),
+            return [Step(self.say("aggregate", what=what, value=self.fmt(stat.value, self.unit_of(term)),
                                   group=group_text, extra=extra), line)]
         if isinstance(term, ast.Rank):
-            return [Step(self.say("rank", what=what, value=self.fmt(self.value_of(term)), group=group_text), line)]
+            rank = self.fmt(self.value(term, row), SHOW_NUMBER)
+            if not open_:
+                return [Step(self.say("rank_own", what=what, value=rank), line)]
+            return [Step(self.say("rank", what=what, value=rank, group=group_text), line)]
         if isinstance(term, ast.Top):
-            better, places = stat.detail["better"], stat.detail["places"]  # the probe counts for this row
-            return [Step(self.say("top", what=what, better=better, members=stat.members,
+            values, places = stat.detail["sorted"], stat.detail["places"]
+            answer = self.say("yes" if self.value(term, row) else "no")
+            if not open_ or "better" not in stat.detail:
+                return [Step(self.say("top_own", what=what, answer=answer), line)]
+            better = stat.detail["better"]  # the probe counts, for this row, how many are strictly better
+            cutoff = _cutoff(values, places, term.bottom)
+            unit = self.unit_of(term.operand)
+            cut = "" if cutoff is None else self.say("cutoff", value=self.fmt(cutoff, unit))
+            return [Step(self.say("top", what=what, better=better, people=people,
                                   word=self.say("lower" if term.bottom else "higher"), operand=self.snippet(term.operand),
-                                  share=self.snippet(term.amount), places=places,
-                                  place_word="place" if places == 1 else "places",
-                                  answer=self.say("yes" if better < places else "no")), line)]
+                                  share=self.snippet(term.amount), places=self.say("place" if places == 1 else "places", n=places),
+                                  answer=answer, cutoff=cut), line)]
         if isinstance(term, ast.Split):
-            share = stat.detail["shares"][self.i]
-            weight = self.value_of(term.weight)
+            share = stat.detail["shares"][row]
+            weight = self.value(term.weight, row)
+            weight_unit = self.unit_of(term.weight)
+            weight_name = "" if constant_value(term.weight) is not None else self.snippet(term.weight)
+            if not open_:
+                pool_shown = isinstance(term.pool, ast.Name) and self._is_node(term.pool) and self.visible(term.pool.name, here)
+                key = "split_pool_own" if pool_shown else "split_own"
+                return [Step(self.say(key, what=what, pool=self.fmt(stat.value, SHOW_MONEY), weight_name=weight_name,
+                                      weight=self.fmt(weight, weight_unit), share=self.fmt(share, SHOW_MONEY)), line)]
             total = stat.detail["weight_total"]
             if not total:
                 return [Step(self.say("no_pool", what=what, group=group_text), line)]
             exact = Fraction(stat.value) * Fraction(weight) / total
-            weight_type = self.type_of(term.weight)
-            note = "" if exact == share else self.say("exact_share", exact=self.fmt(exact))
-            weight_name = "" if constant_value(term.weight) is not None else self.snippet(term.weight)
-            return [Step(self.say("split", what=what, pool=self.fmt(stat.value, Type(MONEY)), group=group_text,
-                                  weight_name=weight_name, weight=self.fmt(weight, weight_type),
-                                  total=self.fmt(total, weight_type), share=self.fmt(share, Type(MONEY)), note=note), line)]
+            # the fraction of a cent is why the cents are handed out by remainder: shown to the decimals that tell it
+            places = 4
+            while places < 10 and self.fmt(exact, SHOW_MONEY, places).lstrip("≈") == self.fmt(share, SHOW_MONEY):
+                places += 1
+            note = "" if exact == share else self.say("exact_share", exact=self.fmt(exact, SHOW_MONEY, places))
+            return [Step(self.say("split", what=what, pool=self.fmt(stat.value, SHOW_MONEY), group=group_text,
+                                  weight_name=weight_name, weight=self.fmt(weight, weight_unit),
+                                  total=self.fmt(total, weight_unit), share=self.fmt(share, SHOW_MONEY), note=note), line)]
         return []
 
-    def _tier_steps(self, term: ast.Tiered) -> list[Step]:
-        base = self.value_of(term.base)
+    def _related_step(self, term: ast.Aggregate, row: int) -> Step:
+        """A sum (count, average …) over the employee's rows of a related table, with the rows listed."""
+        value = self.value_text(term, row)
+        counted, total = self.results.probe.related(term, row)
+        unit = self.unit_of(term)
+        table = self.graph.related[term.source][0]  # type: ignore[index]
+        columns = [d.name for d in table.inputs if d.name != table.link and not (self.graph.period and d.name == self.graph.period)]
+        listed: list[str] = []
+        entries = self.results.probe.related_entries(term, row)
+        types = self.graph.related[term.source][1]  # type: ignore[index]
+        for fields, chosen, each in entries:
+            if not chosen:
+                continue
+            cells = self.say("field_sep").join(f"{c} {self.fmt(fields.get(c), _unit_of_type(types.get(c)))}" for c in columns)
+            if term.operand is not None and term.func != "count":
+                cells += f" → {self.fmt(each, unit)}"
+            listed.append(cells)
+        shown = listed[:_LISTED]
+        if len(listed) > _LISTED:
+            shown.append(self.say("and_more", n=len(listed) - _LISTED))
+        text = self.say("related", what=self.snippet(term), value=self.fmt(value, unit), counted=counted, rows=total,
+                        table=term.source)
+        if shown:
+            text += self.say("colon") + self.say("row_sep").join(shown)
+        return Step(text, term.span.line)
+
+    def _own_rows_step(self, term: ast.Aggregate, row: int) -> Step:
+        """A sum over the employee's own rows (their months), with the months listed."""
+        value = self.value_text(term, row)
+        unit = self.unit_of(term)
+        mine = [j for j in self.rows_of_employee(row) if self.value(term.within, j) == self.value(term.within, row)]
+        if not term.across and self.graph.period:
+            periods = self.results.columns[self.graph.period]
+            mine = [j for j in mine if periods[j] == periods[row]]
+        listed = []
+        for j in mine:
+            if term.where is not None and self.value(term.where, j) is not True:
+                continue
+            label = self.period_label(j) if self.graph.period else ""
+            if term.operand is not None and term.func != "count":
+                listed.append(f"{label} {self.fmt(self.value(term.operand, j), self.unit_of(term.operand))}".strip())
+            else:
+                listed.append(label)
+        shown = listed[:_LISTED] + ([self.say("and_more", n=len(listed) - _LISTED)] if len(listed) > _LISTED else [])
+        text = self.say("own_rows", what=self.snippet(term), value=self.fmt(value, unit),
+                        rows=self.say("periods" if self.graph.period else "rows", n=len(listed)))
+        if shown:
+            text += self.say("colon") + self.say("list_sep").join(s for s in shown if s)
+        return Step(text, term.span.line)
+
+    def _top_hints(self, term: ast.Top, here: _Here, owner: str) -> list[str]:
+        """How far from the cut-off of a top N% (only when the policy shows the cut-off)."""
+        if term.bottom or not self.open_statistics(owner) or here.foreign:
+            return []
+        row = here.row
+        stat = self.results.probe.group(term, row)
+        v = self.value(term.operand, row)
+        if stat is None or not isinstance(v, Fraction) or self.value(term, row) is not False:
+            return []
+        cutoff = _cutoff(stat.detail["sorted"], stat.detail["places"], False)
+        if cutoff is None or cutoff <= v:
+            return []
+        return [self.say("short_of_top", amount=bands.amount(self, cutoff - v, self.unit_of(term.operand)),
+                         name=owner, what=self.snippet(term), cutoff=self.fmt(cutoff, self.unit_of(term.operand)))]
+
+    def _tier_steps(self, term: ast.Tiered, row: int) -> list[Step]:
+        base = self.value(term.base, row)
         if not isinstance(base, Fraction):
             return []
-        bands = tiers_of(term)
+        tiers = tiers_of(term)
         steps = []
-        money = self.type_of(term.base)
+        unit = self.unit_of(term.base)
         if term.kind == "marginal":
-            for (lower, upper, part, rate), tier in zip(tier_parts(bands, base), term.tiers):
-                band = (self.say("band", lower=self.fmt(lower, money), upper=self.fmt(upper, money)) if upper is not None
-                        else self.say("band_above", lower=self.fmt(lower, money)))
-                steps.append(Step(self.say("tier_part", band=band, part=self.fmt(part, money), rate=self.fmt(rate, Type(PERCENT)),
-                                           amount=self.fmt(part * rate, money)), tier.span.line))
+            for (lower, upper, part, rate), tier in zip(tier_parts(tiers, base), term.tiers):
+                band = (self.say("band", lower=self.fmt(lower, unit), upper=self.fmt(upper, unit)) if upper is not None
+                        else self.say("band_above", lower=self.fmt(lower, unit)))
+                steps.append(Step(self.say("tier_part", band=band, part=self.fmt(part, unit),
+                                           rate=self.fmt(rate, "percent"), amount=self.fmt(part * rate, unit)),
+                                  tier.span.line))
         else:
-            rate = whole_amount_rate(bands, base)
-            steps.append(Step(self.say("whole_band", base=self.fmt(base, money), rate=self.fmt(rate, Type(PERCENT)),
-                                       amount=self.fmt(base * rate, money)), term.span.line))
+            rate = whole_amount_rate(tiers, base)
+            steps.append(Step(self.say("whole_band", base=self.fmt(base, unit), rate=self.fmt(rate, "percent"),
+                                       amount=self.fmt(base * rate, unit)), term.span.line))
         return steps
 
     # -- tables: which row fired, why the rows above did not, how far the next band is
-    def _table(self, table: ast.Table, trace: TraceNode) -> None:
-        fired_index = None
-        for k, row in enumerate(table.rows):
-            if row.cond is None:
-                if table.hit == "sum":
-                    outcome = "fired" if not any(s.outcome == "fired" for s in trace.steps) else "not reached"
-                else:
-                    outcome = "fired" if fired_index is None else "not reached"
-                if outcome == "fired" and fired_index is None:
-                    fired_index = k
-                trace.steps.append(Step(self._row_text(row), row.span.line, outcome))
+    def _table(self, table: ast.Table, trace: TraceNode, here: _Here) -> None:
+        row = here.row
+        hits = self._table_hits(table, row)
+        for k, table_row in enumerate(table.rows):
+            text = self._row_text(table_row)
+            if table.hit == "first" and hits and k > hits[0]:
+                trace.steps.append(Step(text, table_row.span.line, "not reached"))
                 continue
-            if fired_index is not None and table.hit == "first":
-                trace.steps.append(Step(self._row_text(row), row.span.line, "not reached"))
+            if table_row.cond is None:
+                trace.steps.append(Step(text, table_row.span.line, "fired" if k in hits else "not reached"))
                 continue
-            met = self.value_of(row.cond)
-            if met is True:
-                if fired_index is None:
-                    fired_index = k
-                trace.steps.append(Step(self._row_text(row) + f"   ({self.substitute(row.cond)})", row.span.line, "fired"))
+            if k in hits:
+                trace.steps.append(Step(text + f"   ({self.substitute(table_row.cond, row, table.name)})",
+                                        table_row.span.line, "fired"))
             else:
-                trace.steps.append(Step(self._row_text(row) + f"   ({self._why_not(row.cond)})", row.span.line, "not met"))
-        if table.hit == "first" and fired_index is not None:
-            trace.hints.extend(self._band_hints(table, fired_index))
+                trace.steps.append(Step(text + f"   ({self._why_not(table_row.cond, row, table.name)})",
+                                        table_row.span.line, "not met"))
+        if table.hit == "first" and hits and not here.foreign:
+            trace.hints.extend(bands.table_hints(self, table, hits[0], row))
+        if hits and table.rows[hits[0]].cond is not None:
+            trace.compared = _compared_name(self, table.rows[hits[0]].cond)
 
     def _row_text(self, row: ast.Rule) -> str:
         # The row as the author wrote it, in their language.
         return self.graph.source.snippet(row.span).split("\n")[0].split("#")[0].rstrip()
 
-    def _why_not(self, cond: ast.Expr) -> str:
-        substituted = self.substitute(cond)
+    def _why_not(self, cond: ast.Expr, row: int, owner: str) -> str:
+        substituted = self.substitute(cond, row, owner)
         return self.say("is_false", cond=substituted) if substituted else self.say("not_met_short")
 
-    def _simple(self, cond: ast.Expr | None):
-        """(name, op, threshold) for a condition like `score >= 90` or `90 <= score`."""
-        if not isinstance(cond, ast.Compare) or len(cond.ops) != 1:
-            return None
-        left, right = cond.operands
-        op = cond.ops[0]
-        if isinstance(left, ast.Name) and constant_value(right) is not None and left.name in self.graph.nodes:
-            return left.name, op, constant_value(right)
-        flipped = {">=": "<=", "<=": ">=", ">": "<", "<": ">"}
-        if isinstance(right, ast.Name) and constant_value(left) is not None and op in flipped and right.name in self.graph.nodes:
-            return right.name, flipped[op], constant_value(left)
-        return None
-
-    def _band_hints(self, table: ast.Table, fired: int) -> list[str]:
-        hints = []
-        row = table.rows[fired]
-        simple = self._simple(row.cond)
-        if simple is not None:
-            name, op, threshold = simple
-            x = self.results.columns[name][self.i]
-            if op in (">=", ">") and isinstance(x, Fraction) and x == threshold:
-                hints.append(self.say("at_threshold", threshold=self.fmt(threshold, self.graph.nodes[name].type),
-                                      table=table.name, value=self.snippet(row.value)))
-            elif op in (">=", ">") and isinstance(x, Fraction):
-                hints.append(self.say("above_threshold", amount=self.amount(x - threshold, name),
-                                      threshold=self.fmt(threshold, self.graph.nodes[name].type),
-                                      table=table.name, value=self.snippet(row.value)))
-            elif op in ("<=", "<") and isinstance(x, Fraction):
-                hints.append(self.say("below_limit", amount=self.amount(threshold - x, name),
-                                      threshold=self.fmt(threshold, self.graph.nodes[name].type),
-                                      table=table.name, value=self.snippet(row.value)))
-        for better in reversed(table.rows[:fired]):
-            simple = self._simple(better.cond)
-            if simple is None:
-                continue
-            name, op, threshold = simple
-            x = self.results.columns[name][self.i]
-            if not isinstance(x, Fraction):
-                break
-            gap = threshold - x if op in (">=", ">") else x - threshold
-            hints.append(self.say("short_of" if op in (">=", "<=") else "more_than_short_of", amount=self.amount(gap, name),
-                                  table=table.name, value=self.snippet(better.value), cond=self.snippet(better.cond)))
-            break
-        return hints
-
-    def amount(self, gap: Fraction, name: str) -> str:
-        """A distance in the units of a node: ¥1,234.00, 2.5 percentage points, 3 points."""
-        from pkrules.values.numbers import format_human
-
-        kind = self.graph.nodes[name].type.kind
-        if kind == MONEY:
-            return f"¥{format_human(gap, 2, min_places=2)}"
-        if kind == PERCENT:
-            return self.say("pct_points", n=format_human(gap * 100, 2))
-        if kind == WHOLE:
-            return format_human(gap, 2)
-        text = format_human(gap, 2)
-        if gap != 0 and text in ("0", "-0"):
-            text = format_human(gap, 6)
-        return self.say("point" if gap == 1 else "points", n=text)
-
-    def _lookup(self, lookup: ast.Lookup, trace: TraceNode) -> None:
-        key = self.value_of(lookup.key)
+    def _lookup(self, lookup: ast.Lookup, trace: TraceNode, here: _Here) -> None:
+        row = here.row
+        key = self.value(lookup.key, row)
         if lookup.file is not None:
             table, lines = self.graph.lookup_tables[lookup.name]
             if key in table:
-                trace.steps.append(Step(self.say("lookup_file", key=self.snippet(lookup.key), value=self.fmt(key),
-                                                 file=lookup.file, line=lines[key], result=self.fmt(table[key])),
+                trace.steps.append(Step(self.say("lookup_file", key=self.snippet(lookup.key), value=self.fmt(key, SHOW_OTHER),
+                                                 file=lookup.file, line=lines[key],
+                                                 result=self.fmt(table[key], self.units.get(lookup.name, SHOW_NUMBER))),
                                         lookup.span.line, "fired"))
             return
-        for entry in lookup.entries:
-            if entry.key == key or (entry.key is None and not any(e.key == key for e in lookup.entries)):
-                label = ("否则" if self.lang == "zh" else "OTHERWISE") if entry.key is None else str(entry.key)
-                trace.steps.append(Step(self.say("lookup", key=self.snippet(lookup.key), value=self.fmt(key), label=label,
-                                                 result=self.snippet(entry.value)),
-                                        entry.span.line or lookup.span.line, "fired"))
-                return
+        entry = self._lookup_entry(lookup, row)
+        if entry is not None:
+            trace.steps.append(Step(self.say("lookup", key=self.snippet(lookup.key), value=self.fmt(key, SHOW_OTHER),
+                                             label=self._entry_label(entry), result=self.snippet(entry.value)),
+                                    entry.span.line or lookup.span.line, "fired"))
 
-    def _weighted(self, weighted: ast.Weighted, trace: TraceNode) -> None:
-        trace.steps.extend(self._weighted_steps(weighted.rows, weighted.span.line, trace.value))
+    def _weighted(self, weighted: ast.Weighted, trace: TraceNode, here: _Here) -> None:
+        trace.steps.extend(self._weighted_steps(weighted.rows, weighted.span.line, here, weighted.name, trace.display))
 
-    def _weighted_steps(self, rows, line: int, total: object = None) -> list[Step]:
-        steps, parts, computed = [], [], Fraction(0)
-        for row in rows:
-            value = self.value_of(row.component)
-            weight = constant_value(row.weight)
-            parts.append(f"{self.snippet(row.weight)} × {self.fmt(value)}")
-            if isinstance(value, Fraction):
+    def _weighted_steps(self, rows, line: int, here: _Here, owner: str, total: str | None = None) -> list[Step]:
+        """Each component × its weight, then the sum (a weighted block, or `weighted(…)` inside a formula)."""
+        row = here.row
+        steps, parts, computed, complete = [], [], Fraction(0), True
+        for weighted_row in rows:
+            name = weighted_row.component.name
+            value = self.results.columns[name][row] if name in self.graph.nodes else self.value(weighted_row.component, row)
+            weight = constant_value(weighted_row.weight)
+            visible = name not in self.graph.nodes or self.visible(name, here)
+            shown = (self.fmt_node(name, row) if name in self.graph.nodes else self.fmt(value, self.unit_of(weighted_row.component))) \
+                if visible else self.withheld_text()
+            parts.append(f"{self.snippet(weighted_row.weight)} × {shown}")
+            if isinstance(value, Fraction) and weight is not None:
                 computed += value * weight
-            steps.append(Step(f"{row.component.name} {self.fmt(value)} × {self.snippet(row.weight)} = "
-                              f"{self.fmt(Fraction(value) * weight) if isinstance(value, Fraction) else value}", row.span.line))
-        steps.append(Step(f"= {' + '.join(parts)} = {self.fmt(total if total is not None else computed)}", line))
+            else:
+                complete = False
+            product = (self.fmt(Fraction(value) * weight, self.units.get(owner, SHOW_NUMBER))
+                       if isinstance(value, Fraction) and weight is not None and visible else self.withheld_text())
+            steps.append(Step(f"{name} {shown} × {self.snippet(weighted_row.weight)} = {product}", weighted_row.span.line))
+        if total is None:
+            total = self.fmt(computed, self.units.get(owner, SHOW_NUMBER)) if complete else "—"
+        steps.append(Step(f"= {' + '.join(parts)} = {total}", line))
         return steps
+
+
+def _thresholds(graph) -> dict[str, list[Fraction]]:
+    """name → the constants the policy compares it with (`完成率 < 50%`: 完成率 → [1/2])."""
+    from pkrules.language.builtins import expressions_of
+
+    out: dict[str, list[Fraction]] = {}
+    flipped = {">=", "<=", ">", "<", "=", "!="}
+    for node in graph.definitions:
+        for expr in expressions_of(node.decl):
+            for sub in ast.walk(expr):
+                if not isinstance(sub, ast.Compare):
+                    continue
+                for a, b, op in zip(sub.operands, sub.operands[1:], sub.ops):
+                    if op not in flipped:
+                        continue
+                    for name_side, const_side in ((a, b), (b, a)):
+                        value = constant_value(const_side)
+                        if isinstance(name_side, ast.Name) and value is not None and name_side.name in graph.nodes:
+                            out.setdefault(name_side.name, []).append(value)
+    return out
+
+
+def _compared_name(builder: "_TraceBuilder", cond) -> str | None:
+    """The value a condition is about: score in `score >= 90`, 团队PK得分 in `团队PK得分 < 对手得分`."""
+    simple = bands.simple_condition(builder, cond)
+    if simple is not None:
+        return simple[0]
+    if isinstance(cond, ast.Compare):
+        for operand in cond.operands:
+            if isinstance(operand, ast.Name) and builder._is_node(operand):
+                return operand.name
+    return None
+
+
+def _sum_parts(body) -> list[tuple[str, str]] | None:
+    """(sign, name) for a body that is only names added and subtracted: total = bonus + special - deposit."""
+    if isinstance(body, ast.Name):
+        return [("+", body.name)]
+    if isinstance(body, ast.Binary) and body.op in "+-":
+        left, right = _sum_parts(body.left), _sum_parts(body.right)
+        if left is None or right is None:
+            return None
+        if body.op == "-":
+            right = [("-" if sign == "+" else "+", name) for sign, name in right]
+        return left + right
+    return None
+
+
+def _cutoff(values, places: int, bottom: bool):
+    """The value at the last place of a top (bottom) N: the cut-off."""
+    if places <= 0 or not len(values):
+        return None
+    places = min(places, len(values))
+    return values[places - 1] if bottom else values[len(values) - places]
+
+
+def _group_label(group: object, builder: _TraceBuilder) -> str:
+    """A group as people read it: with several periods the group is (period, team)."""
+    if isinstance(group, tuple):
+        return ", ".join(builder.fmt(g, SHOW_OTHER) for g in group if g is not None)
+    return builder.fmt(group, SHOW_OTHER)
+
+
+def _unit_of_type(type_: Type | None) -> str:
+    return declared_unit(type_.kind) if type_ is not None else SHOW_OTHER
+
+
+class _Failed(str):
+    """A value that could not be computed, as the error's message."""
+
+
+__all__ = ["Explanation", "Step", "TraceNode", "explain", "AUDIENCES", "GROUP"]

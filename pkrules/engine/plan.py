@@ -589,7 +589,8 @@ _KNOWN_FIELDS[ast.InputDecl] = {"name", "type_name", "enum_values", "low", "high
 _KNOWN_GRAPH_FIELDS = {"source", "policy", "nodes", "order", "key", "refs", "types", "diagnostics", "lookup_tables",
                        "period", "delayed"}  # delayed: what previous(x) reads (Previous does it)
 _KNOWN_POLICY_FIELDS = {"title", "version", "inputs", "declarations", "examples", "outputs", "language", "span",
-                        "appraisal"}  # the appraisal process: the workflow's, nothing to compute
+                        "appraisal",  # the appraisal process: the workflow's, nothing to compute
+                        "published"}  # which figures a statement shows: no part of evaluation
 _KNOWN_NODE_KINDS = {"input", "definition", "table", "lookup", "weighted"}
 if hasattr(ast, "Date"):
     _KNOWN_FIELDS[ast.Date] = {"value", "text", "span"}

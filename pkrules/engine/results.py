@@ -5,7 +5,7 @@ A backend (engine/backend.py) evaluates a population into an object with the
 and a `Probe` that answers the questions an explanation asks — the value of any
 sub-expression for one row, the statistic of that row's group for a population
 term (a team's sum, the sorted values behind a top 10%, a pool's split), the
-rows of a related table that were counted. Explanations and coverage use only
+rows of a related table that were counted (and which they were). Explanations and coverage use only
 this shape, whatever backend computed the values.
 """
 
@@ -16,8 +16,9 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
 
 from pkrules.errors import PkrulesError
-from pkrules.values.numbers import format_human
+from pkrules.io.tables import row_label
 from pkrules.messages import tr
+from pkrules.values.numbers import format_human
 
 if TYPE_CHECKING:
     from pkrules.language import ast
@@ -83,9 +84,11 @@ class EvalError:
     message: str
     span: "Span | None"
 
-    def describe(self, path: str) -> str:
+    def describe(self, path: str, data: str | None = None) -> str:
+        """path: the policy; data: the data file, to name the row as Excel shows it (else the data row)."""
         where = f"{path}:{self.span.line}" if self.span else path
-        return tr("row {row} ({key}): {node}: {message}  [{where}]", row=self.row, key=self.key, node=self.node,
+        row = row_label(self.row, data) if data is not None else tr("row {n}", n=self.row)
+        return tr("{row} ({key}): {node}: {message}  [{where}]", row=row, key=self.key, node=self.node,
                   message=self.message, where=where)
 
 
@@ -118,6 +121,9 @@ class Probe(Protocol):
 
     def related(self, term: "ast.Aggregate", row: int) -> tuple[int, int]:
         """For an aggregate over a related table: (rows counted, rows of this employee)."""
+
+    def related_entries(self, term: "ast.Aggregate", row: int) -> list[tuple[dict, bool, object]]:
+        """For an aggregate over a related table: this employee's rows (row, counted, operand's value)."""
 
 
 class Results(Protocol):

@@ -18,6 +18,17 @@ from pkrules.values.cells import leading_zeros, parse_cell
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import MONEY, PERCENT, Type
 
+_NOT_SPREADSHEETS = (".sqlite", ".sqlite3", ".db", ".parquet", ".pq")  # files no one opens in Excel
+
+
+def row_label(row: int, path: str | Path | None) -> str:
+    """A data row as people find it: in a CSV or Excel file, the row Excel shows (the header is row 1);
+    in a database or Parquet file, the data row."""
+    if path is not None and str(path).lower().endswith(_NOT_SPREADSHEETS):
+        return tr("row {n}", n=row)
+    return tr("Excel row {n}", n=row + 1)
+
+
 @dataclass
 class CellError:
     row: int  # 1 = first data row (the header is row 0)
@@ -32,7 +43,8 @@ class CellError:
             value = value[:50] + "…"
         shown = repr(value) + (tr(" ({count} characters)", count=f"{len(self.value):,}") if value != self.value else "") \
             if self.value != "" else tr("an empty cell")
-        return tr("{file}: row {row}, column {column}: {value} — {expected}", file=self.file or path, row=self.row,
+        where = self.file or path
+        return tr("{file}: {row}, column {column}: {value} — {expected}", file=where, row=row_label(self.row, where),
                   column=self.column, value=shown, expected=self.expected)
 
 
@@ -284,11 +296,12 @@ def read_csv(graph: RuleGraph, path: str | Path, text: "str | SheetText | None" 
             if values is not None and table is None:
                 key = values[graph.key] if graph.period is None else (values[graph.key], values[graph.period])
                 if key in seen_keys:
-                    message = (tr("the key {key} is also on row {row}; each employee appears once", key=values[graph.key],
-                                  row=seen_keys[key])
+                    earlier = row_label(seen_keys[key], path)
+                    message = (tr("the key {key} is also on {row}; each employee appears once",
+                                  key=values[graph.key], row=earlier)
                                if graph.period is None else
-                               tr("{key} in {period} {value} is also on row {row}; each employee appears once per period",
-                                  key=values[graph.key], period=graph.period, value=values[graph.period], row=seen_keys[key]))
+                               tr("{key} in {period} {value} is also on {row}; each employee appears once per period",
+                                  key=values[graph.key], period=graph.period, value=values[graph.period], row=earlier))
                     row_errors.append(CellError(row_number, header[positions[graph.key]], str(cells[graph.key]), message))
                 else:
                     seen_keys[key] = row_number

@@ -375,6 +375,14 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Published:
+    """`publish team_pool, elite`: group figures a statement for one employee may show."""
+
+    names: tuple[Name, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Policy:
     title: str | None
     version: str | None
@@ -387,6 +395,7 @@ class Policy:
     parameters: tuple[InputDecl, ...] = ()  # values given when the policy runs, the same for everyone
     appraisal: object = None  # the appraisal process block (language/appraisal.py: Appraisal), if declared
     span: Span = _span()
+    published: Published | None = None
 
 
 def children(node) -> list:

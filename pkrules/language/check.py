@@ -89,6 +89,7 @@ class Checker:
             for stage in self.policy.appraisal.stages:
                 self.used.update(name for name in stage.scores if name in inputs)  # entered at a stage: used
         self._check_blanks()
+        self._check_published()
         self._check_unused_inputs()
         for example in self.policy.examples:
             self._check_example(example)
@@ -1285,6 +1286,23 @@ class Checker:
             return
         for child in ast.children(expr):
             self._covered(child, facts)
+
+    def _check_published(self) -> None:
+        published = getattr(self.policy, "published", None)
+        if published is None:
+            return
+        seen: set[str] = set()
+        for name in published.names:
+            node = self.nodes.get(name.name)
+            if node is None:
+                self._undefined(name)
+            elif node.is_input:
+                self.error("publish-input", tr("{name} is an input; a statement always shows the employee's own inputs, "
+                                               "and publish names the group figures it may show", name=name.name), name.span,
+                           hint=tr("publish a definition, e.g. team_sales = sum sales within team; publish team_sales"))
+            elif name.name in seen:
+                self.error("duplicate", tr("{name} is listed twice in the publish line", name=name.name), name.span)
+            seen.add(name.name)
 
     # -- warnings and examples
     def _check_unused_inputs(self) -> None:

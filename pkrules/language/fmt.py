@@ -30,7 +30,7 @@ WORDS = {
         "and": "and", "or": "or", "not": "not", "in": "in", "top": "top", "bottom": "bottom", "between": "between",
         "within": "within", "where": "where", "rank": "rank", "ascending": "ascending", "split": "split", "by": "by",
         "tiered": "tiered", "marginal": "marginal", "whole": "whole", "on": "on", "upto": "up to", "above": "above",
-        "weighted": "weighted", "output": "output", "from": "from", "across": "across periods", "period": "period", "with": "with", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
+        "weighted": "weighted", "output": "output", "publish": "publish", "from": "from", "across": "across periods", "period": "period", "with": "with", "example": "example", "employee": "employee", "expect": "expect", "for": "for",
         "sum": "sum", "avg": "avg", "count": "count", "min": "min", "max": "max",
         "unique": "(unique)", "collect_sum": "(collect sum)",
         ",": ", ", ":": ": ", "(": "(", ")": ")", "*": "*", "/": "/", ">=": ">=", "<=": "<=", "!=": "!=",
@@ -48,7 +48,7 @@ WORDS = {
         "and": "且", "or": "或", "not": "非", "in": "在", "top": "前", "bottom": "后", "between": "介于",
         "within": "组内", "where": "其中", "rank": "排名", "ascending": "升序", "split": "分配", "by": "按",
         "tiered": "分段", "marginal": "超额累进", "whole": "全额累进", "on": "基于", "upto": "以内", "above": "以上",
-        "weighted": "加权", "output": "输出", "from": "来自", "across": "跨期", "period": "期间", "with": "附", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
+        "weighted": "加权", "output": "输出", "publish": "公布", "from": "来自", "across": "跨期", "period": "期间", "with": "附", "example": "示例", "employee": "员工", "expect": "期望", "for": "对于",
         "sum": "合计", "avg": "平均", "count": "人数", "min": "最小", "max": "最大",
         "unique": "（唯一）", "collect_sum": "（累加）",
         ",": "，", ":": "：", "(": "（", ")": "）", "*": "×", "/": "/", ">=": "≥", "<=": "≤", "!=": "≠",
@@ -356,6 +356,8 @@ class Formatter:
         items += [(t.span.line, t) for t in self.policy.related]
         if self.policy.outputs is not None:
             items.append((self.policy.outputs.span.line, self.policy.outputs))
+        if getattr(self.policy, "published", None) is not None:
+            items.append((self.policy.published.span.line, self.policy.published))
         items += [(d.span.line, d) for d in self.policy.declarations]
         items += [(e.span.line, e) for e in self.policy.examples]
         if self.policy.appraisal is not None:
@@ -385,9 +387,10 @@ class Formatter:
         if isinstance(item, ast.RelatedTable):
             rows = [self._input_row(d) for d in item.inputs]
             return Slot(line, line, [Line(f"{w['input']} {item.name} {w['by']} {item.link}", 0, (line, line))], rows)
-        if isinstance(item, ast.Output):
+        if isinstance(item, (ast.Output, ast.Published)):
             names = w[","].join(n.name for n in item.names)
-            return Slot(line, line, [Line(f"{w['output']} {names}", 0, (line, line))])
+            keyword = w["output"] if isinstance(item, ast.Output) else w["publish"]
+            return Slot(line, line, [Line(f"{keyword} {names}", 0, (line, line))])
         if isinstance(item, ast.Definition):
             return self._definition(item)
         if isinstance(item, ast.Weighted):

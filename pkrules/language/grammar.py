@@ -52,6 +52,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "ASCENDING": ("ascending", "升序"),
     "SPLIT": ("split", "分配"),
     "OUTPUT": ("output", "输出"),
+    "PUBLISH": ("publish", "公布"),
     "LOOKUP": ("lookup", "查表"),
     "FROM": ("from", "来自"),
     "ACROSS": ("across", "跨期"),

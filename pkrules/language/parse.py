@@ -140,6 +140,7 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
     declarations: list[ast.Declaration] = []
     examples: list[ast.Example] = []
     outputs: ast.Output | None = None
+    published: ast.Published | None = None
     related: list[ast.RelatedTable] = []
     parameters: list[ast.InputDecl] = []
     appraisal = None
@@ -164,11 +165,17 @@ def parse_policy(source: SourceFile) -> tuple[ast.Policy | None, list[Diagnostic
                                               hint=tr("list every output on one line: output total, team_rank")))
                 return None, diagnostics
             outputs = node
+        elif isinstance(node, ast.Published):
+            if published is not None:
+                diagnostics.append(Diagnostic("error", "two-publish", tr("the policy has two publish lines"), node.span,
+                                              hint=tr("list every published figure on one line: publish team_pool, elite")))
+                return None, diagnostics
+            published = node
         else:
             declarations.append(node)  # type: ignore[arg-type]
     language = policy_language(text)
     return ast.Policy(title, version, tuple(inputs), tuple(declarations), tuple(examples), outputs, tuple(related), language,
-                      parameters=tuple(parameters), appraisal=appraisal), diagnostics
+                      parameters=tuple(parameters), appraisal=appraisal, published=published), diagnostics
 
 
 def _parse_chunks(chunks) -> tuple[list, list[Diagnostic], str | None, str | None]:
@@ -667,6 +674,10 @@ class _ToAst(Transformer):
     def output_decl(self, meta, children):
         names = tuple(ast.Name(str(c), span=_tok_span(c)) for c in children if _is_token(c, "NAME"))
         return ast.Output(names, span=_span_of(meta))
+
+    def publish_decl(self, meta, children):
+        names = tuple(ast.Name(str(c), span=_tok_span(c)) for c in children if _is_token(c, "NAME"))
+        return ast.Published(names, span=_span_of(meta))
 
     # -- definitions
     def plain_def(self, meta, children):

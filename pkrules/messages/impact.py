@@ -5,6 +5,9 @@ from __future__ import annotations
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "heading": "Impact on {data}: {n} employees",
+        "heading_periods": "Impact on {data}: {people} people, {rows} rows",
+        "cost_period": "{period}: {before} → {after}  ({delta})",
+        "more_rows": "… and {n} more changed row{s} (--limit 0 shows all; --json lists everyone)",
         "counts": "{gain} gain, {lose} lose, {same} unchanged",
         "other": ", {n} with other changes (same pay)",
         "cost": "cost ({names}): {before} → {after}  ({delta}{pct})",
@@ -28,6 +31,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "zh": {
         "heading": "影响：{data}，共 {n} 人",
+        "heading_periods": "影响：{data}，共 {people} 人，{rows} 行",
+        "cost_period": "{period}：{before} → {after}（{delta}）",
+        "more_rows": "… 另有 {n} 行变化（--limit 0 显示全部；--json 列出所有人）",
         "counts": "增加 {gain} 人，减少 {lose} 人，不变 {same} 人",
         "other": "，其他数值变化但金额不变 {n} 人",
         "cost": "成本（{names}）：{before} → {after}（{delta}{pct}）",

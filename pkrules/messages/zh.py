@@ -306,7 +306,9 @@ TRANSLATIONS: dict[str, str] = {
     "{path}: this is not a text file": "{path}：这不是文本文件",
     # io/tables.py: data files
     "an empty cell": "空单元格",
-    "{file}: row {row}, column {column}: {value} — {expected}": "{file}：第 {row} 行，列 {column}：{value} — {expected}",
+    "row {n}": "第 {n} 行",
+    "Excel row {n}": "Excel 第 {n} 行",
+    "{file}: {row}, column {column}: {value} — {expected}": "{file}：{row}，列 {column}：{value} — {expected}",
     "expected between {low} and {high}": "应在 {low} 与 {high} 之间",
     "expected {op} {limit}": "应 {op} {limit}",
     " ({raw} without % is {percent}%: write {raw}% or {fraction})": "（{raw} 不带 % 就是 {percent}%：请写 {raw}% 或 {fraction}）",
@@ -320,8 +322,9 @@ TRANSLATIONS: dict[str, str] = {
     "  hint: is '{guess}' meant to be {name}?": "  提示：'{guess}' 是不是指 {name}？",
     "  the header is: {header}": "  表头是：{header}",
     "this row has {cells} cells but the header has {columns} columns": "这一行有 {cells} 个单元格，而表头只有 {columns} 列",
-    "the key {key} is also on row {row}; each employee appears once": "主键 {key} 在第 {row} 行也出现了；每位员工只能出现一次",
-    "{key} in {period} {value} is also on row {row}; each employee appears once per period": "{key} 在 {period} {value} 的数据在第 {row} 行也出现了；每位员工每期只能出现一次",
+    "the key {key} is also on {row}; each employee appears once": "主键 {key} 在{row}也出现了；每位员工只能出现一次",
+    "{key} in {period} {value} is also on {row}; each employee appears once per period": "{key} 在 {period} {value} 的数据在{row}也出现了；每位员工每期只能出现一次",
+    "{path}: row {row}: {problem}": "{path}：第 {row} 行：{problem}",
     # io/formats.py, io/git.py
     "{path}: not a readable Excel workbook (.xlsx): {problem}": "{path}：无法作为 Excel 工作簿（.xlsx）读取：{problem}",
     "{path}: no sheet named {sheet}; its sheets: {sheets}": "{path}：没有名为 {sheet} 的工作表；现有工作表：{sheets}",
@@ -369,7 +372,7 @@ TRANSLATIONS: dict[str, str] = {
     "the policy has no table {table} (its tables: {known})": "方案中没有表 {table}（它的表：{known}）",
     "this policy reads the table {table}: give its rows (on the command line: --with {table}=FILE)": "这个方案要读取表 {table}：请提供它的数据（命令行：--with {table}=文件）",
     "no such employee in the data": "数据中没有这位员工",
-    "row {row} ({key}): {node}: {message}  [{where}]": "第 {row} 行（{key}）：{node}：{message}  [{where}]",
+    "{row} ({key}): {node}: {message}  [{where}]": "{row}（{key}）：{node}：{message}  [{where}]",
     # engine: coverage, examples
     "OTHERWISE": "否则",
     "{name} by … {label}": "{name} 按 … {label}",
@@ -1007,4 +1010,12 @@ TRANSLATIONS: dict[str, str] = {
     'weeks': '周',
     'dates': '日期',
     'numbers': '数字',
+    # the publish line (language/parse.py, check.py): the group figures a statement may show
+    "the policy has two publish lines": "方案有两行公布",
+    "list every published figure on one line: publish team_pool, elite": "把所有公布的数据写在一行：公布 团队奖金池，精英奖",
+    "{name} is an input; a statement always shows the employee's own inputs, and publish names the group figures it may show":
+        "{name} 是输入；对账单总会列出员工本人的输入，公布行只列出对账单可以显示的团队数据",
+    "publish a definition, e.g. team_sales = sum sales within team; publish team_sales":
+        "请公布一个定义，例如 团队销售额 = 合计 销售额 组内 小组；公布 团队销售额",
+    "{name} is listed twice in the publish line": "{name} 在公布行里写了两次",
 }

@@ -1,10 +1,15 @@
 """Results written for people and other programs: CSV, JSON Lines, Excel (with an explanations sheet), statements.
 
-Values are written exactly: CSV and JSON Lines as decimal text (a fraction, or
-ten places, when the decimal does not end), Excel money as numbers formatted
-with two decimals, one Markdown statement per employee. Every file is written
-whole or not at all (files.py), never over an input of the run, and no text
-cell becomes a spreadsheet formula.
+A results file starts with who is who: the key, the period, the text inputs that
+name people (name, team), then the results. CSV is for people by default: a byte
+order mark so that Excel (Chinese Excel too) reads UTF-8, money with two decimals,
+rates and ratios as 96%, yes/no in the policy's language (是/否). `plain` keeps the
+earlier machine-readable form: the key, the period and every definition, exact
+decimal text (a fraction's ten places when the decimal does not end), yes/no, no
+byte order mark. JSON Lines and Parquet are always exact and typed; Excel holds
+numbers with money, percent formats; one Markdown statement per employee. Every
+file is written whole or not at all (files.py), never over an input of the run,
+and no text cell becomes a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 
 from pkrules.files import (OutputError, atomic_path, atomic_write, prepare_folder, prepare_output, quiet_cleanup, same_file,
                            writing)
-from pkrules.messages import current_language, say, speaking, tr
+from pkrules.messages import current_language, language_for, say, speaking, tr
 
 
 def json_lines(graph, results, names: list[str], rows: list[int]) -> str:
@@ -29,34 +34,57 @@ def json_lines(graph, results, names: list[str], rows: list[int]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def write_excel(graph, results, names: list[str], rows: list[int], path: str | Path) -> None:
-    """One sheet of results (money as numbers with two decimals), one of the explanations' key lines.
+def out_columns(graph, plain: bool = False) -> list[str]:
+    """The columns of a results file: the key, the period, the text inputs that name people (name,
+    team), the run's parameters (a column each, the same on every row), then every definition;
+    plain: the earlier layout (no text inputs)."""
+    from pkrules.values.types import TEXT
+
+    labels = [] if plain else [n.name for n in graph.inputs
+                               if n.type.kind == TEXT and n.name not in (graph.key, graph.period)]
+    return [graph.key] + ([graph.period] if graph.period else []) + labels + [n.name for n in graph.parameters] \
+        + [n.name for n in graph.definitions]
+
+
+def write_excel(graph, results, names: list[str], rows: list[int], path: str | Path, plain: bool = False) -> None:
+    """One sheet of results (money as numbers with two decimals, rates and ratios as percentages),
+    one of the explanations' key lines.
 
     Sheet names, headers and yes/no are in the policy's language (or the user's --lang). Every text cell
     is written as text (data type "s"), never as a formula: a key `=1+1` or `=HYPERLINK(…)` is shown as
     typed, not run.
     """
     with speaking(graph.policy.language):
-        _write_excel(graph, results, names, rows, path)
+        _write_excel(graph, results, names, rows, path, plain)
 
 
-def _write_excel(graph, results, names: list[str], rows: list[int], path: str | Path) -> None:
+def _write_excel(graph, results, names: list[str], rows: list[int], path: str | Path, plain: bool = False) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from pkrules.engine.display import display_units
     from pkrules.engine.explain import explain
     from pkrules.values.numbers import terminates
     from pkrules.engine.render import format_value
     from pkrules.values.types import MONEY, PERCENT
 
+    units = display_units(graph)
     book = Workbook()
     sheet = book.active
     sheet.title = tr("results")
     _append(sheet, names)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    formats = {n: ("#,##0.00" if graph.nodes[n].type.kind == MONEY else "0.00%" if graph.nodes[n].type.kind == PERCENT
-                   else None) for n in names}
+
+    def number_format(name: str) -> str | None:
+        kind = graph.nodes[name].type.kind
+        if kind == MONEY:
+            return "#,##0.00"
+        if kind == PERCENT or (not plain and units.get(name) == "percent"):
+            return "0.00%"
+        return None
+
+    formats = {n: number_format(n) for n in names}
     for i in rows:
         values = []
         for n in names:
@@ -139,8 +167,9 @@ def statement_names(labels: list[str]) -> list[str]:
 def write_statements(graph, results, rows: list[int], folder: str | Path, protected: tuple = ()) -> int:
     """One Markdown statement per employee (the explanation of the main output); each file written whole.
 
-    protected: (path, what it is) of files that must not be overwritten (the policy, the data): OutputError when a
-    statement would be one.
+    A statement shows the employee's own figures, the rules, and only the group figures the policy
+    publishes (engine/visibility.py). protected: (path, what it is) of files that must not be overwritten
+    (the policy, the data): OutputError when a statement would be one.
     """
     from pkrules.engine.explain import explain
     from pkrules.engine.render import render_markdown
@@ -158,7 +187,7 @@ def write_statements(graph, results, rows: list[int], folder: str | Path, protec
         refuse_inputs(target, protected)
     for i, target in zip(rows, targets):
         with writing(target), atomic_write(target) as handle:
-            handle.write(render_markdown(explain(results, i, main)))
+            handle.write(render_markdown(explain(results, i, main, audience="employee")))
     return len(targets)
 
 
@@ -170,27 +199,42 @@ def refuse_inputs(target: str | Path, protected) -> None:
                                  target=target, what=what, path=path))
 
 
-def write_csv(graph, results, names: list[str], rows: list[int], path: str | Path) -> None:
-    """Exact values as CSV text (csv.writer's quoting, \\r\\n): money with two decimals at least;
-    text cells kept from being formulas (values/format.py: spreadsheet_safe)."""
+def write_csv(graph, results, names: list[str], rows: list[int], path: str | Path, plain: bool = True,
+              bom: bool = False) -> None:
+    """Values as CSV text (csv.writer's quoting, \\r\\n): plain, exact (money with two decimals at least);
+    else for people (values/format.py: format_cell). bom: a UTF-8 byte order mark first (for Excel).
+    Text cells are kept from being formulas (values/format.py: spreadsheet_safe)."""
     import csv
 
-    from pkrules.values.format import format_csv, is_text_type, spreadsheet_safe
+    from pkrules.values.format import format_cell, format_csv, is_text_type, spreadsheet_safe
+
+    if plain:
+        def cell(name: str, value: object) -> str:
+            return format_csv(value, graph.nodes[name].type)
+    else:
+        from pkrules.engine.display import display_units
+
+        units, lang = display_units(graph), language_for(graph.policy.language)
+
+        def cell(name: str, value: object) -> str:
+            return format_cell(value, units.get(name, "other"), lang)
 
     text = [is_text_type(graph.nodes[n].type) for n in names]
-    with atomic_write(path, newline="") as handle:
+    with atomic_write(path, newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(names)
         for i in rows:
-            cells = [format_csv(results.columns[n][i], graph.nodes[n].type) for n in names]
+            cells = [cell(n, results.columns[n][i]) for n in names]
             writer.writerow([spreadsheet_safe(c) if t else c for c, t in zip(cells, text)])
 
 
-def write_results(graph, results, names: list[str], rows: list[int], path: str | Path, protected: tuple = ()) -> None:
+def write_results(graph, results, names: list[str], rows: list[int], path: str | Path, protected: tuple = (),
+                  plain: bool = False, bom: bool = True) -> None:
     """One row per employee (the given rows) with the named columns, in the format the file's suffix says.
 
-    .xlsx, .jsonl/.ndjson, .parquet, else CSV. The fast path's results are written by the
-    fast path's own writer, from its integer columns; the bytes are the same either way.
+    .xlsx, .jsonl/.ndjson, .parquet, else CSV: for people, with a byte order mark unless bom is
+    False; plain: exact values, no byte order mark (the earlier form). The fast path's results are
+    written by the fast path's own writer, from its integer columns; the bytes are the same either way.
     The file is written whole or not at all (files.py); a failure is an OutputError saying
     why, with the old file left as it was. protected: the run's inputs, which it must not replace.
     """
@@ -198,15 +242,17 @@ def write_results(graph, results, names: list[str], rows: list[int], path: str |
 
     prepare_output(path)
     refuse_inputs(path, protected)
+    bom = bom and not plain
     with writing(path):
         if is_excel(path):
-            write_excel(graph, results, names, rows, path)
+            write_excel(graph, results, names, rows, path, plain)
         elif str(path).lower().endswith((".jsonl", ".ndjson")):
             with atomic_write(path) as handle:
                 handle.write(json_lines(graph, results, names, rows))
         elif is_parquet(path) or getattr(results, "backend", "exact") == "fast":
             from pkrules.engine.columnar.io import write_output
 
-            write_output(graph, results, names, path)
+            write_output(graph, results, names, path, people=not plain, bom=bom,
+                         lang=language_for(graph.policy.language))
         else:
-            write_csv(graph, results, names, rows, path)
+            write_csv(graph, results, names, rows, path, plain, bom)

@@ -652,21 +652,22 @@ class _Differ:
                 self.add("entry-removed", name, self.say("file_entry_removed", name=name, file=file, key=label(key), value=value),
                          old=original, old_text=f"{label(key)} {value}")
 
-    def outputs(self) -> None:
+    def outputs(self, line: str = "outputs") -> None:
+        """The output line (or, with line="published", the publish line): which names it lists."""
         def names(policy: ast.Policy, mapping: dict) -> list[str]:
-            declared = getattr(policy, "outputs", None)
+            declared = getattr(policy, line, None)
             return [mapping.get(n.name, n.name) for n in declared.names] if declared is not None else []
 
         before, after = names(self.old, self.mapping), names(self.new, {})
         if before == after:
             return
         if not before:
-            text = self.say("outputs_set", new=", ".join(after))
+            text = self.say(f"{line}_set", new=", ".join(after))
         elif not after:
-            text = self.say("outputs_dropped", old=", ".join(before))
+            text = self.say(f"{line}_dropped", old=", ".join(before))
         else:
-            text = self.say("outputs", new=", ".join(after), old=", ".join(before))
-        self.add("outputs", None, text, getattr(self.old, "outputs", None), getattr(self.new, "outputs", None),
+            text = self.say(line, new=", ".join(after), old=", ".join(before))
+        self.add(line, None, text, getattr(self.old, line, None), getattr(self.new, line, None),
                  ", ".join(names(self.old, {})) or None, ", ".join(after) or None)
 
     def tiers(self, name: str, original: ast.Definition, o: ast.Definition, d: ast.Definition) -> None:
@@ -836,6 +837,7 @@ def diff_policies(old: ast.Policy, new: ast.Policy, old_path: str = "OLD", new_p
     differ.outputs()
     differ.parameters()
     differ.appraisal()
+    differ.outputs("published")
     differ.examples()
     return PolicyDiff(old_path, new_path, old, new, differ.changes, dict(differ.mapping))
 

@@ -236,6 +236,8 @@ class Impact:
     renames: dict[str, str] = field(default_factory=dict)
     changed_decls: set[str] = field(default_factory=set)
     engine: str = "exact"
+    people: int | None = None  # with several periods: the people matched (gain, lose … count people then)
+    cost_by_period: dict = field(default_factory=dict)  # period → (cost before, cost after), with several periods
 
     @property
     def lang(self) -> str:
@@ -248,7 +250,7 @@ class Impact:
     def explain(self, change: "EmployeeChange") -> list["TraceChange"]:
         """The changed part of the explanation of each moving column for one employee."""
         out = []
-        seen: set[str] = set()  # a node explained under one output is "shown above" under the next
+        seen: set[tuple] = set()  # a node explained under one output is "shown above" under the next
         pay = set(self.cost_outputs[1])
         for column in sorted(self.columns, key=lambda c: c.new not in pay):  # what is paid first
             if column.name not in self.moving or change.before.get(column.name) == change.after.get(column.name):
@@ -282,16 +284,27 @@ def _label(results: Results, index: int) -> str | None:
 def money_outputs(graph: RuleGraph) -> list[str]:
     """What an employee is paid: the main output (total, usually) when it is money.
 
-    Otherwise the money outputs together; declared outputs can include targets and the
-    parts of a total, so they are not simply added up when the main output is money.
+    Otherwise the money outputs (declared, or the money definitions nothing uses) that no other
+    money output adds up: a total and its parts are not counted twice. A policy that pays
+    nothing (scores, ranks, warnings) has no cost: a rate or a score is never added up as one.
     """
     main = graph.main_output()
     if graph.nodes[main].type.kind == MONEY:
         return [main]
     outputs = [n for n in graph.outputs() if graph.nodes[n].type.kind == MONEY]
-    if outputs:
-        return outputs
-    return [main] if graph.nodes[main].type.numeric else []
+
+    def feeds(part: str, total: str) -> bool:
+        seen, stack = set(), [total]
+        while stack:
+            for dep in graph.nodes[stack.pop()].deps:
+                if dep == part:
+                    return True
+                if dep not in seen:
+                    seen.add(dep)
+                    stack.append(dep)
+        return False
+
+    return [n for n in outputs if not any(other != n and feeds(n, other) for other in outputs)]
 
 
 def choose_columns(old: RuleGraph, new: RuleGraph, renames: dict[str, str], names: list[str] | None = None) -> list[Column]:
@@ -499,10 +512,32 @@ def _compute_impact(old_results: Results, new_results: Results, data_path: str, 
         else:
             after_total = _column_sum(new_results, c.new, failed_new) if c.new else Fraction(0)
         totals[c.name] = (before_total, after_total)
+    unchanged = len(pairs) - len(changed)
+    people = None
+    by_period: dict = {}
+    if getattr(new, "period", None):
+        # Several periods: a person gains or loses by the sum over their periods; the cost is shown by period too.
+        new_keys_column = new_results.columns[new.key]
+        people = len({new_keys_column[j] for _, j in pairs})
+        per_person: dict[object, Fraction] = {}
+        for e in changed:
+            per_person[e.key] = per_person.get(e.key, Fraction(0)) + e.pay_delta
+        gain = sum(1 for d in per_person.values() if d > 0)
+        lose = sum(1 for d in per_person.values() if d < 0)
+        other = sum(1 for d in per_person.values() if d == 0)
+        unchanged = people - len(per_person)
+        if old_money or new_money:
+            periods = new_results.columns[new.period]
+            sums: dict[object, list[Fraction]] = {}
+            for i, j in pairs:
+                entry = sums.setdefault(periods[j], [Fraction(0), Fraction(0)])
+                entry[0] += pay(old_money_columns, i) if old_money_columns else Fraction(0)
+                entry[1] += pay(new_money_columns, j) if new_money_columns else Fraction(0)
+            by_period = {p: (b, a) for p, (b, a) in sorted(sums.items(), key=lambda item: item[0])}
     return Impact(old_results, new_results, data_path, columns, changed, len(pairs), gain, lose,
-                  len(pairs) - len(changed), other, (old_money, new_money), cost_before, cost_after, totals, moving,
+                  unchanged, other, (old_money, new_money), cost_before, cost_after, totals, moving,
                   only_before, only_after, list(old_results.errors), list(new_results.errors), dict(renames),
-                  set(changed_decls or ()))
+                  set(changed_decls or ()), people=people, cost_by_period=by_period)
 
 
 # ---- the changed part of an explanation -----------------------------------------------------------
@@ -525,6 +560,9 @@ class TraceChange:
     unchanged: list[tuple[str, object, Type]] = field(default_factory=list)  # what it uses that did not move
     uses: list[tuple[str, object, Type]] = field(default_factory=list)  # a new or removed node: what it uses
     children: list["TraceChange"] = field(default_factory=list)
+    before_text: str | None = None  # the values as the explanations show them (¥9,216.00, 96%, ≈96.56)
+    after_text: str | None = None
+    shown: dict[str, str] = field(default_factory=dict)  # name → value as shown, for unchanged and uses
 
 
 _MARKS = {"fired": "✓", "not met": "✗", "not reached": "·"}
@@ -546,24 +584,26 @@ def _changed_lines(old: list[str], new: list[str]) -> tuple[list[str], list[str]
     return removed, added
 
 
-def _diff_trace(a: TraceNode | None, b: TraceNode | None, impact: Impact, seen: set[str]) -> TraceChange | None:
+def _diff_trace(a: TraceNode | None, b: TraceNode | None, impact: Impact, seen: set[tuple]) -> TraceChange | None:
     if a is not None and b is not None and a.value == b.value:
         return None
     ref = b or a
     assert ref is not None
     node = TraceChange(ref.name, ref.kind, ref.type, a.value if a else None, b.value if b else None,
-                       a.line if a else None, b.line if b else None)
+                       a.line if a else None, b.line if b else None,
+                       before_text=a.display if a else None, after_text=b.display if b else None)
     if a is None:
         node.status = "new"
     elif b is None:
         node.status = "removed"
     if ref.kind == "input":
         return node
-    if ref.name in seen or (a is not None and a.repeated) or (b is not None and b.repeated):
+    where = (ref.name, ref.context)
+    if where in seen or (a is not None and a.repeated) or (b is not None and b.repeated):
         node.status = "repeated" if node.status == "changed" else node.status
-        if ref.name in seen:
+        if where in seen:
             return node
-    seen.add(ref.name)
+    seen.add(where)
     if a is not None and b is not None:
         if b.name in impact.changed_decls:
             node.formula_before, node.formula_after = a.formula, b.formula
@@ -576,14 +616,17 @@ def _diff_trace(a: TraceNode | None, b: TraceNode | None, impact: Impact, seen: 
         node.removed = _step_lines(a)
     if a is None or b is None:  # a node of one version only: what it uses, not a diff of it
         node.uses = [(c.name, c.value, c.type) for c in ref.children]
+        node.shown.update((c.name, c.display) for c in ref.children)
         return node
-    old_children = {impact.renames.get(c.name, c.name): c for c in a.children}
+    # a name may be read twice, for this period and an earlier one (previous): matched with where it was read
+    old_children = {(impact.renames.get(c.name, c.name), c.context): c for c in a.children}
     new_names = set()
     for child in (b.children if b else []):
-        new_names.add(child.name)
-        counterpart = old_children.get(child.name)
+        new_names.add((child.name, child.context))
+        counterpart = old_children.get((child.name, child.context))
         if counterpart is not None and counterpart.value == child.value:
             node.unchanged.append((child.name, child.value, child.type))
+            node.shown[child.name] = child.display
             continue
         if counterpart is None and child.value in (None, 0, False):
             continue  # a new term that adds nothing for this employee (the formula above shows it)
@@ -651,16 +694,25 @@ def _cost_names(impact: Impact) -> str:
 
 def summary_lines(impact: Impact) -> list[str]:
     lang = impact.lang
-    lines = [say(lang, "heading", data=impact.data_path, n=impact.matched)]
+    if impact.people is not None:
+        lines = [say(lang, "heading_periods", data=impact.data_path, people=impact.people, rows=impact.matched)]
+    else:
+        lines = [say(lang, "heading", data=impact.data_path, n=impact.matched)]
     counts = say(lang, "counts", gain=impact.gain, lose=impact.lose, same=impact.unchanged)
     if impact.other:
         counts += say(lang, "other", n=impact.other)
     lines.append("  " + counts)
     pct = _percent_change(impact.cost_before, impact.cost_after)
-    lines.append("  " + say(lang, "cost", names=_cost_names(impact), before=_money(impact.cost_before, lang),
-                            after=_money(impact.cost_after, lang),
-                            delta=_signed(impact.cost_delta, Type(MONEY), lang) if impact.cost_delta else _money(Fraction(0), lang),
-                            pct=(", " if lang == "en" else "，") + pct if pct else ""))
+    if _cost_names(impact):  # a policy that pays nothing has no cost
+        lines.append("  " + say(lang, "cost", names=_cost_names(impact), before=_money(impact.cost_before, lang),
+                                after=_money(impact.cost_after, lang),
+                                delta=_signed(impact.cost_delta, Type(MONEY), lang) if impact.cost_delta else _money(Fraction(0), lang),
+                                pct=(", " if lang == "en" else "，") + pct if pct else ""))
+        period_name = impact.new.graph.period
+        for period, (before, after) in impact.cost_by_period.items():
+            lines.append("    " + say(lang, "cost_period", period=f"{period_name} {format_value(period)}",
+                                      before=_money(before, lang), after=_money(after, lang),
+                                      delta=_signed(after - before, Type(MONEY), lang) if after != before else _money(Fraction(0), lang)))
     for name, (before, after) in impact.totals.items():
         if name in _cost_names(impact).split(" + "):
             continue
@@ -726,7 +778,7 @@ def render_text(impact: Impact, limit: int | None = 200, with_explanations: bool
     lines += ["", table(headers, rows, numeric)]
     rest = len(impact.changed) - len(shown)
     if rest > 0:
-        lines.append(say(lang, "more", n=rest, s="" if rest == 1 else "s"))
+        lines.append(say(lang, "more_rows" if impact.people is not None else "more", n=rest, s="" if rest == 1 else "s"))
     if with_explanations:
         for e in shown:
             lines.append("")
@@ -763,8 +815,8 @@ def _delta(node: TraceChange) -> object:
 
 
 def _node_head(node: TraceChange, lang: str) -> str:
-    before = format_value(node.before, node.type, lang=lang)
-    after = format_value(node.after, node.type, lang=lang)
+    before = node.before_text if node.before_text is not None else format_value(node.before, node.type, lang=lang)
+    after = node.after_text if node.after_text is not None else format_value(node.after, node.type, lang=lang)
     if node.status == "new":
         text = f"{node.name} = {after}  ({say(lang, 'new_node')})"
     elif node.status == "removed":
@@ -793,7 +845,7 @@ def _trace_lines(node: TraceChange, prefix: str, lines: list[str], lang: str, is
     lines.extend(detail + "+ " + t for t in node.added)
     for key, entries in (("unchanged_inputs", node.unchanged), ("uses", node.uses)):
         if entries:
-            items = ", ".join(f"{n} {format_value(v, t, compact=True, lang=lang)}" for n, v, t in entries)
+            items = ", ".join(f"{n} {node.shown.get(n) or format_value(v, t, compact=True, lang=lang)}" for n, v, t in entries)
             lines.append(detail + "  " + say(lang, key, items=items))
     for k, child in enumerate(node.children):
         _trace_lines(child, body, lines, lang, last=k == len(node.children) - 1)
@@ -807,7 +859,8 @@ def render_markdown(impact: Impact, limit: int | None = 200, with_explanations: 
     lang = impact.lang
     summary = summary_lines(impact)
     out = [f"### {say(lang, 'md_heading', data=impact.data_path)}", ""]
-    out += [say(lang, "md_counts"), "|---:|---:|---:|---:|", f"| {impact.gain} | {impact.lose} | {impact.unchanged} | {impact.matched} |", ""]
+    counted = impact.people if impact.people is not None else impact.matched
+    out += [say(lang, "md_counts"), "|---:|---:|---:|---:|", f"| {impact.gain} | {impact.lose} | {impact.unchanged} | {counted} |", ""]
     out += [f"- {line.strip()}" for line in summary[2:]]
     if not impact.changed:
         out += ["", say(lang, "nobody")]
@@ -818,7 +871,7 @@ def render_markdown(impact: Impact, limit: int | None = 200, with_explanations: 
     out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
     rest = len(impact.changed) - len(shown)
     if rest > 0:
-        out += ["", say(lang, "more", n=rest, s="" if rest == 1 else "s")]
+        out += ["", say(lang, "more_rows" if impact.people is not None else "more", n=rest, s="" if rest == 1 else "s")]
     if with_explanations:
         for e in shown:
             out += ["", f"<details><summary>{say(lang, 'md_why', who=_who(e))}</summary>", "", "```diff"]
@@ -857,20 +910,24 @@ def to_data(impact: Impact, limit: int | None = None, with_explanations: bool = 
         employees.append(item)
     return {
         "data": impact.data_path,
-        "employees": impact.matched,
+        "employees": impact.people if impact.people is not None else impact.matched,
+        "rows": impact.matched,
         "columns": [c.name for c in impact.columns],
         "changing_columns": impact.moving,
         "summary": {"gain": impact.gain, "lose": impact.lose, "unchanged": impact.unchanged, "other": impact.other,
                     "changed": len(impact.changed)},
         "cost": {"outputs": _cost_names(impact).split(" + ") if _cost_names(impact) else [],
                  "before": json_value(impact.cost_before, money), "after": json_value(impact.cost_after, money),
-                 "delta": json_value(impact.cost_delta, money)},
+                 "delta": json_value(impact.cost_delta, money),
+                 **({"by_period": {str(p): {"before": json_value(b, money), "after": json_value(a, money),
+                                            "delta": json_value(a - b, money)}
+                                   for p, (b, a) in impact.cost_by_period.items()}} if impact.cost_by_period else {})},
         "totals": {name: {"before": json_value(b, money), "after": json_value(a, money), "delta": json_value(a - b, money)}
                    for name, (b, a) in impact.totals.items()},
         "only_before": [_id_text(k) for k in impact.only_before],
         "only_after": [_id_text(k) for k in impact.only_after],
-        "errors": {"old": [e.describe(impact.old.graph.source.path) for e in impact.errors_before],
-                   "new": [e.describe(impact.new.graph.source.path) for e in impact.errors_after]},
+        "errors": {"old": [e.describe(impact.old.graph.source.path, impact.data_path) for e in impact.errors_before],
+                   "new": [e.describe(impact.new.graph.source.path, impact.data_path) for e in impact.errors_after]},
         "changed": employees,
         "shown": len(shown),
         "language": lang,

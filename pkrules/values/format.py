@@ -6,7 +6,7 @@ import datetime as dt
 from fractions import Fraction
 
 from pkrules.messages import current_language, say
-from pkrules.values.numbers import format_exact, format_human, terminates
+from pkrules.values.numbers import decimal_places, format_exact, format_human, round_half_up, terminates
 from pkrules.values.types import CONST, ENUM, MONEY, PERCENT, TEXT, Type
 
 
@@ -42,6 +42,44 @@ def format_value(value: object, type_: Type | None = None, compact: bool = False
     return str(value)
 
 
+def format_people(value: object, unit: str, lang: str = "en", exact: bool = False, places: int = 2) -> str:
+    """A value in an explanation: ¥9,216.00 · 96% · ≈96.56 · 是; `unit` is money, percent, number, whole or other.
+
+    A value whose decimals do not end (869/9), or have more than `places` (four for plain
+    numbers), is shown rounded with ≈; exact adds the fraction (= 869/9) or every decimal.
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return say(lang, "yes" if value else "no")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, (int, Fraction)):
+        return str(value)
+    value = Fraction(value)
+    if unit == "money":
+        shown, limit, prefix, suffix = value, max(places, 2), "¥", ""
+    elif unit == "percent":
+        shown, limit, prefix, suffix = value * 100, places, "", "%"
+    else:
+        shown, limit, prefix, suffix = value, max(places, 4), "", ""
+    sign = "-" if shown < 0 else ""
+    magnitude = abs(shown)
+    fits = terminates(magnitude) and decimal_places(magnitude) <= limit
+    min_places = 2 if unit == "money" else 0
+    if fits:
+        group = unit != "number" or magnitude >= 10000
+        return f"{sign}{prefix}{format_human(magnitude, limit, group=group, min_places=min_places)}{suffix}"
+    rounded_places = max(places, 2) if unit == "money" else places
+    text = format_human(magnitude, rounded_places, group=unit != "number" or magnitude >= 10000, min_places=min_places)
+    approx = f"≈{sign}{prefix}{text}{suffix}"
+    if not exact:
+        return approx
+    if terminates(magnitude):
+        return f"{sign}{prefix}{format_human(magnitude, decimal_places(magnitude), min_places=min_places)}{suffix}"
+    return f"{approx} (= {value.numerator}/{value.denominator})"
+
+
 def format_csv(value: object, type_: Type) -> str:
     """A value for a data file: exact plain notation; money with at least two decimals."""
     if value is None:
@@ -69,6 +107,37 @@ def is_text_type(type_: Type) -> bool:
 def spreadsheet_safe(text: str) -> str:
     """A text cell a spreadsheet will show, not run: a leading ' before = + - @ tab or CR."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def percent_text(exact: str) -> str:
+    """A fraction's exact decimal text as a percentage: '0.96' → '96%', '1.098' → '109.8%', '-0.05' → '-5%'.
+
+    The decimal point moves two places; nothing is rounded (the text is format_exact's).
+    """
+    sign = "-" if exact.startswith("-") else ""
+    whole, _, frac = exact.lstrip("-").partition(".")
+    frac = frac.ljust(2, "0")
+    digits = (whole + frac[:2]).lstrip("0") or "0"
+    rest = frac[2:].rstrip("0")
+    return f"{sign}{digits}{'.' + rest if rest else ''}%"
+
+
+def format_cell(value: object, unit: str, lang: str = "en") -> str:
+    """A value in a results file people open (CSV, the default): money with two decimals (half-up),
+    rates and ratios as 96%, yes/no in the policy's language; other numbers exact, as format_csv."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return say(lang, "yes" if value else "no")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Fraction):
+        if unit == "money":
+            return format_exact(round_half_up(value, Fraction(1, 100)), min_places=2)
+        if unit == "percent":
+            return percent_text(format_exact(value))
+        return format_exact(value)
+    return str(value)
 
 
 def json_value(value: object, type_: Type | None = None) -> object:

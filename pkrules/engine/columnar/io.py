@@ -669,6 +669,84 @@ def text_frame(results: ColumnarResults, names: list[str], formatter: _Formatter
     return pl.DataFrame([exprs[n] if isinstance(exprs[n], pl.Series) else computed.get_column(n) for n in names])
 
 
+def _percent_expr(text: pl.Expr) -> pl.Expr:
+    """values/format.py: percent_text on a column of exact decimal text ('0.96' → '96%'), as polars string operations."""
+    negative = text.str.starts_with("-")
+    body = text.str.strip_prefix("-")
+    parts = body.str.split_exact(".", 1)
+    whole = parts.struct.field("field_0")
+    frac = parts.struct.field("field_1").fill_null("").str.pad_end(2, "0")
+    digits = (whole + frac.str.slice(0, 2)).str.strip_chars_start("0")
+    digits = pl.when(digits == "").then(pl.lit("0")).otherwise(digits)
+    rest = frac.str.slice(2).str.strip_chars_end("0")
+    return (pl.when(negative).then(pl.lit("-")).otherwise(pl.lit("")) + digits
+            + pl.when(rest == "").then(pl.lit("")).otherwise(pl.lit(".") + rest) + pl.lit("%"))
+
+
+def _cents_text(fmt: _Formatter, name: str):
+    """values/format.py: format_cell of a money column (half-up to the cent, two decimals), from the integers."""
+    results = fmt.results
+    meta = results.meta[name]
+    if meta.den.const:
+        c = meta.den.c
+        lo, hi = fmt.work.select(pl.col(name).min().alias("lo"), pl.col(name).max().alias("hi")).row(0)
+        bound = max(abs(lo or 0), abs(hi or 0))
+        if bound * 200 + 2 * c < LIMIT and bound * 100 // c < DIGITS_38:
+            n = pl.col(name).cast(pl.Int128)
+            k = (n.abs() * pl.lit(200, dtype=pl.Int128) + pl.lit(c, dtype=pl.Int128)) // pl.lit(2 * c, dtype=pl.Int128)
+            cents = pl.when(n < 0).then(pl.lit(0, dtype=pl.Int128) - k).otherwise(k)
+            return _dec(cents, 2).cast(pl.String).alias(name)
+    from pkrules.values.format import format_cell
+
+    return pl.Series(name, [format_cell(v, "money") for v in results.python_column(name)], dtype=pl.String)
+
+
+def people_frame(results: ColumnarResults, names: list[str], lang: str) -> pl.DataFrame:
+    """values/format.py: format_cell of every value of the named columns — the results file people open."""
+    from pkrules.engine.display import display_units
+    from pkrules.messages import say
+
+    units = display_units(results.graph)
+    fmt = _Formatter(results)
+    exprs: dict[str, object] = {}
+    for name in names:
+        meta = results.meta[name]
+        unit = units.get(name)
+        if meta.kind == P.NUM and unit == "money":
+            exprs[name] = _cents_text(fmt, name)
+        elif meta.kind == P.NUM and unit == "percent":
+            text = fmt.text(name, 0)
+            if isinstance(text, pl.Series):
+                from pkrules.values.format import percent_text
+
+                exprs[name] = pl.Series(name, [percent_text(t) for t in text.to_list()], dtype=pl.String)
+            else:
+                exprs[name] = _percent_expr(text).alias(name)
+        elif meta.kind == P.NUM:
+            exprs[name] = fmt.text(name, 0)
+        elif meta.kind == P.BOOL:
+            exprs[name] = pl.when(pl.col(name)).then(pl.lit(say(lang, "yes"))).otherwise(pl.lit(say(lang, "no"))).alias(name)
+        elif meta.kind == P.DATE:
+            exprs[name] = pl.col(name).dt.to_string("%Y-%m-%d").alias(name)
+        else:
+            exprs[name] = pl.col(name)
+    lazy = [e for e in exprs.values() if isinstance(e, pl.Expr)]
+    computed = fmt.work.lazy().select(lazy).collect() if lazy else pl.DataFrame()
+    return pl.DataFrame([exprs[n] if isinstance(exprs[n], pl.Series) else computed.get_column(n) for n in names])
+
+
+def exact_people_frame(graph, results, names: list[str], lang: str) -> pl.DataFrame:
+    """The same frame from the exact evaluator's results (good rows only)."""
+    from pkrules.engine.display import display_units
+    from pkrules.values.format import format_cell
+
+    units = display_units(graph)
+    failed = results.failed_rows()
+    good = [i for i in range(results.size) if i not in failed]
+    return pl.DataFrame({n: pl.Series([format_cell(results.columns[n][i], units.get(n, "other"), lang) for i in good],
+                                      dtype=pl.String) for n in names})
+
+
 def text_column(results: ColumnarResults, name: str) -> pl.Series:
     """render.format_csv of every value of one column."""
     return text_frame(results, [name]).get_column(name)
@@ -688,56 +766,23 @@ def exact_text_frame(graph, results, names: list[str]) -> pl.DataFrame:
                                       dtype=pl.String) for n in names})
 
 
-def write_csv_text(frame: pl.DataFrame, path) -> None:
-    """As csv.writer would write it (QUOTE_MINIMAL, \\r\\n), to a temporary file renamed into place (files.py)."""
+def write_csv_text(frame: pl.DataFrame, path, bom: bool = False) -> None:
+    """As csv.writer would write it (QUOTE_MINIMAL, \\r\\n), to a temporary file renamed into place (files.py);
+    with bom, a UTF-8 byte order mark first (for Excel)."""
     from pkrules.files import atomic_path, atomic_write
 
     needs_python = any(
         frame.select(((pl.col(c) == "") | pl.col(c).str.contains("\r", literal=True)).any()).item()
         for c in frame.columns)
     if needs_python:
-        with atomic_write(path, newline="") as handle:
+        with atomic_write(path, newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(frame.columns)
             writer.writerows(frame.iter_rows())
         return
     with atomic_path(path) as temporary:
-        _polars_write(lambda: frame.write_csv(temporary, line_terminator="\r\n", quote_style="necessary"))
-
-
-def spreadsheet_safe_text(graph, frame: pl.DataFrame) -> pl.DataFrame:
-    """values/format.py: spreadsheet_safe on every text column (a leading ' before = + - @ tab CR)."""
-    from pkrules.values.format import FORMULA_STARTS, is_text_type
-
-    pattern = "^[" + "".join("\\" + c if c in "-" else c for c in FORMULA_STARTS) + "]"
-    changes = [pl.when(pl.col(n).str.contains(pattern)).then(pl.lit("'") + pl.col(n)).otherwise(pl.col(n)).alias(n)
-               for n in frame.columns if is_text_type(graph.nodes[n].type)]
-    return frame.with_columns(changes) if changes else frame
-
-
-def _polars_write(write) -> None:
-    """Run a polars writer; its I/O failures as OSError with the errno (polars raises them as OSError without
-    one, "No space left on device (os error 28)", or as ComputeError with the OS's words, or worse)."""
-    import errno as errnos
-    import os
-    import re
-
-    try:
-        write()
-    except Exception as e:
-        if isinstance(e, OSError) and e.errno is not None:
-            raise
-        text = str(e)
-        number = re.search(r"os error (\d+)", text)
-        if number:
-            code = int(number[1])
-            raise OSError(code, os.strerror(code)) from None
-        for code in (errnos.ENOSPC, getattr(errnos, "EDQUOT", errnos.ENOSPC), errnos.EFBIG, errnos.EACCES, errnos.EROFS):
-            if os.strerror(code) in text:
-                raise OSError(code, os.strerror(code)) from None
-        # A writer that fails half way (the file system refused a write) can report it in its own terms
-        # ("Invalid thrift: transport error"): it is still a failure to write, said as the writer says it.
-        raise OSError(errnos.EIO, tr("the writer failed: {text}", text=text.splitlines()[0] if text else type(e).__name__)) from None
+        _polars_write(lambda: frame.write_csv(temporary, line_terminator="\r\n", quote_style="necessary",
+                                              include_bom=bom))
 
 
 def decimal_scale(text: pl.Series) -> int | None:
@@ -795,26 +840,38 @@ def write_parquet(frame: pl.DataFrame, path) -> None:
         _polars_write(lambda: frame.write_parquet(temporary, compression="lz4"))
 
 
-def write_results(graph, frame: pl.DataFrame, path, decimals: "_Formatter | None" = None) -> None:
+def write_results(graph, frame: pl.DataFrame, path, decimals: "_Formatter | None" = None, bom: bool = False) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if is_parquet(path):
         write_parquet(parquet_frame(graph, frame, decimals), path)
     else:
-        write_csv_text(spreadsheet_safe_text(graph, frame), path)
+        write_csv_text(spreadsheet_safe_text(graph, frame), path, bom=bom)
 
 
-def write_output(graph, results, names: list[str], path) -> None:
-    """Write results (fast path or exact evaluator) as CSV or Parquet, the same bytes either way."""
+def write_output(graph, results, names: list[str], path, people: bool = False, bom: bool = False,
+                 lang: str = "en") -> None:
+    """Write results (fast path or exact evaluator) as CSV or Parquet, the same bytes either way.
+
+    people: a CSV for people (values/format.py: format_cell — money to the cent, 96%, 是/否 in
+    lang) instead of the exact values; bom: a byte order mark first, so that Excel reads UTF-8.
+    Parquet is always exact and typed.
+    """
     if isinstance(results, ColumnarResults) and is_parquet(path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         write_parquet(parquet_from_integers(results, names), path)
+        return
+    if people and not is_parquet(path):
+        frame = people_frame(results, names, lang) if isinstance(results, ColumnarResults) else \
+            exact_people_frame(graph, results, names, lang)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_csv_text(spreadsheet_safe_text(graph, frame), path, bom=bom)
         return
     if isinstance(results, ColumnarResults):
         frame = text_frame(results, names)
     else:
         frame = exact_text_frame(graph, results, names)
-    write_results(graph, frame, path)
+    write_results(graph, frame, path, bom=bom)
 
 
 def parquet_from_integers(results: ColumnarResults, names: list[str]) -> pl.DataFrame:
