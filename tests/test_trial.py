@@ -93,7 +93,7 @@ def test_a_failing_example_with_a_conditional_in_a_related_sum_is_explained(caps
                       encoding="utf-8")
     code, out, err = cli(capsys, "test", policy)
     assert code == 1 and "internal error" not in err
-    assert "分档奖: expected 40000, got 25,000.00" in out
+    assert "分档奖：期望 40000，实际 25,000.00" in out  # a Chinese policy is tested in Chinese
     assert "合同额 ¥6,000,000.00 → ¥20,000.00" in out  # the explanation of the actual value
 
 
@@ -310,7 +310,7 @@ def test_columns_choose_what_out_writes(engine, capsys, tmp_path):
     out = tmp_path / "r.csv"
     code, said, _ = cli(capsys, "run", ROOT / "policies" / "warning_lights.zh.pk", SAMPLE / "warning_lights.zh.csv",
                         "--out", out, "--columns", "姓名,预警等级", "--engine", engine)
-    assert code == 0 and "× 4 columns" in said
+    assert code == 0 and "× 4 列" in said
     header = out.read_bytes().decode("utf-8-sig").splitlines()[0]
     assert header == "工号,月份,姓名,预警等级"  # the key and the period say whose row it is
 
@@ -320,7 +320,7 @@ def test_excel_shows_rates_as_percentages_and_yes_no_in_chinese(capsys, tmp_path
 
     out = tmp_path / "r.xlsx"
     assert cli(capsys, "run", TRIAL / "team_stakes.zh.pk", TRIAL / "team_stakes.zh.csv", "--out", out)[0] == 0
-    sheet = load_workbook(out)["results"]
+    sheet = load_workbook(out).worksheets[0]
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["工号", "姓名", "小组"]
     row = {h: c for h, c in zip(header, sheet[2])}
@@ -354,10 +354,10 @@ def test_diff_over_several_periods_counts_people_and_costs_by_period(engine, cap
 
 
 def test_a_policy_that_pays_nothing_has_no_cost_and_a_total_is_not_counted_with_its_parts(capsys, tmp_path):
-    from pkrules.review.impact import _money_outputs
+    from pkrules.review.impact import money_outputs
 
-    assert _money_outputs(compile_file(ROOT / "policies" / "warning_lights.zh.pk")) == []
-    assert _money_outputs(compile_file(ROOT / "policies" / "team_pk.zh.pk")) == ["PK奖金合计"]
+    assert money_outputs(compile_file(ROOT / "policies" / "warning_lights.zh.pk")) == []
+    assert money_outputs(compile_file(ROOT / "policies" / "team_pk.zh.pk")) == ["PK奖金合计"]
     changed = tmp_path / "wl.zh.pk"
     changed.write_text((ROOT / "policies" / "warning_lights.zh.pk").read_text(encoding="utf-8")
                        .replace("≥ 3 则", "≥ 4 则"), encoding="utf-8")
