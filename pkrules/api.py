@@ -54,7 +54,7 @@ __all__ = [
     # values
     "value_to_text", "value_from_text", "format_value", "Type", "table", "display_width", "spreadsheet_safe",
     # explanations
-    "explain", "Explanation", "TraceNode", "render_tree", "render_markdown", "render_json",
+    "explain", "Explanation", "TraceNode", "render_tree", "render_brief", "render_markdown", "render_json",
     "explanation_change", "coverage",
     # review
     "diff_texts", "highlight_terminal",
@@ -294,15 +294,27 @@ def _index(results: Results, key: object, period: object = None) -> int:
 
 @deep
 def explain(results: Results, key: object, name: str | None = None, depth: int | None = None,
-            period: object = None) -> Explanation:
-    """The tree of values behind one employee's value (default: the policy's main output)."""
+            period: object = None, *, audience: str = "all", exact: bool = False, all_bands: bool = False) -> Explanation:
+    """The tree of values behind one employee's value (default: the policy's main output).
+
+    audience "employee": what a statement shows that employee (group figures the policy does not
+    publish withheld); exact: every value with its fraction; all_bands: distances to worse bands too.
+    """
     from pkrules.engine.explain import explain as build
 
     graph = results.graph
     name = name or graph.main_output()
     if name not in graph.nodes:
         raise KeyError(tr("'{name}' is not defined in the policy", name=name))
-    return build(results, _index(results, key, period), name, depth=depth)
+    return build(results, _index(results, key, period), name, depth=depth, audience=audience, exact=exact,
+                 all_bands=all_bands)
+
+
+def render_brief(explanation: Explanation) -> str:
+    """At most ten lines a manager reads aloud: the value, the rule that decided it, the inputs that mattered, the next band."""
+    from pkrules.engine.render import render_brief as render
+
+    return render(explanation)
 
 
 @deep
