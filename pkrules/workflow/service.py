@@ -352,7 +352,11 @@ class Workflow:
             raise NotFound(msg("'{n}' is not a value of the policy (did you mean '{g}'?)", n=name, g=guess[0]) if guess else
                            msg("'{n}' is not a value of the policy", n=name), c["lang"])
         results = self._stored_results(c, run_id or c["current_run"])
-        return api.explain(results, a["employee_id"], name)
+        me = self._me(c)
+        # an employee reading their own figures reads their statement: group figures the policy does not
+        # publish are withheld (engine/visibility.py); managers and HR see the whole explanation
+        own = me is not None and me.id == a["employee_id"]
+        return api.explain(results, a["employee_id"], name, audience="employee" if own else "all")
 
     def policy_text(self, cycle_id: str | None = None) -> tuple[str, str]:
         """(path, full text) of the policy version the cycle uses."""
