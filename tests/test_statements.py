@@ -212,3 +212,22 @@ def test_statements_written_by_run_show_no_company_totals(tmp_path, capsys):
             "bonus_cost" not in text, key
     pool_of_e001 = format_people(results.columns["team_pool"][results.index_of("E001")], "money")
     assert pool_of_e001 in texts["E001"]  # published: the team fund's pool
+
+
+def test_the_publish_line_is_formatted_diffed_and_no_part_of_evaluation(tmp_path, capsys):
+    from pkrules.engine.plan import compile_plan
+    from pkrules.language.compile import compile_policy
+    from pkrules.language.fmt import format_source
+    from pkrules.language.source import SourceFile
+    from pkrules.review.diff import diff_policies
+
+    text = ("输入\n  工号：文本 主键\n  小组：文本\n  销售额：金额 ≥ 0\n\n公布：团队奖金池 ，\n\n"
+            "团队奖金池 = 四舍五入（5% × 合计 销售额 组内 小组，0.01）\n团队基金 = 分配 团队奖金池 按 销售额 组内 小组\n")
+    formatted = format_source(SourceFile("p.pk", text))
+    assert "\n公布 团队奖金池\n" in formatted
+    graph = compile_policy(formatted)
+    assert published(graph) == {"团队奖金池"}
+    compile_plan(graph)  # the fast path plans it: which figures a statement shows is no part of evaluation
+    without = compile_policy(formatted.replace("公布 团队奖金池\n", ""))
+    changes = diff_policies(without.policy, graph.policy).changes
+    assert [c.kind for c in changes] == ["published"]
