@@ -392,7 +392,7 @@ def test_missing_file_and_syntax_errors(tmp_path, capsys):
     broken.write_text(POLICY.read_text(encoding="utf-8").replace("coef 1.2", "coef 1.2 +"), encoding="utf-8")
     code, out, err = run_cli(capsys, "diff", str(POLICY), str(broken))
     assert code == 2 and out == ""
-    assert f"{broken}:37:" in err and "syntax errors (above)" in err and "Traceback" not in err
+    assert f"{broken}:34:" in err and "syntax errors (above)" in err and "Traceback" not in err
 
 
 def test_a_side_that_does_not_check_still_gets_the_diff_but_exit_2(tmp_path, capsys):

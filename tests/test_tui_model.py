@@ -180,7 +180,7 @@ def test_preview_errors_in_the_users_words(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(open(DATA, encoding="utf-8").read().replace("E001,任艳,华东一组,经理,926000", "E001,任艳,华东一组,经理,lots"),
                    encoding="utf-8")
-    with pytest.raises(ModelError, match="row 1, column sales: 'lots' — expected an amount"):
+    with pytest.raises(ModelError, match="Excel row 2, column sales: 'lots' — expected an amount"):
         open_preview(POLICY, str(bad), today=TODAY)
     with pytest.raises(ModelError, match="who is 'nobody'"):
         open_preview(POLICY, DATA, person="nobody", today=TODAY)
