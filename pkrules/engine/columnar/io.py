@@ -785,6 +785,41 @@ def write_csv_text(frame: pl.DataFrame, path, bom: bool = False) -> None:
                                               include_bom=bom))
 
 
+def spreadsheet_safe_text(graph, frame: pl.DataFrame) -> pl.DataFrame:
+    """values/format.py: spreadsheet_safe on every text column (a leading ' before = + - @ tab CR)."""
+    from pkrules.values.format import FORMULA_STARTS, is_text_type
+
+    pattern = "^[" + "".join("\\" + c if c in "-" else c for c in FORMULA_STARTS) + "]"
+    changes = [pl.when(pl.col(n).str.contains(pattern)).then(pl.lit("'") + pl.col(n)).otherwise(pl.col(n)).alias(n)
+               for n in frame.columns if is_text_type(graph.nodes[n].type)]
+    return frame.with_columns(changes) if changes else frame
+
+
+def _polars_write(write) -> None:
+    """Run a polars writer; its I/O failures as OSError with the errno (polars raises them as OSError without
+    one, "No space left on device (os error 28)", or as ComputeError with the OS's words, or worse)."""
+    import errno as errnos
+    import os
+    import re
+
+    try:
+        write()
+    except Exception as e:
+        if isinstance(e, OSError) and e.errno is not None:
+            raise
+        text = str(e)
+        number = re.search(r"os error (\d+)", text)
+        if number:
+            code = int(number[1])
+            raise OSError(code, os.strerror(code)) from None
+        for code in (errnos.ENOSPC, getattr(errnos, "EDQUOT", errnos.ENOSPC), errnos.EFBIG, errnos.EACCES, errnos.EROFS):
+            if os.strerror(code) in text:
+                raise OSError(code, os.strerror(code)) from None
+        # A writer that fails half way (the file system refused a write) can report it in its own terms
+        # ("Invalid thrift: transport error"): it is still a failure to write, said as the writer says it.
+        raise OSError(errnos.EIO, tr("the writer failed: {text}", text=text.splitlines()[0] if text else type(e).__name__)) from None
+
+
 def decimal_scale(text: pl.Series) -> int | None:
     """The scale of the Decimal(38, s) that holds every value of a column of exact decimal text
     (its most decimals), or None when some value would need more than 38 digits (then: text)."""
