@@ -7,7 +7,9 @@ reads it, the other gives the same bytes; where one reports a problem, the other
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import sqlite3
 import threading
 from pathlib import Path
@@ -100,7 +102,9 @@ def test_a_quoted_cell_with_a_line_break_is_still_data(tmp_path, capsys):
     lines[1] = lines[1].replace("任艳", '"任\n艳"')  # a name on two lines, properly quoted
     data = write_lines(tmp_path, "ok.csv", lines)
     code, err, out = both_engines(capsys, tmp_path, data)
-    assert code == 0 and len(out.splitlines()) == 41
+    rows = list(csv.reader(io.StringIO(out.removeprefix("\ufeff"))))
+    assert code == 0 and len(rows) == 41  # the header and 40 employees
+    assert rows[1][:2] == ["E001", "任\n艳"]  # the name, line break and all, in the results file that says who is who
 
 
 # ---- 5. binary floats ------------------------------------------------------------------------------
@@ -147,7 +151,7 @@ def test_an_excel_float_is_read_as_excel_shows_it(tmp_path, capsys):
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     code, out, _ = run_cli(capsys, "explain", POLICY, b, "E001", "over_target_award")
-    assert code == 0 and "over_target_award = 0.00" in out and "495,000.00 > 450,000.00 * 110%" in out
+    assert code == 0 and "over_target_award = ¥0.00" in out and "¥495,000.00 > ¥450,000.00 * 110%" in out
 
 
 def test_money_beyond_the_cent_in_a_float_is_reported(tmp_path, capsys):
@@ -156,7 +160,7 @@ def test_money_beyond_the_cent_in_a_float_is_reported(tmp_path, capsys):
     data = workbook(tmp_path / "cents.xlsx", rows)
     code, _, err = run_cli(capsys, "run", POLICY, data)
     assert code == 1
-    assert "row 2, column sales: '1234.567' — an amount with digits beyond the cent, stored as a binary number" in err
+    assert "Excel row 3, column sales: '1234.567' — an amount with digits beyond the cent, stored as a binary number" in err
     rows[2][4] = 1234.5  # half a yuan is to the cent
     assert run_cli(capsys, "run", POLICY, workbook(tmp_path / "half.xlsx", rows))[0] == 0
 
@@ -187,10 +191,10 @@ def test_parquet_float64_money_reads_the_same_on_both_engines(tmp_path, capsys):
     typed = tmp_path / "typed.parquet"
     frame.with_columns(sales=pl.when(e001).then(495_000.0).otherwise(pl.col("sales"))).write_parquet(typed)
     assert both_engines(capsys, tmp_path, typed)[2] == out  # the same results as a typed 495,000
-    row = next(line for line in out.splitlines() if line.startswith("E001,"))
-    assert row.split(",")[11] == "0.00"  # over_target_award: no ¥900 for a binary fraction
+    row = next(r for r in csv.DictReader(io.StringIO(out.removeprefix("\ufeff"))) if r["id"] == "E001")
+    assert row["over_target_award"] == "0.00"  # no ¥900 for a binary fraction
     code, out, _ = run_cli(capsys, "explain", POLICY, data, "E001", "over_target_award", "--engine", "fast")
-    assert "over_target_award = 0.00" in out
+    assert "over_target_award = ¥0.00" in out
 
 
 def test_parquet_money_beyond_the_cent_is_reported_by_both_engines(tmp_path, capsys):
@@ -230,7 +234,7 @@ def test_explain_refuses_a_population_with_bad_rows(tmp_path, capsys):
     for engine in ("exact", "fast"):
         code, out, err = run_cli(capsys, "explain", POLICY, data, "E001", "team_fund", "--engine", engine)
         assert code == 1 and out == ""
-        assert "row 5, column sales: 'abc'" in err and "nothing was evaluated" in err
+        assert "Excel row 6, column sales: 'abc'" in err and "nothing was evaluated" in err
         assert "--keep-going)" not in err.replace("use --keep-going", "")
     code, out, err = run_cli(capsys, "explain", POLICY, data, "E001", "team_fund", "--keep-going")
     assert code == 0 and "skipping 1 row with errors (--keep-going)" in err and "team_fund" in out
@@ -250,9 +254,9 @@ out = pay * rate + n * ¥1
 
 
 @pytest.mark.parametrize("row, message", [
-    ("1,¥0.5,3,100", "row 1, column rate: '¥0.5' — expected a percentage, not an amount of money"),
-    ("1,50%,5000元,100", "row 1, column n: '5000元' — expected a number, not an amount of money"),
-    ("007,50%,3,100", "row 1, column id: '007' — a key with leading zeros would lose them (007 is the number 7)"),
+    ("1,¥0.5,3,100", "Excel row 2, column rate: '¥0.5' — expected a percentage, not an amount of money"),
+    ("1,50%,5000元,100", "Excel row 2, column n: '5000元' — expected a number, not an amount of money"),
+    ("007,50%,3,100", "Excel row 2, column id: '007' — a key with leading zeros would lose them (007 is the number 7)"),
 ])
 def test_values_of_the_wrong_kind_are_refused(tmp_path, capsys, row, message):
     policy = tmp_path / "kinds.pk"
@@ -330,8 +334,8 @@ def test_excel_cells_that_only_look_empty_say_why(tmp_path, capsys):
     book.save(path)
     code, _, err = run_cli(capsys, "run", POLICY, path)
     assert code == 1
-    assert "row 2, column sales: an empty cell — a formula (=F3*1.1) whose value the file does not hold" in err
-    assert "row 4, column team: an empty cell — a merged cell: its value is only in C4, the first cell of C4:C6" in err
+    assert "Excel row 3, column sales: an empty cell — a formula (=F3*1.1) whose value the file does not hold" in err
+    assert "Excel row 5, column team: an empty cell — a merged cell: its value is only in C4, the first cell of C4:C6" in err
 
 
 def test_data_on_another_sheet_gets_a_sheet_hint(tmp_path, capsys):

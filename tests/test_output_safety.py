@@ -155,7 +155,7 @@ def test_a_completed_write_replaces_the_file_and_keeps_its_permissions(tmp_path,
     target.write_text("old", encoding="utf-8")
     target.chmod(0o640)
     assert run_cli(capsys, "run", POLICY, SAMPLE, "--out", target)[0] == 0
-    assert target.read_text(encoding="utf-8").startswith("id,") and target.stat().st_mode & 0o777 == 0o640
+    assert target.read_text(encoding="utf-8-sig").startswith("id,") and target.stat().st_mode & 0o777 == 0o640
     assert leftovers(tmp_path) == []
 
 
@@ -253,20 +253,24 @@ def test_text_cells_are_never_formulas_in_csv_or_excel(tmp_path, capsys):
         assert run_cli(capsys, "run", policy, data, "--out", out, "--engine", engine)[0] == 0
         outputs[engine] = out.read_bytes()
     assert outputs["exact"] == outputs["fast"]  # both writers neutralise the same cells
-    text = outputs["exact"].decode("utf-8")
-    assert text.splitlines()[1:] == [
-        "'=1+1,-100.00,\"'=HYPERLINK(\"\"http://x\"\")\"",
-        "'+cmd,-150.00,'@SUM(A1)",
-        "'-x,100.00,tab",  # a cell's surrounding blanks are trimmed when read; -100.00 is a number, left as it is
-        "ok,0.00,plain",
+    text = outputs["exact"].decode("utf-8-sig")
+    # who is who first (the key and the text input note), then the results: the input is guarded as the output is
+    assert text.splitlines() == [
+        "id,note,refund,label",
+        "'=1+1,\"'=HYPERLINK(\"\"http://x\"\")\",-100.00,\"'=HYPERLINK(\"\"http://x\"\")\"",
+        "'+cmd,'@SUM(A1),-150.00,'@SUM(A1)",
+        "'-x,tab,100.00,tab",  # a cell's surrounding blanks are trimmed when read; -100.00 is a number, left as it is
+        "ok,plain,0.00,plain",
     ]
     xlsx = tmp_path / "out.xlsx"
     assert run_cli(capsys, "run", policy, data, "--out", xlsx)[0] == 0
     sheet = openpyxl.load_workbook(xlsx)["results"]
     cells = [(row[0].value, row[0].data_type) for row in sheet.iter_rows(min_row=2, max_col=1)]
     assert cells[:2] == [("=1+1", "s"), ("+cmd", "s")]
-    labels = [(row[0].value, row[0].data_type) for row in sheet.iter_rows(min_row=2, min_col=3, max_col=3)]
-    assert labels[:2] == [("=HYPERLINK(\"http://x\")", "s"), ("@SUM(A1)", "s")]
+    assert [c.value for c in sheet[1]] == ["id", "note", "refund", "label"]
+    for column in (2, 4):  # the note as read, and the label computed from it
+        labels = [(row[0].value, row[0].data_type) for row in sheet.iter_rows(min_row=2, min_col=column, max_col=column)]
+        assert labels[:2] == [("=HYPERLINK(\"http://x\")", "s"), ("@SUM(A1)", "s")]
     explanations = openpyxl.load_workbook(xlsx)["explanations"]
     assert all(c.data_type != "f" for row in explanations.iter_rows() for c in row)
 

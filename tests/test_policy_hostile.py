@@ -149,8 +149,8 @@ def test_a_huge_number_in_data_is_a_bad_cell_on_both_engines(tmp_path, capsys):
     for engine in ("exact", "fast"):
         code, _, err = run_cli(capsys, "run", path, data, "--engine", engine)
         assert code == 1
-        assert "row 1, column x: '" + "9" * 31 + "' — a number of 31 digits" in err
-        assert "(5,000 characters) — a number of 5,000 digits" in err and "row 3" not in err
+        assert "Excel row 2, column x: '" + "9" * 31 + "' — a number of 31 digits" in err
+        assert "(5,000 characters) — a number of 5,000 digits" in err and "Excel row 4" not in err
 
 
 SQUARED = "v0 = x\n" + "".join(f"v{i} = v{i - 1} * v{i - 1}\n" for i in range(1, 41)) + "out = v40\n"
@@ -162,8 +162,8 @@ def test_a_value_squared_forty_times_stops_with_a_message(tmp_path, capsys):
         code, out, err = run_cli(capsys, "run", path, data, "--engine", engine)
         assert code == 1
         # row A (x = 1) stays 1; row B (x = 2) reaches 2^2048, 617 digits, at v11
-        assert "row 2 (B): v11: the value grew past 400 digits (~616 digits)" in err
-        assert "row 1 (A)" not in err
+        assert "Excel row 3 (B): v11: the value grew past 400 digits (~616 digits)" in err
+        assert "Excel row 2 (A)" not in err
     code, out, _ = run_cli(capsys, "run", path, data, "--keep-going", "--columns", "out")
     assert "A " in out and "1 employee evaluated" in out and "1 with errors" in out
 
@@ -316,7 +316,7 @@ def test_a_negative_split_weight_names_whose_it_is(tmp_path, capsys):
     data.write_text("id,team,sales\nA,T,100\nB,T,-50\nC,T,20\n", encoding="utf-8")
     code, _, err = run_cli(capsys, "run", path, data)
     assert code == 1
-    assert "row 1 (A): fund: the split weight (sales) of B is -50, below 0" in err
+    assert "Excel row 2 (A): fund: the split weight (sales) of B is -50, below 0" in err
     assert "a split weight is negative" not in err
 
 
@@ -330,7 +330,7 @@ def test_diff_with_bad_data_is_trouble_even_without_changes(tmp_path, capsys):
     cells[4] = "lots"
     bad.write_text("\n".join(lines[:3] + [",".join(cells)] + lines[4:]) + "\n", encoding="utf-8")
     code, out, err = run_cli(capsys, "diff", policy_path, policy_path, "--data", bad)
-    assert code == 2 and "no semantic changes" in out and "row 3, column sales: 'lots'" in err
+    assert code == 2 and "no semantic changes" in out and "Excel row 4, column sales: 'lots'" in err
     assert run_cli(capsys, "diff", policy_path, policy_path, "--data", bad, "--keep-going")[0] == 0
     assert run_cli(capsys, "diff", policy_path, policy_path, "--data", ROOT / "policies" / "sample" / "employees.csv")[0] == 0
 
@@ -347,7 +347,7 @@ def test_a_fraction_squared_twenty_times_does_not_hang_the_fast_path(tmp_path, c
         code, _, err = run_cli(capsys, "run", path, data, "--engine", engine, "--out", out)
         assert code == 0, err
         outputs.append(out.read_bytes())
-    assert outputs[0] == outputs[1] and outputs[0].decode().splitlines()[1].endswith(",0,0")
+    assert outputs[0] == outputs[1] and outputs[0].decode().splitlines()[1].endswith(",0%,0%")  # percentages of percentages read as %
 
 
 def test_a_recursion_error_past_every_limit_is_still_a_message(capsys, monkeypatch):

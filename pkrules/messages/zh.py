@@ -324,7 +324,6 @@ TRANSLATIONS: dict[str, str] = {
     "this row has {cells} cells but the header has {columns} columns": "这一行有 {cells} 个单元格，而表头只有 {columns} 列",
     "the key {key} is also on {row}; each employee appears once": "主键 {key} 在{row}也出现了；每位员工只能出现一次",
     "{key} in {period} {value} is also on {row}; each employee appears once per period": "{key} 在 {period} {value} 的数据在{row}也出现了；每位员工每期只能出现一次",
-    "{path}: row {row}: {problem}": "{path}：第 {row} 行：{problem}",
     # io/formats.py, io/git.py
     "{path}: not a readable Excel workbook (.xlsx): {problem}": "{path}：无法作为 Excel 工作簿（.xlsx）读取：{problem}",
     "{path}: no sheet named {sheet}; its sheets: {sheets}": "{path}：没有名为 {sheet} 的工作表；现有工作表：{sheets}",
