@@ -124,8 +124,11 @@ class Leaks:
                     out |= _tokens(self.results.columns[name][i], self.units.get(name, "other"))
         return out
 
-    def find(self, key: object, text: str) -> list[str]:
-        """What the statement of employee `key` shows that it must not."""
+    def find(self, key: object, text: str, their_results: bool = True) -> list[str]:
+        """What the statement of employee `key` shows that it must not.
+
+        their_results: search for other employees' results too, not only their data (a result of
+        theirs can equal a step of this statement by chance in a population made up at random)."""
         rows = self.rows_of[key]
         mine = self._values(rows, lambda n: self.kinds.get(n) != GROUP or n in self.published or n in self.outputs)
         allowed = mine | self.public | self.constants | {str(key)}
@@ -135,7 +138,8 @@ class Leaks:
                 continue
             # their data and their results (values in between can meet a step of this statement by chance:
             # ¥500,000.00 × 2% is ¥10,000.00, someone's special award; the tree check above covers them)
-            theirs = self._values(their_rows, lambda n: self.graph.nodes[n].is_input or n in self.outputs) | {str(other)}
+            theirs = self._values(their_rows, lambda n: self.graph.nodes[n].is_input
+                                  or (their_results and n in self.outputs)) | {str(other)}
             theirs |= {str(self.results.columns[n][j]) for n in self.names for j in their_rows}
             for token in sorted(theirs - allowed):
                 if token not in self.source and _appears(token, text):
@@ -231,3 +235,155 @@ def test_the_publish_line_is_formatted_diffed_and_no_part_of_evaluation(tmp_path
     without = compile_policy(formatted.replace("公布 团队奖金池\n", ""))
     changes = diff_policies(without.policy, graph.policy).changes
     assert [c.kind for c in changes] == ["published"]
+
+
+# ---- the same property over populations drawn from the samples -------------------------------------------
+#
+# The samples are one population each; a leak can hide in a coincidence of theirs (two teams of the
+# same size, an amount no one else has). Hypothesis draws others from them: every employee renamed,
+# every amount reassigned to someone else and moved by a few cents, teams and grades reshuffled
+# (so groups change size and members). Whatever it draws, a statement shows its employee's figures
+# only. Columns that name other employees (a partner's id) keep their values: they say who is whose.
+# The text is searched for other employees' names, ids and data, and for unpublished group figures;
+# not for their results, which in a made-up population can equal a step of one's own by chance
+# (¥50,000.50 × 2% = ¥1,000.01, someone's total: found so). The tree check covers results.
+# Failing cases are not shrunk: a population of forty is slow to shrink and reads well as drawn.
+
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许"
+DRAWN = settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _sample_table(policy: Path):
+    """(graph, header, records, related rows) of a policy's sample, the records as CSV text cells."""
+    import csv as csv_module
+
+    from pkrules.io.tables import read_csv
+
+    sample = _sample(policy)
+    if sample is None:
+        return None
+    data, related_files = sample
+    graph = compile_file(policy)
+    records = list(csv_module.reader(data.read_text(encoding="utf-8-sig").splitlines()))
+    related = {name: read_csv(graph, path, table=name).rows for name, path in related_files.items()}
+    return graph, records[0], records[1:], related
+
+
+def _column_roles(graph, header: list[str], records: list[list[str]]) -> dict[int, str]:
+    """For each column of the sample: money, number, name, shuffle (a text or one-of input), or keep."""
+    from pkrules.values.types import ENUM, MONEY, NUMERIC, TEXT
+
+    aliases = {(n.decl.column or n.name): n.name for n in graph.inputs}
+    keys = {r[header.index(next(c for c, n in aliases.items() if n == graph.key))] for r in records}
+    roles = {}
+    for index, column in enumerate(header):
+        name = aliases.get(column)
+        if name is None or name in (graph.key, graph.period):
+            roles[index] = "keep"
+            continue
+        kind = graph.nodes[name].type.kind
+        values = {r[index] for r in records}
+        if name in NAME_INPUTS:
+            roles[index] = "name"
+        elif kind == MONEY:
+            roles[index] = "money"
+        elif kind in NUMERIC:
+            roles[index] = "number"
+        elif kind in (TEXT, ENUM) and not values & keys:  # a partner's id says whose: kept
+            roles[index] = "shuffle"
+        else:
+            roles[index] = "keep"
+    return roles
+
+
+@st.composite
+def drawn_population(draw, table):
+    """CSV text of a population drawn from a sample (see above)."""
+    import csv as csv_module
+    import io as io_module
+
+    graph, header, records, _ = table
+    roles = _column_roles(graph, header, records)
+    key_column = [i for i, r in roles.items() if r == "keep" and header[i] in
+                  {graph.key, graph.nodes[graph.key].decl.column}][0]
+    keys = sorted({r[key_column] for r in records})
+    given_names = draw(st.lists(st.text(alphabet="嘉琪浩然子轩欣怡梓涵宇航思源佳怡俊杰", min_size=2, max_size=3),
+                                min_size=len(keys), max_size=len(keys)))
+    # a surname per employee, all different: names never coincide
+    names = {key: SURNAMES[i % len(SURNAMES)] + given + "丨" * (i // len(SURNAMES))
+             for i, (key, given) in enumerate(zip(keys, given_names))}
+    columns = {i: [r[i] for r in records] for i in range(len(header))}
+    for i, role in roles.items():
+        if role in ("money", "number", "shuffle"):
+            columns[i] = draw(st.permutations(columns[i]))
+        if role == "money":
+            cents = draw(st.lists(st.integers(0, 99), min_size=len(records), max_size=len(records)))
+            columns[i] = [_decimal(Fraction(text) + Fraction(c, 100)) if text.strip() else text
+                          for text, c in zip(columns[i], cents)]
+        if role == "name":
+            columns[i] = [names[r[key_column]] for r in records]
+    out = io_module.StringIO()
+    writer = csv_module.writer(out)
+    writer.writerow(header)
+    writer.writerows(zip(*(columns[i] for i in range(len(header)))))
+    return out.getvalue()
+
+
+def _decimal(value: Fraction) -> str:
+    from pkrules.values.numbers import format_exact
+
+    return format_exact(value)
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_no_statement_shows_another_employees_data_in_populations_drawn_from_the_samples(policy):
+    from pkrules.engine.population import Population
+    from pkrules.io.tables import read_csv
+
+    table = _sample_table(policy)
+    if table is None:
+        pytest.skip(f"no sample data for {policy.name}")
+    graph, related = table[0], table[3]
+
+    @DRAWN
+    @given(drawn_population(table))
+    def check(text):
+        data = read_csv(graph, "drawn.csv", text=text)
+        assert not data.errors, [e.describe("drawn.csv") for e in data.errors[:3]]
+        results = evaluate(graph, Population(graph, data.rows, data.row_numbers, related), "exact")
+        leaks = Leaks(graph, results)
+        failed = results.failed_rows()
+        for i in range(results.size):
+            if i in failed:
+                continue
+            explanation = explain(results, i, graph.main_output(), audience="employee")
+            assert not _tree_problems(graph, explanation), (results.keys[i], _tree_problems(graph, explanation))
+            found = leaks.find(results.keys[i], render_markdown(explanation), their_results=False)
+            assert not found, f"the statement of {results.keys[i]} shows {found[:5]}"
+
+    check()
+
+
+@pytest.mark.parametrize("policy", ["pools.pk", "partners.pk"])
+def test_the_search_finds_what_hr_explanations_show_in_drawn_populations(policy):
+    # As above: the explanations HR reads show others' data and group figures, and the search finds them.
+    from pkrules.engine.population import Population
+    from pkrules.io.tables import read_csv
+
+    table = _sample_table(ROOT / "policies" / policy)
+    graph, related = table[0], table[3]
+
+    @DRAWN
+    @given(drawn_population(table))
+    def check(text):
+        data = read_csv(graph, "drawn.csv", text=text)
+        results = evaluate(graph, Population(graph, data.rows, data.row_numbers, related), "exact")
+        leaks = Leaks(graph, results)
+        assert any(leaks.find(results.keys[i], render_markdown(explain(results, i, graph.main_output())),
+                              their_results=False) for i in range(results.size))
+
+    check()
