@@ -215,6 +215,18 @@ def test_numbers_as_people_read_them(capsys):
     assert "score = ≈89.78 (= 808/9)" in out
 
 
+def test_an_equal_split_reads_as_equal_shares(capsys):
+    # `split winners_pool by 1 within team`: not "your 1 → your share", but what it means
+    policy, data = ROOT / "policies" / "team_pk.zh.pk", SAMPLE / "team_pk.zh.csv"
+    code, out, _ = cli(capsys, "explain", policy, data, "E011", "奖池分得")
+    assert code == 0
+    assert "奖金池 ¥2,000.00（小组 华东二组，共 10 人）平分，10 份中占 1 份 → ¥200.00" in out
+    code, out, _ = cli(capsys, "explain", policy, data, "E011", "奖池分得", "--markdown")
+    assert "：奖金池 ¥2,000.00，平分 → 你分得 ¥200.00" in out and "你的  1" not in out
+    code, out, _ = cli(capsys, "explain", ROOT / "policies" / "team_pk.pk", SAMPLE / "team_pk.csv", "E011")
+    assert "pool ¥2,000.00 (team 华东二组, 10 people) in equal shares, 1 of 10 → ¥200.00" in out
+
+
 def test_the_periods_that_went_into_a_sum_are_listed(tmp_path, capsys):
     policy = tmp_path / "quarter.pk"
     policy.write_text("input\n  id: text key\n  month: whole period\n  sales: money >= 0\n\n"

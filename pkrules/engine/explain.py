@@ -723,10 +723,11 @@ class _TraceBuilder:
             share = stat.detail["shares"][row]
             weight = self.value(term.weight, row)
             weight_unit = self.unit_of(term.weight)
-            weight_name = "" if constant_value(term.weight) is not None else self.snippet(term.weight)
+            equal = constant_value(term.weight) is not None  # `split pool by 1`: everyone the same share
+            weight_name = "" if equal else self.snippet(term.weight)
             if not open_:
                 pool_shown = isinstance(term.pool, ast.Name) and self._is_node(term.pool) and self.visible(term.pool.name, here)
-                key = "split_pool_own" if pool_shown else "split_own"
+                key = ("split_pool_own" if pool_shown else "split_own") + ("_equal" if equal else "")
                 return [Step(self.say(key, what=what, pool=self.fmt(stat.value, SHOW_MONEY), weight_name=weight_name,
                                       weight=self.fmt(weight, weight_unit), share=self.fmt(share, SHOW_MONEY)), line)]
             total = stat.detail["weight_total"]
@@ -738,7 +739,8 @@ class _TraceBuilder:
             while places < 10 and self.fmt(exact, SHOW_MONEY, places).lstrip("≈") == self.fmt(share, SHOW_MONEY):
                 places += 1
             note = "" if exact == share else self.say("exact_share", exact=self.fmt(exact, SHOW_MONEY, places))
-            return [Step(self.say("split", what=what, pool=self.fmt(stat.value, SHOW_MONEY), group=group_text,
+            return [Step(self.say("split_equal" if equal else "split", what=what, pool=self.fmt(stat.value, SHOW_MONEY),
+                                  group=group_text,
                                   weight_name=weight_name, weight=self.fmt(weight, weight_unit),
                                   total=self.fmt(total, weight_unit), share=self.fmt(share, SHOW_MONEY), note=note), line)]
         return []
