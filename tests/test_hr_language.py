@@ -116,11 +116,11 @@ def test_labels_that_cannot_be_ordered_are_refused_naming_the_row(tmp_path, caps
     data = write(tmp_path, "bad.csv", "工号,月份,销售额\nA,2024年9月,9\nA,10月,10\nA,2024Q4,11\nA,2024年11月,11\n")
     code, out, err = run(capsys, "run", policy, data, "--lang", "en")
     assert code == 1
-    assert "row 2, column 月份: '10月' — '10月' has no year" in err and "2024年10月" in err
-    assert "row 3, column 月份: '2024Q4' — '2024Q4' is a quarter, but the other periods are months (such as 2024年9月)" in err
+    assert "Excel row 3, column 月份: '10月' — '10月' has no year" in err and "2024年10月" in err
+    assert "Excel row 4, column 月份: '2024Q4' — '2024Q4' is a quarter, but the other periods are months (such as 2024年9月)" in err
     assert "nothing was evaluated" in err
     code, out, err = run(capsys, "run", policy, data)  # a Chinese policy is told in Chinese
-    assert "第 2 行，列 月份：'10月' — “10月”没有年份，无法与其他期间排出先后：请写上年份，例如 2024年10月" in err
+    assert "Excel 第 3 行，列 月份：'10月' — “10月”没有年份，无法与其他期间排出先后：请写上年份，例如 2024年10月" in err
     assert "“2024Q4”是季度，但其他期间是月份（如 2024年9月）" in err
 
 
@@ -132,7 +132,7 @@ def test_two_spellings_of_one_month_are_refused_not_taken_for_two_months(tmp_pat
     data = write(tmp_path, "two.csv", "工号,月份,销售额\nA,2024-7,7\nA,2024-8,8\nB,2024-08,9\n")
     code, out, err = run(capsys, "run", policy, data, "--lang", "en", "--engine", engine)
     assert code == 1
-    assert ("row 3, column 月份: '2024-08' — '2024-08' is the same period as '2024-8', written another way: "
+    assert ("Excel row 4, column 月份: '2024-08' — '2024-08' is the same period as '2024-8', written another way: "
             "write each period of the column one way (here 2024-8)") in err
     code, out, err = run(capsys, "run", policy, data, "--engine", engine)
     assert "“2024-08”与“2024-8”是同一个期间，只是写法不同：同一列的期间请用一种写法（这里用 2024-8）" in err
@@ -217,7 +217,7 @@ def test_an_explanation_shows_the_earlier_periods_that_were_summed(tmp_path, cap
     data = write(tmp_path, "ytd.csv", RUNNING_DATA)
     code, out, err = run(capsys, "explain", policy, data, "A", "before", "--period", "2025-04")
     assert code == 0, err
-    assert "sum sales earlier this year = 60.00 (3 periods: 2025-01 10.00, 2025-02 20.00, 2025-03 30.00)" in out
+    assert "sum sales earlier this year = ¥60.00 (3 periods: 2025-01 ¥10.00, 2025-02 ¥20.00, 2025-03 ¥30.00)" in out
 
 
 # ---- 3 dates ------------------------------------------------------------------------------------------
@@ -483,6 +483,10 @@ def test_parameters_from_the_command_line_or_a_file_are_recorded(tmp_path, capsy
     code, out, err = run(capsys, "run", policy, data, "--param", "profit=1200万", "--out", out_csv, "--show")
     assert code == 0, err
     assert "parameters: profit = 12,000,000.00, share = 5%" in out
+    # for people (a byte order mark for Excel, the share as a percentage); --plain: exact, as programs read it
+    assert out_csv.read_text(encoding="utf-8-sig").splitlines() == [
+        "id,profit,share,pool,payout", "A,12000000.00,5%,600000.00,450000.00", "B,12000000.00,5%,600000.00,150000.00"]
+    assert run(capsys, "run", policy, data, "--param", "profit=1200万", "--out", out_csv, "--plain")[0] == 0
     assert out_csv.read_text(encoding="utf-8").splitlines() == [
         "id,profit,share,pool,payout", "A,12000000.00,0.05,600000.00,450000.00", "B,12000000.00,0.05,600000.00,150000.00"]
     params = write(tmp_path, "params.txt", "# this quarter\nprofit = 200万\nshare=10%\n")

@@ -21,7 +21,7 @@ SHOW_MONEY, SHOW_PERCENT, SHOW_NUMBER, SHOW_WHOLE, SHOW_OTHER, NEUTRAL = "money"
 def display_units(graph: RuleGraph) -> dict[str, str]:
     """Every node's unit for people: money, percent, number, whole, or other (text, yes/no, dates)."""
     units: dict[str, str] = {}
-    for node in graph.inputs:
+    for node in graph.inputs + graph.parameters:  # given: as declared
         units[node.name] = declared_unit(node.type.kind)
     for name in graph.order:
         units[name] = _declaration_unit(graph, graph.nodes[name].decl, units)
