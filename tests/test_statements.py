@@ -387,3 +387,21 @@ def test_the_search_finds_what_hr_explanations_show_in_drawn_populations(policy)
                               their_results=False) for i in range(results.size))
 
     check()
+
+
+@pytest.mark.parametrize("text, header, value", [
+    ("input\n  id: text key\n  sales: money\n\npublish = sales * 2%\ntotal = publish + 1\n", "id,sales", "total"),
+    ("输入\n  工号：文本 主键\n  销售额：金额\n\n公布 = 销售额 × 2%\n总额 = 公布 + 1\n", "工号,销售额", "总额"),
+])
+def test_a_policy_with_a_definition_called_publish_reads_as_before(text, header, value, tmp_path, capsys):
+    # `publish` (公布) starts the publish line only at the start of a line before a name or a colon;
+    # a policy written before the publish line existed, with a value of that name, is unchanged
+    from pkrules.language.compile import compile_policy
+
+    graph = compile_policy(text)
+    assert published(graph) == set() and value in graph.nodes
+    policy, data = tmp_path / "p.pk", tmp_path / "d.csv"
+    policy.write_text(text, encoding="utf-8")
+    data.write_text(f"{header}\nA,100000\n", encoding="utf-8")
+    assert main(["run", str(policy), str(data), "--columns", value]) == 0
+    assert "2,001" in capsys.readouterr().out

@@ -237,6 +237,12 @@ def _phrases(stream: Iterator[Token]) -> Iterator[Token]:
             if first.column != 1 or (len(ahead) > 1 and ahead[1].type not in ("_NL", "_COLON")):
                 buffer[0] = first.update(type="NAME")
                 first = buffer[0]
+        if first.type == "PUBLISH":
+            # `publish` (公布) starts the publish line only at the start of a line, before a name or a colon;
+            # elsewhere it is a name, as before there was a publish line (a definition called 公布 still reads).
+            ahead = pull(2)
+            if first.column != 1 or len(ahead) < 2 or ahead[1].type not in ("NAME", "_COLON"):
+                buffer[0] = first = first.update(type="NAME")
         if first.type in SOFT_KEYWORDS and not line.licenses(first.type, _next_type(pull(2))):
             buffer[0] = first = first.update(type="NAME")
         starts = (first.type == "NAME" and str(first.value).lower() in _SPANS + ("only",)) or \
