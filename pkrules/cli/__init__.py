@@ -2,6 +2,7 @@
 
     policy.py   check, test, fmt          run.py     run, explain
     review.py   diff, git-setup, git's diff driver and textconv
+    sql.py      sql (the SQL of a policy for DuckDB or Spark)
     console.py  exit codes, messages, colour
 
 Modules are imported when their command runs, so that `pkrules --help` is instant.
@@ -33,9 +34,12 @@ def _command(module: str, name: str):
 
 
 def _engine_option(p) -> None:
-    p.add_argument("--engine", choices=("auto", "fast", "exact"), default="auto",
+    p.add_argument("--engine", choices=("auto", "fast", "exact", "duckdb", "spark"), default="auto",
                    help="auto (default): the exact evaluator for small data, the columnar fast path for large — "
-                        "the same results to the cent; fast: columnar when it can; exact: the row-by-row reference evaluator")
+                        "the same results to the cent; fast: columnar when it can; exact: the row-by-row reference "
+                        "evaluator; duckdb, spark: the policy as SQL, run where the data is (pip install 'pkrules[sql]')")
+    p.add_argument("--spark-master", metavar="URL", help="with --engine spark: the cluster (spark://…, yarn, k8s://…); "
+                                                          "default: SPARK_REMOTE, spark-submit's session, else local[*]")
 
 
 def _lookup_option(p) -> None:
@@ -59,7 +63,7 @@ def _levels(text: str) -> int:
 
 def _data_options(p) -> None:
     p.add_argument("--sheet", metavar="NAME", help="with an Excel DATA file: the sheet (default: the first)")
-    p.add_argument("--table", metavar="NAME", help="with a SQLite DATA file: the table (default: its only table)")
+    p.add_argument("--table", metavar="NAME", help="with a SQLite or DuckDB DATA file: the table (default: its only table)")
     p.add_argument("--param", dest="params", action="append", metavar="NAME=VALUE",
                    help="a parameter the policy declares, for this run (e.g. --param 利润=1200万); repeat for each")
     p.add_argument("--params", dest="params_file", metavar="FILE",
@@ -101,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="evaluate a policy over a population (CSV, Parquet, Excel or SQLite)", description="Evaluate every employee in DATA.")
     p.add_argument("policy", metavar="POLICY")
-    p.add_argument("data", metavar="DATA", help="one row per employee: CSV (UTF-8, with or without BOM), Parquet, "
-                                                "Excel (.xlsx) or SQLite (.sqlite, .db)")
+    p.add_argument("data", metavar="DATA", help="one row per employee: CSV (UTF-8, with or without BOM), Parquet "
+                                                "(a file or a folder of them), Excel (.xlsx), SQLite (.sqlite, .db), "
+                                                "DuckDB (.duckdb); with --engine spark also a table name")
     p.add_argument("--out", metavar="OUT.csv", help="write one row per employee: the key, the period, the text inputs "
                                                         "that name people (name, team), then every definition "
                                                         "(.csv, .parquet, .xlsx or .jsonl)")
@@ -146,6 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(p)
     _lookup_option(p)
     p.set_defaults(func=_command("run", "cmd_explain"))
+
+    p = sub.add_parser("sql", help="print the SQL of a policy (DuckDB or Spark), for review or a scheduler",
+                       description="Print the statements pkrules runs for --engine duckdb|spark: exact integer "
+                                   "arithmetic, checked to fit 38 digits for the ranges of the data (--data) or of "
+                                   "the inputs' declared types.")
+    p.add_argument("policy", metavar="POLICY")
+    p.add_argument("--dialect", choices=("duckdb", "spark"), default="duckdb", help="the engine's SQL (default: duckdb)")
+    p.add_argument("--data", metavar="DATA", help="measure the inputs' ranges on this data (CSV or Parquet) "
+                                                  "instead of assuming them from the declared types")
+    p.add_argument("--rows", type=int, metavar="N", default=10_000_000,
+                   help="without --data: the most employees the SQL must handle (default 10,000,000)")
+    p.set_defaults(func=_command("sql", "cmd_sql"))
 
     p = sub.add_parser("diff", help="what changed between two versions of a policy, and its impact",
                        description="The semantic diff of two policies; OLD and NEW are files or git revisions "
@@ -216,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     choose_language(args.lang)
+    if getattr(args, "spark_master", None):
+        from pkrules.engine.backend import configure
+
+        configure("spark", master=args.spark_master)
     try:
         from pkrules.language.lookup_files import lookup_folders
 

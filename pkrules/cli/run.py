@@ -32,20 +32,33 @@ def related_paths(graph, specs: list[str] | None) -> dict[str, str]:
 
 def open_population(graph, args):
     """The population in args.data (and --with tables, --param values); a file that cannot be read at all stops
-    the command."""
-    from pkrules.engine.population import open_population as open_
+    the command.
+
+    With --engine spark, DATA that is not a file is a table of the Spark session; a DuckDB database
+    file is read by DuckDB itself with --engine duckdb (and row by row otherwise)."""
+    from pathlib import Path
+
+    from pkrules.engine.population import engine_table, open_population as open_
     from pkrules.errors import DataError
-    from pkrules.io.formats import is_excel, is_sqlite
+    from pkrules.io.formats import is_duckdb, is_excel, is_sqlite
 
     if args.sheet is not None and not is_excel(args.data):
         raise Fail(error(tr("--sheet {sheet}: {data} is not an Excel workbook (.xlsx); --sheet chooses a sheet of one",
                             sheet=args.sheet, data=args.data)), EXIT_USAGE)
-    if args.table is not None and not is_sqlite(args.data):
+    if args.table is not None and not (is_sqlite(args.data) or is_duckdb(args.data)):
         raise Fail(error(tr("--table {table}: {data} is not a SQLite database (.sqlite, .db); --table chooses a table of one",
                             table=args.table, data=args.data)), EXIT_USAGE)
+    engine = getattr(args, "engine", "auto")
+    related = related_paths(graph, args.related)
     try:
         params = run_params(graph, getattr(args, "params", None), getattr(args, "params_file", None))
-        return open_(graph, args.data, related_paths(graph, args.related), args.sheet, args.table, params=params)
+        if engine == "spark" and not Path(args.data).exists() and not related:
+            return engine_table(graph, args.data, params=params)
+        if engine == "duckdb" and is_duckdb(args.data) and not related:
+            if not Path(args.data).is_file():
+                raise Fail(error(tr("{path}: no such file", path=args.data)))
+            return engine_table(graph, args.table, database=args.data, params=params)
+        return open_(graph, args.data, related, args.sheet, args.table, params=params)
     except DataError as e:
         raise Fail(error(e)) from None
 
@@ -145,8 +158,12 @@ def _progress_bar(rows: int):
     return show
 
 
-def note_decline(declined) -> None:
-    if declined.notable:
+def note_decline(declined, engine: str = "fast") -> None:
+    if engine in ("duckdb", "spark"):
+        name = {"duckdb": "DuckDB", "spark": "Spark"}[engine]
+        err(note(tr("{engine} cannot run this exactly ({reason}); evaluating it with the exact evaluator, which is slower",
+                    engine=name, reason=declined.reason)))
+    elif declined.notable:
         err(note(tr("the fast path cannot run this policy yet ({reason}); evaluating it exactly, which is slower",
                     reason=declined.reason)))
 
@@ -155,12 +172,12 @@ def evaluate_population(graph, population, data_path: str, engine: str, keep_goi
     """Evaluate through the backend seam. Bad cells and row errors are printed and stop the command
     unless keep_going; with row_errors=False, row errors are the caller's to report."""
     from pkrules.engine.backend import BadCells, evaluate
-    from pkrules.errors import DataError
+    from pkrules.errors import DataError, PkrulesError
 
     progress = _progress_bar(population.size) if population.loaded else None
     try:
         results = evaluate(graph, population, engine, keep_going=keep_going, progress=progress,
-                           on_decline=note_decline)
+                           on_decline=lambda declined: note_decline(declined, engine))
     except BadCells:
         _print_cells(population, data_path)
         errors, rows = len(population.cell_errors), population.skipped
@@ -168,6 +185,8 @@ def evaluate_population(graph, population, data_path: str, engine: str, keep_goi
                       "Fix the data, or use --keep-going to evaluate the other rows.", data=data_path, errors=errors,
                       s="s" * (errors != 1), rows=rows, r="s" * (rows != 1))) from None
     except DataError as e:
+        raise Fail(error(e)) from None
+    except PkrulesError as e:  # an engine that is not installed or does not start
         raise Fail(error(e)) from None
     if population.loaded and population.cell_errors:  # kept going
         _print_cells(population, data_path)

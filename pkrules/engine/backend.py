@@ -20,7 +20,8 @@ from pkrules.errors import PkrulesError
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.messages import speaking, tr
 
-BACKENDS = ("auto", "exact", "fast")
+BACKENDS = ("auto", "exact", "fast", "duckdb", "spark")
+SQL_BACKENDS = ("duckdb", "spark")  # chosen by name only: "auto" never starts an SQL engine
 
 # Below this many employees the exact evaluator answers before the fast path has loaded polars and
 # planned its query (about 0.4 s); measured break-even on this 2-core machine: ~2,000 rows.
@@ -49,9 +50,30 @@ def _columnar():
     return ColumnarBackend()
 
 
+def _duckdb():
+    from pkrules.engine.sql import DuckDBBackend
+
+    return DuckDBBackend(**OPTIONS.get("duckdb", {}))
+
+
+def _spark():
+    from pkrules.engine.sql import SparkBackend
+
+    return SparkBackend(**OPTIONS.get("spark", {}))
+
+
+# Options a command gives a backend it names (e.g. spark: master=URL from --spark-master; without one,
+# SPARK_REMOTE or spark-submit's own session, else a local session: engine/sql/spark.py).
+OPTIONS: dict[str, dict] = {}
+
+
+def configure(name: str, **options) -> None:
+    """Options for the backend `name` whenever it is made (a command's --spark-master, say)."""
+    OPTIONS[name] = {k: v for k, v in options.items() if v is not None}
+
 # Every backend by name, made when first used (each imports its engine lazily). The differential
 # test (tests/test_backends.py) runs every one of them against the exact evaluator.
-REGISTRY: dict[str, Callable[[], object]] = {"exact": _exact, "fast": _columnar}
+REGISTRY: dict[str, Callable[[], object]] = {"exact": _exact, "fast": _columnar, "duckdb": _duckdb, "spark": _spark}
 
 
 def backend_named(name: str):
@@ -65,6 +87,8 @@ def candidates(backend: str, population: Population | None = None) -> list[str]:
         raise ValueError(f"unknown backend {backend!r}: {', '.join(BACKENDS)}")
     if backend == "exact" or (backend == "auto" and population is not None and _small(population)):
         return ["exact"]
+    if backend in SQL_BACKENDS:
+        return [backend, "exact"]
     return ["fast", "exact"]
 
 
@@ -72,6 +96,8 @@ def _small(population: Population) -> bool:
     if population.loaded or population.path is None:
         return len(population.rows) < SMALL_ROWS
     try:
+        if population.path.is_dir():  # a folder of Parquet files
+            return sum(p.stat().st_size for p in population.path.iterdir() if p.is_file()) < SMALL_FILE_BYTES
         return population.path.stat().st_size < SMALL_FILE_BYTES
     except OSError:
         return True  # the exact path reads it and says what is wrong

@@ -49,6 +49,8 @@ class Population:
         self._load = load
         self._cell_errors = list(cell_errors or [])
         self.skipped = skipped  # main rows left out because of bad cells
+        self.sql_table: str | None = None  # a table an SQL engine reads itself (engine/sql): its name
+        self.sql_database: str | None = None  # … in this database file (DuckDB); None: the Spark session's
         if rows is not None:
             self._check_periods()
 
@@ -221,6 +223,26 @@ def open_population(graph: RuleGraph, path: str | Path, related: dict[str, str |
         return Population(graph, main.rows, main.row_numbers, tables, source=str(path), path=path,
                           cell_errors=list(main.errors) + problems, skipped=main.skipped, params=params)
     return Population(graph, load=lambda: read_data(graph, path), path=path, source=str(path), params=params)
+
+
+def engine_table(graph: RuleGraph, table: str | None, database: str | Path | None = None,
+                 params: dict[str, object] | None = None) -> Population:
+    """A population that is a table of an SQL engine: a DuckDB database file's table (the only one, unless
+    named), or a table of the Spark session. The SQL backends read it where it is; the exact evaluator
+    reads a DuckDB table row by row, and cannot read a Spark table."""
+    from pkrules.io.tables import read_data
+
+    if database is not None:
+        population = Population(graph, load=lambda: read_data(graph, database, table=table), path=database,
+                                source=str(database), params=params)
+    else:
+        def unreadable():
+            raise DataError(f"{table}: no such file; as a table of the Spark session it is read only by --engine spark")
+
+        population = Population(graph, load=unreadable, source=str(table), params=params)
+    population.sql_table = table
+    population.sql_database = str(database) if database is not None else None
+    return population
 
 
 def _read_related(graph: RuleGraph, rows: list[dict], given: dict[str, str | Path]) -> tuple[dict[str, list[dict]], list]:

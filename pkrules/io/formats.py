@@ -304,15 +304,33 @@ def float_column_text(series):
     return result.get_column(name)
 
 
+def parquet_files(path: str | Path) -> list[Path]:
+    """A Parquet file, or the Parquet files of a folder in name order (one table, as the SQL engines read it)."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and is_parquet(p))
+    return [path]
+
+
+def is_parquet_folder(path: str | Path) -> bool:
+    return Path(path).is_dir() and bool(parquet_files(path))
+
+
 def parquet_table(path: str | Path) -> SheetText:
-    """A Parquet file as the CSV text the row-by-row reader reads (cells as parquet_text_columns writes them)."""
+    """A Parquet file (or a folder of them, in name order) as the CSV text the row-by-row reader reads
+    (cells as parquet_text_columns writes them)."""
     import polars as pl
 
     from pkrules.files import require_regular
 
-    require_regular(path, DataError, "name a Parquet file")
+    if not Path(path).is_dir():
+        require_regular(path, DataError, "name a Parquet file")
+    files = parquet_files(path)
+    if not files:
+        raise DataError(tr("{path}: a folder without Parquet files", path=path))
     try:
-        frame = pl.read_parquet(path)
+        frames = [pl.read_parquet(f) for f in files]
+        frame = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
     except Exception as e:
         raise DataError(tr("{path}: cannot read it as Parquet: {problem}", path=path, problem=str(e).splitlines()[0])) from None
     text, floats = parquet_text_columns(frame)
@@ -324,3 +342,43 @@ def parquet_table(path: str | Path) -> SheetText:
 
 def parquet_as_csv_text(path: str | Path) -> str:
     return parquet_table(path).text
+
+
+# ---- DuckDB ----------------------------------------------------------------------------------------
+
+DUCKDB = (".duckdb", ".ddb")
+
+
+def is_duckdb(path: str | Path) -> bool:
+    return str(path).lower().endswith(DUCKDB)
+
+
+def duckdb_table(path: str | Path, table: str | None = None) -> SheetText:
+    """A table of a DuckDB database file as CSV text (the only table, or the one named with --table)."""
+    from pkrules.files import require_regular
+
+    require_regular(path, DataError, "name a DuckDB database (.duckdb)")
+    try:
+        import duckdb
+    except ImportError:
+        raise DataError(tr("{path}: reading a DuckDB database needs duckdb (pip install 'pkrules[sql]')",
+                           path=path)) from None
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as e:
+        raise DataError(tr("{path}: not a DuckDB database: {problem}", path=path, problem=str(e).splitlines()[0])) from None
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+        if table is None:
+            if len(tables) != 1:
+                raise DataError(tr("{path}: name the table with --table (tables: {tables})", path=path,
+                                   tables=tr(", ").join(tables) or tr("none")))
+            table = tables[0]
+        elif table not in tables:
+            raise DataError(tr("{path}: no table named {table}; its tables: {tables}", path=path, table=table,
+                               tables=tr(", ").join(tables) or tr("none")))
+        cursor = con.execute(f'SELECT * FROM "{table.replace(chr(34), chr(34) * 2)}" ORDER BY rowid')
+        header = [d[0] for d in cursor.description]
+        return _sheet_text(header, cursor.fetchall())
+    finally:
+        con.close()

@@ -350,15 +350,21 @@ def _open_quote(record: list[str], header: list[str], first: int, last: int) -> 
 
 def read_data(graph: RuleGraph, path: str | Path, sheet: str | None = None, table: str | None = None,
               related: str | None = None) -> DataTable:
-    """Read and validate a CSV, Parquet, Excel or SQLite file against the policy's inputs.
+    """Read and validate a CSV, Parquet (a file or a folder of them), Excel, SQLite or DuckDB file against the
+    policy's inputs.
 
     Every format is read as text, then exactly as a CSV cell: the same parsing,
     limits and messages. (A binary number, in Excel or Parquet, as the decimal Excel
     shows; a Parquet cell of another type as polars renders it; a null or an empty cell is empty.)
     related: read the rows of that related table instead of the main inputs.
     """
-    from pkrules.io.formats import MissingColumns, excel_table, is_excel, is_parquet, is_sqlite, parquet_table, sqlite_table
+    from pkrules.io.formats import (MissingColumns, duckdb_table, excel_table, is_duckdb, is_excel, is_parquet,
+                                    is_parquet_folder, is_sqlite, parquet_table, sqlite_table)
 
+    if is_duckdb(path):
+        return read_csv(graph, path, text=duckdb_table(path, table), table=related)
+    if is_parquet_folder(path):
+        return read_csv(graph, path, text=parquet_table(path), table=related)
     if is_excel(path):
         columns = _main_columns(graph) if related is None else related_columns(graph, related)
         wanted = {c.decl.column or c.name for c in columns} | {c.name for c in columns}

@@ -1081,12 +1081,13 @@ class Compiler:
         scaled = mul_const(absolute(pool.n), per_one)  # |pool| / 0.01 = |n| × 100 / c
         units = self.bind_int(floordiv(scaled, lit(c)), "u")
         whole_cents = compare("=", mod(scaled, lit(c)), lit(0)) if per_one % c != 0 else TRUE
-        w_total_hi = max(weight.n.hi, 0) * n_rows
-        w_total_lo = min(0, weight.n.lo * n_rows)
-        ww = wide_for(max(w_total_hi, abs(w_total_lo), weight.n.bound))
         # the checks of values.split.largest_remainder, unless the plan or the ranges prove them:
         # one pool per group, no negative weight, a pool of whole cents
-        aggs = [("total", T.Cast(T.Agg("sum", weight.n.as_(ww)), "i128" if ww else "i64"))]
+        w_pos = select([(compare(">", weight.n, lit(0)), weight.n)], lit(0))
+        w_pos = self.bind_int(IntE(w_pos.expr, 0, max(0, weight.n.hi)), "wp")
+        w_total_hi = w_pos.hi * n_rows
+        ww = wide_for(max(w_total_hi, w_pos.bound))
+        aggs = [("total", T.Cast(T.Agg("sum", w_pos.as_(ww)), "i128" if ww else "i64"))]
         if not self.constant_within(e.pool, e.within, e.period):
             aggs.append(("differs", T.Bin("<>", T.Agg("min", pool.n.expr), T.Agg("max", pool.n.expr))))
         if weight.n.lo < 0:
@@ -1095,24 +1096,22 @@ class Compiler:
         if group_err is not None:
             aggs.append(("err", T.Agg("any", group_err)))
         got = self.aggregate(keys or None, aggs)
-        total = IntE(self.bind(T.Fn("coalesce", (got["total"], T.Int(0, ww))), "wtot"), w_total_lo, w_total_hi)
+        # the weights' total (their positive parts: a negative weight makes the group fail anyway)
+        total = IntE(self.bind(T.Fn("coalesce", (got["total"], T.Int(0, ww))), "wtot"), 0, w_total_hi)
         nonzero = compare("<>", total, lit(0))
         fractional = None if per_one % c == 0 else T.Bin("AND", nonzero, _not(whole_cents))
         err = _or(T.Fn("coalesce", (got["err"], TRUE)) if "err" in got else None, within_err,
                   T.Fn("coalesce", (got["differs"], TRUE)) if "differs" in got else None,
                   T.Fn("coalesce", (got["negative"], TRUE)) if "negative" in got else None, fractional)
-        # the exact share of member k: units × w_k / W = floor_k + rem_k / W (W > 0 where it is used)
+        # the exact share of member k: units × w_k / W = floor_k + rem_k / W, and floor_k ≤ units
         safe_total = IntE(T.Case(((compare(">", total, lit(0)), total.as_(ww)),), T.Int(1, ww)), 1, max(1, w_total_hi))
         safe_total = self.bind_int(safe_total, "wt")
-        w_pos = select([(compare(">", weight.n, lit(0)), weight.n)], lit(0))
-        w_pos = IntE(w_pos.expr, 0, max(0, weight.n.hi))
         prod = self.bind_int(mul(units, w_pos), "pr")
-        floor_k = self.bind_int(floordiv(prod, safe_total, self.caps.quotient_limit), "fl")
+        floor_k = self.bind_int(floordiv(prod, safe_total, self.caps.quotient_limit, known=(0, max(units.hi, 0))), "fl")
         rem_k = self.bind_int(mod(prod, safe_total), "rm")
-        floor_sum_hi = floor_k.hi * n_rows
-        fw = wide_for(floor_sum_hi)
+        fw = wide_for(max(units.hi, 0) * 2)
         floors = self.aggregate(keys or None, [("sum", T.Cast(T.Agg("sum", floor_k.as_(fw)), "i128" if fw else "i64"))])
-        left = sub(units, IntE(T.Fn("coalesce", (floors["sum"], T.Int(0, fw))), 0, floor_sum_hi))
+        left = sub(units, IntE(T.Fn("coalesce", (floors["sum"], T.Int(0, fw))), 0, max(units.hi, 0)))
         key_expr = key.n.expr if isinstance(key, NumV) else key.expr
         key_col = self.bind(key_expr, "key")
         # largest remainder first, ties by key (then by row, as Python's stable sort)

@@ -128,8 +128,10 @@ def mul_const(a: IntE, k: int) -> IntE:
     return mul(a, lit(k))
 
 
-def floordiv(a: IntE, b: IntE, quotient_limit: int = LIMIT) -> IntE:
-    """floor(a / b) for b ≥ 1 (a of any sign), with the engines' integer division only on a ≥ 0."""
+def floordiv(a: IntE, b: IntE, quotient_limit: int = LIMIT, known: tuple[int, int] | None = None) -> IntE:
+    """floor(a / b) for b ≥ 1 (a of any sign), with the engines' integer division only on a ≥ 0.
+
+    known: a range the caller can prove for the quotient, tighter than the operands' ranges show."""
     assert b.lo >= 1
     if b.const == 1:
         return a
@@ -137,6 +139,8 @@ def floordiv(a: IntE, b: IntE, quotient_limit: int = LIMIT) -> IntE:
         return lit(a.lo // b.lo)
     candidates = (a.lo // b.lo, a.lo // b.hi, a.hi // b.lo, a.hi // b.hi)
     lo, hi = min(candidates), max(candidates)
+    if known is not None:
+        lo, hi = max(lo, known[0]), min(hi, known[1])
     w = _wide(a.bound, b.bound, abs(lo), abs(hi))
     if max(abs(lo), abs(hi)) > quotient_limit:
         raise Overflow(f"a quotient could reach {max(abs(lo), abs(hi)):.3e}, more than this engine divides exactly")

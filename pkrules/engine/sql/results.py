@@ -29,6 +29,8 @@ from pkrules.engine.sql import tree as T
 from pkrules.language import ast
 
 PREFIX = "#"  # columns of the engine's internals, in local frames (a definition may be called _t3)
+# Up to this many rows, reading one whole column reads them all at once (one query instead of one per column).
+WHOLE_FRAME_ROWS = 100_000
 
 
 class SqlResults(ColumnarResults):
@@ -133,7 +135,7 @@ class SqlResults(ColumnarResults):
         return local[len(PREFIX):] if local.startswith(PREFIX) else local
 
     def python_column(self, name: str) -> list:
-        if self._frame is not None:
+        if self._frame is not None or self.size <= WHOLE_FRAME_ROWS:
             return super().python_column(name)
         meta = self.meta[name]
         cols = [self.program.meta[name].column] + self._factor_columns(meta.den)
@@ -145,7 +147,7 @@ class SqlResults(ColumnarResults):
         """One row, every column (as the local frame would have it), read once."""
         found = self._rows.get(index)
         if found is None:
-            if self._frame is not None:
+            if self._frame is not None or self.size <= WHOLE_FRAME_ROWS:
                 frame = self._frame.slice(index, 1)
             else:
                 frame = self.fetch(self.program.output, T.Bin("=", T.Col("_row"), T.Int(index)))

@@ -105,3 +105,43 @@ def _chain(printer: T.Printer, base: str, steps: list, columns: list[str]) -> st
     if not ctes:
         return select
     return "WITH " + ",\n".join(ctes) + "\n" + select
+
+
+def readable(program: Program, printer: T.Printer, relation: str, names: list[str]) -> str:
+    """The result as people read it: each value exact — a DECIMAL where its denominator is a constant
+    whose decimals end (money, rounded values), else its numerator and denominator side by side."""
+    from pkrules.engine import plan as P
+
+    columns: list[tuple[T.E, str]] = []
+    for name in names:
+        meta = program.meta[name]
+        if meta.kind != P.NUM:
+            columns.append((T.Col(meta.column), name))
+            continue
+        den = meta.den
+        k = _decimal_places(den.c) if den.const else None
+        bound = max(abs(meta.lo), abs(meta.hi))
+        if k is not None and bound * (10**k // den.c) < 10 ** (36 - k):
+            m = T.Bin("*", T.Col(meta.column), T.Int(10**k // den.c, True)) if 10**k != den.c else T.Col(meta.column)
+            unit = T.Cast(T.Str("1" if k == 0 else "0." + "0" * (k - 1) + "1"), f"decimal({k + 1},{k})")
+            columns.append((T.Bin("*", T.Cast(m, f"decimal({36 - k},0)"), unit), name))
+            continue
+        d: T.E = T.Int(den.c, True)
+        for fid, mult in den.factors:
+            for _ in range(mult):
+                d = T.Bin("*", d, T.Cast(T.Col(program.factors[fid][0]), "i128"))
+        columns += [(T.Cast(T.Col(meta.column), "i128"), f"{name}_numerator"), (d, f"{name}_denominator")]
+    select = T.Select(columns, relation)
+    return printer.select(select, {}) + f" ORDER BY {printer.quote('_row')}"
+
+
+def _decimal_places(c: int) -> int | None:
+    """k when c divides 10^k (the decimals of n/c end after k places), else None."""
+    twos = fives = 0
+    while c % 2 == 0:
+        c //= 2
+        twos += 1
+    while c % 5 == 0:
+        c //= 5
+        fives += 1
+    return max(twos, fives) if c == 1 else None

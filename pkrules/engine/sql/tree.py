@@ -306,6 +306,16 @@ class Printer:
     def fn_floor_f64(self, a: str) -> str:
         return f"CAST(FLOOR({a}) AS BIGINT)"
 
+    def create_table(self, name: str, query: str) -> str:
+        """The statement that materialises a relation (what the runner does, as a script says it)."""
+        return f"CREATE OR REPLACE TEMP TABLE {name} AS\n{query};"
+
+    def create_view(self, name: str, query: str) -> str:
+        return f"CREATE OR REPLACE TEMP VIEW {name} AS\n{query};"
+
+    def fn_fail(self, message: str) -> str:
+        return f"ERROR({message})"
+
     def fn_in_list(self, a: str, *options: str) -> str:
         return f"({a} IN ({', '.join(options)}))"
 
