@@ -38,6 +38,9 @@ from pkrules.values.split import SPLIT_UNIT
 
 CURRENT = "@current"  # a Select reading the relation as it is at this step (the printer names it)
 BUCKETS = 64  # buckets of the order key for ranks over a whole population
+# From this many rows, a rank over a whole population is counted in buckets; below, one window is
+# cheaper than the extra steps (and Spark's one task has little to do).
+BUCKETED_FROM = 50_000
 
 
 class NotSQL(P.PlanError):
@@ -976,14 +979,14 @@ class Compiler:
         """For every row, within its group: "better", how many rows come strictly before it in the
         order; "distinct", how many distinct order values do; and "size" (count_rows), the group's size.
 
-        With a `within`, windows partitioned by the group. Otherwise (everyone, or everyone of a
-        period) never one window over the whole population: the first order key is cut into
+        With a `within` (or a small population), windows partitioned by the group. Otherwise (everyone,
+        or everyone of a period) never one window over the whole population: the first order key is cut into
         buckets (a monotone function of it), rows are counted per bucket and per distinct value,
         a running count over the few buckets gives what comes before each bucket, and a window
         within each bucket the rest.
         """
         exprs = [(k.expr if isinstance(k, IntE) else k, desc) for k, desc in order]
-        if has_within:
+        if has_within or self.size < BUCKETED_FROM:
             part = tuple(keys)
             better = T.Bin("-", T.Win("rank", None, part, tuple(exprs)), T.Int(1))
             distinct = T.Bin("-", T.Win("dense_rank", None, part, tuple(exprs)), T.Int(1))

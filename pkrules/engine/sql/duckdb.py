@@ -110,6 +110,9 @@ class DuckDBEngine:
         if self.work is not None:
             self.con.execute(f"SET temp_directory = '{(self.work / 'spill').as_posix()}'")
 
+    def prepare(self, size: int) -> None:
+        pass
+
     def sql(self, query) -> str:
         return query if isinstance(query, str) else self.printer.select(query, {})
 

@@ -132,6 +132,7 @@ def evaluate_sql(engine, graph, population):
         reading, check = sources.plan_reading(graph, plan, raw, raw_name)
         found = engine.one(check)
         reading = sources.finish(reading, plan, found)
+    engine.prepare(reading.size)
     engine.view(input_name, sources.input_query(reading, raw_name))
     if source.kind != "local":
         dup = engine.one(sources.duplicates_query(plan, reading, input_name))

@@ -29,6 +29,7 @@ from pkrules.engine.sql.sources import RawType, numbered
 from pkrules.messages import tr
 
 QUOTIENT_LIMIT = 10**32 - 1  # DECIMAL(38,0) / DECIMAL(38,0) is DECIMAL(38,6): 32 digits before the point
+SMALL_ROWS = 50_000  # populations up to this size run without generated code, and come back by collect()
 
 
 class SparkPrinter(T.Printer):
@@ -129,7 +130,7 @@ def session(master: str | None = None):
                 builder = (builder.config("spark.ui.enabled", "false")
                            .config("spark.driver.host", "127.0.0.1")
                            .config("spark.driver.bindAddress", "127.0.0.1")
-                           .config("spark.sql.shuffle.partitions", str(max(2, 2 * cores))))
+                           .config("spark.sql.shuffle.partitions", str(max(2, cores))))
         builder = (builder.appName("pkrules").config("spark.sql.session.timeZone", "UTC")
                    .config("spark.ui.showConsoleProgress", "false"))
     try:
@@ -175,6 +176,7 @@ class SparkEngine:
         self.views: list[str] = []
         self.frames: list = []
         self._copies = 0
+        self.small = False
 
     @property
     def local(self) -> bool:
@@ -186,6 +188,14 @@ class SparkEngine:
 
     def sql(self, query) -> str:
         return query if isinstance(query, str) else self.printer.select(query, {})
+
+    def prepare(self, size: int) -> None:
+        """Generated code pays off on large populations; on small ones compiling it costs more than it saves
+        (seconds per statement), so they are interpreted."""
+        small = size <= SMALL_ROWS
+        self.spark.conf.set("spark.sql.codegen.wholeStage", "false" if small else "true")
+        self.spark.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN" if small else "FALLBACK")
+        self.small = small
 
     def run(self, text: str):
         from pyspark.errors import PySparkException
@@ -292,7 +302,7 @@ class SparkEngine:
 
         df = self.run(self.sql(query))
         fields = df.schema.fields
-        if self.local and self.work is not None:
+        if self.local and self.work is not None and not self.small:
             self._copies += 1
             folder = self.work / f"fetch{self._copies}"
             df.write.mode("overwrite").parquet(folder.as_posix())
