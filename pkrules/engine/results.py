@@ -39,6 +39,13 @@ class Declined(PkrulesError):
         self.notable = notable
 
 
+class BackendUnavailable(PkrulesError, ImportError):
+    """A backend's engine cannot run here (not installed; Spark without Java): the message says what to do.
+
+    An ImportError too: a backend that cannot be made is like a module that cannot be imported
+    (the differential test skips it, and says why)."""
+
+
 class RowError(Exception):
     """A value that cannot be computed for one employee (division by zero, a missing lookup…).
 

@@ -42,7 +42,7 @@ class ColumnarResults:
         self.terms = terms
         self.errors: list = []  # the fast path only returns results without row errors
         self.backend = "fast"
-        self.columns = _Columns(self)
+        self.columns = LazyColumns(self)
         self._probe: Compiled | None = None
 
     @property
@@ -159,7 +159,7 @@ class _Column(Sequence):
         return f"<column {self._name} of {len(self)} rows>"
 
 
-class _Columns(dict):
+class LazyColumns(dict):
     """name → _Column, made on first use."""
 
     def __init__(self, results: ColumnarResults):
@@ -303,7 +303,7 @@ def _group_stat(results: ColumnarResults, term, info, group) -> GroupStat | None
         operand, keys = parts["operand"], parts["keys"]
 
         def ranks() -> dict:
-            ordered = _SortedValues(rows, operand, keys, factors)
+            ordered = SortedValues(rows, operand, keys, factors)
             distinct: list = []
             for v in ordered:
                 if not distinct or distinct[-1] != v:
@@ -312,23 +312,23 @@ def _group_stat(results: ColumnarResults, term, info, group) -> GroupStat | None
                 distinct.reverse()
             return {v: n + 1 for n, v in enumerate(distinct)}
 
-        return GroupStat(group, members, None, {"ranks": _LazyDict(ranks)})
+        return GroupStat(group, members, None, {"ranks": LazyDict(ranks)})
     if isinstance(term, ast.Top):
         plan_term = info.expr
         places = math.ceil(plan_term.share * members) if plan_term.share is not None else int(plan_term.count)
         return GroupStat(group, members, None,
-                         {"sorted": _SortedValues(rows, parts["operand"], parts["keys"], factors), "places": places})
+                         {"sorted": SortedValues(rows, parts["operand"], parts["keys"], factors), "places": places})
     if isinstance(term, ast.Split):
         pool = value_list(rows.head(1), parts["pool"], factors)[0]
         weights = value_list(rows, parts["weight"], factors)
         total = sum(weights, Fraction(0))
         member_rows = set(rows.get_column("#i").to_list())
-        shares = _RowMap(member_rows, lambda i: results.term_value(info, i))
+        shares = RowMap(member_rows, lambda i: results.term_value(info, i))
         return GroupStat(group, members, pool, {"weight_total": total, "shares": shares})
     return GroupStat(group, members, results.term_value(info, first), {})
 
 
-class _SortedValues(Sequence):
+class SortedValues(Sequence):
     """A group's values in ascending order (sorted by polars on exact integer keys), each
     converted to a Fraction only when read: bisecting it reads about log2(n) of them."""
 
@@ -387,11 +387,11 @@ class _Lazy:
         return iter(self._all())
 
 
-class _LazyDict(_Lazy, Mapping):
+class LazyDict(_Lazy, Mapping):
     pass
 
 
-class _RowMap(Mapping):
+class RowMap(Mapping):
     """row → value for the rows of a group, each read when asked for."""
 
     def __init__(self, rows: set[int], read):

@@ -25,6 +25,7 @@ class DuckDBBackend:
     name = "duckdb"
 
     def __init__(self, database: str | None = None, memory_limit: str | None = None, threads: int | None = None):
+        _require("duckdb")
         self.database = database
         self.memory_limit = memory_limit
         self.threads = threads
@@ -51,6 +52,7 @@ class SparkBackend:
     name = "spark"
 
     def __init__(self, master: str | None = None):
+        _require("spark")
         self.master = master
 
     def engine(self):
@@ -67,6 +69,16 @@ class SparkBackend:
         except BaseException:
             engine.close()
             raise
+
+
+def _require(name: str) -> None:
+    reason = unavailable(name)
+    if reason is not None:
+        from pkrules.engine.results import BackendUnavailable
+        from pkrules.messages import tr
+
+        raise BackendUnavailable(tr("the {engine} backend cannot run here: {reason}",
+                                    engine={"duckdb": "DuckDB", "spark": "Spark"}[name], reason=reason))
 
 
 def unavailable(name: str) -> str | None:

@@ -31,7 +31,8 @@ from fractions import Fraction
 
 from pkrules.engine import plan as P
 from pkrules.engine.results import Declined
-from pkrules.engine.sql import tree as T
+import pkrules.engine.sql.tree as T
+from pkrules.messages import tr
 from pkrules.engine.sql.numeric import (LIMIT, IntE, Overflow, absolute, add, compare, extreme, floordiv, lit, mod,
                                         mul, mul_const, neg, select, sub, wide_for)
 from pkrules.values.split import SPLIT_UNIT
@@ -289,7 +290,8 @@ class Compiler:
                 value = self.value(node.expr)
                 self.materialize(node.name, value)
             except Overflow as e:
-                raise Declined(f"{node.name}: {e}; the SQL backends keep every value within 38 digits", notable=True) from None
+                raise Declined(tr("{name}: {problem}; the SQL backends keep every value within 38 digits", name=node.name,
+                                   problem=str(e)), notable=True) from None
         err = self.fresh("err")
         flags = [T.Fn("coalesce", (T.Col(c), TRUE)) for c in self.errors]
         self.project([(err, _or(*flags) if flags else FALSE)])
@@ -336,7 +338,7 @@ class Compiler:
         if found is None:
             method = getattr(self, "_" + type(e).__name__, None)
             if method is None:
-                raise NotSQL(f"the SQL backends do not know the plan operator {type(e).__name__}")
+                raise NotSQL(tr("the SQL backends do not know the plan operator {operator}", operator=type(e).__name__))
             found = method(e)
             if isinstance(e, P.ACROSS_ROWS):
                 found = self.store_term(e, found)
@@ -366,7 +368,7 @@ class Compiler:
     def num(self, e: P.PExpr) -> NumV:
         v = self.value(e)
         if not isinstance(v, NumV):
-            raise NotSQL(f"expected a number from {P.show(e)}")
+            raise NotSQL(tr("expected a number from {expression}", expression=P.show(e)))
         return v
 
     def factor(self, fid) -> IntE:
@@ -409,7 +411,7 @@ class Compiler:
     def _Col(self, e: P.Col):
         meta = self.meta.get(e.name)
         if meta is None:
-            raise NotSQL(f"column {e.name} is used before it is computed")
+            raise NotSQL(tr("column {name} is used before it is computed", name=e.name))
         if meta.kind == P.NUM:
             return NumV(IntE(T.Col(meta.column), meta.lo, meta.hi), meta.den)
         return PlainV(T.Col(meta.column), meta.kind)
@@ -655,7 +657,7 @@ class Compiler:
         v = self.value(e)
         if isinstance(v, NumV):
             if not v.den.const:
-                raise NotSQL("a group or key with a row-dependent denominator is not done in SQL")
+                raise NotSQL(tr("a group or key whose denominator differs by row is not done in SQL"))
             return self.bind(v.n.as_(v.n.wide), "k")
         return self.bind(v.expr, "k")
 
@@ -666,7 +668,7 @@ class Compiler:
         if isinstance(key, NumV) and isinstance(by, NumV):
             den = den_lcm(key.den, by.den)
             if not den.const:
-                raise NotSQL("a key with a row-dependent denominator is not done in SQL")
+                raise NotSQL(tr("a group or key whose denominator differs by row is not done in SQL"))
             left_n, right_n = self.rescale(key, den), self.rescale(by, den)
             w = wide_for(max(left_n.bound, right_n.bound))
             left, right = left_n.as_(w), right_n.as_(w)
@@ -887,7 +889,8 @@ class Compiler:
             aggs.append(("err", T.Agg("any", group_err)))
         if e.func in ("sum", "avg"):
             if not op.den.const:
-                raise NotSQL(f"{e.func} of values whose denominators differ by row ({P.show(e.operand)}) is not done in SQL")
+                raise NotSQL(tr("{func} of values whose denominators differ by row ({operand}) is not done in SQL",
+                                func=e.func, operand=P.show(e.operand)))
             total_lo, total_hi = min(0, op.n.lo * n_rows), max(0, op.n.hi * n_rows)
             w = wide_for(max(abs(total_lo), abs(total_hi), op.n.bound))
             masked = op.n.as_(w) if chosen is None else T.Case(((chosen, op.n.as_(w)),), T.Int(0, w))
@@ -965,7 +968,7 @@ class Compiler:
                 got += g
         except Overflow:
             pass
-        raise NotSQL("ordering these values exactly needs more than 38 digits")
+        raise NotSQL(tr("ordering these values exactly needs more than 38 digits"))
 
     def keys_of(self, e: P.PExpr, v: NumV) -> list[IntE]:
         found = self._keys.get(id(e))
@@ -1077,7 +1080,7 @@ class Compiler:
         key = self.value(e.key)
         self.record(e, keys, pool=self.num_part(pool), weight=self.num_part(weight))
         if not pool.den.const or not weight.den.const:
-            raise NotSQL("a split by weights or of a pool whose denominators differ by row is not done in SQL")
+            raise NotSQL(tr("a split by weights or of a pool whose denominators differ by row is not done in SQL"))
         n_rows = self.size
         c = pool.den.c
         per_one = SPLIT_UNIT.denominator  # the pool is split to the cent, as values/split.py does
@@ -1205,7 +1208,7 @@ def _part_columns(parts: dict) -> list[str]:
 def compile_sql(plan: P.Plan, graph, inputs: dict[str, InputColumn], size: int, caps: Caps | None = None) -> Program:
     """The SQL program of a plan over inputs of these ranges (raises Declined / PlanError when it cannot)."""
     if plan.nodes is None:
-        raise NotSQL("an empty plan")
+        raise NotSQL(tr("an empty plan"))
     return Compiler(plan, graph, inputs, size, caps).compile()
 
 

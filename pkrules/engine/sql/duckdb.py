@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pkrules.engine.results import Declined
-from pkrules.engine.sql import tree as T
+from pkrules.engine.results import BackendUnavailable, Declined
+import pkrules.engine.sql.tree as T
 from pkrules.engine.sql.compile import Caps
-from pkrules.engine.sql.run import PY_WHITESPACE, BackendUnavailable
+from pkrules.engine.sql.run import PY_WHITESPACE
 from pkrules.engine.sql.sources import RawType, numbered
 from pkrules.messages import tr
 
@@ -120,7 +120,7 @@ class DuckDBEngine:
         try:
             return self.con.execute(text)
         except self._error as e:  # an engine error is a decline, never a crash
-            raise Declined(f"DuckDB: {str(e).splitlines()[0]}", notable=True) from None
+            raise Declined(tr("DuckDB: {error}", error=str(e).splitlines()[0]), notable=True) from None
 
     def register_parquet(self, name: str, files: list, numbered_rows: bool):
         self._temp_directory()

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pkrules.engine.sql import tree as T
+import pkrules.engine.sql.tree as T
+from pkrules.messages import tr
 
 LIMIT = 10**38 - 1  # DECIMAL(38,0) holds ±(10^38 − 1); HUGEINT more
 NARROW = 1 << 62  # a BIGINT with room for one more addition
@@ -28,7 +29,7 @@ class Overflow(Exception):
 
 def wide_for(bound: int) -> bool:
     if bound > LIMIT:
-        raise Overflow(f"a value could reach {bound:.3e}, more than 38 digits")
+        raise Overflow(tr("a value could reach {bound}, more than 38 digits", bound=f"{bound:.3e}"))
     return bound >= NARROW
 
 
@@ -143,7 +144,8 @@ def floordiv(a: IntE, b: IntE, quotient_limit: int = LIMIT, known: tuple[int, in
         lo, hi = max(lo, known[0]), min(hi, known[1])
     w = _wide(a.bound, b.bound, abs(lo), abs(hi))
     if max(abs(lo), abs(hi)) > quotient_limit:
-        raise Overflow(f"a quotient could reach {max(abs(lo), abs(hi)):.3e}, more than this engine divides exactly")
+        raise Overflow(tr("a quotient could reach {bound}, more than this engine divides exactly",
+                          bound=f"{max(abs(lo), abs(hi)):.3e}"))
     if a.lo >= 0:
         return IntE(T.Div(a.as_(w), b.as_(w), w), lo, hi)
     # floor(a / b) = −floor((−a + b − 1) / b) for a < 0: the division itself sees only non-negatives

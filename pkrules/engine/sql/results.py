@@ -20,12 +20,12 @@ import polars as pl
 
 from pkrules.engine import plan as P
 from pkrules.engine.columnar.numeric import Den, IntE
-from pkrules.engine.columnar.results import (ColumnarResults, ColumnarTerms, _Columns, _LazyDict, _RowMap,
-                                             _SortedValues)
+from pkrules.engine.columnar.results import (ColumnarResults, ColumnarTerms, LazyColumns, LazyDict, RowMap,
+                                             SortedValues)
 from pkrules.engine.columnar.values import ColMeta, Factor, NumV, PlainV, TermInfo
 from pkrules.engine.exact import Compiled
 from pkrules.engine.results import GroupStat, same_key
-from pkrules.engine.sql import tree as T
+import pkrules.engine.sql.tree as T
 from pkrules.language import ast
 
 PREFIX = "#"  # columns of the engine's internals, in local frames (a definition may be called _t3)
@@ -52,7 +52,7 @@ class SqlResults(ColumnarResults):
         self.meta = {name: _col_meta(m) for name, m in program.meta.items()}
         self.factors = {fid: Factor(IntE(pl.col(self.local(col)), lo, hi)) for fid, (col, lo, hi) in program.factors.items()}
         self.terms = {key: self._term_info(t) for key, t in program.terms.items()}
-        self.columns = _Columns(self)
+        self.columns = LazyColumns(self)
         self._probe = None
         self._frame: pl.DataFrame | None = None
         self._rows: dict[int, dict] = {}
@@ -343,7 +343,7 @@ def group_stat(results: SqlResults, term, info, group) -> GroupStat | None:
         operand, keys = parts["operand"], parts["keys"]
 
         def ranks() -> dict:
-            ordered = _SortedValues(rows, operand, keys, factors)
+            ordered = SortedValues(rows, operand, keys, factors)
             distinct: list = []
             for v in ordered:
                 if not distinct or distinct[-1] != v:
@@ -352,11 +352,11 @@ def group_stat(results: SqlResults, term, info, group) -> GroupStat | None:
                 distinct.reverse()
             return {v: n + 1 for n, v in enumerate(distinct)}
 
-        return GroupStat(group, members, None, {"ranks": _LazyDict(ranks)})
+        return GroupStat(group, members, None, {"ranks": LazyDict(ranks)})
     if isinstance(term, ast.Top):
         places = math.ceil(plan_term.share * members) if plan_term.share is not None else int(plan_term.count)
         return GroupStat(group, members, None,
-                         {"sorted": _SortedValues(rows, parts["operand"], parts["keys"], factors), "places": places})
+                         {"sorted": SortedValues(rows, parts["operand"], parts["keys"], factors), "places": places})
     if isinstance(term, ast.Split):
         from pkrules.engine.columnar.values import value_list
 
@@ -365,7 +365,7 @@ def group_stat(results: SqlResults, term, info, group) -> GroupStat | None:
         total = sum(weights, Fraction(0))
         member_rows = rows.get_column(PREFIX + "_row").to_list()
         by_row = dict(zip(member_rows, range(members)))
-        shares = _RowMap(set(member_rows),
+        shares = RowMap(set(member_rows),
                          lambda i: results._value_in(rows.slice(by_row[i], 1), info.column, info.meta))
         return GroupStat(group, members, pool, {"weight_total": total, "shares": shares})
     return GroupStat(group, members, results.term_value(info, int(first)), {})

@@ -21,21 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pkrules.engine import plan as P
-from pkrules.engine.results import Declined
-from pkrules.engine.sql import sources
-from pkrules.engine.sql import tree as T
+from pkrules.engine.results import BackendUnavailable, Declined
+import pkrules.engine.sql.sources as sources
+import pkrules.engine.sql.tree as T
+from pkrules.messages import tr
 from pkrules.engine.sql.compile import compile_sql
 from pkrules.engine.sql.script import statements
-from pkrules.errors import PkrulesError
 
 _runs = itertools.count(1)
 
 # Python's str.strip() removes exactly these (str.isspace()): a text cell is stripped of them in SQL too.
 PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 
-
-class BackendUnavailable(PkrulesError):
-    """An engine the user asked for is not installed or cannot start (the message says what to do)."""
+__all__ = ["BackendUnavailable", "evaluate_sql", "script_for"]
 
 
 @dataclass
@@ -82,9 +80,9 @@ def local_table(graph, plan: P.Plan, population):
         except Declined:
             pass  # the row reader says what is wrong, or reads what polars does not
     if population.cell_errors:
-        raise Declined("the data has bad cells: the exact evaluator reports them")
+        raise Declined(tr("the data has bad cells: the exact evaluator reports them"))
     if not population.rows:
-        raise Declined("no rows to evaluate")
+        raise Declined(tr("no rows to evaluate"))
     table = table_from_rows(plan, population.rows)
     table.row_numbers = list(population.row_numbers)
     return table
@@ -137,7 +135,7 @@ def evaluate_sql(engine, graph, population):
     if source.kind != "local":
         dup = engine.one(sources.duplicates_query(plan, reading, input_name))
         if dup["d"]:
-            raise Declined("a key appears twice")
+            raise Declined(tr("a key appears twice"))
     program = compile_sql(plan, graph, reading.inputs, reading.size, engine.caps)
     program.input_relation = input_name
     script = statements(program, engine.printer, prefix)
@@ -146,7 +144,7 @@ def evaluate_sql(engine, graph, population):
     result = script[-1].name
     failed = engine.one(T.Select([(T.Agg("any", T.Col(program.err)), "failed")], result))
     if failed["failed"]:
-        raise Declined("some rows cannot be computed (a row error): the exact evaluator reports them")
+        raise Declined(tr("some rows cannot be computed (a row error): the exact evaluator reports them"))
     return SqlResults(engine, graph, plan, program, result, [s.name for s in script])
 
 

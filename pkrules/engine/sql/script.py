@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pkrules.engine.sql import tree as T
+import pkrules.engine.sql.tree as T
 from pkrules.engine.sql.compile import CURRENT, Program
 
 

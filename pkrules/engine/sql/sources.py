@@ -24,7 +24,8 @@ from fractions import Fraction
 
 from pkrules.engine import plan as P
 from pkrules.engine.results import Declined
-from pkrules.engine.sql import tree as T
+import pkrules.engine.sql.tree as T
+from pkrules.messages import tr
 from pkrules.engine.sql.compile import InputColumn
 from pkrules.engine.sql.numeric import LIMIT, wide_for
 from pkrules.values.cells import NO_LIST, YES_LIST
@@ -76,11 +77,11 @@ def match_header(graph, raw: dict[str, RawType]) -> dict[str, str]:
         if name is None or column.startswith("_") and column in ("_row", "_line"):
             continue
         if name in found:
-            raise Declined(f"the column {text} appears twice")
+            raise Declined(tr("the column {column} appears twice", column=text))
         found[name] = column
     missing = [n.name for n in graph.inputs if n.name not in found]
     if missing:
-        raise Declined(f"the data has no column {missing[0]}")
+        raise Declined(tr("the data has no column {column}", column=missing[0]))
     return found
 
 
@@ -103,7 +104,7 @@ def plan_reading(graph, plan: P.Plan, raw: dict[str, RawType], relation: str) ->
             elif rtype.kind == "decimal" and rtype.precision + rtype.scale + 2 <= 38:
                 num, scale = T.Unscaled(x, rtype.scale), rtype.scale
             else:
-                raise Declined(_unreadable(source, rtype, "a number: integers or DECIMAL"))
+                raise Declined(_unreadable(source, rtype, "number"))
             exprs[spec.name] = num
             inputs[spec.name] = InputColumn(spec.name, column, P.NUM, 10**scale)
             checks += [(T.Agg("min", num), f"lo{k}"), (T.Agg("max", num), f"hi{k}")]
@@ -138,46 +139,54 @@ def plan_reading(graph, plan: P.Plan, raw: dict[str, RawType], relation: str) ->
                 known = T.Fn("in_list", (word,) + tuple(T.Str(v) for v in YES_LIST + NO_LIST))
                 checks.append((T.Agg("all", known), f"yesno{k}"))
             else:
-                raise Declined(_unreadable(source, rtype, "yes/no: booleans or yes/no words"))
+                raise Declined(_unreadable(source, rtype, "yesno"))
             inputs[spec.name] = InputColumn(spec.name, column, P.BOOL)
         elif spec.kind == P.DATE:
             if rtype.kind != "date":
-                raise Declined(_unreadable(source, rtype, "a date: DATE"))
+                raise Declined(_unreadable(source, rtype, "date"))
             exprs[spec.name] = x
             inputs[spec.name] = InputColumn(spec.name, column, P.DATE)
         else:
-            raise Declined(f"the SQL backends do not read inputs of kind {spec.kind}")
+            raise Declined(tr("the SQL backends do not read inputs of kind {kind}", kind=spec.kind))
     return Reading(inputs, exprs), T.Select(checks, relation)
 
 
 def _unreadable(column: str, rtype: RawType, wanted: str) -> str:
     kind = rtype.name or rtype.kind
-    return f"the SQL backends read {wanted}, and column {column} is {kind} (the exact evaluator reads it instead)"
+    return {
+        "number": tr("column {column} is {type}: the SQL backends read numbers from integer or DECIMAL columns",
+                     column=column, type=kind),
+        "text": tr("column {column} is {type}: the SQL backends read text from text or integer columns",
+                   column=column, type=kind),
+        "yesno": tr("column {column} is {type}: the SQL backends read yes/no from boolean columns or yes/no words",
+                    column=column, type=kind),
+        "date": tr("column {column} is {type}: the SQL backends read dates from DATE columns", column=column, type=kind),
+    }[wanted]
 
 
 def finish(reading: Reading, plan: P.Plan, found: dict) -> Reading:
     """Check what the query found (raises Declined on anything the exact reader would report); fill in ranges."""
     size = int(found["n"] or 0)
     if size == 0:
-        raise Declined("no rows to evaluate")
+        raise Declined(tr("no rows to evaluate"))
     for k, spec in enumerate(plan.inputs):
         column = reading.inputs[spec.name]
         if found[f"null{k}"]:
-            raise Declined(f"{spec.name} has an empty cell")
+            raise Declined(tr("{name} has an empty cell", name=spec.name))
         if found.get(f"empty{k}"):
-            raise Declined(f"{spec.name} has an empty cell")
+            raise Declined(tr("{name} has an empty cell", name=spec.name))
         if found.get(f"enum{k}") is False:
-            raise Declined(f"a value of {spec.name} is not one of its values")
+            raise Declined(tr("a value of {name} is not one of its values", name=spec.name))
         if found.get(f"yesno{k}") is False:
-            raise Declined(f"a value of {spec.name} is not yes or no")
+            raise Declined(tr("a value of {name} is not yes or no", name=spec.name))
         if spec.kind != P.NUM:
             continue
         if found.get(f"whole{k}") is False:
-            raise Declined(f"a value of {spec.name} is not a whole number")
+            raise Declined(tr("a value of {name} is not a whole number", name=spec.name))
         lo, hi = int(found[f"lo{k}"]), int(found[f"hi{k}"])
         den = column.den
         if not _within_limits(spec, Fraction(lo, den), Fraction(hi, den), found, k):
-            raise Declined(f"a value of {spec.name} is outside its limits")
+            raise Declined(tr("a value of {name} is outside its limits", name=spec.name))
         column.lo, column.hi = lo, hi
     reading.size = size
     return reading

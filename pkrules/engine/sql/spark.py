@@ -21,10 +21,10 @@ import os
 import shutil
 from pathlib import Path
 
-from pkrules.engine.results import Declined
-from pkrules.engine.sql import tree as T
+from pkrules.engine.results import BackendUnavailable, Declined
+import pkrules.engine.sql.tree as T
 from pkrules.engine.sql.compile import Caps
-from pkrules.engine.sql.run import PY_WHITESPACE, BackendUnavailable
+from pkrules.engine.sql.run import PY_WHITESPACE
 from pkrules.engine.sql.sources import RawType, numbered
 from pkrules.messages import tr
 
@@ -203,7 +203,7 @@ class SparkEngine:
         try:
             return self.spark.sql(text)
         except PySparkException as e:  # an engine error is a decline, never a crash
-            raise Declined(f"Spark: {str(e).splitlines()[0]}", notable=True) from None
+            raise Declined(tr("Spark: {error}", error=str(e).splitlines()[0]), notable=True) from None
 
     def _register(self, name: str, df) -> None:
         df.createOrReplaceTempView(name)
@@ -282,7 +282,7 @@ class SparkEngine:
             # a lazy cache would not do: each statement's plan would hold all the ones before it
             df = self.run(query).localCheckpoint(eager=True)
         except PySparkException as e:
-            raise Declined(f"Spark: {str(e).splitlines()[0]}", notable=True) from None
+            raise Declined(tr("Spark: {error}", error=str(e).splitlines()[0]), notable=True) from None
         self.frames.append(df)
         self._register(name, df)
 
@@ -292,7 +292,7 @@ class SparkEngine:
         try:
             row = self.run(self.sql(query)).collect()[0]
         except PySparkException as e:
-            raise Declined(f"Spark: {str(e).splitlines()[0]}", notable=True) from None
+            raise Declined(tr("Spark: {error}", error=str(e).splitlines()[0]), notable=True) from None
         return {k: _python(v) for k, v in row.asDict().items()}
 
     def frame(self, query):
