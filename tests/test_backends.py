@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from columnar_strategies import policies, populations
-from pkrules.engine.backend import REGISTRY, backend_named
+from pkrules.engine.backend import REGISTRY, backend_named, configure
 from pkrules.engine.backend import evaluate as backend_evaluate
 from pkrules.engine.exact import evaluate as exact_evaluate
 from pkrules.engine.plan import not_on_fast_path
@@ -35,6 +35,17 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 SAMPLE = POLICIES / "sample"
 OTHERS = [name for name in REGISTRY if name != "exact"]
+
+# Spark starts a JVM and takes seconds per run even on ten rows, so it gets a handful of the shipped
+# policies and of the generated examples (CI's whole suite must stay within 15 minutes); DuckDB runs
+# the same compiled SQL on all of them. One local session for the module: two cores, loopback, no UI.
+configure("spark", master="local[2]")
+EXAMPLES = {"spark": 3}
+SPARK_POLICIES = {"sales_incentive.pk", "ranking.pk", "team_pk.pk", "pools.pk", "partners.pk", "feedback_360.pk"}
+
+
+def _examples(name: str, default: int) -> int:
+    return EXAMPLES.get(name, default)
 
 
 def _backend(name: str):
@@ -100,6 +111,8 @@ def test_every_shipped_policy_has_a_sample():
 @pytest.mark.parametrize("name", OTHERS)
 @pytest.mark.parametrize("policy,data,related", SHIPPED, ids=[Path(p).name for p, _, _ in SHIPPED])
 def test_shipped_policies_on_every_backend(name, policy, data, related):
+    if name == "spark" and Path(policy).name not in SPARK_POLICIES:
+        pytest.skip("Spark runs a handful of the shipped policies (DuckDB runs the same SQL on all of them)")
     graph = compile_file(policy)
     population = open_population(graph, data, related)
     assert not population.cell_errors
@@ -122,12 +135,15 @@ def _compiles(text: str):
 
 
 @pytest.mark.parametrize("name", OTHERS)
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(text=policies(max_definitions=5), rows=populations(max_size=12))
-def test_generated_policies(name, text, rows):
-    graph = _compiles(text)
-    assume(graph is not None)
-    event(compare(name, graph, Population(graph, rows)).split(":")[0])
+def test_generated_policies(name):
+    @settings(max_examples=_examples(name, 60), deadline=None, suppress_health_check=list(HealthCheck))
+    @given(text=policies(max_definitions=5), rows=populations(max_size=12))
+    def check(text, rows):
+        graph = _compiles(text)
+        assume(graph is not None)
+        event(compare(name, graph, Population(graph, rows)).split(":")[0])
+
+    check()
 
 
 PERIOD_HEAD = """input
@@ -178,12 +194,15 @@ def period_cases(draw):
 
 
 @pytest.mark.parametrize("name", OTHERS)
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(case=period_cases())
-def test_generated_policies_over_several_periods(name, case):
-    text, rows = case
-    graph = compile_policy(text)
-    event(compare(name, graph, Population(graph, rows)).split(":")[0])
+def test_generated_policies_over_several_periods(name):
+    @settings(max_examples=_examples(name, 60), deadline=None, suppress_health_check=list(HealthCheck))
+    @given(case=period_cases())
+    def check(case):
+        text, rows = case
+        graph = compile_policy(text)
+        event(compare(name, graph, Population(graph, rows)).split(":")[0])
+
+    check()
 
 
 def event(outcome: str) -> None:
@@ -342,12 +361,15 @@ def related_cases(draw):
 
 
 @pytest.mark.parametrize("name", OTHERS)
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(case=related_cases())
-def test_generated_policies_with_a_related_table(name, case):
-    text, rows, ratings = case
-    graph = compile_policy(text)
-    event(compare(name, graph, Population(graph, rows, related={"ratings": ratings})).split(":")[0])
+def test_generated_policies_with_a_related_table(name):
+    @settings(max_examples=_examples(name, 40), deadline=None, suppress_health_check=list(HealthCheck))
+    @given(case=related_cases())
+    def check(case):
+        text, rows, ratings = case
+        graph = compile_policy(text)
+        event(compare(name, graph, Population(graph, rows, related={"ratings": ratings})).split(":")[0])
+
+    check()
 
 
 def test_a_backend_that_returns_a_wrong_value_is_caught():
