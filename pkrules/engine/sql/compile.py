@@ -950,9 +950,10 @@ class Compiler:
         keys: list[IntE] = []
         scaled = mul_const(v.n, 10**g0) if g0 else v.n
         got = g0
+        known = None  # after the first key, each is below 10^g: the remainder is below d
         try:
             while True:
-                k = self.bind_int(floordiv(scaled, d, limit), "key")
+                k = self.bind_int(floordiv(scaled, d, limit, known), "key")
                 keys.append(k)
                 if got >= needed:
                     return keys
@@ -961,10 +962,13 @@ class Compiler:
                 if scaled.bound + d.hi > LIMIT:
                     break
                 rest = IntE(T.Bin("-", scaled.as_(True), T.Bin("*", k.as_(True), d.as_(True))), 0, d.hi - 1)
-                g = _digits_room(d.hi, 1, limit)
+                g = 0
+                while d.hi * 10 ** (g + 1) <= LIMIT and 10 ** (g + 1) <= limit:
+                    g += 1
                 if g == 0 or len(keys) >= 12:
                     break
                 scaled = mul_const(self.bind_int(rest, "rest"), 10**g)
+                known = (0, 10**g - 1)
                 got += g
         except Overflow:
             pass
@@ -1063,6 +1067,7 @@ class Compiler:
         self.record(e, keys, operand=self.num_part(op), keys=[k.expr.name for k in okeys])
         # top: fewer than `places` members strictly higher; bottom: strictly lower
         got = self.ranked(keys, has_within, [(k, not e.bottom) for k in okeys], count_rows=True)
+        self.parts[id(e)]["better"] = got["better"].name  # what an explanation of one row says
         size = IntE(got["size"], 0, self.size)
         if e.share is not None:
             p, q = e.share.numerator, e.share.denominator
@@ -1189,7 +1194,7 @@ def _part_metas(terms: dict) -> list:
 
 def _part_columns(parts: dict) -> list[str]:
     out = []
-    for name in ("group", "period", "chosen"):
+    for name in ("group", "period", "chosen", "better"):
         value = parts.get(name)
         if isinstance(value, list):
             out.extend(value)

@@ -14,6 +14,7 @@ one group, and the population terms come from the engine, not recomputed here.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence, Set
 from fractions import Fraction
 
 import polars as pl
@@ -72,6 +73,8 @@ class SqlResults(ColumnarResults):
     def _part(self, key: str, value):
         if value is None:
             return None
+        if key == "better":
+            return value
         if key in ("group", "period", "chosen"):
             if isinstance(value, list):
                 return [pl.col(self.local(c)) for c in value]
@@ -148,7 +151,7 @@ class SqlResults(ColumnarResults):
         found = self._rows.get(index)
         if found is None:
             if self._frame is not None or self.size <= WHOLE_FRAME_ROWS:
-                frame = self._frame.slice(index, 1)
+                frame = self.frame.slice(index, 1)
             else:
                 frame = self.fetch(self.program.output, T.Bin("=", T.Col("_row"), T.Int(index)))
             found = {"frame": frame}
@@ -163,6 +166,12 @@ class SqlResults(ColumnarResults):
             return Fraction(raw, meta.den.c)
         d = frame.select(_den_of(meta.den, self.factors).alias("d")).item()
         return Fraction(raw, d)
+
+    def python_part(self, part, spec: dict, index: int) -> object:
+        """A number part of a term (a pool, a weight) for one row."""
+        if spec.get("n") is None:
+            return Fraction(int(spec["const"]), spec["den"].c)
+        return self._value_in(self.row(index)["frame"], self.local(spec["n"]), ColMeta(P.NUM, _den(spec["den"])))
 
     def python_value(self, name: str, index: int) -> object:
         return self._value_in(self.row(index)["frame"], name, self.meta[name])
@@ -234,7 +243,8 @@ def _den_of(den: Den, factors: dict) -> pl.Expr:
 
 class SqlTerms(ColumnarTerms):
     """The engine's population terms for the exact closures of an explanation: each row's value read
-    from its row, a group's statistic from the group's members (one query)."""
+    from its row, a group's statistic by a few aggregate queries over the group's members (the values
+    behind a rank or a top N% only if someone asks for them)."""
 
     def values(self, term, fallback):
         info = self.info(term)
@@ -256,8 +266,13 @@ class SqlTerms(ColumnarTerms):
         group = (self.results.columns[period][row], inner) if period else inner
         key = (id(term), group)
         if key not in self._groups:
-            self._groups[key] = group_stat(self.results, term, info, group)
-        return self._groups[key]
+            self._groups[key] = group_stat(self.results, term, info, group, row)
+        stat = self._groups[key]
+        if stat is not None and isinstance(term, ast.Top):  # how many are better than this row: the engine counted
+            t = self.results.program.terms[id(info.expr)]
+            better = int(self.results.row(row)["frame"].get_column(self.results.local(t.parts["better"]))[0])
+            stat = GroupStat(stat.group, stat.members, stat.value, {**stat.detail, "better": better})
+        return stat
 
 
 def _equals(column: str, meta, value) -> T.E | None:
@@ -314,36 +329,51 @@ def _group_where(results: SqlResults, t, group) -> T.E | None | bool:
     return out
 
 
-def group_stat(results: SqlResults, term, info, group) -> GroupStat | None:
-    """The statistic of one group for a population term, from its members' rows in the engine."""
+def _part_expr(part: dict) -> T.E:
+    """A number part of a term (its numerator) as an SQL expression: its column, or its literal value."""
+    if part.get("n") is not None:
+        return T.Cast(T.Col(part["n"]), "i128")
+    return T.Int(int(part["const"]), True)
+
+
+def group_stat(results: SqlResults, term, info, group, row: int) -> GroupStat | None:
+    """The statistic of one group for a population term, for an explanation of one of its members (row):
+    counted by the engine, never by reading every member here."""
     plan_term = info.expr
     t = results.program.terms[id(plan_term)]
     where = _group_where(results, t, group)
     if where is False:
         return None
-    columns = ["_row", t.meta.column] + results._factor_columns(t.meta.den) + _term_columns(results, t)
-    rows = results.fetch(columns, where)
-    members = rows.height
+    parts = info.parts
+    aggs: list = [(T.Cast(T.Agg("count"), "i64"), "members")]
+    chosen = t.parts.get("chosen")
+    if isinstance(term, ast.Aggregate) and chosen:
+        aggs.append((T.Cast(T.Agg("sum", T.Case(((T.Col(chosen), T.Int(1)),), T.Int(0))), "i64"), "counted"))
+    if isinstance(term, ast.Split):
+        aggs.append((T.Agg("sum", _part_expr(t.parts["weight"])), "weights"))
+    found = results.engine.one(T.Select(aggs, results.relation, where=where))
+    members = int(found["members"] or 0)
     if not members:
         return None
-    first = rows.get_column(PREFIX + "_row")[0]
-    parts = info.parts
+    rows_where = where
+
+    def members_frame() -> pl.DataFrame:
+        columns = ["_row", t.meta.column] + results._factor_columns(t.meta.den) + _term_columns(results, t)
+        return results.fetch(columns, rows_where)
+
     factors = results.factors
     if isinstance(term, ast.Aggregate):
-        value = results._value_in(rows.head(1), info.column, info.meta)
-        chosen = parts.get("chosen")
+        value = results.term_value(info, row)
         if term.func == "count":
             counted = int(value)
-        elif chosen is not None:
-            counted = int(rows.select(chosen.cast(pl.Int64).sum()).item())
         else:
-            counted = members
+            counted = int(found["counted"]) if "counted" in found else members
         return GroupStat(group, members, value, {"counted": counted})
     if isinstance(term, ast.Rank):
         operand, keys = parts["operand"], parts["keys"]
 
         def ranks() -> dict:
-            ordered = SortedValues(rows, operand, keys, factors)
+            ordered = SortedValues(members_frame(), operand, keys, factors)
             distinct: list = []
             for v in ordered:
                 if not distinct or distinct[-1] != v:
@@ -355,20 +385,63 @@ def group_stat(results: SqlResults, term, info, group) -> GroupStat | None:
         return GroupStat(group, members, None, {"ranks": LazyDict(ranks)})
     if isinstance(term, ast.Top):
         places = math.ceil(plan_term.share * members) if plan_term.share is not None else int(plan_term.count)
-        return GroupStat(group, members, None,
-                         {"sorted": SortedValues(rows, parts["operand"], parts["keys"], factors), "places": places})
+        sorted_values = LazyList(lambda: SortedValues(members_frame(), parts["operand"], parts["keys"], factors))
+        return GroupStat(group, members, None, {"sorted": sorted_values, "places": places})
     if isinstance(term, ast.Split):
-        from pkrules.engine.columnar.values import value_list
-
-        pool = value_list(rows.head(1), parts["pool"], factors)[0]
-        weights = value_list(rows, parts["weight"], factors)
-        total = sum(weights, Fraction(0))
-        member_rows = rows.get_column(PREFIX + "_row").to_list()
-        by_row = dict(zip(member_rows, range(members)))
-        shares = RowMap(set(member_rows),
-                         lambda i: results._value_in(rows.slice(by_row[i], 1), info.column, info.meta))
+        pool = results.python_part(parts["pool"], t.parts["pool"], row)
+        total = Fraction(int(found["weights"] or 0), t.parts["weight"]["den"].c)
+        shares = RowMap(_MemberRows(results, rows_where, members), lambda i: results.term_value(info, i))
         return GroupStat(group, members, pool, {"weight_total": total, "shares": shares})
-    return GroupStat(group, members, results.term_value(info, int(first)), {})
+    return GroupStat(group, members, results.term_value(info, row), {})
+
+
+class LazyList(Sequence):
+    """A sequence made on first use (the values behind a top N%: read only if someone asks)."""
+
+    def __init__(self, make):
+        self._make = make
+        self._values = None
+
+    def _all(self):
+        if self._values is None:
+            self._values = self._make()
+        return self._values
+
+    def __getitem__(self, k):
+        return self._all()[k]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self):
+        return iter(self._all())
+
+
+class _MemberRows(Set):
+    """The rows of a group, as a set: membership asked of the engine one row at a time."""
+
+    def __init__(self, results: SqlResults, where, members: int):
+        self._results, self._where, self._members = results, where, members
+        self._known: dict[int, bool] = {}
+        self._all: list[int] | None = None
+
+    def __contains__(self, i) -> bool:
+        if i not in self._known:
+            cond = T.Bin("=", T.Col("_row"), T.Int(int(i)))
+            where = cond if self._where is None else T.Bin("AND", self._where, cond)
+            found = self._results.engine.one(T.Select([(T.Cast(T.Agg("count"), "i64"), "n")], self._results.relation,
+                                                      where=where))
+            self._known[i] = bool(found["n"])
+        return self._known[i]
+
+    def __len__(self) -> int:
+        return self._members
+
+    def __iter__(self):
+        if self._all is None:
+            frame = self._results.fetch(["_row"], self._where)
+            self._all = [int(v) for v in frame.get_column(PREFIX + "_row").to_list()]
+        return iter(self._all)
 
 
 def _term_columns(results: SqlResults, t) -> list[str]:

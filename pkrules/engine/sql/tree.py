@@ -316,6 +316,9 @@ class Printer:
     def fn_fail(self, message: str) -> str:
         return f"ERROR({message})"
 
+    def fn_lpad(self, a: str, width: str, char: str) -> str:
+        return f"LPAD({a}, CAST({width} AS INT), {char})"
+
     def fn_in_list(self, a: str, *options: str) -> str:
         return f"({a} IN ({', '.join(options)}))"
 
