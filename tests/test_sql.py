@@ -408,7 +408,7 @@ def test_the_printed_sql_says_what_it_assumes_and_checks_it():
     ran = _pkrules("sql", str(REFERENCE), "--dialect", "spark")
     assert ran.returncode == 0, ran.stderr
     assert "--   sales_target BIGINT (the value × 100), from 1 to 100,000,000,000,000" in ran.stdout
-    assert "RAISE_ERROR(" in ran.stdout and "CACHE TABLE pk_1 AS" in ran.stdout
+    assert "RAISE_ERROR(" in ran.stdout and "CREATE TABLE pk_1 USING parquet AS" in ran.stdout
     # integer division only (DIV, or the exact quotient (a - a % b) / b); never the engine's rounding
     assert " DIV " in ran.stdout and "ROUND(" not in ran.stdout and "FLOOR(`" not in ran.stdout
     too_big = _pkrules("sql", str(POLICIES / "team_pk.pk"))

@@ -65,7 +65,9 @@ class SparkPrinter(T.Printer):
         return f"CAST({self.expr(e.a)} * CAST({ten} AS DECIMAL({len(str(ten))},0)) AS DECIMAL(38,0))"
 
     def create_table(self, name: str, query: str) -> str:
-        return f"CACHE TABLE {name} AS\n{query};"
+        # A table, not CACHE TABLE: a cached view keeps the plan of every statement before it, and Spark's
+        # analyser would plan them all again at each step (it runs out of memory after a dozen)
+        return f"DROP TABLE IF EXISTS {name};\nCREATE TABLE {name} USING parquet AS\n{query};"
 
     def fn_fail(self, message: str) -> str:
         return f"RAISE_ERROR({message})"
@@ -127,7 +129,11 @@ def session(master: str | None = None):
             builder = builder.master(url)
             if url.startswith("local"):
                 cores = os.cpu_count() or 2
+                import tempfile
+
+                warehouse = tempfile.mkdtemp(prefix="pkrules-spark-warehouse-")  # not spark-warehouse/ in the cwd
                 builder = (builder.config("spark.ui.enabled", "false")
+                           .config("spark.sql.warehouse.dir", warehouse)
                            .config("spark.driver.host", "127.0.0.1")
                            .config("spark.driver.bindAddress", "127.0.0.1")
                            .config("spark.sql.shuffle.partitions", str(max(2, cores))))
