@@ -147,3 +147,18 @@ def test_the_printed_spark_sql_runs_on_spark_to_the_exact_values(spark, tmp_path
             else:
                 got = F(int(record[f"{node.name}_numerator"]), int(record[f"{node.name}_denominator"]))
             assert typed(got) == typed(exact.columns[node.name][i]), (node.name, i)
+
+
+def test_ranks_over_everyone_counted_in_buckets_on_spark(spark):
+    """As on a large population (a window without PARTITION BY would run in one task): ranks, top N%
+    and split positions over everyone counted in buckets, here from the first row."""
+    from pkrules.engine.sql.compile import Caps
+    from pkrules.engine.sql.run import evaluate_sql
+    from pkrules.engine.sql.spark import QUOTIENT_LIMIT, SparkEngine
+
+    graph = compile_file(POLICIES / "ranking.pk")
+    population = open_population(graph, SAMPLE / "ranking.csv")
+    engine = SparkEngine(MASTER)
+    engine.caps = Caps(quotient_limit=QUOTIENT_LIMIT, buckets_from=0)
+    results = evaluate_sql(engine, graph, population)
+    assert_same(graph, exact_evaluate(graph, population.rows, population.row_numbers), results)

@@ -36,7 +36,6 @@ from pkrules.engine.exact import evaluate as exact_evaluate  # noqa: E402
 from pkrules.engine.population import Population, open_population  # noqa: E402
 from pkrules.engine.results import Declined  # noqa: E402
 from pkrules.engine.sql import DuckDBBackend  # noqa: E402
-from pkrules.engine.sql import compile as sql_compile  # noqa: E402
 from pkrules.engine.sql.compile import Caps  # noqa: E402
 from pkrules.language.compile import compile_file, compile_policy  # noqa: E402
 from pkrules.language.diagnostics import PolicyError  # noqa: E402
@@ -111,12 +110,9 @@ def check_random(text, rows, caps=None) -> None:
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=policies(max_definitions=5), rows=populations(max_size=14))
 def test_random_policies_with_ranks_counted_in_buckets(text, rows):
-    old = sql_compile.BUCKETED_FROM
-    sql_compile.BUCKETED_FROM = 0  # every rank, top N% and split position over everyone in buckets
-    try:
-        check_random(text, rows)
-    finally:
-        sql_compile.BUCKETED_FROM = old
+    """As Spark counts ranks over a large population: every rank, top N% and split position over
+    everyone (or a period) in buckets of the order key, from the first row."""
+    check_random(text, rows, Caps(buckets_from=0))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

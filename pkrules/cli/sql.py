@@ -130,9 +130,9 @@ def cmd_sql(args) -> int:
         caps = None
         if args.dialect == "spark":
             from pkrules.engine.sql.compile import Caps
-            from pkrules.engine.sql.spark import QUOTIENT_LIMIT
+            from pkrules.engine.sql.spark import QUOTIENT_LIMIT, SMALL_ROWS
 
-            caps = Caps(quotient_limit=QUOTIENT_LIMIT)
+            caps = Caps(quotient_limit=QUOTIENT_LIMIT, buckets_from=SMALL_ROWS)
         program, script = script_for(printer, graph, inputs, size, caps)
     except Declined as e:
         raise Fail(f"error: {args.policy}: not expressible in exact SQL: {e.reason}") from None

@@ -233,8 +233,9 @@ def write_results(graph, results, names: list[str], rows: list[int], path: str |
     """One row per employee (the given rows) with the named columns, in the format the file's suffix says.
 
     .xlsx, .jsonl/.ndjson, .parquet, else CSV: for people, with a byte order mark unless bom is
-    False; plain: exact values, no byte order mark (the earlier form). The fast path's results are
-    written by the fast path's own writer, from its integer columns; the bytes are the same either way.
+    False; plain: exact values, no byte order mark (the earlier form). The fast path's results (and
+    the SQL backends', which have the same integer columns) are written by the fast path's own
+    writer, from those columns; the bytes are the same either way.
     The file is written whole or not at all (files.py); a failure is an OutputError saying
     why, with the old file left as it was. protected: the run's inputs, which it must not replace.
     """
@@ -249,9 +250,12 @@ def write_results(graph, results, names: list[str], rows: list[int], path: str |
         elif str(path).lower().endswith((".jsonl", ".ndjson")):
             with atomic_write(path) as handle:
                 handle.write(json_lines(graph, results, names, rows))
-        elif is_parquet(path) or getattr(results, "backend", "exact") == "fast":
+        elif is_parquet(path) or getattr(results, "backend", "exact") in ("fast", "duckdb", "spark"):
             from pkrules.engine.columnar.io import write_output
 
+            for_output = getattr(results, "for_output", None)
+            if for_output is not None:  # results kept in an SQL engine: read only the columns written
+                for_output(names)
             write_output(graph, results, names, path, people=not plain, bom=bom,
                          lang=language_for(graph.policy.language))
         else:

@@ -39,9 +39,6 @@ from pkrules.values.split import SPLIT_UNIT
 
 CURRENT = "@current"  # a Select reading the relation as it is at this step (the printer names it)
 BUCKETS = 64  # buckets of the order key for ranks over a whole population
-# From this many rows, a rank over a whole population is counted in buckets; below, one window is
-# cheaper than the extra steps (and Spark's one task has little to do).
-BUCKETED_FROM = 50_000
 
 
 class NotSQL(P.PlanError):
@@ -133,6 +130,9 @@ class Caps:
     """What differs between engines that the compiler must know (the printers know the rest)."""
 
     quotient_limit: int = LIMIT  # the largest quotient tree.Div computes exactly
+    # From this many rows, a rank over a whole population is counted in buckets (Spark: a window
+    # without PARTITION BY runs in one task); None: never (DuckDB runs such a window in parallel).
+    buckets_from: int | None = None
 
 
 @dataclass
@@ -993,7 +993,7 @@ class Compiler:
         within each bucket the rest.
         """
         exprs = [(k.expr if isinstance(k, IntE) else k, desc) for k, desc in order]
-        if has_within or self.size < BUCKETED_FROM:
+        if has_within or self.caps.buckets_from is None or self.size < self.caps.buckets_from:
             part = tuple(keys)
             better = T.Bin("-", T.Win("rank", None, part, tuple(exprs)), T.Int(1))
             distinct = T.Bin("-", T.Win("dense_rank", None, part, tuple(exprs)), T.Int(1))

@@ -43,8 +43,12 @@ class DuckDBPrinter(T.Printer):
                 " AS HUGEINT)")
 
     def fn_strip(self, a: str) -> str:
-        chars = " || ".join(f"chr({ord(c)})" for c in PY_WHITESPACE)
-        return f"trim({a}, {chars})"
+        return f"trim({a}, {self.text_lit(PY_WHITESPACE)})"
+
+    def fn_edge_space(self, a: str) -> str:
+        """Whether a cell starts or ends with white space (or is empty): cheaper than stripping every cell."""
+        ws = self.text_lit(PY_WHITESPACE)
+        return f"(contains({ws}, left({a}, 1)) OR contains({ws}, right({a}, 1)))"
 
     def fn_iso_year(self, a: str) -> str:
         return f"ISOYEAR({a})"
@@ -127,6 +131,11 @@ class DuckDBEngine:
         paths = ", ".join(self.printer.text_lit(Path(f).resolve().as_posix()) for f in files)
         if not numbered_rows:
             self.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet([{paths}])")
+            return self.describe(name)
+        if len(files) == 1:  # one file: its row numbers are the data's
+            self.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * EXCLUDE (file_row_number), "
+                         f"file_row_number AS _row, file_row_number + 1 AS _line "
+                         f"FROM read_parquet([{paths}], file_row_number = true)")
             return self.describe(name)
         self.execute(f"CREATE OR REPLACE TEMP VIEW {name}_file AS SELECT * EXCLUDE (filename, file_row_number), "
                      f"filename AS _file, file_row_number AS _pos "

@@ -115,6 +115,16 @@ class SqlResults(ColumnarResults):
             self._frame = self.fetch(self.program.output)
         return self._frame
 
+    def for_output(self, names: list[str]) -> None:
+        """Read the columns an output writes (and their denominators' factors) as the local frame, not all."""
+        if self._frame is not None:
+            return
+        columns = ["_row"]
+        for name in names:
+            columns.append(self.program.meta[name].column)
+            columns += self._factor_columns(self.meta[name].den)
+        self._frame = self.fetch(columns)
+
     @property
     def size(self) -> int:
         return self.program.size

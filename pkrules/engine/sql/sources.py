@@ -51,6 +51,7 @@ class Reading:
     inputs: dict  # input name → InputColumn (ranges filled in by finish())
     exprs: dict  # input name → the expression of its value (numbers: the numerator)
     size: int = 0
+    columns: dict | None = None  # input name → the raw column it is read from
 
 
 def allocate_names(graph) -> dict[str, str]:
@@ -85,8 +86,13 @@ def match_header(graph, raw: dict[str, RawType]) -> dict[str, str]:
     return found
 
 
-def plan_reading(graph, plan: P.Plan, raw: dict[str, RawType], relation: str) -> tuple[Reading, T.Select]:
-    """How to read each input, and the one query that checks the data and measures its numbers."""
+def plan_reading(graph, plan: P.Plan, raw: dict[str, RawType], relation: str,
+                 stripped: set[str] = frozenset()) -> tuple[Reading, T.Select]:
+    """How to read each input, and the one query that checks the data and measures its numbers.
+
+    Text is stripped as a CSV cell is (Python's str.strip()), but only in the columns named in
+    stripped: the query says (padded{k}) which text columns have a cell that starts or ends with
+    white space, which is cheap to find, and stripping is not; ask again with those."""
     columns = match_header(graph, raw)
     names = allocate_names(graph)
     inputs: dict[str, InputColumn] = {}
@@ -119,7 +125,9 @@ def plan_reading(graph, plan: P.Plan, raw: dict[str, RawType], relation: str) ->
                         checks.append((T.Cast(T.Agg("sum", T.Case(((hit, T.Int(1)),), T.Int(0))), "i64"), f"ne{k}_{j}"))
         elif spec.kind == P.TEXT:
             if rtype.kind == "text":
-                value = T.Fn("strip", (x,))
+                value = T.Fn("strip", (x,)) if source in stripped else x
+                if source not in stripped:
+                    checks.append((T.Agg("any", T.Fn("edge_space", (x,))), f"padded{k}"))
             elif rtype.kind == "int":
                 value = T.Cast(x, "text")
             else:
@@ -134,7 +142,9 @@ def plan_reading(graph, plan: P.Plan, raw: dict[str, RawType], relation: str) ->
             if rtype.kind == "bool":
                 exprs[spec.name] = x
             elif rtype.kind == "text":
-                word = T.Fn("lower", (T.Fn("strip", (x,)),))
+                word = T.Fn("lower", (T.Fn("strip", (x,)) if source in stripped else x,))
+                if source not in stripped:
+                    checks.append((T.Agg("any", T.Fn("edge_space", (x,))), f"padded{k}"))
                 exprs[spec.name] = T.Fn("in_list", (word,) + tuple(T.Str(v) for v in YES_LIST))
                 known = T.Fn("in_list", (word,) + tuple(T.Str(v) for v in YES_LIST + NO_LIST))
                 checks.append((T.Agg("all", known), f"yesno{k}"))
@@ -148,7 +158,7 @@ def plan_reading(graph, plan: P.Plan, raw: dict[str, RawType], relation: str) ->
             inputs[spec.name] = InputColumn(spec.name, column, P.DATE)
         else:
             raise Declined(tr("the SQL backends do not read inputs of kind {kind}", kind=spec.kind))
-    return Reading(inputs, exprs), T.Select(checks, relation)
+    return Reading(inputs, exprs, columns=columns), T.Select(checks, relation)
 
 
 def _unreadable(column: str, rtype: RawType, wanted: str) -> str:
@@ -162,6 +172,11 @@ def _unreadable(column: str, rtype: RawType, wanted: str) -> str:
                     column=column, type=kind),
         "date": tr("column {column} is {type}: the SQL backends read dates from DATE columns", column=column, type=kind),
     }[wanted]
+
+
+def padded(plan: P.Plan, columns: dict[str, str], found: dict) -> set[str]:
+    """The raw text columns with a cell that starts or ends with white space (to be stripped)."""
+    return {columns[spec.name] for k, spec in enumerate(plan.inputs) if found.get(f"padded{k}")}
 
 
 def finish(reading: Reading, plan: P.Plan, found: dict) -> Reading:

@@ -76,6 +76,11 @@ class SparkPrinter(T.Printer):
         chars = "".join(c if c == " " else f"\\u{ord(c):04x}" for c in PY_WHITESPACE)
         return f"TRIM(BOTH '{chars}' FROM {a})"
 
+    def fn_edge_space(self, a: str) -> str:
+        """Whether a cell starts or ends with white space (or is empty): cheaper than stripping every cell."""
+        ws = self.text_lit(PY_WHITESPACE)
+        return f"(INSTR({ws}, LEFT({a}, 1)) > 0 OR INSTR({ws}, RIGHT({a}, 1)) > 0)"
+
     def fn_iso_year(self, a: str) -> str:
         return f"EXTRACT(YEAROFWEEK FROM {a})"
 
@@ -177,7 +182,7 @@ class SparkEngine:
         self.master = master
         self.spark = session(master)
         self.printer = SparkPrinter()
-        self.caps = Caps(quotient_limit=QUOTIENT_LIMIT)
+        self.caps = Caps(quotient_limit=QUOTIENT_LIMIT, buckets_from=SMALL_ROWS)
         self.work: Path | None = None
         self.views: list[str] = []
         self.frames: list = []
