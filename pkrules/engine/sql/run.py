@@ -142,7 +142,7 @@ def evaluate_sql(engine, graph, population):
             raise Declined(tr("a key appears twice"))
     program = compile_sql(plan, graph, reading.inputs, reading.size, engine.caps)
     program.input_relation = input_name
-    script = statements(program, engine.printer, prefix)
+    script = statements(program, engine.printer, prefix, cuts=getattr(engine, "cuts", True))
     for statement in script:
         engine.make(statement.name, statement.query)
     result = script[-1].name

@@ -37,8 +37,10 @@ def _reads(step) -> set[str]:
     return set()
 
 
-def statements(program: Program, printer: T.Printer, prefix: str = "pk") -> list[Statement]:
-    """The program as statements, the last of which makes the result relation f"{prefix}_result"."""
+def statements(program: Program, printer: T.Printer, prefix: str = "pk", cuts: bool = True) -> list[Statement]:
+    """The program as statements, the last of which makes the result relation f"{prefix}_result".
+
+    cuts=False: one statement (a WITH query whose later parts read earlier ones by name)."""
     steps = program.steps
     # which columns each step makes, and what every later step reads
     made: list[list[str]] = []
@@ -72,7 +74,7 @@ def statements(program: Program, printer: T.Printer, prefix: str = "pk") -> list
         base, base_columns, pending = name, set(live), []
 
     for k, step in enumerate(steps):
-        if isinstance(step, T.Join):
+        if isinstance(step, T.Join) and cuts:
             wanted = T.current_reads(step.right)
             if pending and not wanted <= base_columns:
                 cut(k - 1)

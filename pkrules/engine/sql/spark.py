@@ -137,7 +137,10 @@ def session(master: str | None = None):
                 import tempfile
 
                 warehouse = tempfile.mkdtemp(prefix="pkrules-spark-warehouse-")  # not spark-warehouse/ in the cwd
+                # the driver is the executor: room for the relations it keeps (default 1g; PKRULES_SPARK_MEMORY)
+                memory = os.environ.get("PKRULES_SPARK_MEMORY", "4g")
                 builder = (builder.config("spark.ui.enabled", "false")
+                           .config("spark.driver.memory", memory)
                            .config("spark.sql.warehouse.dir", warehouse)
                            .config("spark.driver.host", "127.0.0.1")
                            .config("spark.driver.bindAddress", "127.0.0.1")
@@ -229,6 +232,10 @@ class SparkEngine:
         df = self.spark.read.parquet(*paths)
         if not numbered_rows:
             self._register(name, df)
+            return self.describe(name)
+        if len(paths) == 1:  # one file: its row numbers are the data's
+            index = F.col("_metadata.row_index")
+            self._register(name, df.select("*", index.alias("_row"), (index + 1).alias("_line")))
             return self.describe(name)
         df = df.select("*", F.col("_metadata.file_path").alias("_file"), F.col("_metadata.row_index").alias("_pos"))
         self._register(name + "_file", df)
