@@ -129,7 +129,9 @@ def session(master: str | None = None):
     else:
         builder = SparkSession.builder
         active = SparkSession.getActiveSession()
-        if master is not None or active is None:
+        # under spark-submit the JVM is already there (PYSPARK_GATEWAY_PORT) with the master it was given
+        submitted = bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+        if master is not None or (active is None and not submitted):
             url = master or "local[*]"
             builder = builder.master(url)
             if url.startswith("local"):
