@@ -141,7 +141,9 @@ def session(master: str | None = None):
                 warehouse = tempfile.mkdtemp(prefix="pkrules-spark-warehouse-")  # not spark-warehouse/ in the cwd
                 # the driver is the executor: room for the relations it keeps (default 1g; PKRULES_SPARK_MEMORY)
                 memory = os.environ.get("PKRULES_SPARK_MEMORY", "4g")
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the loopback address, said once
                 builder = (builder.config("spark.ui.enabled", "false")
+                           .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_quiet_logs()}")
                            .config("spark.driver.memory", memory)
                            .config("spark.sql.warehouse.dir", warehouse)
                            .config("spark.driver.host", "127.0.0.1")
@@ -160,6 +162,27 @@ def session(master: str | None = None):
         pass
     _SESSIONS[key] = spark
     return spark
+
+
+_LOG4J = """status = error
+rootLogger.level = error
+rootLogger.appenderRef.console.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = spark: %m%n
+"""
+
+
+def _quiet_logs() -> str:
+    """A log4j2 configuration that prints only Spark's errors (not its start-up chatter) on stderr."""
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / "pkrules-spark-log4j2.properties"
+    if not path.exists() or path.read_text() != _LOG4J:
+        path.write_text(_LOG4J)
+    return path.as_posix()
 
 
 def raw_type(t) -> RawType:
