@@ -115,7 +115,10 @@ def cmd_sql(args) -> int:
 
     graph = compile_or_fail(args.policy, show_warnings=False)
     if graph.related:
-        raise Fail("error: the SQL backends do not read related tables (input … by …) yet")
+        from pkrules.messages import tr
+
+        raise Fail("error: " + tr("the SQL backends do not read related tables yet (input {table} by …)",
+                                  table=next(iter(graph.related))))
     if args.dialect == "spark":
         from pkrules.engine.sql.spark import SparkPrinter as Printer
     else:

@@ -109,6 +109,10 @@ def evaluate_sql(engine, graph, population):
     from pkrules.engine.plan import compile_plan
     from pkrules.engine.sql.results import SqlResults
 
+    if graph.related:
+        table = next(iter(graph.related))
+        raise Declined(tr("the SQL backends do not read related tables yet (input {table} by …)", table=table),
+                       notable=True)
     plan = compile_plan(graph)
     prefix = f"pk{next(_runs)}"
     raw_name, input_name = f"{prefix}_raw", f"{prefix}_input"
