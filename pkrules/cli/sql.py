@@ -143,7 +143,7 @@ def cmd_sql(args) -> int:
     version = f" {graph.policy.version}" if graph.policy.version else ""
     where = f"the data in {args.data}" if args.data else f"up to {size:,} rows within the inputs' declared types"
     lines = [f"-- pkrules sql: {title}{version}, for {'Spark' if args.dialect == 'spark' else 'DuckDB'}",
-             f"-- Exact integer arithmetic (every value an integer numerator over a known denominator), checked",
+             "-- Exact integer arithmetic (every value an integer numerator over a known denominator), checked",
              f"-- to stay within 38 digits for {where}.",
              f"-- Reads {program.input_relation}: one row per employee"
              + (" and period" if graph.period else "") + ", with _row (0, 1, 2 … in the data's order),",

@@ -25,6 +25,7 @@ one limit that differs (how large a quotient the engine divides exactly).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -165,16 +166,13 @@ def _and(cond: T.E, err):
     return None if err is None else T.Bin("AND", cond, err)
 
 
-_reach = _and
-
-
 def _not(e: T.E) -> T.E:
     return T.Not(e)
 
 
 TRUE, FALSE = T.Bool(True), T.Bool(False)
-_GARBAGE = {P.TEXT: lambda: T.Str(""), P.BOOL: lambda: FALSE, P.DATE: lambda: T.Date(__import__("datetime").date(1970, 1, 1))}
-_TYPES = {P.TEXT: "text", P.BOOL: "bool", P.DATE: "date"}
+# the value of a row that fails (never used: such a row makes the backend decline)
+_GARBAGE = {P.TEXT: lambda: T.Str(""), P.BOOL: lambda: FALSE, P.DATE: lambda: T.Date(dt.date(1970, 1, 1))}
 
 
 class Compiler:

@@ -123,7 +123,8 @@ class Unscaled(E):
 class Fn(E):
     """A scalar function by its neutral name (each printer knows them):
     abs, least, greatest, coalesce, floor_f64 (double → BIGINT), iso_year, iso_week, month, quarter,
-    year, lpad (text, width, char), concat, strip (Python's str.strip), lower, is_null, in_list."""
+    year, lpad (text, width, char), concat, strip (Python's str.strip), edge_space (starts or ends with
+    white space), lower, is_null, in_list, fail (raise the engine's error with a message)."""
 
     name: str
     args: tuple
@@ -210,20 +211,6 @@ class Join:
     on: list  # [(E over p, column name of r)]
     take: list  # [(column of r, alias)]
     kind: str = "left"
-
-
-@dataclass
-class Keep:
-    """Only these columns from now on (a barrier's relation carries no dead temporaries)."""
-
-    columns: list
-
-
-@dataclass
-class Barrier:
-    """Materialise the current relation here (the next steps read it more than once)."""
-
-    pass
 
 
 # ---- printing -----------------------------------------------------------------------------------
@@ -388,24 +375,7 @@ class Printer:
                 return f"SELECT p.*, {cols} FROM {current} p CROSS JOIN ({right}) r"
             on = " AND ".join(f"{self.expr(left)} = r.{self.quote(c)}" for left, c in step.on)
             return f"SELECT p.*, {cols} FROM {current} p LEFT JOIN ({right}) r ON {on}"
-        if isinstance(step, Keep):
-            return f"SELECT {', '.join(self.quote(c) for c in step.columns)} FROM {current}"
         raise TypeError(type(step).__name__)
-
-
-def size(e: E) -> int:
-    """How many nodes an expression has (to keep the printed SQL from growing with repetition)."""
-    total = 1
-    for value in vars(e).values():
-        if isinstance(value, E):
-            total += size(value)
-        elif isinstance(value, tuple):
-            for item in value:
-                if isinstance(item, E):
-                    total += size(item)
-                elif isinstance(item, tuple):
-                    total += sum(size(x) for x in item if isinstance(x, E))
-    return total
 
 
 def current_reads(source) -> set[str]:
@@ -419,14 +389,6 @@ def current_reads(source) -> set[str]:
             return columns_of([source.columns, source.where, source.group_by])
         return set()
     return current_reads(source.source)
-
-
-def reads_relation(source, name: str) -> bool:
-    if isinstance(source, Joined):
-        return reads_relation(source.left, name) or reads_relation(source.right, name)
-    if isinstance(source, Select):
-        return source.source == name if isinstance(source.source, str) else reads_relation(source.source, name)
-    return False
 
 
 def set_source(source, old: str, new: str) -> None:
