@@ -430,6 +430,15 @@ def test_the_printed_sql_says_what_it_assumes_and_checks_it():
     assert too_big.returncode == 1
     assert "not expressible in exact SQL: team_pk_score: a value could reach" in too_big.stderr
     assert "Traceback" not in too_big.stderr
+    # the assumed ranges are generous: the hint says how to compile for real data, which fits
+    assert too_big.stderr.endswith("  hint: without --data every number is assumed to reach its declared limits "
+                                   "(money up to 1,000,000,000,000); --data FILE compiles the statements for the "
+                                   "ranges of real data\n")
+    assert _pkrules("sql", str(POLICIES / "team_pk.pk"), "--data", str(SAMPLE / "team_pk.csv")).returncode == 0
+    # in the policy's language, as every message
+    chinese = _pkrules("sql", "policies/team_pk.zh.pk")
+    assert chinese.stderr.startswith("错误：policies/team_pk.zh.pk：无法写成精确的 SQL：团队PK得分：某个值可能达到")
+    assert "\n  提示：不给 --data 时" in chinese.stderr
 
 
 def test_dates_and_yes_no_words_read_from_typed_columns(tmp_path):

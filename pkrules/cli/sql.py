@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from pkrules.cli.console import EXIT_OK, Fail
+from pkrules.cli.console import EXIT_OK, Fail, error
 from pkrules.cli.policy import compile_or_fail
+from pkrules.messages import tr
 
 # Without data, what the inputs are assumed to hold (the printed script checks it): the decimals of
 # each kind of number, and how large a number may be when its declaration gives no limit.
@@ -64,8 +65,8 @@ def measured_inputs(graph, plan, path: str) -> tuple[dict, int]:
     try:
         table = read_table(plan, graph, path)
     except Declined as e:
-        raise Fail(f"error: {path}: cannot measure the inputs on this data ({e.reason}); "
-                   f"check it with pkrules run {graph.source.path} {path}") from None
+        raise Fail(error(tr("{data}: cannot measure the inputs on this data ({reason}); check it with "
+                            "pkrules run {policy} {data}", data=path, reason=e.reason, policy=graph.source.path))) from None
     names = allocate_names(graph)
     out = {}
     for spec in plan.inputs:
@@ -115,10 +116,8 @@ def cmd_sql(args) -> int:
 
     graph = compile_or_fail(args.policy, show_warnings=False)
     if graph.related:
-        from pkrules.messages import tr
-
-        raise Fail("error: " + tr("the SQL backends do not read related tables yet (input {table} by …)",
-                                  table=next(iter(graph.related))))
+        raise Fail(error(tr("the SQL backends do not read related tables yet (input {table} by …)",
+                            table=next(iter(graph.related)))))
     if args.dialect == "spark":
         from pkrules.engine.sql.spark import SparkPrinter as Printer
     else:
@@ -138,7 +137,12 @@ def cmd_sql(args) -> int:
             caps = Caps(quotient_limit=QUOTIENT_LIMIT, buckets_from=SMALL_ROWS)
         program, script = script_for(printer, graph, inputs, size, caps)
     except Declined as e:
-        raise Fail(f"error: {args.policy}: not expressible in exact SQL: {e.reason}") from None
+        message = error(tr("{policy}: not expressible in exact SQL: {reason}", policy=args.policy, reason=e.reason))
+        if not args.data:  # the assumed ranges are generous; real data is usually far smaller
+            message += "\n" + tr("  hint: {hint}", hint=tr(
+                "without --data every number is assumed to reach its declared limits (money up to {money:,}); "
+                "--data FILE compiles the statements for the ranges of real data", money=MAGNITUDE["money"]))
+        raise Fail(message) from None
     title = graph.policy.title or args.policy
     version = f" {graph.policy.version}" if graph.policy.version else ""
     where = f"the data in {args.data}" if args.data else f"up to {size:,} rows within the inputs' declared types"

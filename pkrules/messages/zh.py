@@ -1020,6 +1020,9 @@ TRANSLATIONS: dict[str, str] = {
     # the SQL backends (engine/sql), DuckDB and Parquet folders
     '{engine} cannot run this exactly ({reason}); evaluating it with the exact evaluator, which is slower': '{engine} 无法精确计算（{reason}）；改用精确求值器计算，速度较慢',
     'the SQL backends do not read related tables yet (input {table} by …)': 'SQL 后端暂不读取关联表（input {table} by …）',
+    '{data}: cannot measure the inputs on this data ({reason}); check it with pkrules run {policy} {data}': '{data}：无法在这份数据上测量输入的范围（{reason}）；请用 pkrules run {policy} {data} 检查它',
+    '{policy}: not expressible in exact SQL: {reason}': '{policy}：无法写成精确的 SQL：{reason}',
+    'without --data every number is assumed to reach its declared limits (money up to {money:,}); --data FILE compiles the statements for the ranges of real data': '不给 --data 时，每个数值都按可达到其声明的上下限计算（金额最高 {money:,}）；--data FILE 按真实数据的范围编译这些语句',
     'the {engine} backend cannot run here: {reason}': '{engine} 后端无法在此运行：{reason}',
     'ordering these values exactly needs more than 38 digits': '精确排序这些值需要超过 38 位数字',
     'an empty plan': '空的计算计划',
