@@ -435,6 +435,8 @@ def test_the_printed_sql_says_what_it_assumes_and_checks_it():
                                    "(money up to 1,000,000,000,000); --data FILE compiles the statements for the "
                                    "ranges of real data\n")
     assert _pkrules("sql", str(POLICIES / "team_pk.pk"), "--data", str(SAMPLE / "team_pk.csv")).returncode == 0
+    no_data_helps = _pkrules("sql", str(POLICIES / "daily_pk.pk"))  # a construct, not a range: no hint
+    assert "split by weights" in no_data_helps.stderr and "hint" not in no_data_helps.stderr
     # in the policy's language, as every message
     chinese = _pkrules("sql", "policies/team_pk.zh.pk")
     assert chinese.stderr.startswith("错误：policies/team_pk.zh.pk：无法写成精确的 SQL：团队PK得分：某个值可能达到")

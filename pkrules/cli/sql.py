@@ -111,6 +111,7 @@ def check_statement(inputs: dict, printer, relation: str) -> str:
 def cmd_sql(args) -> int:
     from pkrules.engine.plan import compile_plan
     from pkrules.engine.results import Declined
+    from pkrules.engine.sql.compile import TooWide
     from pkrules.engine.sql.run import script_for
     from pkrules.engine.sql.script import readable
 
@@ -138,7 +139,7 @@ def cmd_sql(args) -> int:
         program, script = script_for(printer, graph, inputs, size, caps)
     except Declined as e:
         message = error(tr("{policy}: not expressible in exact SQL: {reason}", policy=args.policy, reason=e.reason))
-        if not args.data:  # the assumed ranges are generous; real data is usually far smaller
+        if not args.data and isinstance(e, TooWide):  # the assumed ranges are generous; real data is often smaller
             message += "\n" + tr("  hint: {hint}", hint=tr(
                 "without --data every number is assumed to reach its declared limits (money up to {money:,}); "
                 "--data FILE compiles the statements for the ranges of real data", money=MAGNITUDE["money"]))

@@ -46,6 +46,13 @@ class NotSQL(P.PlanError):
     """A construct the SQL backends do not compute exactly (named); the exact evaluator runs instead."""
 
 
+class TooWide(Declined):
+    """A value (or an order key) that could exceed 38 digits for the inputs' ranges: smaller ranges may fit."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, notable=True)
+
+
 # ---- what values and columns hold ---------------------------------------------------------------
 
 
@@ -288,8 +295,8 @@ class Compiler:
                 value = self.value(node.expr)
                 self.materialize(node.name, value)
             except Overflow as e:
-                raise Declined(tr("{name}: {problem}; the SQL backends keep every value within 38 digits", name=node.name,
-                                   problem=str(e)), notable=True) from None
+                raise TooWide(tr("{name}: {problem}; the SQL backends keep every value within 38 digits", name=node.name,
+                                 problem=str(e))) from None
         err = self.fresh("err")
         flags = [T.Fn("coalesce", (T.Col(c), TRUE)) for c in self.errors]
         self.project([(err, _or(*flags) if flags else FALSE)])
@@ -970,7 +977,7 @@ class Compiler:
                 got += g
         except Overflow:
             pass
-        raise NotSQL(tr("ordering these values exactly needs more than 38 digits"))
+        raise TooWide(tr("ordering these values exactly needs more than 38 digits"))
 
     def keys_of(self, e: P.PExpr, v: NumV) -> list[IntE]:
         found = self._keys.get(id(e))
