@@ -162,3 +162,15 @@ def test_ranks_over_everyone_counted_in_buckets_on_spark(spark):
     engine.caps = Caps(quotient_limit=QUOTIENT_LIMIT, buckets_from=0)
     results = evaluate_sql(engine, graph, population)
     assert_same(graph, exact_evaluate(graph, population.rows, population.row_numbers), results)
+
+
+def test_a_spark_that_does_not_start_is_said_in_one_line():
+    """A master that does not answer: the JVM's own reason, not Py4J's wrapper (nor its stack trace)."""
+    from pkrules.engine.sql.spark import java_cause
+
+    wrapped = Exception("An error occurred while calling None.org.apache.spark.sql.classic.SparkSession.\n"
+                        ": java.lang.IllegalStateException: Cannot call methods on a stopped SparkContext.\n"
+                        "\tat org.apache.spark.SparkContext.assertNotStopped(SparkContext.scala:126)\n")
+    assert java_cause(wrapped) == "java.lang.IllegalStateException: Cannot call methods on a stopped SparkContext."
+    assert java_cause(Exception("Java gateway process exited before sending its port number")) == (
+        "Java gateway process exited before sending its port number")

@@ -134,6 +134,8 @@ def session(master: str | None = None):
         if master is not None or (active is None and not submitted):
             url = master or "local[*]"
             builder = builder.master(url)
+            if active is None and not submitted:  # we start the driver's JVM: only Spark's errors on stderr
+                builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_quiet_logs()}")
             if url.startswith("local"):
                 cores = os.cpu_count() or 2
                 import tempfile
@@ -143,7 +145,6 @@ def session(master: str | None = None):
                 memory = os.environ.get("PKRULES_SPARK_MEMORY", "4g")
                 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the loopback address, said once
                 builder = (builder.config("spark.ui.enabled", "false")
-                           .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{_quiet_logs()}")
                            .config("spark.driver.memory", memory)
                            .config("spark.sql.warehouse.dir", warehouse)
                            .config("spark.driver.host", "127.0.0.1")
@@ -154,7 +155,7 @@ def session(master: str | None = None):
     try:
         spark = builder.getOrCreate()
     except Exception as e:  # noqa: BLE001 - a JVM that does not start, a master that does not answer
-        raise BackendUnavailable(tr("Spark did not start: {error}", error=str(e).splitlines()[0])) from None
+        raise BackendUnavailable(tr("Spark did not start: {error}", error=java_cause(e))) from None
     spark.conf.set("spark.sql.ansi.enabled", "true")  # an overflow is an error, never a NULL
     try:
         spark.sparkContext.setLogLevel("OFF")
@@ -162,6 +163,16 @@ def session(master: str | None = None):
         pass
     _SESSIONS[key] = spark
     return spark
+
+
+def java_cause(e: Exception) -> str:
+    """What went wrong, in one line: the JVM's own exception where Py4J wraps one (a master that does not
+    answer: "Cannot call methods on a stopped SparkContext"), not Py4J's "An error occurred while calling …"."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    for line in lines[1:]:
+        if line.startswith(": "):
+            return line[2:]
+    return lines[0] if lines else type(e).__name__
 
 
 _LOG4J = """status = error
@@ -172,6 +183,7 @@ appender.console.name = console
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = spark: %m%n
+appender.console.layout.alwaysWriteExceptions = false
 """
 
 
