@@ -184,7 +184,12 @@ appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = spark: %m%n
 appender.console.layout.alwaysWriteExceptions = false
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = error
 """
+# logger.gateway: Spark takes a Python driver for a shell, whose logger it would set to WARN (saying "Setting
+# default log level to WARN" and how to change it) unless the configuration names that logger itself.
+# (The JVM's own "Using incubator modules" line cannot be turned off.)
 
 
 def _quiet_logs() -> str:
