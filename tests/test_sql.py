@@ -467,3 +467,51 @@ pay = if ok then amount else ¥0
     results = DuckDBBackend().evaluate(graph, open_population(graph, path))
     assert_same(graph, _exact_of(graph, path), results)
     assert list(results.columns["label"]) == ["2025-W01", "2020-W53", "2024-W27", "2020-W53"]
+
+
+def test_periods_named_in_text_come_in_time_order_not_as_text():
+    """2024年9月 before 2024年10月 (as text, 10 sorts before 9): previous() reads the month before."""
+    text = """input
+  id: text key
+  month: text period
+  sales: money >= 0
+
+last = previous(sales, 0)
+streak = consecutive(sales > 0)
+"""
+    graph = compile_policy(text)
+    rows = [{"id": p, "month": m, "sales": F(s)} for p in ("A", "B")
+            for m, s in (("2024年9月", 1), ("2024年10月", 2), ("2024年11月", 0), ("2024年12月", 4))]
+    exact = exact_evaluate(graph, rows)
+    assert exact.columns["last"][:4] == [0, 1, 2, 0]
+    assert_same(graph, exact, DuckDBBackend().evaluate(graph, Population(graph, rows)))
+
+
+def test_a_failed_value_nothing_needs_is_blank_not_a_decline():
+    """As the exact evaluator: d1 fails (its pool differs by member) but only the untaken branch reads it."""
+    text = """input
+  id: text key
+  team: text
+  a: money >= 0
+
+d1 = (split round(a, 0.01) by a)
+d3 by team: "T1" d1, "T2" a
+"""
+    graph = compile_policy(text)
+    rows = [{"id": "0", "team": "T2", "a": F(1, 100)}, {"id": "1", "team": "T2", "a": F(0)}]
+    exact = exact_evaluate(graph, rows)
+    assert not exact.errors and exact.columns["d1"] == [None, None]
+    assert_same(graph, exact, DuckDBBackend().evaluate(graph, Population(graph, rows)))
+
+
+def test_the_printed_sql_of_text_periods_needs_the_data(tmp_path):
+    policy, data = tmp_path / "months.pk", tmp_path / "months.csv"
+    policy.write_text("input\n  id: text key\n  month: text period\n  sales: money >= 0\n\nlast = previous(sales, 0)\n",
+                      encoding="utf-8")
+    data.write_text("id,month,sales\nA,2024年9月,1\nA,2024年10月,2\n", encoding="utf-8")
+    without = _pkrules("sql", str(policy))
+    assert without.returncode == 1
+    assert without.stderr.endswith("periods named by text are put in order from the data's labels: give the data\n")
+    printed = _pkrules("sql", str(policy), "--data", str(data))
+    assert printed.returncode == 0, printed.stderr
+    assert "WHEN (\"month\" = '2024年9月') THEN 0::BIGINT WHEN (\"month\" = '2024年10月') THEN 1::BIGINT" in printed.stdout

@@ -75,7 +75,17 @@ def measured_inputs(graph, plan, path: str) -> tuple[dict, int]:
             out[spec.name] = InputColumn(spec.name, names[spec.name], P.NUM, meta.den.c, meta.lo, meta.hi)
         else:
             out[spec.name] = InputColumn(spec.name, names[spec.name], meta.kind)
-    return out, table.size
+    order = None
+    if graph.period and graph.nodes[graph.period].type.kind in ("text", "enum"):  # labels in time order
+        from pkrules.engine.population import period_key
+        from pkrules.values.periods import PeriodLabelError
+
+        labels = table.frame.get_column(graph.period).unique().to_list()
+        try:
+            order = sorted(labels, key=period_key(graph, labels))
+        except PeriodLabelError as problem:
+            raise Fail(error(tr("a period label cannot be put in order: {problem}", problem=str(problem)))) from None
+    return out, table.size, order
 
 
 def _describe(column, printer) -> str:
@@ -127,16 +137,16 @@ def cmd_sql(args) -> int:
     try:
         plan = compile_plan(graph)
         if args.data:
-            inputs, size = measured_inputs(graph, plan, args.data)
+            inputs, size, order = measured_inputs(graph, plan, args.data)
         else:
-            inputs, size = assumed_inputs(plan), args.rows
+            inputs, size, order = assumed_inputs(plan), args.rows, None
         caps = None
         if args.dialect == "spark":
             from pkrules.engine.sql.compile import Caps
             from pkrules.engine.sql.spark import QUOTIENT_LIMIT, SMALL_ROWS
 
             caps = Caps(quotient_limit=QUOTIENT_LIMIT, buckets_from=SMALL_ROWS)
-        program, script = script_for(printer, graph, inputs, size, caps)
+        program, script = script_for(printer, graph, inputs, size, caps, period_order=order)
     except Declined as e:
         message = error(tr("{policy}: not expressible in exact SQL: {reason}", policy=args.policy, reason=e.reason))
         if not args.data and isinstance(e, TooWide):  # the assumed ranges are generous; real data is often smaller

@@ -1022,6 +1022,8 @@ TRANSLATIONS: dict[str, str] = {
     'the SQL backends do not read related tables yet (input {table} by …)': 'SQL 后端暂不读取关联表（input {table} by …）',
     '{data}: cannot measure the inputs on this data ({reason}); check it with pkrules run {policy} {data}': '{data}：无法在这份数据上测量输入的范围（{reason}）；请用 pkrules run {policy} {data} 检查它',
     '{policy}: not expressible in exact SQL: {reason}': '{policy}：无法写成精确的 SQL：{reason}',
+    "periods named by text are put in order from the data's labels: give the data": '以文字命名的期间要按数据中的标签排定先后：请给出数据',
+    'a period label cannot be put in order: {problem}': '期间标签无法排定先后：{problem}',
     'without --data every number is assumed to reach its declared limits (money up to {money:,}); --data FILE compiles the statements for the ranges of real data': '不给 --data 时，每个数值都按可达到其声明的上下限计算（金额最高 {money:,}）；--data FILE 按真实数据的范围编译这些语句',
     'the {engine} backend cannot run here: {reason}': '{engine} 后端无法在此运行：{reason}',
     'ordering these values exactly needs more than 38 digits': '精确排序这些值需要超过 38 位数字',

@@ -194,12 +194,14 @@ class Compiler:
         self.factors: dict[object, IntE] = {}
         self.cache: dict[int, object] = {}
         self.errors: list[str] = []
+        self.err_of: dict[str, str] = {}  # definition → its error flag (true where it fails, read or not)
         self.terms: dict[int, TermMeta] = {}
         self.parts: dict[int, dict] = {}
         self._used: set[str] = set()
         self.counter = 0
         self._keys: dict[int, list] = {}
         self._positions: dict[int, str] = {}
+        self.period_order: list | None = None  # labels of a text period in time order (compile_sql)
         self._constant: dict[tuple, bool] = {}
         self._node_expr = {n.name: n.expr for n in plan.nodes}
         self.input_columns = [spec.column for spec in inputs.values()]
@@ -297,9 +299,21 @@ class Compiler:
             except Overflow as e:
                 raise TooWide(tr("{name}: {problem}; the SQL backends keep every value within 38 digits", name=node.name,
                                  problem=str(e))) from None
+        # As the exact evaluator: an error matters in an output (its output line, or a definition nothing
+        # uses), and so in whatever an output read (a flag includes the flags of what it read). A value that
+        # failed where nothing needed it reads as blank (NULL), without an error.
+        roots = set(self.graph.policy_outputs()) | set(self.graph.sinks())
         err = self.fresh("err")
-        flags = [T.Fn("coalesce", (T.Col(c), TRUE)) for c in self.errors]
+        flags = [T.Col(self.err_of[n.name]) for n in self.plan.nodes if n.name in roots and n.name in self.err_of]
         self.project([(err, _or(*flags) if flags else FALSE)])
+        shown = []
+        for name, flag in self.err_of.items():
+            meta = self.meta[name]
+            column = self.fresh("s")
+            shown.append((column, T.Case(((T.Col(flag), T.Null()),), T.Col(meta.column))))
+            self.meta[name] = ColMeta(column, meta.kind, meta.den, meta.lo, meta.hi)
+        if shown:
+            self.project(shown)
         output = ["_row", "_line"] + [m.column for m in self.meta.values()]
         used = {fid for m in list(self.meta.values()) + [t.meta for t in self.terms.values()] + _part_metas(self.terms)
                 if m.den is not None for fid, _ in m.den.factors}
@@ -327,8 +341,9 @@ class Compiler:
             self.meta[name] = ColMeta(column, value.kind)
         if value.err is not None:
             flag = self.fresh("e")
-            self.project([(flag, value.err)])
+            self.project([(flag, T.Fn("coalesce", (value.err, TRUE)))])
             self.errors.append(flag)
+            self.err_of[name] = flag
         self.cache.clear()  # later definitions read the stored column
 
     def store_factors(self, den: Den) -> None:
@@ -417,9 +432,10 @@ class Compiler:
         meta = self.meta.get(e.name)
         if meta is None:
             raise NotSQL(tr("column {name} is used before it is computed", name=e.name))
+        err = T.Col(self.err_of[e.name]) if e.name in self.err_of else None  # where it failed, reading it fails
         if meta.kind == P.NUM:
-            return NumV(IntE(T.Col(meta.column), meta.lo, meta.hi), meta.den)
-        return PlainV(T.Col(meta.column), meta.kind)
+            return NumV(IntE(T.Col(meta.column), meta.lo, meta.hi), meta.den, err)
+        return PlainV(T.Col(meta.column), meta.kind, err)
 
     # -- arithmetic
     def _Arith(self, e: P.Arith):
@@ -710,6 +726,8 @@ class Compiler:
             aggs = [("n", T.Agg("min", value_col)), ("ok", TRUE)]
             if rational:
                 aggs.insert(1, ("d", T.Agg("min", d_col)))
+        if target.err is not None:  # the other row's value failed: reading it fails
+            aggs.append(("e", T.Agg("any", self.bind(T.Fn("coalesce", (target.err, TRUE)), "ev"))))
         # one row per key (per period): the key is unique there, so min() is that row's value
         names = {name: self.fresh("o") for name, _ in aggs}
         group_cols = [self.fresh("g") for _ in group]
@@ -717,7 +735,8 @@ class Compiler:
                              CURRENT, group_by=list(group))
         self.join(right_sel, list(zip(on, group_cols)), [(names[n], names[n]) for n, _ in aggs])
         found = T.Fn("coalesce", (T.Col(names["ok"]), FALSE))
-        err = _or(key.err, _not(found))
+        other_err = T.Fn("coalesce", (T.Col(names["e"]), FALSE)) if "e" in names else None
+        err = _or(key.err, _not(found), other_err)
         if not numeric:
             return PlainV(T.Case(((found, T.Col(names["n"])),), _GARBAGE[target.kind]()), target.kind, err)
         w = target.n.wide
@@ -732,6 +751,14 @@ class Compiler:
         """Each row's period as its place among all the periods of the data (0, 1, 2 … in order):
         the distinct periods (few) numbered in order, joined back."""
         name = self._positions.get(id(period))
+        if name is None and self.meta[self.graph.period].kind == P.TEXT:
+            # labels sort by the time they name, not as text: their order comes from the data (few labels)
+            if self.period_order is None:
+                raise NotSQL(tr("periods named by text are put in order from the data's labels: give the data"))
+            p = self.plain(period)
+            cases = tuple((T.Bin("=", p, T.Str(label)), T.Int(n)) for n, label in enumerate(self.period_order))
+            name = self.bind(T.Case(cases, T.Int(-1)), "pos").name
+            self._positions[id(period)] = name
         if name is None:
             p = self.plain(period)
             pos, key = self.fresh("pos"), self.fresh("pk")
@@ -755,6 +782,8 @@ class Compiler:
         if rational:
             d = self.den_expr(target.den)
             aggs.append(("d", self.bind(d.as_(d.wide), "dv")))
+        if target.err is not None:  # the earlier period's value failed: reading it fails
+            aggs.append(("e", self.bind(T.Fn("coalesce", (target.err, TRUE)), "ev")))
         earlier = self.bind(T.Bin("-", pos, T.Int(1)), "pp")
         names = {n: self.fresh("o") for n, _ in aggs}
         kb, pb = self.fresh("g"), self.fresh("g")
@@ -774,7 +803,8 @@ class Compiler:
         else:
             value = PlainV(T.Fn("coalesce", (T.Col(names["n"]), _GARBAGE[target.kind]())), target.kind)
         out = self.choose([(found, value)], default, e.kind)
-        out.err = _or(_and(found, target.err), _here(_not(found), default.err if default is not None else TRUE))
+        earlier_err = T.Fn("coalesce", (T.Col(names["e"]), FALSE)) if "e" in names else None
+        out.err = _or(_and(found, earlier_err), _here(_not(found), default.err if default is not None else TRUE))
         return out
 
     def _Consecutive(self, e: P.Consecutive):
@@ -1215,11 +1245,17 @@ def _part_columns(parts: dict) -> list[str]:
     return out
 
 
-def compile_sql(plan: P.Plan, graph, inputs: dict[str, InputColumn], size: int, caps: Caps | None = None) -> Program:
-    """The SQL program of a plan over inputs of these ranges (raises Declined / PlanError when it cannot)."""
+def compile_sql(plan: P.Plan, graph, inputs: dict[str, InputColumn], size: int, caps: Caps | None = None,
+                period_order: list | None = None) -> Program:
+    """The SQL program of a plan over inputs of these ranges (raises Declined / PlanError when it cannot).
+
+    period_order: with a period column of text or one-of values, its labels in time order (2024年9月 before
+    2024年10月; a one-of in its declared order), as the exact evaluator orders them (population.period_key)."""
     if plan.nodes is None:
         raise NotSQL(tr("an empty plan"))
-    return Compiler(plan, graph, inputs, size, caps).compile()
+    compiler = Compiler(plan, graph, inputs, size, caps)
+    compiler.period_order = period_order
+    return compiler.compile()
 
 
 def _digits_room(bound: int, divisor_lo: int, quotient_limit: int) -> int:

@@ -144,7 +144,8 @@ def evaluate_sql(engine, graph, population):
         dup = engine.one(sources.duplicates_query(plan, reading, input_name))
         if dup["d"]:
             raise Declined(tr("a key appears twice"))
-    program = compile_sql(plan, graph, reading.inputs, reading.size, engine.caps)
+    program = compile_sql(plan, graph, reading.inputs, reading.size, engine.caps,
+                          period_order(engine, graph, reading, input_name))
     program.input_relation = input_name
     script = statements(program, engine.printer, prefix, cuts=getattr(engine, "cuts", True))
     for statement in script:
@@ -156,11 +157,26 @@ def evaluate_sql(engine, graph, population):
     return SqlResults(engine, graph, plan, program, result, [s.name for s in script])
 
 
-def script_for(printer, graph, inputs: dict, size: int, caps, prefix: str = "pk"):
+def period_order(engine, graph, reading, relation: str) -> list | None:
+    """A text (or one-of) period column's labels in the data, in time order as the exact evaluator puts them."""
+    if not graph.period or graph.nodes[graph.period].type.kind not in ("text", "enum"):
+        return None
+    from pkrules.engine.population import period_key
+    from pkrules.values.periods import PeriodLabelError
+
+    column = T.Col(reading.inputs[graph.period].column)
+    labels = engine.frame(T.Select([(column, "p")], relation, group_by=[column])).get_column("p").to_list()
+    try:
+        return sorted(labels, key=period_key(graph, labels))
+    except PeriodLabelError as problem:
+        raise Declined(tr("a period label cannot be put in order: {problem}", problem=str(problem)), notable=True) from None
+
+
+def script_for(printer, graph, inputs: dict, size: int, caps, prefix: str = "pk", period_order: list | None = None):
     """The statements of a policy for inputs of the given ranges (for `pkrules sql`)."""
     from pkrules.engine.plan import compile_plan
 
     plan = compile_plan(graph)
-    program = compile_sql(plan, graph, inputs, size, caps)
+    program = compile_sql(plan, graph, inputs, size, caps, period_order)
     program.input_relation = f"{prefix}_input"
     return program, statements(program, printer, prefix)
