@@ -515,3 +515,17 @@ def test_the_printed_sql_of_text_periods_needs_the_data(tmp_path):
     printed = _pkrules("sql", str(policy), "--data", str(data))
     assert printed.returncode == 0, printed.stderr
     assert "WHEN (\"month\" = '2024年9月') THEN 0::BIGINT WHEN (\"month\" = '2024年10月') THEN 1::BIGINT" in printed.stdout
+
+
+def test_a_constant_ranked_is_everyone_tied():
+    """`(x * 0) in top 10%`: the order key is a constant (a fuzz find: it had no column to read)."""
+    text = "input\n  id: text key\n  x: number\n  a: money >= 0\n\nd0\n  IF ((x * 0) in top 10%) THEN d0 a\n"
+    graph = compile_policy(text)
+    rows = [{"id": str(i), "x": F(i), "a": F(i)} for i in range(3)]
+    exact = exact_evaluate(graph, rows)
+    results = DuckDBBackend().evaluate(graph, Population(graph, rows))
+    assert_same(graph, exact, results)
+    from pkrules.engine.explain import explain
+    from pkrules.engine.render import render_tree
+
+    assert render_tree(explain(results, 2, "d0")) == render_tree(explain(exact, 2, "d0"))

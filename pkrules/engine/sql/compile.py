@@ -1012,7 +1012,12 @@ class Compiler:
     def keys_of(self, e: P.PExpr, v: NumV) -> list[IntE]:
         found = self._keys.get(id(e))
         if found is None:
-            found = [self.bind_int(k, "key") for k in self.order_keys(v)]
+            found = []
+            for k in self.order_keys(v):
+                k = self.bind_int(k, "key")
+                if not isinstance(k.expr, T.Col):  # a constant (x * 0): a column still, explanations read it
+                    k = IntE(self.bind(k.expr, "key"), k.lo, k.hi)
+                found.append(k)
             self._keys[id(e)] = found
         return found
 
