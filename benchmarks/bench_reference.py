@@ -14,7 +14,7 @@ in fresh processes (so that each peak memory is its own):
 Then every result is checked to agree to the cent: pkrules against the baseline on every
 money column, the coefficient, the team rank and the exact score (all sizes), and against
 the exact evaluator on every column (up to --exact-max). It also times `pkrules check` on a
-2,000-line policy, and explaining one employee of a stored 100k run (pkrules/columnar/store.py).
+2,000-line policy, and explaining one employee of a kept 100k run (engine/kept_file.py).
 """
 
 from __future__ import annotations
@@ -96,21 +96,18 @@ def child(kind: str, data: str, repeat: int) -> dict:
             code = cli_main(["run", str(POLICY), data, "--out", data + ".out.parquet"])
         out["code"] = code
         out["said"] = said.getvalue().strip()
-    elif kind == "explain":  # data: a run stored by save_run
-        from pkrules.engine.columnar.store import load_run
-        from pkrules.language.compile import compile_file
+    elif kind == "explain":  # data: a run kept by engine/kept_file.py
+        from pkrules.engine.kept_file import kept_results
         from pkrules.engine.explain import explain
         from pkrules.engine.render import render_tree
 
-        graph = compile_file(POLICY)
         t = time.perf_counter()
-        results = load_run(graph, data)
+        results = kept_results(data)
         out["load"] = time.perf_counter() - t
         for name in ("total", "team_fund", "elite", "bonus"):
             best = None
             for k in range(5):
                 index = (k * 7919) % results.size
-                results._compiled = None  # nothing kept from the employee before
                 t = time.perf_counter()
                 render_tree(explain(results, index, name))
                 elapsed = time.perf_counter() - t
@@ -258,13 +255,15 @@ def time_check(tmp: Path) -> dict:
 
 
 def time_explain(data: Path, tmp: Path) -> dict:
-    """Explaining one employee of a stored 100k run: the run saved once, then loaded and explained in a fresh process."""
+    """Explaining one employee of a kept 100k run: the run kept once, then opened and explained in a fresh process."""
     from pkrules.engine.columnar import run_file
-    from pkrules.engine.columnar.store import save_run
+    from pkrules.engine.kept import keep
+    from pkrules.engine.kept_file import write_kept_file
     from pkrules.language.compile import compile_file
 
-    stored = tmp / "run100k.parquet"
-    save_run(run_file(compile_file(POLICY), data), stored)
+    graph = compile_file(POLICY)
+    stored = tmp / "run100k.pkrun"
+    write_kept_file(keep(run_file(graph, data)), graph, stored)
     return run_child("explain", stored, 1)
 
 

@@ -39,7 +39,7 @@ from pkrules.language.appraisal import STAGE_KINDS as APPRAISAL_STAGES  # noqa: 
 from pkrules.language.appraisal import STAGE_ROLES as APPRAISAL_STAGE_ROLES  # noqa: F401
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import SourceFile
-from pkrules.values.types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
+from pkrules.values.types import Type
 from pkrules.messages import speaking, tr
 
 __all__ = [
@@ -51,6 +51,8 @@ __all__ = [
     "PkrulesError", "DataError", "MissingTable", "Population", "read_population", "population_from_rows",
     # evaluation
     "evaluate", "Results", "RowErrors", "BadCells", "results_from_columns",
+    # kept runs: explain any employee later, in milliseconds
+    "keep_run", "KeptRun", "KeptSource", "KeptRunError", "results_from_kept",
     # values
     "value_to_text", "value_from_text", "format_value", "Type", "table", "display_width", "spreadsheet_safe",
     # explanations
@@ -217,6 +219,29 @@ def results_from_columns(graph: RuleGraph, columns: dict[str, list], row_numbers
     return ExactResults(graph, cols, [], list(row_numbers or range(1, size + 1)), compiled)
 
 
+# ---- kept runs -----------------------------------------------------------------------------------
+
+from pkrules.engine.kept import KeptRun, KeptRunError, KeptSource  # noqa: E402
+
+
+def keep_run(results: Results) -> KeptRun:
+    """What to store of an evaluation to explain any employee later without evaluating anyone again
+    (engine/kept.py): every value as text, and every population term's value per employee and
+    statistic per group (a team's sum, a top 10%'s places, a pool's weights). Store its spec, its
+    rows' records and its groups; read them back through a KeptSource with results_from_kept."""
+    from pkrules.engine.kept import keep
+
+    return keep(results)
+
+
+def results_from_kept(graph: RuleGraph, spec: dict, source: KeptSource) -> Results:
+    """Results read from a kept run wherever it is stored: each value decoded when read, each group's
+    statistic looked up when an explanation asks. graph must be the policy the run was computed with."""
+    from pkrules.engine.kept import KeptResults
+
+    return KeptResults(graph, spec, source)
+
+
 # ---- values as text (storage) -------------------------------------------------------------------
 
 
@@ -226,39 +251,17 @@ def value_to_text(value: object, type_: Type | None = None) -> str:
     Numbers: a decimal when it ends (9216, 0.125), else numerator/denominator (869/9);
     yes/no: "yes"/"no"; dates: ISO; text as is. None (a value that failed) → "".
     """
-    import datetime as dt
+    from pkrules.values.stored import value_text
 
-    from pkrules.values.numbers import format_exact, terminates
-
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, Fraction)):
-        value = Fraction(value)
-        return format_exact(value) if terminates(value) else f"{value.numerator}/{value.denominator}"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
+    text = value_text(value)
+    return "" if text is None else text
 
 
 def value_from_text(text: str, type_: Type) -> object:
     """The inverse of value_to_text for a value of the given type."""
-    import datetime as dt
+    from pkrules.values.stored import value_from_text as read
 
-    if text == "":
-        return None
-    kind = type_.kind
-    if kind == BOOL:
-        return text == "yes"
-    if kind == DATE:
-        return dt.date.fromisoformat(text)
-    if kind in NUMERIC or kind in (MONEY, PERCENT, WHOLE):
-        return Fraction(text)
-    if kind in (TEXT, ENUM):
-        return text
-    # A type the language may add later: keep the text.
-    return text
+    return read(text, type_)
 
 
 from pkrules.values.text import display_width, table  # noqa: E402  (aligned text tables, CJK-aware)

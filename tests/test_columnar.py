@@ -434,29 +434,3 @@ def test_help_check_and_import_do_not_load_polars():
     code = "import sys; import pkrules.engine.columnar, pkrules.engine.plan; print('polars' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr
-
-
-# ---- a stored run ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("policy", [POLICY, ROOT / "policies" / "team_pk.pk", ROOT / "policies" / "ranking.pk"],
-                         ids=lambda p: Path(p).name)
-def test_a_stored_run_explains_as_the_exact_evaluator(policy, tmp_path):
-    from pkrules.engine.columnar.store import RunFileError, load_run, save_run
-    from pkrules.io.tables import read_csv
-    from pkrules.engine.explain import explain
-    from pkrules.engine.render import render_json
-
-    data = _samples_for(policy)[0]
-    graph = compile_file(policy)
-    population = read_csv(graph, data)
-    exact = evaluate(graph, population.rows, population.row_numbers)
-    save_run(run_file(graph, data), tmp_path / "run.parquet")
-    stored = load_run(compile_file(policy), tmp_path / "run.parquet")  # a fresh graph, as in another process
-    assert_same(stored.graph, exact, stored)
-    for i in range(0, exact.size, 4):
-        for node in graph.definitions:
-            assert render_json(explain(stored, i, node.name)) == render_json(explain(exact, i, node.name)), (i, node.name)
-    other = compile_policy(Path(policy).read_text(encoding="utf-8") + "\nextra = 1\n")
-    with pytest.raises(RunFileError, match="another version of the policy"):
-        load_run(other, tmp_path / "run.parquet")

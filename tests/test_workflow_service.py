@@ -370,10 +370,10 @@ def test_a_store_at_schema_v1_is_upgraded_on_open_and_keeps_its_data(tmp_path):
     db.conn.commit()
     db.close()
     store = Store(path, create=False)
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION == 3
     assert "exports" in store.db.table_names() and "adjustments" in store.db.table_names()
     assert store.meta("marker") == "kept"
-    assert [r["version"] for r in store.all("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    assert [r["version"] for r in store.all("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
     store.close()
 
 
@@ -386,3 +386,81 @@ def test_a_store_from_a_newer_pkrules_is_refused_not_recreated(tmp_path):
 
     with pytest.raises(StoreError, match="newer pkrules"):
         Store(tmp_path / "n.db")
+
+
+# ---- explaining from kept runs --------------------------------------------------------------------
+
+
+def _explanations_by_evaluation(policy=POLICY, data=DATA, corrections=None) -> dict:
+    graph = api.compile_file(policy)
+    population = api.read_population(graph, data)
+    if corrections:
+        rows = [dict(r) for r in population.rows]
+        for r in rows:
+            r.update(corrections.get(r["id"], {}))
+        population = api.Population(graph, rows, population.row_numbers)
+    results = api.evaluate(graph, population)
+    return {(k, n.name): api.render_json(api.explain(results, k, n.name))
+            for k in ("E001", "E013", "E022", "E040") for n in graph.definitions}
+
+
+def test_explaining_from_the_store_reads_one_employee_and_equals_an_evaluation(wf, monkeypatch):
+    from pkrules.workflow import service
+
+    read: list[int] = []
+    original = service._StoredRun.record
+    monkeypatch.setattr(service._StoredRun, "record", lambda self, pos: (read.append(pos), original(self, pos))[1])
+    want = _explanations_by_evaluation()
+    for (key, name), text in want.items():
+        read.clear()
+        assert api.render_json(wf.explain(key, name)) == text, (key, name)
+        assert set(read) <= {int(key[1:]) - 1}, f"explaining {name} of {key} read rows {sorted(set(read))}"
+
+
+def test_runs_after_a_correction_are_kept_and_explained_with_the_figures_of_their_time(wf):
+    everyone_to_hr_review(wf)
+    wf.correct("E013", {"visits": "22"}, "late CRM entry")
+    want_now = _explanations_by_evaluation(corrections={"E013": {"visits": Fraction(22)}})
+    want_before = _explanations_by_evaluation()
+    for (key, name), text in want_now.items():
+        assert api.render_json(wf.explain(key, name)) == text, (key, name)
+        assert api.render_json(wf.explain(key, name, run_id=1)) == want_before[(key, name)], (key, name)
+
+
+def test_a_run_stored_before_kept_runs_is_still_explained_and_the_next_run_stores_everyone(wf):
+    # a store upgraded from schema 2: its runs have no kept terms and no groups
+    with wf.store.transaction():
+        wf.store.execute("UPDATE runs SET kept = NULL")
+        wf.store.execute("UPDATE results SET terms = NULL")
+        wf.store.execute("DELETE FROM run_groups")
+    want = _explanations_by_evaluation()
+    assert api.render_json(wf.explain("E013", "total")) == want[("E013", "total")]
+    everyone_to_hr_review(wf)
+    result = wf.correct("E013", {"visits": "22"}, "late CRM entry")
+    stored = wf.store.one("SELECT count(*) AS n FROM results WHERE run_id = ?", (result.run_id,))["n"]
+    assert stored == 40  # over a run without kept terms, a run keeps every employee
+    want_now = _explanations_by_evaluation(corrections={"E013": {"visits": Fraction(22)}})
+    assert api.render_json(wf.explain("E022", "team_fund")) == want_now[("E022", "team_fund")]
+
+
+def test_the_v3_migration_gives_every_employee_their_position(tmp_path):
+    import sqlite_utils
+
+    from pkrules.workflow.store import _v2
+
+    path = tmp_path / "v2.db"
+    db = sqlite_utils.Database(path)
+    db["schema_version"].create({"version": int, "applied_at": str}, pk="version")
+    _v1(db)
+    _v2(db)
+    db.execute("INSERT INTO schema_version VALUES (1, '2024-01-01T00:00:00'), (2, '2024-01-02T00:00:00')")
+    db.execute("INSERT INTO cycles(id, period, policy_id, state, version) VALUES ('Q1', 'Q1', 1, 'open', 1)")
+    for eid, row in (("B", 7), ("A", 3), ("C", 12)):
+        db.execute("INSERT INTO inputs VALUES ('Q1', ?, ?, '{}')", (eid, row))
+    db.conn.commit()
+    db.close()
+    store = Store(path, create=False)
+    positions = {r["employee_id"]: r["pos"] for r in store.all("SELECT employee_id, pos FROM inputs")}
+    assert positions == {"A": 0, "B": 1, "C": 2}
+    assert "run_groups" in store.db.table_names()
+    store.close()

@@ -123,12 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with", dest="related", action="append", metavar="TABLE=FILE",
                    help="the rows of a related table the policy declares (input TABLE by …), e.g. ratings=ratings.csv")
     p.add_argument("--statements", metavar="DIR", help="write one Markdown statement per employee into DIR")
+    p.add_argument("--keep", metavar="RUN", help="keep this run (every figure, with the policy) in the file RUN, "
+                                                 "to explain any employee later at once: pkrules explain --run RUN ID [NAME]")
     _data_options(p)
     _lookup_option(p)
     p.set_defaults(func=_command("run", "cmd_run"))
 
     p = sub.add_parser("explain", help="explain one employee's value", description="Show the tree of values behind one figure.")
-    p.add_argument("policy", metavar="POLICY")
+    p.add_argument("policy", metavar="POLICY", nargs="?")  # (with --run or --cycle: the employee)
     p.add_argument("data", metavar="DATA")
     p.add_argument("id", metavar="ID", help="the employee's key")
     p.add_argument("name", metavar="NAME", nargs="?", help="the value to explain (default: the policy's main output)")
@@ -147,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with", dest="related", action="append", metavar="TABLE=FILE",
                    help="the rows of a related table the policy declares, e.g. ratings=ratings.csv")
     p.add_argument("--keep-going", action="store_true", help="explain even if other employees' rows have bad cells")
+    p.add_argument("--run", dest="from_run", metavar="RUN",
+                   help="explain from a run kept with run … --keep RUN, with the policy it was computed with: "
+                        "pkrules explain --run RUN ID [NAME]")
     _engine_option(p)
     _data_options(p)
     _lookup_option(p)

@@ -316,6 +316,8 @@ def cmd_run(args) -> int:
         print("\n" + done + (tr("; {n} with errors", n=len(failed)) if failed else ""))
         if graph.parameters:
             print(parameters_line(graph, population.params))
+    if getattr(args, "keep", None):
+        keep_run(graph, results, args.keep)
     if args.coverage:
         from pkrules.engine.coverage import coverage, render_coverage
 
@@ -324,17 +326,83 @@ def cmd_run(args) -> int:
     return EXIT_OK if not (failed or bad_cells) else EXIT_PROBLEMS
 
 
-def cmd_explain(args) -> int:
+def keep_run(graph, results, path: str) -> None:
+    """run … --keep RUN: every figure and every population term's groups, with the policy, in one file."""
+    from pkrules.engine.kept import keep
+    from pkrules.engine.kept_file import write_kept_file
+
+    try:
+        rows = write_kept_file(keep(results), graph, path)
+    except OSError as e:
+        raise Fail(error(tr("cannot write {path}: {reason}", path=path, reason=reason(e)))) from None
+    print(tr("kept the run in {path} ({rows} rows): explain any of them with pkrules explain --run {path} ID [NAME]",
+             path=path, rows=rows))
+
+
+def _explain_kept(args) -> int:
+    """explain --run RUN ID [NAME]: from a kept run, with the policy it was computed with; nothing is evaluated."""
+    from pkrules.engine.kept import KeptRunError
+    from pkrules.engine.kept_file import kept_results
+    from pkrules.messages import set_language
+
+    key, name = args.policy, args.data  # the positionals are ID [NAME] with --run
+    if key is None:
+        raise Fail(error(tr("write pkrules explain --run RUN ID [NAME]")), EXIT_USAGE)
+    try:
+        results = kept_results(args.from_run)
+    except KeptRunError as e:
+        raise Fail(error(e)) from None
+    graph = results.graph
+    set_language(graph.policy.language)
+    run = args.from_run
+    index = results.index_of(key, args.period)
+    if index is None and args.period is not None and results.index_of(key) is not None:
+        raise Fail(error(tr("{id} has no row for {period} {value} in {data}", id=key, period=graph.period,
+                            value=args.period, data=run)))
+    if index is None:
+        from pkrules.language.builtins import did_you_mean
+
+        guess = did_you_mean(key, results.source.keys())
+        raise Fail(error(tr("no employee with {key} '{id}' in {data} (did you mean '{guess}'?)", key=graph.key, id=key,
+                            data=run, guess=guess) if guess else
+                         tr("no employee with {key} '{id}' in {data}", key=graph.key, id=key, data=run)))
+    name = name or graph.main_output()
+    if name not in graph.nodes:
+        raise _unknown_name(graph, name, "")
+    if index in results.failed_rows() and results.columns[name][index] is None:
+        messages = [e for e in results.errors if e.row == results.row_numbers[index]]
+        raise Fail(error(tr("this employee's values could not be computed: {problems}",
+                            problems=tr("; ").join(e.message for e in messages))))
+    return _print_explanation(results, index, name, args)
+
+
+def _print_explanation(results, index: int, name: str, args) -> int:
     from pkrules.engine.explain import explain
     from pkrules.engine.render import render_brief, render_json, render_markdown, render_tree
 
+    explanation = explain(results, index, name, depth=args.depth, exact=args.exact,
+                          audience="employee" if args.markdown else "all", all_bands=args.all_bands)
+    if args.json:
+        print(render_json(explanation))
+    elif args.brief:
+        print(render_brief(explanation))
+    elif args.markdown:
+        print(render_markdown(explanation), end="")
+    else:
+        print(render_tree(explanation, colour=colour(sys.stdout)))
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
     if getattr(args, "from_cycle", None):  # explain --cycle ID EMPLOYEE [NODE]: from a workflow store
         from pkrules.workflow.commands import explain_from_cycle
 
         return explain_from_cycle(args)
+    if getattr(args, "from_run", None):  # explain --run RUN ID [NAME]: from a kept run
+        return _explain_kept(args)
     if args.id is None:
-        raise Fail(error(tr("write pkrules explain POLICY DATA ID [NAME] (or explain --cycle CYCLE EMPLOYEE [NODE])")),
-                   EXIT_USAGE)
+        raise Fail(error(tr("write pkrules explain POLICY DATA ID [NAME] (or explain --run RUN ID [NAME], "
+                            "or explain --cycle CYCLE EMPLOYEE [NODE])")), EXIT_USAGE)
     graph = compile_or_fail(args.policy, show_warnings=False)
     if args.period is not None and graph.period is None:
         raise Fail(tr("error: --period {period}: the policy has no period column; each employee has one row",
@@ -366,14 +434,4 @@ def cmd_explain(args) -> int:
         messages = [e for e in results.errors if e.row == results.row_numbers[index]]
         raise Fail(error(tr("this employee's values could not be computed: {problems}",
                             problems=tr("; ").join(e.message for e in messages))))
-    explanation = explain(results, index, name, depth=args.depth, exact=args.exact,
-                          audience="employee" if args.markdown else "all", all_bands=args.all_bands)
-    if args.json:
-        print(render_json(explanation))
-    elif args.brief:
-        print(render_brief(explanation))
-    elif args.markdown:
-        print(render_markdown(explanation), end="")
-    else:
-        print(render_tree(explanation, colour=colour(sys.stdout)))
-    return EXIT_OK
+    return _print_explanation(results, index, name, args)

@@ -20,7 +20,7 @@ from pkrules.values.tiers import marginal_amount, whole_amount
 from pkrules.values.numbers import MAX_VALUE_DIGITS, ceil_to, floor_to, format_fraction, round_half_up, too_large
 from pkrules.engine.population import Population, check_related, period_key
 from pkrules.values.periods import PeriodLabelError
-from pkrules.engine.results import EvalError, GroupStat, RowError, Upstream, causes_of, row_of
+from pkrules.engine.results import EvalError, GroupStat, RowError, RowIndex, Upstream, causes_of, row_of
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import Span
 from pkrules.messages import tr
@@ -51,6 +51,7 @@ class ExactResults:
     probe: "Compiled"
     backend: str = "exact"
     unneeded: list[EvalError] = field(default_factory=list)  # errors of values nothing needed (left blank)
+    row_index: "tuple | None" = field(default=None, repr=False, compare=False)  # (keys it was built from, RowIndex)
 
     @property
     def size(self) -> int:
@@ -63,7 +64,15 @@ class ExactResults:
     def index_of(self, key: object, period: object = None) -> int | None:
         """The row of an employee (given as text or value); with periods, the latest unless one is named."""
         periods = self.columns[self.graph.period] if self.graph.period else None
-        return row_of(self.keys, periods, key, period)
+        return row_of(self.keys, periods, key, period, self._index())
+
+    def rows_of(self, key: object) -> list[int]:
+        return self._index().rows(key)
+
+    def _index(self) -> RowIndex:
+        if self.row_index is None or self.row_index[0] is not self.keys:
+            self.row_index = (self.keys, RowIndex(self.keys))
+        return self.row_index[1]
 
     def failed_rows(self) -> set[int]:
         return set(self.probe.failed)
@@ -73,13 +82,20 @@ class ExactResults:
 
 
 class TermSource(Protocol):
-    """Population terms computed elsewhere (by a faster backend, or stored), read instead of recomputed."""
+    """Terms that read other rows, computed elsewhere (by a faster backend, or kept), read instead of recomputed.
+
+    The terms: population terms (aggregates, ranks, top N%, splits), values of another row
+    (score[partner]), previous() and consecutive(), aggregates over a related table.
+    """
 
     def values(self, term: ast.Expr, fallback: "Callable[[ast.Expr], Fn]") -> "Fn | None":
         """Each row's value of the term (None: not available; compute it here)."""
 
     def group(self, term: ast.Expr, row: int) -> GroupStat | None:
         """The statistic of the row's group for the term."""
+
+    def related(self, term: ast.Aggregate, row: int) -> tuple[int, int] | None:
+        """For an aggregate over a related table: (rows counted, rows of this employee); None: not available."""
 
 
 class Compiled:
@@ -114,6 +130,10 @@ class Compiled:
         return None if state is None else state.row_stat(row)
 
     def related(self, term: ast.Aggregate, row: int) -> tuple[int, int]:
+        if self.terms is not None and self._stored(term) is not None:
+            found = self.terms.related(term, row)
+            if found is not None:
+                return found
         if row not in self.related_stats.get(id(term), {}):
             try:
                 self.expr(term)(row)
@@ -153,8 +173,10 @@ class Compiled:
         cache = self.__dict__.setdefault("_stored_fns", {})
         if id(term) not in cache:
             builders = {ast.Aggregate: Compiled._aggregate, ast.Rank: Compiled._rank, ast.Top: Compiled._top,
-                        ast.Split: Compiled._split, ast.ValueOf: Compiled._value_of}
+                        ast.Split: Compiled._split, ast.ValueOf: Compiled._value_of, ast.Call: Compiled._period_call}
             build = builders.get(type(term))
+            if isinstance(term, ast.Aggregate) and term.source is not None:
+                build = Compiled._related_aggregate
             cache[id(term)] = None if build is None else self.terms.values(term, lambda e: build(self, e))
         return cache[id(term)]
 
@@ -332,10 +354,9 @@ class Compiled:
             return lambda i: label(d(i))
         if func in DATE_FUNCTIONS or func == "year":
             return self._date_function(e, func, args)
-        if func == "previous":
-            return self._previous(e, args)
-        if func == "consecutive":
-            return self._consecutive(e, args[0])
+        if func in ("previous", "consecutive"):
+            stored = self._stored(e) if self.terms is not None else None
+            return stored if stored is not None else self._period_call(e)
         step = constant_value(e.args[1]) if len(e.args) == 2 else Fraction(1)
         rounder = {"round": round_half_up, "floor": floor_to, "ceil": ceil_to}[func]
         x = args[0]
@@ -369,6 +390,13 @@ class Compiled:
         if guard is None:
             return lambda i: True
         return self.expr(guard)
+
+    def _period_call(self, e: ast.Call) -> Fn:
+        """previous(x[, default]) or consecutive(cond): values from the employee's other periods."""
+        args = [self.expr(a) for a in e.args]
+        if function_of(e.func) == "previous":
+            return self._previous(e, args)
+        return self._consecutive(e, args[0])
 
     # -- related tables (several rows per employee)
     def _related_column(self, name: str) -> Fn:

@@ -251,8 +251,8 @@ class _TraceBuilder:
         if period is None:
             return [row]
         keys, periods = self.results.keys, self.results.columns[period]
-        mine = [j for j, k in enumerate(keys) if k == keys[row]]
-        order = self._period_order()
+        mine = self.results.rows_of(keys[row])  # (the results' index, not a scan of every key)
+        order = self._period_order([periods[j] for j in mine])
         return sorted(mine, key=lambda j: order(periods[j]))
 
     def previous_row(self, row: int) -> int | None:
@@ -272,12 +272,13 @@ class _TraceBuilder:
         keys = self.results.keys
         return next((j for j in self.rows_of_employee(row) if periods[j] == earlier and keys[j] == keys[row]), None)
 
-    def _period_order(self):
-        """The periods in the order of the time they name (engine/population.py: period_key)."""
+    def _period_order(self, periods=None):
+        """The periods in the order of the time they name (engine/population.py: period_key), from these labels
+        (default: every row's)."""
         from pkrules.engine.population import period_key
         from pkrules.values.periods import PeriodLabelError
 
-        periods = self.results.columns[self.graph.period]
+        periods = self.results.columns[self.graph.period] if periods is None else periods
         try:
             return period_key(self.graph, periods)
         except PeriodLabelError:  # refused when the data was read; explain what there is

@@ -154,6 +154,9 @@ class Results(Protocol):
 
     def index_of(self, key: object, period: object = None) -> int | None: ...
 
+    def rows_of(self, key: object) -> list[int]:
+        """The rows of one employee (one per period), by key: an indexed lookup, not a scan."""
+
     def failed_rows(self) -> set[int]: ...
 
 
@@ -165,9 +168,10 @@ def same_key(value: object, wanted: object) -> bool:
     return str(value) == text or (isinstance(value, Fraction) and format_human(value, group=False) == text)
 
 
-def row_of(keys: Sequence, periods: Sequence | None, key: object, period: object = None) -> int | None:
+def row_of(keys: Sequence, periods: Sequence | None, key: object, period: object = None,
+           index: "RowIndex | None" = None) -> int | None:
     """The row of an employee; with several periods, the latest unless one is named."""
-    matches = [i for i, k in enumerate(keys) if same_key(k, key)]
+    matches = index.find(key) if index is not None else [i for i, k in enumerate(keys) if same_key(k, key)]
     if periods is None or not matches:
         return matches[0] if matches else None
     if period is not None:
@@ -179,3 +183,39 @@ def row_of(keys: Sequence, periods: Sequence | None, key: object, period: object
     except PeriodLabelError:
         order = lambda v: v  # noqa: E731 - unordered labels were refused when read; keep the old answer
     return max(matches, key=lambda i: order(periods[i]))
+
+
+class RowIndex:
+    """An employee's rows by key, built once: finding one is a dict lookup, not a scan of every key.
+
+    find() matches as same_key does (the key as stored, or as a person types it); rows() by the key itself.
+    """
+
+    def __init__(self, keys: Sequence):
+        self._by_value: dict[object, list[int]] = {}
+        self._by_text: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            try:
+                self._by_value.setdefault(k, []).append(i)
+            except TypeError:
+                pass
+            texts = {str(k)}
+            if isinstance(k, Fraction):
+                texts.add(format_human(k, group=False))
+            for text in texts:
+                self._by_text.setdefault(text, []).append(i)
+
+    def rows(self, key: object) -> list[int]:
+        """The rows whose key equals this one (every period of an employee)."""
+        try:
+            return list(self._by_value.get(key, ()))
+        except TypeError:
+            return []
+
+    def find(self, wanted: object) -> list[int]:
+        try:
+            found = set(self._by_value.get(wanted, ()))
+        except TypeError:
+            found = set()
+        found.update(self._by_text.get(str(wanted), ()))
+        return sorted(found)

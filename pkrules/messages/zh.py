@@ -388,9 +388,6 @@ TRANSLATIONS: dict[str, str] = {
     "{name} (computed)": "{name}（已计算）",
     "example {title}": "示例 {title}",
     # engine/columnar/store.py
-    "{path}: not a stored run ({problem})": "{path}：不是保存的计算结果（{problem}）",
-    "{path}: a stored run of another format (version {version})": "{path}：保存的计算结果格式不同（版本 {version}）",
-    "{path}: this run was computed with another version of the policy ({policy}); run it again": "{path}：这份结果是用另一个版本的方案（{policy}）算出的；请重新计算",
     # outputs/results.py: the Excel workbook
     "results": "结果",
     "explanations": "计算说明",
@@ -441,7 +438,6 @@ TRANSLATIONS: dict[str, str] = {
     "{n} employee{s} evaluated with {policy}": "已按 {policy} 计算 {n} 名员工",
     "{n} row{s} evaluated with {policy}": "已按 {policy} 计算 {n} 行",
     "; {n} with errors": "；{n} 行有错误",
-    "write pkrules explain POLICY DATA ID [NAME] (or explain --cycle CYCLE EMPLOYEE [NODE])": "请写作 pkrules explain 方案 数据 工号 [名称]（或 explain --cycle 周期 员工 [项目]）",
     "{id} has no row for {period} {value} in {data}": "{data} 中没有 {id} 在 {period} {value} 的数据",
     "no employee with {key} '{id}' in {data} (did you mean '{guess}'?)": "{data} 中没有 {key} 为 '{id}' 的员工（是不是 '{guess}'？）",
     "no employee with {key} '{id}' in {data}": "{data} 中没有 {key} 为 '{id}' 的员工",
@@ -1063,4 +1059,26 @@ TRANSLATIONS: dict[str, str] = {
     '{path}: a folder without Parquet files': '{path}：文件夹中没有 Parquet 文件',
     "{path}: reading a DuckDB database needs duckdb (pip install 'pkrules[sql]')": "{path}：读取 DuckDB 数据库需要 duckdb（pip install 'pkrules[sql]'）",
     '{path}: not a DuckDB database: {problem}': '{path}：不是 DuckDB 数据库：{problem}',
+    # kept runs (engine/kept.py, engine/kept_file.py, cli/run.py)
+    "{path}: no such kept run": "{path}：没有这个保存的运行结果",
+    "{path}: not a file": "{path}：不是文件",
+    "{path}: not a kept run (keep one with pkrules run POLICY DATA --keep {path})":
+        "{path}：不是保存的运行结果（用 pkrules run 方案 数据 --keep {path} 保存）",
+    "{path}: the policy kept with this run ({policy}) does not compile here: "
+    "a lookup file next to it is missing or changed":
+        "{path}：随该运行结果保存的方案（{policy}）在此无法编译：其旁边的查找表文件缺失或已改变",
+    "{path}: this run was kept with another version of the policy ({policy})":
+        "{path}：该运行结果是用另一版本的方案（{policy}）计算的",
+    "{path}: a lookup file of {policy} changed since this run was kept; its explanations would not match its figures":
+        "{path}：{policy} 的查找表文件在保存该运行结果后已改变；解释将与其数字不符",
+    "a kept run of another format ({format} {version}); keep the run again": "另一种格式的运行结果（{format} {version}）；请重新保存",
+    "this run was kept with another version of the policy": "该运行结果是用另一版本的方案计算的",
+    "a lookup file of the policy changed since this run was kept; its explanations would not match its figures":
+        "方案的查找表文件在保存该运行结果后已改变；解释将与其数字不符",
+    "the kept run has no row {row}: it is damaged": "保存的运行结果没有第 {row} 行：文件已损坏",
+    "kept the run in {path} ({rows} rows): explain any of them with pkrules explain --run {path} ID [NAME]":
+        "已将本次运行保存到 {path}（{rows} 行）：用 pkrules explain --run {path} 工号 [名称] 解释其中任何一人",
+    "write pkrules explain --run RUN ID [NAME]": "请写 pkrules explain --run 运行结果 工号 [名称]",
+    "write pkrules explain POLICY DATA ID [NAME] (or explain --run RUN ID [NAME], or explain --cycle CYCLE EMPLOYEE [NODE])":
+        "请写 pkrules explain 方案 数据 工号 [名称]（或 explain --run 运行结果 工号 [名称]，或 explain --cycle 周期 员工 [项目]）",
 }

@@ -456,7 +456,9 @@ class Workflow:
         node_names = list(graph.nodes)
         input_names = [n.name for n in graph.inputs]
         input_cols = {n: column_texts(r[n] for r in population.rows) for n in input_names}
-        cols = {n: column_texts(results.columns[n]) for n in node_names}
+        kept = api.keep_run(results)  # every value as text, and what explaining one employee later needs
+        cols = {n: [t or "" for t in kept.texts(n)] for n in node_names}
+        terms = _terms_records(kept)
         main = graph.main_output()
         with self.store.transaction():
             policy_row = self.store.one("SELECT id FROM policy_versions WHERE sha256 = ?", (sha,))
@@ -475,9 +477,9 @@ class Workflow:
             self.store.conn.executemany("INSERT INTO people VALUES (?,?,?,?,?,?,?)",
                                         [(period, p.id, p.name, p.role, p.manager_id, p.team, p.login) for p in org])
             self.store.conn.executemany(
-                "INSERT INTO inputs VALUES (?,?,?,?)",
+                "INSERT INTO inputs(cycle_id, employee_id, row, cells, pos) VALUES (?,?,?,?,?)",
                 ((period, keys[i], population.row_numbers[i],
-                  json.dumps({n: input_cols[n][i] for n in input_names}, ensure_ascii=False)) for i in range(len(keys))))
+                  json.dumps({n: input_cols[n][i] for n in input_names}, ensure_ascii=False), i) for i in range(len(keys))))
             for table, rows in population.related.items():
                 link = graph.related[table][0].link
                 names = list(rows[0]) if rows else []
@@ -485,11 +487,14 @@ class Workflow:
                                             ((period, table, str(r[link]), i, json.dumps({n: to_text(r[n]) for n in names},
                                                                                           ensure_ascii=False)) for i, r in enumerate(rows)))
             run_id = self.store.execute(
-                "INSERT INTO runs(cycle_id, parent_id, reason, at, nodes, size, changed) VALUES (?,?,?,?,?,?,?)",
-                (period, None, "cycle new", now, json.dumps(node_names, ensure_ascii=False), len(keys), len(keys))).lastrowid
+                "INSERT INTO runs(cycle_id, parent_id, reason, at, nodes, size, changed, kept) VALUES (?,?,?,?,?,?,?,?)",
+                (period, None, "cycle new", now, json.dumps(node_names, ensure_ascii=False), len(keys), len(keys),
+                 json.dumps(kept.spec, ensure_ascii=False))).lastrowid
             self.store.conn.executemany(
-                "INSERT INTO results VALUES (?,?,?)",
-                ((run_id, keys[i], json.dumps([cols[n][i] for n in node_names], ensure_ascii=False)) for i in range(len(keys))))
+                "INSERT INTO results(run_id, employee_id, vals, terms) VALUES (?,?,?,?)",
+                ((run_id, keys[i], json.dumps([cols[n][i] for n in node_names], ensure_ascii=False), terms[i])
+                 for i in range(len(keys))))
+            self._store_groups(run_id, kept)
             totals = cols[main]
             self.store.conn.executemany(
                 "INSERT INTO appraisals(cycle_id, employee_id, name, team, manager_id, stage, entered_on, deadline, deadline_note, "
@@ -1175,13 +1180,19 @@ class Workflow:
             run_id = self.store.execute("SELECT parent_id FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
         return chain
 
-    def _run_rows(self, run_id: int) -> dict[str, str]:
-        """Every employee's stored values of a run (JSON text), following the chain of runs it builds on."""
-        out: dict[str, str] = {}
+    def _run_rows(self, run_id: int, with_terms: bool = False) -> dict:
+        """Every employee's stored values of a run (JSON text; with_terms: (values, terms record)), following the
+        chain of runs it builds on."""
+        out: dict = {}
         for rid in reversed(self._run_chain(run_id)):
-            for eid, vals in self.store.execute("SELECT employee_id, vals FROM results WHERE run_id = ?", (rid,)):
-                out[eid] = vals
+            for eid, vals, terms in self.store.execute("SELECT employee_id, vals, terms FROM results WHERE run_id = ?", (rid,)):
+                out[eid] = (vals, terms) if with_terms else vals
         return out
+
+    def _store_groups(self, run_id: int, kept) -> None:
+        """Every group statistic of a kept run (a run stores them all: they are few, one per team and term)."""
+        self.store.conn.executemany("INSERT INTO run_groups VALUES (?,?,?,?)",
+                                    ((run_id, term, group, stat) for term, group, stat in kept.groups))
 
     def _employee_values(self, c: dict, employee_id: str, run_id: int | None = None) -> dict[str, str]:
         run_id = run_id or c["current_run"]
@@ -1193,8 +1204,12 @@ class Workflow:
         return {}
 
     def _stored_results(self, c: dict, run_id: int):
-        """api.Results rebuilt from a stored run (exact values, the policy of the cycle), for explaining."""
+        """api.Results of a stored run (exact values, the policy of the cycle), for explaining: read one
+        employee at a time from a kept run; a run stored before kept runs is rebuilt whole."""
         graph = self._graph(c)
+        spec = self.store.one("SELECT kept FROM runs WHERE id = ?", (run_id,))["kept"]
+        if spec:
+            return api.results_from_kept(graph, json.loads(spec), _StoredRun(self.store, c["id"], self._run_chain(run_id)))
         nodes = json.loads(self.store.one("SELECT nodes FROM runs WHERE id = ?", (run_id,))["nodes"])
         stored = self._run_rows(run_id)
         order = [r[0] for r in self.store.execute("SELECT employee_id FROM inputs WHERE cycle_id = ? ORDER BY row", (c["id"],))]
@@ -1237,26 +1252,33 @@ class Workflow:
                       "after": {k: to_text(v) for k, v in ch.after.items()},
                       "lines": ch.lines, "data": ch.data}
         nodes = list(graph.nodes)
-        keys = column_texts(after.columns[graph.key])
-        cols = [column_texts(after.columns[n]) for n in nodes]
-        stored = self._run_rows(c["current_run"])
+        kept = api.keep_run(after)
+        cols = [[t or "" for t in kept.texts(n)] for n in nodes]
+        keys = cols[nodes.index(graph.key)]
+        terms = _terms_records(kept)
+        stored = self._run_rows(c["current_run"], with_terms=True)
+        # a run stores the rows that changed from its parent; over a run stored before kept runs, every row
+        parent_kept = self.store.one("SELECT kept FROM runs WHERE id = ?", (c["current_run"],))["kept"] is not None
         now = self.clock.now()
         main_index = nodes.index(graph.main_output())
         changed = []
         for i, key in enumerate(keys):
             vals = json.dumps([col[i] for col in cols], ensure_ascii=False)
-            if stored.get(key) != vals:
-                changed.append((key, vals, cols[main_index][i]))
+            if not parent_kept or stored.get(key) != (vals, terms[i]):
+                changed.append((key, vals, cols[main_index][i], terms[i]))
         with self.store.transaction():
             current = self.store.execute("SELECT current_run FROM cycles WHERE id = ?", (c["id"],)).fetchone()[0]
             if current != c["current_run"]:
                 raise Conflict(_conflict_msg(), c["lang"])
             run_id = self.store.execute(
-                "INSERT INTO runs(cycle_id, parent_id, reason, at, nodes, size, changed) VALUES (?,?,?,?,?,?,?)",
-                (c["id"], c["current_run"], reason, now, json.dumps(nodes, ensure_ascii=False), len(keys), len(changed))).lastrowid
-            self.store.conn.executemany("INSERT INTO results VALUES (?,?,?)", ((run_id, k, v) for k, v, _ in changed))
+                "INSERT INTO runs(cycle_id, parent_id, reason, at, nodes, size, changed, kept) VALUES (?,?,?,?,?,?,?,?)",
+                (c["id"], c["current_run"], reason, now, json.dumps(nodes, ensure_ascii=False), len(keys), len(changed),
+                 json.dumps(kept.spec, ensure_ascii=False))).lastrowid
+            self.store.conn.executemany("INSERT INTO results(run_id, employee_id, vals, terms) VALUES (?,?,?,?)",
+                                        ((run_id, k, v, tr) for k, v, _, tr in changed))
+            self._store_groups(run_id, kept)
             self.store.conn.executemany("UPDATE appraisals SET total = ?, total_sort = ? WHERE cycle_id = ? AND employee_id = ?",
-                                        ((t, sort_key(t), c["id"], k) for k, _, t in changed))
+                                        ((t, sort_key(t), c["id"], k) for k, _, t, _ in changed))
             for eid, texts in corrections.items():
                 cells = dict(self._cells(c, eid), **texts)
                 self.store.execute("UPDATE inputs SET cells = ? WHERE cycle_id = ? AND employee_id = ?",
@@ -1304,6 +1326,50 @@ class Workflow:
         details = json.loads(r["details"])
         return EventView(r["seq"], r["at"], r["cycle_id"], r["employee_id"], r["appeal_id"], r["actor"], r["operator"],
                          r["action"], details, access.summarize(r["action"], details, c["lang"]))
+
+
+def _terms_records(kept) -> list[str]:
+    """Each employee's terms record of a kept run, in row order."""
+    out: list[str] = []
+    for chunk in kept.rows(50_000):
+        out.extend(row[5] for row in chunk)
+    return out
+
+
+class _StoredRun:
+    """A run kept in the store, read one employee at a time (api.KeptSource): values from `results` along the
+    chain of runs, terms beside them, groups from `run_groups`, positions from `inputs`."""
+
+    def __init__(self, store: Store, cycle_id: str, chain: list[int]):
+        self.store = store
+        self.cycle_id = cycle_id
+        self.chain = chain  # the run first, then the runs it builds on
+
+    def positions(self, key: str) -> list[int]:
+        row = self.store.execute("SELECT pos FROM inputs WHERE cycle_id = ? AND employee_id = ?", (self.cycle_id, key)).fetchone()
+        return [row[0]] if row and row[0] is not None else []
+
+    def record(self, pos: int):
+        row = self.store.execute("SELECT employee_id FROM inputs WHERE cycle_id = ? AND pos = ?", (self.cycle_id, pos)).fetchone()
+        if row is None:
+            return None
+        for rid in self.chain:
+            found = self.store.execute("SELECT vals, terms FROM results WHERE run_id = ? AND employee_id = ?",
+                                       (rid, row[0])).fetchone()
+            if found is not None:
+                return pos + 1, json.loads(found[0]), found[1] or ""
+        return None
+
+    def group(self, term: str, group: str):
+        row = self.store.execute("SELECT stat FROM run_groups WHERE run_id = ? AND term = ? AND grp = ?",
+                                 (self.chain[0], term, group)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def errors(self) -> list[dict]:
+        return []  # a run with row errors is never stored
+
+    def keys(self) -> list[str]:
+        return [r[0] for r in self.store.execute("SELECT employee_id FROM inputs WHERE cycle_id = ? ORDER BY pos", (self.cycle_id,))]
 
 
 def _option(name: str, refusal: Msg | None, lang: str, employee_id: str | None, appeal_id: int | None = None) -> ActionOption:

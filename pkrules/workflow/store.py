@@ -14,7 +14,7 @@ import sqlite_utils
 
 from .messages import StoreError, msg
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 GENESIS = "0" * 64
 
 
@@ -73,7 +73,24 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["adjustments"].create_index(["cycle_id", "employee_id"])
 
 
-MIGRATIONS = {1: _v1, 2: _v2}
+def _v3(db: sqlite_utils.Database) -> None:
+    """Kept runs (api.keep_run): each employee's position, each run's terms per employee and its groups'
+    statistics, so that one figure is explained from one employee's row and their groups' statistics."""
+    conn = db.conn
+    conn.execute("ALTER TABLE runs ADD COLUMN kept TEXT")  # the kept run's spec; NULL: a run stored before v3
+    conn.execute("ALTER TABLE results ADD COLUMN terms TEXT")  # the employee's terms record (api.KeptRun.rows)
+    conn.execute("ALTER TABLE inputs ADD COLUMN pos INTEGER")  # the employee's position in the population (0-based)
+    positions: list[tuple] = []
+    for cycle_id, in conn.execute("SELECT id FROM cycles").fetchall():
+        ids = [r[0] for r in conn.execute("SELECT employee_id FROM inputs WHERE cycle_id = ? ORDER BY row", (cycle_id,))]
+        positions.extend((pos, cycle_id, eid) for pos, eid in enumerate(ids))
+    conn.executemany("UPDATE inputs SET pos = ? WHERE cycle_id = ? AND employee_id = ?", positions)
+    conn.execute("CREATE INDEX inputs_cycle_id_pos ON inputs(cycle_id, pos)")
+    conn.execute("CREATE TABLE run_groups(run_id INTEGER NOT NULL, term TEXT NOT NULL, grp TEXT NOT NULL, "
+                 "stat TEXT NOT NULL, PRIMARY KEY (run_id, term, grp)) WITHOUT ROWID")
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
 
 
 class Store:

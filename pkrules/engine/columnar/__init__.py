@@ -10,7 +10,8 @@ Importing this package does not import polars; evaluating does.
     polars_backend.py  the plan's operators as polars expressions
     values.py          what the columns hold; their exact values back as Python
     results.py         the results (engine/results.py's shape) and their probe
-    store.py           a run kept on disk, to explain from without recomputing
+    exact_text.py      exact values as stored text, with column expressions
+    keep.py            a kept run (engine/kept.py) of the fast path's results, made with column expressions
 """
 
 from __future__ import annotations

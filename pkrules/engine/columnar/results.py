@@ -81,6 +81,19 @@ class ColumnarResults:
         found = row_of([self.keys[i] for i in hits], [periods[i] for i in hits], key, period)
         return None if found is None else hits[found]
 
+    def rows_of(self, key: object) -> list[int]:
+        """The rows of one employee (one per period), by key (the key as stored)."""
+        meta = self.meta[self.graph.key]
+        if meta.kind == P.TEXT and isinstance(key, str):
+            return self.frame.select(pl.arg_where(pl.col(self.graph.key) == key)).to_series().to_list()
+        return [i for i, k in enumerate(self.keys) if k == key]
+
+    def keep(self, terms):
+        """A kept run of these results (engine/kept.py), made with column expressions."""
+        from pkrules.engine.columnar.keep import keep_columnar
+
+        return keep_columnar(self, terms)
+
     # -- exact values
     def python_column(self, name: str) -> list:
         return python_values(self.frame, name, self.meta[name], self.factors)
@@ -223,6 +236,9 @@ class ColumnarTerms:
             return results.term_value(info, i)
 
         return read
+
+    def related(self, term, row: int):
+        return None  # related tables are not on the fast path
 
     def group(self, term, row: int) -> GroupStat | None:
         info = self.info(term)
