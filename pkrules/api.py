@@ -363,10 +363,12 @@ def explanation_change(before: Results, after: Results, key: object, period: obj
 
     impact = compute_impact(before, after, "<change>", same_data=False)
     wanted = (_index(before, key, period), _index(after, key, period))
-    for change in impact.changed:
-        if (change.old_index, change.new_index) == wanted:
-            return ExplanationChange(key, change.before, change.after, explanation_lines(impact, change),
-                                     [trace_change_data(node) for node in impact.explain(change)])
+    find = getattr(impact.changed, "find", None)  # (a columnar impact finds one change without making the others)
+    found = find(*wanted) if find is not None else next(
+        (c for c in impact.changed if (c.old_index, c.new_index) == wanted), None)
+    if found is not None:
+        return ExplanationChange(key, found.before, found.after, explanation_lines(impact, found),
+                                 [trace_change_data(node) for node in impact.explain(found)])
     i, j = wanted
     same = {c.name: before.columns[c.old][i] for c in impact.columns if c.old is not None}
     return ExplanationChange(key, same, dict(same), [], [])

@@ -21,8 +21,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
 
+from columnar_strategies import policies, populations
 from pkrules.cli import main
+from pkrules.language.diagnostics import PolicyError
 from pkrules.review.diff import diff_policies, rename
 from pkrules.language.compile import compile_policy
 from pkrules.engine.exact import evaluate
@@ -711,3 +714,55 @@ def test_parquet_data(tmp_path, capsys):
         code, out, err = run_cli(capsys, "diff", str(POLICY), str(changed), "--data", str(parquet), "--engine", engine)
         assert (code, err) == (1, ""), err
         assert f"{len(_expected_band_deltas())} gain, 0 lose" in out
+
+
+# ---- the impact on the fast path: whole columns, the same report ---------------------------------------
+
+
+def _impact_reports(old_text: str, new_text: str, rows) -> tuple[str, str] | None:
+    """The impact (text with explanations, and JSON) of two versions on rows, from exact runs and from
+    fast-path runs compared by columns; None when the fast path declines either version."""
+    from pkrules.engine.backend import backend_named
+    from pkrules.engine.exact import evaluate as exact_evaluate
+    from pkrules.engine.results import Declined
+    from pkrules.review.impact import render_json as impact_json, render_text as impact_text
+
+    try:
+        old, new = compile_policy(old_text, "old.pk"), compile_policy(new_text, "new.pk")
+    except PolicyError:
+        return None
+    population = Population(old, rows)
+    exact = [exact_evaluate(g, population.rows) for g in (old, new)]
+    try:
+        fast = [backend_named("fast").evaluate(g, Population(g, rows)) for g in (old, new)]
+    except Declined:
+        return None
+    reports = []
+    for pair in (exact, fast):
+        impact = compute_impact(*pair, "data.csv", renames={}, changed_decls=set())
+        reports.append(impact_text(impact, limit=5, with_explanations=True) + impact_json(impact, with_explanations=True))
+    return reports[0], reports[1]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(old=policies(max_definitions=4), new=policies(max_definitions=4), rows=populations(max_size=12))
+def test_the_columnar_impact_equals_the_row_by_row_one(old, new, rows):
+    pytest.importorskip("polars")
+    found = _impact_reports(old, new, rows)
+    assume(found is not None)
+    assert found[0] == found[1]
+
+
+def test_the_columnar_impact_of_the_reference_policy_changes():
+    pytest.importorskip("polars")
+    from pkrules.io.tables import read_csv
+
+    text = POLICY.read_text(encoding="utf-8")
+    rows = read_csv(compile_policy(text), SAMPLE).rows
+    for variant in ("band_1_3.pk", "weights.pk", "tiers.pk", "rename.pk"):
+        new_text = (GOLDEN / variant).read_text(encoding="utf-8")
+        base = (GOLDEN / "base.pk").read_text(encoding="utf-8")
+        exact, fast = _impact_reports(base, new_text, rows)
+        assert exact == fast, variant
+    exact, fast = _impact_reports(text, text.replace(*TOP_BAND) + "\nnew_award = if score >= 95 then ¥100 else ¥0\n", rows)
+    assert exact == fast

@@ -51,6 +51,9 @@ class Population:
         self.skipped = skipped  # main rows left out because of bad cells
         self.sql_table: str | None = None  # a table an SQL engine reads itself (engine/sql): its name
         self.sql_database: str | None = None  # … in this database file (DuckDB); None: the Spark session's
+        # what a backend read from the file itself, kept for its next evaluation of the same population
+        # (the two versions of a policy compared on one data file read it once)
+        self.read_by_backend: dict = {}
         if rows is not None:
             self._check_periods()
 

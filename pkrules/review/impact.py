@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from pkrules.engine.backend import evaluate
 from pkrules.engine.explain import TraceNode, explain
@@ -69,19 +69,51 @@ def data_text(data_path: str):
     return read_text(Path(data_path))
 
 
+def data_header(data_path: str) -> list[str]:
+    """A data file's column names, without reading its rows (CSV: the first line; Parquet: the schema;
+    Excel and SQLite: their table read as the exact path reads it)."""
+    from pkrules.io.formats import is_excel, is_parquet, is_sqlite
+
+    path = Path(data_path)
+    if is_excel(path) or is_sqlite(path):
+        return _header(data_text(data_path).text)
+    from pkrules.files import require_regular
+    from pkrules.messages import reason
+
+    require_regular(path, DataError, tr("name a data file"))
+    if is_parquet(path):
+        import polars as pl
+
+        try:
+            return [str(c).strip() for c in pl.read_parquet_schema(path)]
+        except Exception as e:  # noqa: BLE001 - a file polars cannot read: said as a data problem
+            raise DataError(tr("{path}: cannot read it as Parquet: {problem}", path=path,
+                               problem=str(e).splitlines()[0] if str(e) else type(e).__name__)) from None
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(1 << 20)
+    except OSError as e:
+        raise DataError(tr("{path}: cannot read: {reason}", path=path, reason=reason(e))) from None
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return _header(first.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    return _header(read_text(path))  # (the reader says what is wrong with it)
+
+
 def check_columns(old: RuleGraph, new: RuleGraph, data_path: str, text: str | None = None,
-                  old_label: str = "OLD", new_label: str = "NEW") -> str:
-    """The data's text, once both versions' inputs are known to be columns of it.
+                  old_label: str = "OLD", new_label: str = "NEW") -> str | None:
+    """The data's text when it was given (a git revision), once both versions' inputs are known to be
+    columns of it; for a file only its header is read (its rows are read when a backend asks).
 
     Raises ImpactError naming the version that needs a column the data does not have
     (a new input, usually).
     """
     try:
-        if text is None:
-            text = data_text(data_path)
+        header = _header(text) if text is not None else data_header(data_path)
     except DataError as e:
         raise ImpactError(str(e)) from None
-    header = _header(text if isinstance(text, str) else text.text)
     problems = []
     old_inputs = {n.name for n in old.inputs}
     for graph, label in ((old, old_label), (new, new_label)):
@@ -111,9 +143,13 @@ def load_populations(old: RuleGraph, new: RuleGraph, data_path: str, text: str |
     Raises ImpactError naming the version that needs a column the data does not have.
     """
     text = check_columns(old, new, data_path, text, old_label, new_label)
-    path = data_path if Path(data_path).is_file() else None  # not a git revision: a backend may read it itself
+    path = data_path if text is None else None  # a file, not a git revision: a backend may read it itself
 
     def population(graph: RuleGraph) -> Population:
+        if text is None:
+            from pkrules.io.tables import read_data
+
+            return Population(graph, load=lambda: read_data(graph, data_path), path=path, source=data_path)
         return Population(graph, load=lambda: read_csv(graph, data_path, text), path=path, source=data_path)
 
     old_population = population(old)
@@ -238,6 +274,8 @@ class Impact:
     engine: str = "exact"
     people: int | None = None  # with several periods: the people matched (gain, lose … count people then)
     cost_by_period: dict = field(default_factory=dict)  # period → (cost before, cost after), with several periods
+    # Σ of each money column's deltas over the changed employees, when known without visiting them
+    delta_totals: dict[str, Fraction] | None = None
 
     @property
     def lang(self) -> str:
@@ -263,6 +301,22 @@ class Impact:
             if node is not None:
                 out.append(node)
         return out
+
+
+def _is_money(graph: RuleGraph, name: str | None) -> bool:
+    """Whether a compared column is money in this version (a column's type may change between versions)."""
+    return name is not None and graph.nodes[name].type.kind == MONEY
+
+
+def _value_delta(before: object, after: object, type_: Type) -> Fraction | None:
+    """after − before for numbers (a missing side counts 0); None for anything else (also a value whose
+    type changed between the versions, text before and money after)."""
+    def number(v: object) -> bool:
+        return v is None or (isinstance(v, (int, Fraction)) and not isinstance(v, bool))
+
+    if not type_.numeric or not number(before) or not number(after) or (before is None and after is None):
+        return None
+    return Fraction(after or 0) - Fraction(before or 0)
 
 
 def _row_ids(results: Results) -> list:
@@ -394,6 +448,11 @@ def _compute_impact(old_results: Results, new_results: Results, data_path: str, 
     renames = renames or {}
     old, new = old_results.graph, new_results.graph
     columns = columns if columns is not None else choose_columns(old, new, renames)
+    if getattr(old_results, "frame", None) is not None and getattr(new_results, "frame", None) is not None:
+        # both on the fast path: compared with column expressions, only the rows shown made Python values
+        found = _columnar_impact(old_results, new_results, data_path, columns, renames, changed_decls, same_data)
+        if found is not None:
+            return found
     failed_old, failed_new = _failed(old_results), _failed(new_results)
     old_keys, new_keys = _row_ids(old_results), _row_ids(new_results)
     aligned = old_keys is new_keys or old_keys == new_keys
@@ -465,7 +524,8 @@ def _compute_impact(old_results: Results, new_results: Results, data_path: str, 
         return exact_sum(column[i] for column in money_columns)
 
     # An output that cannot have changed is read once, from the old run.
-    after_columns = {c.name: (old_results.columns[c.old] if same.get(c.new) == c.old else new_results.columns[c.new])
+    after_columns = {c.name: (old_results.columns[c.old] if c.old is not None and same.get(c.new) == c.old
+                              else new_results.columns[c.new])
                      for c in columns if c.new} if changed_at else {}
     changed: list[EmployeeChange] = []
     gain = lose = other = 0
@@ -473,11 +533,7 @@ def _compute_impact(old_results: Results, new_results: Results, data_path: str, 
         i, j = pairs[k]
         before = {c.name: old_results.columns[c.old][i] if c.old else None for c in columns}
         after = {c.name: after_columns[c.name][j] if c.new else None for c in columns}
-        delta = {}
-        for c in columns:
-            a, b = before[c.name], after[c.name]
-            numeric = c.type.numeric and not isinstance(a, bool) and not isinstance(b, bool)
-            delta[c.name] = (Fraction(b or 0) - Fraction(a or 0)) if numeric and (a is not None or b is not None) else None
+        delta = {c.name: _value_delta(before[c.name], after[c.name], c.type) for c in columns}
         pay_delta = pay(new_money_columns, j) - pay(old_money_columns, i)
         if pay_delta > 0:
             gain += 1
@@ -506,11 +562,12 @@ def _compute_impact(old_results: Results, new_results: Results, data_path: str, 
     for c in columns:
         if c.type.kind != MONEY:
             continue
-        before_total = _column_sum(old_results, c.old, failed_old) if c.old else Fraction(0)
-        if everyone and c.old and c.new:
+        old_money_column, new_money_column = _is_money(old, c.old), _is_money(new, c.new)
+        before_total = _column_sum(old_results, c.old, failed_old) if old_money_column else Fraction(0)
+        if everyone and old_money_column and new_money_column:
             after_total = before_total + exact_sum(e.delta[c.name] for e in changed)
         else:
-            after_total = _column_sum(new_results, c.new, failed_new) if c.new else Fraction(0)
+            after_total = _column_sum(new_results, c.new, failed_new) if new_money_column else Fraction(0)
         totals[c.name] = (before_total, after_total)
     unchanged = len(pairs) - len(changed)
     people = None
@@ -538,6 +595,146 @@ def _compute_impact(old_results: Results, new_results: Results, data_path: str, 
                   unchanged, other, (old_money, new_money), cost_before, cost_after, totals, moving,
                   only_before, only_after, list(old_results.errors), list(new_results.errors), dict(renames),
                   set(changed_decls or ()), people=people, cost_by_period=by_period)
+
+
+# ---- both runs on the fast path: whole columns ---------------------------------------------------------
+
+
+def _columnar_impact(old_results, new_results, data_path: str, columns: list[Column], renames: dict[str, str],
+                     changed_decls: set[str] | None, same_data: bool) -> Impact | None:
+    """The impact computed on the two runs' columns (engine/columnar/compare.py); None when the rows are not
+    the same employees in the same order, or a column cannot be compared by columns (then: row by row)."""
+    import polars as pl
+
+    from pkrules.engine.columnar import compare
+
+    old, new = old_results.graph, new_results.graph
+    if old_results.errors or new_results.errors or not compare.aligned(old_results, new_results):
+        return None
+    same = unchanged_nodes(old, new, renames) if same_data and old.policy.inputs == new.policy.inputs else {}
+    moving: list[str] = []
+    changed_mask = None
+    for column in columns:
+        if column.old is None or column.new is None:  # an output of one version only: the other pays nothing
+            mask = compare.nonzero(new_results, column.new) if column.new else compare.nonzero(old_results, column.old)
+        elif same.get(column.new) == column.old:
+            continue
+        else:
+            mask = compare.differs(old_results, column.old, new_results, column.new)
+            if mask is None:
+                return None
+        if mask.any():
+            moving.append(column.name)
+            changed_mask = mask if changed_mask is None else (changed_mask | mask)
+    positions = changed_mask.arg_true() if changed_mask is not None else pl.Series([], dtype=pl.UInt32)
+    old_money, new_money = money_outputs(old), money_outputs(new)
+    signs = compare.pay_sign(old_results, old_money, new_results, new_money, positions) if len(positions) else None
+    changes = _ColumnarChanges(old_results, new_results, columns, renames, same, positions.to_list(), old_money, new_money)
+    if len(positions) and signs is None:  # money beyond constant denominators: the pay deltas row by row
+        signs = pl.Series([(d > 0) - (d < 0) for d in changes.pay_deltas()], dtype=pl.Int8)
+    gain = int((signs > 0).sum()) if signs is not None else 0
+    lose = int((signs < 0).sum()) if signs is not None else 0
+    other = len(positions) - gain - lose
+    cost_before = exact_sum(_column_sum(old_results, n, set()) for n in old_money)
+    cost_after = exact_sum(_column_sum(new_results, n, set()) for n in new_money)
+    totals: dict[str, tuple[Fraction, Fraction]] = {}
+    for c in columns:
+        if c.type.kind != MONEY:
+            continue
+        before_total = _column_sum(old_results, c.old, set()) if _is_money(old, c.old) else Fraction(0)
+        after_total = _column_sum(new_results, c.new, set()) if _is_money(new, c.new) else Fraction(0)
+        totals[c.name] = (before_total, after_total)
+    # a money column's Σ Δ over the changed employees: everyone else's Δ is 0 (money on both sides only)
+    delta_totals = {c.name: totals[c.name][1] - totals[c.name][0] for c in columns
+                    if c.name in totals and _is_money(old, c.old) and _is_money(new, c.new)}
+    impact = Impact(old_results, new_results, data_path, columns, changes, new_results.size, gain, lose,  # type: ignore[arg-type]
+                    new_results.size - len(positions), other, (old_money, new_money), cost_before, cost_after, totals,
+                    moving, [], [], [], [], dict(renames), set(changed_decls or ()), delta_totals=delta_totals)
+    return impact
+
+
+class _ColumnarChanges(Sequence):
+    """The changed employees of a columnar impact, each made (before, after, Δ, the nodes that moved) when read:
+    showing 20 of a million reads 20 rows."""
+
+    def __init__(self, old_results, new_results, columns: list[Column], renames: dict[str, str], same: dict[str, str],
+                 positions: list[int], old_money: list[str], new_money: list[str]):
+        self.old, self.new = old_results, new_results
+        self.columns, self.renames, self.same = columns, renames, same
+        self.positions = positions
+        self.old_money, self.new_money = old_money, new_money
+        self._made: dict[int, EmployeeChange] = {}
+        graph = new_results.graph
+        self.has_period = bool(graph.period) and bool(positions)
+        label = next((n for n in ("name", "姓名", "名字") if n in graph.nodes and graph.nodes[n].is_input), None)
+        self.has_label = label is not None and bool(positions) and bool(
+            (new_results.frame.get_column(label).gather(positions).cast(str) != "").any())
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            wanted = list(range(*k.indices(len(self))))
+            self._make([w for w in wanted if w not in self._made])
+            return [self._made[w] for w in wanted]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        if k not in self._made:
+            self._make([k])
+        return self._made[k]
+
+    def __iter__(self):
+        for start in range(0, len(self), 10_000):
+            yield from self[start:start + 10_000]
+            self._made.clear()  # (everyone, for --json: made a batch at a time, not all kept)
+
+    def find(self, old_index: int, new_index: int) -> EmployeeChange | None:
+        """The change of the employee at these rows, if they changed (rows are the same on both sides here)."""
+        import bisect
+
+        k = bisect.bisect_left(self.positions, new_index)
+        if old_index != new_index or k >= len(self.positions) or self.positions[k] != new_index:
+            return None
+        return self[k]
+
+    def pay_deltas(self) -> list[Fraction]:
+        """Every changed employee's pay delta (only when the money columns cannot be summed by columns)."""
+        old = self.old.python_rows(self.old_money, self.positions)
+        new = self.new.python_rows(self.new_money, self.positions)
+        return [exact_sum(new[n][k] for n in self.new_money) - exact_sum(old[n][k] for n in self.old_money)
+                for k in range(len(self.positions))]
+
+    def _make(self, ks: list[int]) -> None:
+        if not ks:
+            return
+        rows = [self.positions[k] for k in ks]
+        old_graph, new_graph = self.old.graph, self.new.graph
+        inverse = {b: a for a, b in self.renames.items()}
+        definitions = [(inverse.get(n.name, n.name), n.name) for n in new_graph.definitions
+                       if inverse.get(n.name, n.name) in old_graph.nodes and not old_graph.nodes[inverse.get(n.name, n.name)].is_input
+                       and self.same.get(n.name) != inverse.get(n.name, n.name)]
+        added = [n.name for n in new_graph.definitions if inverse.get(n.name, n.name) not in old_graph.nodes]
+        old_names = sorted({c.old for c in self.columns if c.old} | {a for a, _ in definitions} | set(self.old_money))
+        label = next((n for n in ("name", "姓名", "名字") if n in new_graph.nodes and new_graph.nodes[n].is_input), None)
+        new_names = sorted({c.new for c in self.columns if c.new} | {b for _, b in definitions} | set(self.new_money)
+                           | set(added) | {new_graph.key} | ({new_graph.period} if new_graph.period else set())
+                           | ({label} if label else set()))
+        before_values = self.old.python_rows(old_names, rows)
+        after_values = self.new.python_rows(new_names, rows)
+        for at, (k, i) in enumerate(zip(ks, rows)):
+            before = {c.name: before_values[c.old][at] if c.old else None for c in self.columns}
+            after = {c.name: after_values[c.new][at] if c.new else None for c in self.columns}
+            delta = {c.name: _value_delta(before[c.name], after[c.name], c.type) for c in self.columns}
+            pay_delta = (exact_sum(after_values[n][at] for n in self.new_money)
+                         - exact_sum(before_values[n][at] for n in self.old_money))
+            nodes = [b for a, b in definitions if before_values[a][at] != after_values[b][at]]
+            nodes += [f"+{n}" for n in added if after_values[n][at] not in (None, 0, False)]
+            period = after_values[new_graph.period][at] if new_graph.period else None
+            self._made[k] = EmployeeChange(after_values[new_graph.key][at], str(after_values[label][at]) if label else None,
+                                           self.new.row_numbers[i], i, i, before, after, delta, pay_delta, nodes, period)
 
 
 # ---- the changed part of an explanation -----------------------------------------------------------
@@ -735,8 +932,11 @@ def _rows(impact: Impact, limit: int | None) -> tuple[list[str], list[list[str]]
     lang = impact.lang
     graph = impact.new.graph
     shown = impact.changed if not limit else impact.changed[:limit]
-    has_label = any(c.label for c in impact.changed)
-    has_period = any(c.period is not None for c in impact.changed)
+    # (a columnar impact knows these without making every changed employee)
+    has_label = getattr(impact.changed, "has_label", None)
+    has_label = any(c.label for c in impact.changed) if has_label is None else has_label
+    has_period = getattr(impact.changed, "has_period", None)
+    has_period = any(c.period is not None for c in impact.changed) if has_period is None else has_period
     columns = [c for c in impact.columns if c.name in impact.moving]
     headers = [graph.key] + ([graph.period] if has_period else []) + (["name" if lang == "en" else "姓名"] if has_label else [])
     numeric = [False] * len(headers)
@@ -759,7 +959,10 @@ def _rows(impact: Impact, limit: int | None) -> tuple[list[str], list[list[str]]
         total = (["Σ"] if has_label else [f"Σ {every}".strip()]) + ([""] if has_period else []) + ([every] if has_label else [])
         for c in columns:
             if c.type.kind == MONEY:
-                s = sum((e.delta[c.name] for e in impact.changed if e.delta[c.name] is not None), Fraction(0))
+                if impact.delta_totals is not None and c.name in impact.delta_totals:
+                    s = impact.delta_totals[c.name]
+                else:
+                    s = sum((e.delta[c.name] for e in impact.changed if e.delta[c.name] is not None), Fraction(0))
                 total += ["", "", _signed(s, c.type, lang)]
             else:
                 total += ["", "", ""]

@@ -38,7 +38,15 @@ class ColumnarBackend:
             raise Declined("related tables are not on the fast path yet")
         _decline_large_tables(graph)
         if not population.loaded and population.path is not None and _reads_itself(population.path):
-            results = run_file(graph, population.path)
+            from pkrules.engine.plan import compile_plan
+
+            plan = compile_plan(graph)
+            key = ("fast", plan.inputs)  # the same inputs read the same table (a policy and its next version)
+            table = population.read_by_backend.get(key)
+            if table is None:
+                table = read_table(graph, population.path, plan)
+                population.read_by_backend[key] = table
+            results = evaluate_columnar(graph, table, plan)
         else:
             if not population.rows:
                 raise Declined("no rows to evaluate")

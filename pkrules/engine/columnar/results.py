@@ -108,6 +108,13 @@ class ColumnarResults:
         expr, _ = den_expr(meta.den, self.factors)
         return Fraction(raw, self.frame.slice(index, 1).select(expr.alias("d")).item())
 
+    def python_rows(self, names: list[str], positions: list[int]) -> dict[str, list]:
+        """The exact values of some rows of some columns (one gather, whatever the population's size)."""
+        if not positions:
+            return {name: [] for name in names}
+        part = self.frame[positions]
+        return {name: python_values(part, name, self.meta[name], self.factors) for name in names}
+
     def column_sum(self, name: str) -> Fraction:
         """The exact sum of a numeric column, without converting it."""
         meta = self.meta[name]
