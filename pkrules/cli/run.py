@@ -270,7 +270,7 @@ def cmd_run(args) -> int:
     population = open_population(graph, args)
     results = evaluate_population(graph, population, args.data, args.engine, args.keep_going)
     failed = results.failed_rows()
-    good = [i for i in range(results.size) if i not in failed]
+    good = [i for i in range(results.size) if i not in failed] if failed else range(results.size)
     from pkrules.engine.warnings import run_warnings
 
     for warning in run_warnings(results):

@@ -105,6 +105,12 @@ class RuleGraph:
 
     def formula(self, name: str) -> str:
         """The definition as written in the policy."""
+        cache = self.__dict__.setdefault("_formulas", {})  # (asked for every employee explained)
+        if name not in cache:
+            cache[name] = self._formula(name)
+        return cache[name]
+
+    def _formula(self, name: str) -> str:
         node = self.nodes[name]
         lines = self.source.snippet(node.span).rstrip().split("\n")
         # A statement's span runs to the next statement, over comments and blank lines.
@@ -114,6 +120,12 @@ class RuleGraph:
 
     def description(self, name: str) -> str | None:
         """The comment the author wrote above a definition (or at the end of its line): its rule in their words."""
+        cache = self.__dict__.setdefault("_descriptions", {})  # (asked for every employee explained)
+        if name not in cache:
+            cache[name] = self._description(name)
+        return cache[name]
+
+    def _description(self, name: str) -> str | None:
         node = self.nodes[name]
         lines = self.source.text.replace("\r\n", "\n").split("\n")
         start = node.span.line

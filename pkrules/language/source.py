@@ -34,7 +34,12 @@ class SourceFile:
 
     def lines(self) -> list[str]:
         # Only "\n" ends a line, as for the parser: splitlines() would also split on \r, \f, \u2028…
-        return self.text.replace("\r\n", "\n").split("\n")
+        # Split once: explanations ask for lines and snippets thousands of times (the text never changes).
+        found = self.__dict__.get("_lines")
+        if found is None:
+            found = self.text.replace("\r\n", "\n").split("\n")
+            object.__setattr__(self, "_lines", found)
+        return found
 
     def line(self, number: int) -> str:
         lines = self.lines()

@@ -29,6 +29,10 @@ def format_value(value: object, type_: Type | None = None, compact: bool = False
             text = format_human(shown, 4)
             return (text if terminates(shown) and format_human(shown, 4) == format_exact(shown) else "≈" + text) + "%"
         if kind == MONEY:
+            if 100 % value.denominator == 0:  # whole cents (nearly every amount): integer arithmetic only
+                cents = value.numerator * (100 // value.denominator)
+                whole, part = divmod(abs(cents), 100)
+                return f"{'-' if cents < 0 else ''}{whole:,}.{part:02d}"
             if terminates(value) and value * 100 == int(value * 100):
                 return format_human(value, 2, min_places=2)
             if compact or terminates(value):

@@ -18,6 +18,7 @@ Parquet holds those same numbers as decimals (Decimal(38, s)), text, booleans an
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 import io
 import math
 from dataclasses import dataclass
@@ -37,14 +38,15 @@ from pkrules.engine.columnar.results import ColumnarResults
 from pkrules.messages import tr
 
 # Python's str.strip() removes exactly these (str.isspace()); polars must strip the same.
-PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+                 "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")  # (written out: 0.1 s of start-up otherwise)
 
 @dataclass
 class InputTable:
     frame: pl.DataFrame  # one column per input, named by the input
     meta: dict  # name → ColMeta
     size: int
-    row_numbers: list[int]
+    row_numbers: Sequence[int]  # a range when no row was left out
 
 
 # ---- from Python rows (the API and the tests) ---------------------------------------------
@@ -92,6 +94,7 @@ def read_table(plan: P.Plan, graph, path) -> InputTable:
                 pl.col(cells.columns[positions[spec.name]]).str.contains(r"\.[0-9]{3,}$").any()).item():
             raise Declined(f"money beyond the cent in the binary numbers of {spec.name}")  # the exact path reports it
     row_numbers = pl.int_range(1, cells.height + 1, dtype=pl.Int64, eager=True)
+    filtered = False
     try:
         columns, meta = _parse_inputs(plan, cells, positions)
     except _EmptyCell:
@@ -101,6 +104,7 @@ def read_table(plan: P.Plan, graph, path) -> InputTable:
         if not blank.any():
             raise Declined("an empty cell") from None
         cells, row_numbers = cells.filter(~blank), row_numbers.filter(~blank)
+        filtered = True
         try:
             columns, meta = _parse_inputs(plan, cells, positions)
         except _EmptyCell:
@@ -108,10 +112,17 @@ def read_table(plan: P.Plan, graph, path) -> InputTable:
     frame = pl.DataFrame(columns)
     if frame.height:
         ids = [plan.key] + ([plan.period] if plan.period else [])  # each employee once (per period)
-        hashed = frame.select(pl.struct(ids).hash().alias("h")).get_column("h")
-        if hashed.n_unique() != frame.height and frame.select(pl.struct(ids).is_duplicated().any()).item():
+        keys = frame.get_column(plan.key)
+        if plan.period is None and keys.is_sorted():  # (ids often come in order: then a neighbour shows a twin)
+            twice = bool((keys == keys.shift(1)).any())
+        else:
+            hashed = frame.select(pl.struct(ids).hash().alias("h")).get_column("h")
+            twice = hashed.n_unique() != frame.height and frame.select(pl.struct(ids).is_duplicated().any()).item()
+        if twice:
             raise Declined("a key appears twice")
-    return InputTable(frame, meta, frame.height, row_numbers.to_list())
+    # rows numbered 1, 2, 3…: a range (a million Python ints are 0.1 s); else the numbers kept
+    numbers = range(1, frame.height + 1) if not filtered else row_numbers.to_list()
+    return InputTable(frame, meta, frame.height, numbers)
 
 
 class _EmptyCell(Exception):
@@ -287,11 +298,13 @@ def _typed_column(spec: P.PlanInput, column: pl.Series) -> tuple[pl.Series, ColM
     if kind == P.DATE and column.dtype == pl.Date:
         return column, ColMeta(P.DATE)
     if kind == P.NUM and column.dtype.is_integer():
-        return _finish_number(spec, column.cast(pl.Int128), 0)
+        return _finish_number(spec, column if column.dtype == pl.Int64 else column.cast(pl.Int128), 0)
     if kind == P.NUM and isinstance(column.dtype, pl.Decimal) and column.dtype.scale <= 30:
-        scale = column.dtype.scale
-        n = pl.DataFrame({"x": column}).select((pl.col("x") * 10**scale).cast(pl.Int128)).to_series()
-        return _finish_number(spec, n, scale)
+        # a decimal is held as its unscaled integer: that integer over 10^scale is the exact value
+        n = column.to_physical()
+        precision = column.dtype.precision
+        return _finish_number(spec, n.cast(pl.Int64) if precision is not None and precision <= 18 else n.cast(pl.Int128),
+                              column.dtype.scale)
     return None
 
 
@@ -412,20 +425,26 @@ def _parse_numbers_general(spec: P.PlanInput, text: pl.Series) -> pl.DataFrame:
 def _finish_number(spec: P.PlanInput, n: pl.Series, scale: int) -> tuple[pl.Series, ColMeta]:
     """Exact numbers n / 10^scale: drop needless decimals, check whole numbers and limits."""
     df = pl.DataFrame({"n": n})
-    while scale > 0 and df.select((pl.col("n") % pl.lit(10, dtype=pl.Int128) == 0).all()).item():
-        df = df.with_columns(pl.col("n") // pl.lit(10, dtype=pl.Int128))
-        scale -= 1
+    dtype = n.dtype if n.dtype in (pl.Int64, pl.Int128) else pl.Int128
+    # the range and the decimals every value can drop (10^k divides them all), in one pass
+    aggs = [pl.col("n").min().alias("lo"), pl.col("n").max().alias("hi")]
+    aggs += [(pl.col("n") % pl.lit(10**k, dtype=dtype if k <= 18 else pl.Int128) == 0).all().alias(f"z{k}")
+             for k in range(1, scale + 1)]
+    found = df.select(aggs).row(0, named=True)
+    lo, hi = int(found["lo"] or 0), int(found["hi"] or 0)
+    drop = max([k for k in range(1, scale + 1) if found[f"z{k}"]], default=0)
+    if drop:
+        df = df.with_columns(pl.col("n") // pl.lit(10**drop, dtype=dtype if drop <= 18 else pl.Int128))
+        scale, lo, hi = scale - drop, lo // 10**drop, hi // 10**drop
     if spec.type.kind == WHOLE and scale > 0:
         raise Declined(f"a value of {spec.name} is not a whole number")
     den = 10**scale
     checks = []
     for op, bound in _limits(spec):
-        left = pl.col("n") * pl.lit(bound.denominator, dtype=pl.Int128)
+        left = pl.col("n").cast(pl.Int128) * pl.lit(bound.denominator, dtype=pl.Int128)
         right = pl.lit(bound.numerator * den, dtype=pl.Int128)
         checks.append({">=": left >= right, ">": left > right, "<=": left <= right, "<": left < right,
                        "=": left == right, "!=": left != right}[op])
-    lo, hi = df.select(pl.col("n").min().alias("lo"), pl.col("n").max().alias("hi")).row(0)
-    lo, hi = int(lo or 0), int(hi or 0)
     for _, bound in _limits(spec):
         if max(abs(lo), abs(hi)) * bound.denominator >= LIMIT or abs(bound.numerator * den) >= LIMIT:
             raise Declined(f"a value of {spec.name} is too large for the fast path")
@@ -866,20 +885,38 @@ def parquet_frame(graph, frame: pl.DataFrame, decimals: "_Formatter | None" = No
     return pl.DataFrame(out)
 
 
-def write_parquet(frame: pl.DataFrame, path) -> None:
+def write_parquet(frame: pl.DataFrame, path, graph=None) -> None:
     """To a temporary file renamed into place (files.py): the old file stays whole if anything fails."""
     from pkrules.files import atomic_path
 
+    if graph is not None:
+        frame = whole_numbers_as_integers(graph, frame)
     with atomic_path(path) as temporary:
         # lz4: twice as fast to write as zstd, files twice as large
         _polars_write(lambda: frame.write_parquet(temporary, compression="lz4"))
+
+
+def whole_numbers_as_integers(graph, frame: pl.DataFrame) -> pl.DataFrame:
+    """Whole-number columns (ranks, counts, visits) as 64-bit integers rather than Decimal(38, 0), when they fit."""
+    from pkrules.values.types import WHOLE
+
+    changed = []
+    for name in frame.columns:
+        col = frame.get_column(name)
+        node = graph.nodes.get(name)
+        if node is None or node.type.kind != WHOLE or not isinstance(col.dtype, pl.Decimal) or col.dtype.scale != 0:
+            continue
+        biggest = frame.select(pl.col(name).abs().max()).item() if frame.height else 0
+        if biggest is None or biggest < 10**18:
+            changed.append(col.cast(pl.Int64))
+    return frame.with_columns(changed) if changed else frame
 
 
 def write_results(graph, frame: pl.DataFrame, path, decimals: "_Formatter | None" = None, bom: bool = False) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if is_parquet(path):
-        write_parquet(parquet_frame(graph, frame, decimals), path)
+        write_parquet(parquet_frame(graph, frame, decimals), path, graph)
     else:
         write_csv_text(spreadsheet_safe_text(graph, frame), path, bom=bom)
 
@@ -894,7 +931,7 @@ def write_output(graph, results, names: list[str], path, people: bool = False, b
     """
     if isinstance(results, ColumnarResults) and is_parquet(path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        write_parquet(parquet_from_integers(results, names), path)
+        write_parquet(parquet_from_integers(results, names), path, graph)
         return
     if people and not is_parquet(path):
         frame = people_frame(results, names, lang) if isinstance(results, ColumnarResults) else \
