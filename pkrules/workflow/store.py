@@ -102,7 +102,9 @@ class Store:
         if not exists and not create:
             raise StoreError(msg("{path}: no such store; create one with `pkrules cycle new` (or `pkrules demo`)", path=self.path))
         try:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # check_same_thread=False: api.explain runs on the deep-stack thread (language/limits.py) and reads a kept
+            # run from this connection there, while the caller's thread waits for it; never two threads at once
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA foreign_keys=ON")
             if self.path != ":memory:":
                 conn.execute("PRAGMA journal_mode=WAL")
