@@ -39,7 +39,7 @@ from .messages import (
 from .org import Person, read_org
 from .process import ProcessSpec, process_from_policy, validate_process
 from .store import Store, test_hook
-from .values import column_texts, sort_key, to_text
+from .values import sort_key, to_text
 from .views import (ActionOption, ActionResult, AppealView, AppraisalView, BoardPage, BoardRow, CycleInfo, EventView,
                     ExportReport, Figure)
 
@@ -455,9 +455,9 @@ class Workflow:
         sha = hashlib.sha256(policy_text.encode("utf-8")).hexdigest()
         node_names = list(graph.nodes)
         input_names = [n.name for n in graph.inputs]
-        input_cols = {n: column_texts(r[n] for r in population.rows) for n in input_names}
         kept = api.keep_run(results)  # every value as text, and what explaining one employee later needs
         cols = {n: [t or "" for t in kept.texts(n)] for n in node_names}
+        input_cols = {n: cols[n] for n in input_names}  # (the inputs' stored text too: made by columns, not per value)
         terms = _terms_records(kept)
         main = graph.main_output()
         with self.store.transaction():

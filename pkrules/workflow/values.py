@@ -48,27 +48,6 @@ def to_text(value: object) -> str:
     return api.value_to_text(value)
 
 
-def column_texts(column) -> list[str]:
-    """A whole column as text; repeated values (bands, coefficients, names) are converted once."""
-    cache: dict = {}
-    out = []
-    append = out.append
-    for value in column:
-        try:
-            text = cache.get(value)
-        except TypeError:
-            text = None
-        if text is None:
-            text = to_text(value)
-            if len(cache) < 100_000:
-                try:
-                    cache[value] = text
-                except TypeError:
-                    pass
-        append(text)
-    return out
-
-
 def sort_key(text: str) -> float | None:
     """A float for ordering the status board by a figure (never used for money: only for sorting)."""
     if not text:
