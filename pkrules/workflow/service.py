@@ -410,11 +410,17 @@ class Workflow:
                               "or add your login to the org table)",
                               who=who, o=people), lang)
         self.actor = me.id
+        results = None
         try:
-            population = api.read_population(graph, data, related=related)
+            if related or graph.related:
+                population = api.read_population(graph, data, related=related)
+            else:
+                # evaluated straight from the file: the fast path reads a large CSV or Parquet file itself, with no
+                # Python row per employee (results is None when there are bad cells: population.errors has them)
+                results, population = api.evaluate_file(graph, data)
         except api.DataError as e:
             raise BadInput(msg("{e}", e=e), lang) from None
-        if population.errors:
+        if results is None and population.errors:
             shown = [later(lambda e=e: e.describe(str(data))) for e in population.errors[:20]]
             more = len(population.errors) - len(shown)
             lines = list(shown)
@@ -422,13 +428,15 @@ class Workflow:
                 lines.append(msg("… and {n} more", n=more))
             lines.append(msg("{n} bad cells; no cycle was created. Fix the data and run again.", n=len(population.errors)))
             raise BadInput(joined("\n", lines), lang)
-        if not population.rows:
+        if results is None:
+            results = api.evaluate(graph, population)
+        if not results.size:
             raise BadInput(msg("{d}: no employees in the data", d=data), lang)
-        key = graph.key
-        keys = [str(r[key]) for r in population.rows]
+        keys = [str(k) for k in results.keys]
+        row_numbers = results.row_numbers
         problems = []
         seen = set()
-        for number, k in zip(population.row_numbers, keys):
+        for number, k in zip(row_numbers, keys):
             person = by_id.get(k)
             if k in seen:
                 problems.append(msg("{d}: row {n}: {k} appears twice", d=data, n=number, k=k))
@@ -442,7 +450,6 @@ class Workflow:
             seen.add(k)
         if problems:
             raise BadInput(joined("\n", problems[:20] + [msg("no cycle was created.")]), lang)
-        results = api.evaluate(graph, population)
         if results.errors:
             shown = [later(lambda e=e: f"{data}: {e.describe(str(policy))}") for e in results.errors[:20]]
             raise BadInput(joined("\n", shown + [msg("{n} rows could not be computed; no cycle was created.",
@@ -478,7 +485,7 @@ class Workflow:
                                         [(period, p.id, p.name, p.role, p.manager_id, p.team, p.login) for p in org])
             self.store.conn.executemany(
                 "INSERT INTO inputs(cycle_id, employee_id, row, cells, pos) VALUES (?,?,?,?,?)",
-                ((period, keys[i], population.row_numbers[i],
+                ((period, keys[i], row_numbers[i],
                   json.dumps({n: input_cols[n][i] for n in input_names}, ensure_ascii=False), i) for i in range(len(keys))))
             for table, rows in population.related.items():
                 link = graph.related[table][0].link
