@@ -461,6 +461,20 @@ def evaluate_file(graph: RuleGraph, path: str | Path) -> tuple[Results | None, P
         return None, bad.population
 
 
+def evaluate_rows(graph: RuleGraph, rows: Sequence[dict[str, str]]) -> Results | None:
+    """Rows given as text cells (column name → cell text), evaluated as evaluate_file evaluates a CSV file of them:
+    the fast path reads a large one itself, with no Python row per employee. None when a cell is bad (then
+    population_from_rows says which). For a policy that reads no related table."""
+    import tempfile
+
+    header = [n.decl.column or n.name for n in graph.inputs]
+    with tempfile.TemporaryDirectory(prefix="pkrules-rows-") as folder:
+        path = Path(folder) / "rows.csv"
+        path.write_text(_csv_text(rows, header, [n.name for n in graph.inputs]), encoding="utf-8")
+        # (results hold their values: nothing reads the file once they are made)
+        return evaluate_file(graph, path)[0]
+
+
 def policy_impact(old: RuleGraph, new: RuleGraph, data: str | Path, change=None):
     """Both versions evaluated on one data file, employees matched by key: who gains, who loses, what it
     costs (a pkrules.review.impact.Impact; `impact_summary` gives its summary lines). change: their

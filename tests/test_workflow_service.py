@@ -464,3 +464,16 @@ def test_the_v3_migration_gives_every_employee_their_position(tmp_path):
     assert positions == {"A": 0, "B": 1, "C": 2}
     assert "run_groups" in store.db.table_names()
     store.close()
+
+
+def test_a_correction_counts_the_employees_whose_figures_changed_not_the_rows_stored_again(wf):
+    # a team's ranks and top-N% counts move in everyone's terms record (stored again); only figures count
+    everyone_to_hr_review(wf)
+    result = wf.correct("E013", {"visits": "22"}, "Two visits logged under a colleague")
+    graph = api.compile_file(POLICY)
+    rows = list(csv.DictReader(open(DATA, encoding="utf-8")))
+    before = api.evaluate(graph, api.population_from_rows(graph, rows))
+    after = api.evaluate(graph, api.population_from_rows(graph, [dict(r, visits="22") if r["id"] == "E013" else r
+                                                                 for r in rows]))
+    moved = [k for i, k in enumerate(before.keys) if any(before.columns[n][i] != after.columns[n][i] for n in graph.nodes)]
+    assert "E013" in moved and result.changed_employees == len(moved)

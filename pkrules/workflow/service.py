@@ -1162,6 +1162,11 @@ class Workflow:
 
     # ---- internals: evaluation and stored results ------------------------------------------------
 
+    def _stored_cells(self, c: dict) -> list[tuple[str, dict[str, str]]]:
+        """Every employee's stored input cells, in the order of the data: (employee id, column → cell text)."""
+        return [(r[0], json.loads(r[1])) for r in
+                self.store.execute("SELECT employee_id, cells FROM inputs WHERE cycle_id = ? ORDER BY row", (c["id"],))]
+
     def _population(self, c: dict, graph, corrections: dict[str, dict[str, str]] | None = None) -> api.Population:
         rows = []
         for r in self.store.execute("SELECT employee_id, cells FROM inputs WHERE cycle_id = ? ORDER BY row", (c["id"],)):
@@ -1234,26 +1239,36 @@ class Workflow:
     def _recompute(self, c: dict, graph, corrections: dict[str, dict[str, str]], reason: str, focus: str | None) -> dict:
         """Evaluate the whole population again (population terms — team pools, top 10% — can move others), store a
         new run holding the rows that changed, update the board, and the focus employee's explanation change."""
-        population = self._population(c, graph)
-        if corrections:
-            index = {str(r[graph.key]): i for i, r in enumerate(population.rows)}
-            after_rows = list(population.rows)
-            for eid, texts in corrections.items():
-                cells = dict(self._cells(c, eid), **texts)
-                fixed = api.population_from_rows(graph, [cells])
-                after_rows[index[eid]] = fixed.rows[0]
-            after_population = api.Population(graph, after_rows, population.row_numbers, population.related,
-                                              source=population.source)
+        if graph.related:
+            population = self._population(c, graph)
+            if corrections:
+                index = {str(r[graph.key]): i for i, r in enumerate(population.rows)}
+                after_rows = list(population.rows)
+                for eid, texts in corrections.items():
+                    cells = dict(self._cells(c, eid), **texts)
+                    fixed = api.population_from_rows(graph, [cells])
+                    after_rows[index[eid]] = fixed.rows[0]
+                after_population = api.Population(graph, after_rows, population.row_numbers, population.related,
+                                                  source=population.source)
+            else:
+                after_population = population
+            after = api.evaluate(graph, after_population)
+            evaluate_before = lambda: api.evaluate(graph, population)  # noqa: E731
         else:
-            after_population = population
-        after = api.evaluate(graph, after_population)
+            # the stored cells evaluated as a CSV file of them: the fast path reads it, no Python row per employee
+            cells = self._stored_cells(c)
+            after = api.evaluate_rows(graph, [dict(row, **corrections[eid]) if eid in corrections else row
+                                              for eid, row in cells])
+            if after is None:  # a bad cell: the row-by-row reader says which (BadInput)
+                after = api.evaluate(graph, self._population(c, graph, corrections))
+            evaluate_before = lambda: api.evaluate_rows(graph, [row for _, row in cells])  # noqa: E731
         if after.errors:
             problems = joined(msg("; "), [later(lambda e=e: e.describe(graph.source.path)) for e in after.errors[:5]])
             raise BadInput(msg("the correction makes rows fail: {p}; nothing was changed",
                                p=problems), c["lang"])
         change: dict = {}
         if focus is not None:
-            before = api.evaluate(graph, population)
+            before = evaluate_before()
             ch = api.explanation_change(before, after, focus)
             change = {"before": {k: to_text(v) for k, v in ch.before.items()},
                       "after": {k: to_text(v) for k, v in ch.after.items()},
@@ -1268,11 +1283,15 @@ class Workflow:
         parent_kept = self.store.one("SELECT kept FROM runs WHERE id = ?", (c["current_run"],))["kept"] is not None
         now = self.clock.now()
         main_index = nodes.index(graph.main_output())
-        changed = []
+        changed = []  # the rows stored: figures or terms records that changed
+        moved = 0  # the employees whose figures changed (a terms record moves for a whole team: ranks, top N%)
         for i, key in enumerate(keys):
             vals = json.dumps([col[i] for col in cols], ensure_ascii=False)
-            if not parent_kept or stored.get(key) != (vals, terms[i]):
-                changed.append((key, vals, cols[main_index][i], terms[i]))
+            before = stored.get(key)
+            if not parent_kept or before != (vals, terms[i]):
+                figures = before is None or before[0] != vals
+                changed.append((key, vals, cols[main_index][i], terms[i], figures))
+                moved += figures
         with self.store.transaction():
             current = self.store.execute("SELECT current_run FROM cycles WHERE id = ?", (c["id"],)).fetchone()[0]
             if current != c["current_run"]:
@@ -1282,20 +1301,20 @@ class Workflow:
                 (c["id"], c["current_run"], reason, now, json.dumps(nodes, ensure_ascii=False), len(keys), len(changed),
                  json.dumps(kept.spec, ensure_ascii=False))).lastrowid
             self.store.conn.executemany("INSERT INTO results(run_id, employee_id, vals, terms) VALUES (?,?,?,?)",
-                                        ((run_id, k, v, tr) for k, v, _, tr in changed))
+                                        ((run_id, k, v, tr) for k, v, _, tr, _ in changed))
             self._store_groups(run_id, kept)
             self.store.conn.executemany("UPDATE appraisals SET total = ?, total_sort = ? WHERE cycle_id = ? AND employee_id = ?",
-                                        ((t, sort_key(t), c["id"], k) for k, _, t, _ in changed))
+                                        ((t, sort_key(t), c["id"], k) for k, _, t, _, figures in changed if figures))
             for eid, texts in corrections.items():
                 cells = dict(self._cells(c, eid), **texts)
                 self.store.execute("UPDATE inputs SET cells = ? WHERE cycle_id = ? AND employee_id = ?",
                                    (json.dumps(cells, ensure_ascii=False), c["id"], eid))
             self.store.execute("UPDATE cycles SET current_run = ?, stale = 0 WHERE id = ?", (run_id, c["id"]))
-            self.store.append_event(now, self.actor, "run", {"run": run_id, "reason": reason, "changed_employees": len(changed)},
+            self.store.append_event(now, self.actor, "run", {"run": run_id, "reason": reason, "changed_employees": moved},
                                     c["id"], None, None, self.operator)
         c["current_run"] = run_id
         c["stale"] = 0
-        return {"id": run_id, "changed": len(changed), "change": change}
+        return {"id": run_id, "changed": moved, "change": change}
 
     def _payroll_rows(self, c: dict, graph, money: list[str]) -> list[dict]:
         values = {eid: json.loads(v) for eid, v in self._run_rows(c["current_run"]).items()}
