@@ -132,3 +132,26 @@ def test_statements_one_markdown_file_per_employee(tmp_path, capsys):
     text = (folder / "E022.md").read_text(encoding="utf-8")
     assert text.startswith("# 华东区销售激励: total for E022 (小张)")
     assert "**total = ¥14,016.00**" in text
+
+
+SHIPPED = [(p, ROOT / "policies" / "sample" / ("employees.zh.csv" if p.name == "sales_incentive.zh.pk" else
+                                               "employees.csv" if p.name == "sales_incentive.pk" else
+                                               p.name.replace(".pk", ".csv")))
+           for p in sorted((ROOT / "policies").glob("*.pk")) if "input ratings by" not in p.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("policy, data", SHIPPED, ids=[p.name for p, _ in SHIPPED])
+def test_excel_cells_and_statements_are_the_same_from_either_engine(tmp_path, capsys, policy, data):
+    # the fast path makes the results sheet with column expressions, the exact path value by value
+    out = {}
+    for engine in ("exact", "fast"):
+        folder = tmp_path / engine
+        assert main(["run", str(policy), str(data), "--engine", engine, "--out", str(folder / "r.xlsx"),
+                     "--statements", str(folder / "statements")]) == 0
+        capsys.readouterr()
+        statements = sorted((folder / "statements").iterdir())
+        book = load_workbook(folder / "r.xlsx")  # (openpyxl dates the file it writes: its cells are compared)
+        sheets = [[[c.value for c in row] for row in sheet.iter_rows()] for sheet in book.worksheets]
+        out[engine] = (sheets, [(p.name, p.read_bytes()) for p in statements])
+    assert out["fast"][0] == out["exact"][0]
+    assert out["fast"][1] == out["exact"][1] and out["exact"][1]
