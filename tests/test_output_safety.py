@@ -177,8 +177,9 @@ def test_an_output_may_not_replace_an_input(tmp_path, capsys):
     assert run_cli(capsys, "check", policy)[0] == 0, capsys.readouterr()
     for out, what in ((data, "the data"), (policy, "the policy"), (tmp_path / "regions.csv", "a lookup file of the policy"),
                       (tmp_path / "link.csv", "the data"), (tmp_path / "sub" / ".." / "data.csv", "the data")):
-        code, _, err = run_cli(capsys, "run", policy, data, "--out", out)
-        assert code == 2 and f"cannot write {out}: it is {what}" in err, err
+        for option in ("--out", "--keep"):  # (a kept run is a SQLite file, as dangerous over an input)
+            code, _, err = run_cli(capsys, "run", policy, data, option, out)
+            assert code == 2 and f"cannot write {out}: it is {what}" in err, err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 

@@ -89,6 +89,9 @@ def _check_outputs(graph, args) -> tuple[str, ...]:
             refuse_inputs(args.out, protected)
         if args.statements:
             prepare_folder(args.statements)  # a file in the way (--statements data.csv) is refused here
+        if getattr(args, "keep", None):
+            prepare_output(args.keep)
+            refuse_inputs(args.keep, protected)  # (a kept run is a SQLite file: over the data it would be the end of it)
     except PkrulesError as e:
         raise Fail(error(e), EXIT_USAGE) from None
     return protected
