@@ -245,8 +245,11 @@ def test_explain_from_a_kept_run_mistakes(tmp_path, capsys):
     assert code == 1 and "not a kept run" in err
     code, _, err = run_cli(capsys, "explain", "--run", run)
     assert code == 2 and "explain --run RUN ID" in err
-    code, _, err = run_cli(capsys, "run", str(POLICY), str(SAMPLE), "--keep", str(tmp_path / "no" / "such" / "dir" / "r.pkrun"))
-    assert code == 1 and "cannot write" in err and "Traceback" not in err
+    # checked before evaluating, as --out is: a missing folder is made, a file in the way is said
+    assert run_cli(capsys, "run", str(POLICY), str(SAMPLE), "--keep", str(tmp_path / "new" / "dir" / "r.pkrun"))[0] == 0
+    assert (tmp_path / "new" / "dir" / "r.pkrun").is_file()
+    code, _, err = run_cli(capsys, "run", str(POLICY), str(SAMPLE), "--keep", str(tmp_path / "run.pkrun" / "r.pkrun"))
+    assert code == 2 and "cannot write" in err and "is a file, not a folder" in err and "Traceback" not in err
 
 
 def test_a_kept_run_with_bad_rows_explains_the_good_ones_and_names_the_errors(tmp_path, capsys):
