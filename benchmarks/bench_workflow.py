@@ -71,6 +71,9 @@ def main(n: int) -> None:
     timed("explain one employee from stored results", lambda: wf.explain(subject, "total"))
     wf2 = Workflow(Store(folder / "w.db"), "H01", clock=clock)
     timed("explain again (fresh process state, policy compiled)", lambda: wf2.explain(ids[7], "coef"))
+    everyone = timed("results of everyone (TUI distributions, hit counts)", lambda: wf2.results())
+    from pkrules import api
+    timed("  hit counts of every row and branch over them", lambda: api.coverage(everyone))
     # confirm everyone in bulk (SQL) to reach HR review, then correct one input: a recomputation of the population
     with wf.store.transaction():
         wf.store.execute("UPDATE appraisals SET stage = 'hr_review', version = version + 1")

@@ -327,7 +327,7 @@ class Workflow:
         everyone, a manager their direct reports, an employee themselves. (Explanations go through explain(),
         which reads everyone's values for population terms but shows only the asked employee's figures.)"""
         c = self._cycle_row(cycle_id)
-        everything = self._stored_results(c, c["current_run"])
+        everything = self._stored_results(c, c["current_run"], whole=True)
         me = self.me(c["id"])
         if me is not None and me.role in ("hr", "executive"):
             return everything
@@ -1215,12 +1215,14 @@ class Workflow:
                 return dict(zip(nodes, json.loads(row[0])))
         return {}
 
-    def _stored_results(self, c: dict, run_id: int):
-        """api.Results of a stored run (exact values, the policy of the cycle), for explaining: read one
-        employee at a time from a kept run; a run stored before kept runs is rebuilt whole."""
+    def _stored_results(self, c: dict, run_id: int, whole: bool = False):
+        """api.Results of a stored run (exact values, the policy of the cycle). For explaining, read one employee
+        at a time from a kept run; whole (for views of everyone: hit counts, distributions, whose every value is
+        read — one employee at a time that is a query per employee and column), and for a run stored before kept
+        runs, rebuilt whole."""
         graph = self._graph(c)
         spec = self.store.one("SELECT kept FROM runs WHERE id = ?", (run_id,))["kept"]
-        if spec:
+        if spec and not whole:
             return api.results_from_kept(graph, json.loads(spec), _StoredRun(self.store, c["id"], self._run_chain(run_id)))
         nodes = json.loads(self.store.one("SELECT nodes FROM runs WHERE id = ?", (run_id,))["nodes"])
         stored = self._run_rows(run_id)
