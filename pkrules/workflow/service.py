@@ -872,8 +872,7 @@ class Workflow:
         graph = self._graph(orig)
         texts = self._validated_cells(orig, graph, a["employee_id"], values)
         before_results = self._stored_results(orig, orig["current_run"])
-        population = self._population(orig, graph, {a["employee_id"]: texts})
-        after = api.evaluate(graph, population)
+        after = self._evaluate_stored(orig, graph, {a["employee_id"]: texts})
         index_b = before_results.index_of(a["employee_id"])
         index_a = after.index_of(a["employee_id"])
         now = self.clock.now()
@@ -1162,6 +1161,17 @@ class Workflow:
 
     # ---- internals: evaluation and stored results ------------------------------------------------
 
+    def _evaluate_stored(self, c: dict, graph, corrections: dict[str, dict[str, str]]):
+        """The cycle's stored inputs, with corrections, evaluated: as a CSV file of the cells (the fast path reads
+        a large one itself, no Python row per employee) unless the policy reads related tables; a bad cell is said
+        by the row-by-row reader (BadInput)."""
+        if not graph.related:
+            results = api.evaluate_rows(graph, [dict(row, **corrections[eid]) if eid in corrections else row
+                                                for eid, row in self._stored_cells(c)])
+            if results is not None:
+                return results
+        return api.evaluate(graph, self._population(c, graph, corrections))
+
     def _stored_cells(self, c: dict) -> list[tuple[str, dict[str, str]]]:
         """Every employee's stored input cells, in the order of the data: (employee id, column → cell text)."""
         return [(r[0], json.loads(r[1])) for r in
@@ -1241,36 +1251,14 @@ class Workflow:
     def _recompute(self, c: dict, graph, corrections: dict[str, dict[str, str]], reason: str, focus: str | None) -> dict:
         """Evaluate the whole population again (population terms — team pools, top 10% — can move others), store a
         new run holding the rows that changed, update the board, and the focus employee's explanation change."""
-        if graph.related:
-            population = self._population(c, graph)
-            if corrections:
-                index = {str(r[graph.key]): i for i, r in enumerate(population.rows)}
-                after_rows = list(population.rows)
-                for eid, texts in corrections.items():
-                    cells = dict(self._cells(c, eid), **texts)
-                    fixed = api.population_from_rows(graph, [cells])
-                    after_rows[index[eid]] = fixed.rows[0]
-                after_population = api.Population(graph, after_rows, population.row_numbers, population.related,
-                                                  source=population.source)
-            else:
-                after_population = population
-            after = api.evaluate(graph, after_population)
-            evaluate_before = lambda: api.evaluate(graph, population)  # noqa: E731
-        else:
-            # the stored cells evaluated as a CSV file of them: the fast path reads it, no Python row per employee
-            cells = self._stored_cells(c)
-            after = api.evaluate_rows(graph, [dict(row, **corrections[eid]) if eid in corrections else row
-                                              for eid, row in cells])
-            if after is None:  # a bad cell: the row-by-row reader says which (BadInput)
-                after = api.evaluate(graph, self._population(c, graph, corrections))
-            evaluate_before = lambda: api.evaluate_rows(graph, [row for _, row in cells])  # noqa: E731
+        after = self._evaluate_stored(c, graph, corrections)
         if after.errors:
             problems = joined(msg("; "), [later(lambda e=e: e.describe(graph.source.path)) for e in after.errors[:5]])
             raise BadInput(msg("the correction makes rows fail: {p}; nothing was changed",
                                p=problems), c["lang"])
         change: dict = {}
         if focus is not None:
-            before = evaluate_before()
+            before = self._evaluate_stored(c, graph, {})
             ch = api.explanation_change(before, after, focus)
             change = {"before": {k: to_text(v) for k, v in ch.before.items()},
                       "after": {k: to_text(v) for k, v in ch.after.items()},
