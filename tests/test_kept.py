@@ -31,6 +31,7 @@ from pkrules.engine.population import Population, open_population
 from pkrules.engine.render import render_json
 from pkrules.engine.results import Declined, RowError, Upstream
 from pkrules.language.compile import compile_file, compile_policy
+from pkrules.language import ast
 from pkrules.language.diagnostics import PolicyError
 from pkrules.values.stored import fraction_text
 
@@ -73,8 +74,23 @@ def same_explanations(graph, reference, kept_results_, rows=None, names=None) ->
             if isinstance(source, Counting):
                 source.read.clear()
             assert said(kept_results_, index, name) == said(reference, i, name), (key, name)
-            if isinstance(source, Counting):
+            if isinstance(source, Counting) and not _reads_year_to_date(graph, name):
                 assert source.read <= own, f"explaining {name} of {key} read rows {sorted(source.read - own)}"
+
+
+def _reads_year_to_date(graph, name: str) -> bool:
+    """Whether a definition (or one it reads) sums over earlier periods: such a sum is not kept (engine/kept.py),
+    its explanation computes it from the kept values of every row."""
+    seen, todo = set(), [name]
+    while todo:
+        node = graph.nodes[todo.pop()]
+        if node.name in seen or node.is_input:
+            continue
+        seen.add(node.name)
+        if any(isinstance(e, ast.Aggregate) and getattr(e, "to_date", None) is not None for e in ast.walk(node.decl)):
+            return True
+        todo.extend(node.deps)
+    return False
 
 
 def kept_in_memory(graph, results) -> KeptResults:
@@ -177,6 +193,18 @@ def test_exact_text_of_columns_is_value_text(numerators, denominator, per_row, d
     except Overflow:  # (too many digits for 128 bits: the caller makes that column's text value by value)
         return
     assert got == want
+
+
+def test_exact_text_never_wraps_past_128_bits():
+    # a hypothesis find: 999983520588929013 / 2**35 ends after 35 decimals; scaled by 5**35 it passed 128 bits
+    # and wrapped around to -999.99… (now: Overflow, and the caller makes that column's text value by value)
+    import polars as pl
+
+    from pkrules.engine.columnar.exact_text import number_text
+    from pkrules.engine.columnar.numeric import Overflow
+
+    with pytest.raises(Overflow):
+        number_text(pl.Series([999_983_520_588_929_013], dtype=pl.Int128), 2**35)
 
 
 # ---- the command line ------------------------------------------------------------------------------

@@ -68,6 +68,10 @@ class KeptTerm:
 
 
 def _kind(e: object) -> str | None:
+    if isinstance(e, ast.Aggregate) and getattr(e, "to_date", None) is not None:
+        # a year-to-date sum is the employee's own earlier periods, not a group's statistic: not kept, so the
+        # exact closure computes it from the kept values (engine/exact.py: Compiled.group without a stored term)
+        return None
     if isinstance(e, ast.Aggregate):
         return "related" if e.source is not None else "aggregate"
     if isinstance(e, ast.Rank):

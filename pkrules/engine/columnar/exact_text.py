@@ -124,9 +124,10 @@ def number_text(n: pl.Series, d: int | pl.Series) -> pl.Series:
         if r == 1:
             if k > 36:
                 raise Overflow("too many decimals")
-            scaled = pl.DataFrame({"n": n}).select(pl.col("n") * pl.lit(10**k // d, dtype=I128)).to_series()
-            if _max_abs(scaled) >= TEN_38:
+            factor = 10**k // d
+            if size and _max_abs(n) * factor >= TEN_38:  # checked before: a 128-bit product past it wraps around
                 raise Overflow("too many digits")
+            scaled = pl.DataFrame({"n": n}).select(pl.col("n") * pl.lit(factor, dtype=I128)).to_series()
             return _strip_zeros(pl.DataFrame({"m": scaled}).select(_dec(pl.col("m"), k).cast(pl.String)).to_series(), k)
         frame = pl.DataFrame({"n": n})
         x = frame.select((pl.col("n").abs() % pl.lit(d, dtype=I128)).alias("x")).to_series()
