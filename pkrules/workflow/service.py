@@ -1277,9 +1277,9 @@ class Workflow:
         moved = 0  # the employees whose figures changed (a terms record moves for a whole team: ranks, top N%)
         for i, key in enumerate(keys):
             vals = json.dumps([col[i] for col in cols], ensure_ascii=False)
-            before = stored.get(key)
-            if not parent_kept or before != (vals, terms[i]):
-                figures = before is None or before[0] != vals
+            was = stored.get(key)
+            if not parent_kept or was != (vals, terms[i]):
+                figures = was is None or was[0] != vals
                 changed.append((key, vals, cols[main_index][i], terms[i], figures))
                 moved += figures
         with self.store.transaction():
