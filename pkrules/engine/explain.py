@@ -117,47 +117,6 @@ class _Here:
     group_only: bool = False  # another group's: only group figures below it mean anything
 
 
-_FORMATTED: dict = {}  # (class, value, type kind, language) → text: format_value is a pure function
-
-
-class _Plan:
-    """What an explanation looks for in one expression, found once per policy (the same for every employee):
-    its IFs, the steps it shows (population terms, another employee's value, earlier periods, IFs), and the
-    pieces of its text a value replaces, in text order (place, end), those at one place together."""
-
-    def __init__(self, graph, expr):
-        walked = list(ast.walk(expr))
-        self.ifs = [sub for sub in walked if isinstance(sub, ast.IfExpr)]
-        self.steps: list[tuple[str, object]] = []
-        pieces: dict[tuple[int, int], list] = {}
-        for sub in walked:
-            if isinstance(sub, ast.WeightedSum):
-                self.steps.append(("weighted", sub))
-            elif isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
-                self.steps.append(("term", sub))
-            elif isinstance(sub, ast.ValueOf):
-                self.steps.append(("value_of", sub))
-            elif _period_call(sub):
-                self.steps.append(("period", sub))
-            elif isinstance(sub, ast.IfExpr):
-                self.steps.append(("if", sub))
-            if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)) or _period_call(sub):
-                pieces.setdefault((sub.span.column - 1, sub.span.end_column - 1), []).append(sub)
-            elif isinstance(sub, ast.Name):
-                ref = graph.refs.get(id(sub))
-                if ref is not None and ref.kind == "node":
-                    pieces.setdefault((sub.span.column - 1, sub.span.end_column - 1), []).append(sub)
-        self.pieces = [(s, e, group) for (s, e), group in sorted(pieces.items())]
-
-
-def _plan(graph, expr) -> _Plan:
-    cache = graph.__dict__.setdefault("_explain_plans", {})
-    found = cache.get(id(expr))
-    if found is None:
-        found = cache[id(expr)] = _Plan(graph, expr)
-    return found
-
-
 def _inside(inner, outer) -> bool:
     return (inner.line, inner.column) >= (outer.line, outer.column) and \
         (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
@@ -667,23 +626,14 @@ class _TraceBuilder:
                     pieces.append((*at, self.fmt_node(sub.name, row, places.get(id(sub), 2))))
         pieces.sort()
         out, pos = [], start
-        for s, e, group in plan.pieces:
-            kept = [sub for sub in group if not (untaken and any(_inside(sub.span, span) for span in untaken))]
-            if not kept or s < pos:
+        for s, e, replacement in pieces:
+            if s < pos:  # inside a population term already replaced
                 continue
-            replacement = min(self._replacement(sub) for sub in kept)  # (one sub but for equal spans)
             out.append(text[pos:s])
             out.append(replacement)
             pos = e
-        if pos == start and not out:
-            return None
         out.append(text[pos:end])
-        return "".join(out)
-
-    def _replacement(self, sub) -> str:
-        if isinstance(sub, ast.Name):
-            return self.fmt(self.results.columns[sub.name][self.i], self.graph.nodes[sub.name].type)
-        return self.fmt(self.value_of(sub), self.type_of(sub))
+        return "".join(out) if pieces else None
 
     def _distinguishing_places(self, expr: ast.Expr, row: int) -> dict[int, int]:
         """For the operands of comparisons that would read the same once rounded: the decimals that tell them apart."""

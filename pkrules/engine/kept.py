@@ -204,6 +204,10 @@ def stat_data(stat: GroupStat) -> dict:
         data["w"] = value_text(detail["weight_total"])
     if "places" in detail:
         data["p"] = detail["places"]
+        values, places = detail.get("sorted"), detail["places"]
+        if values and places > 0:  # the values a cut-off is read from, at the last place of a bottom and of a top N
+            q = min(places, len(values))
+            data["kb"], data["kt"] = value_text(values[q - 1]), value_text(values[len(values) - q])
     return data
 
 
@@ -596,6 +600,10 @@ class KeptTerms:
         elif kept.kind == "top":
             better = results.term_fields(row, k)[1]
             detail["places"] = data["p"]
+            # not the group's values: the two a cut-off is read from, placed where explain.py reads them
+            operand = graph.types.get(id(term.operand))
+            cuts = [value_from_text(data[c], operand) for c in ("kb", "kt")] if "kb" in data else []
+            detail["sorted"] = [cuts[0]] * data["p"] + [cuts[1]] * data["p"] if cuts else []
             detail["better"] = int(better) if better is not None else None
         elif kept.kind == "split":
             value = value_from_text(data.get("v"), graph.types.get(id(term.pool)))

@@ -1232,7 +1232,7 @@ class Workflow:
         runs, rebuilt whole."""
         graph = self._graph(c)
         spec = self.store.one("SELECT kept FROM runs WHERE id = ?", (run_id,))["kept"]
-        if spec and not whole:
+        if spec and not whole and not graph.related:  # (a kept run holds no related table's rows: see below)
             return api.results_from_kept(graph, json.loads(spec), _StoredRun(self.store, c["id"], self._run_chain(run_id)))
         nodes = json.loads(self.store.one("SELECT nodes FROM runs WHERE id = ?", (run_id,))["nodes"])
         stored = self._run_rows(run_id)

@@ -145,6 +145,8 @@ def _groups(results, term: KeptTerm, info) -> list[tuple[str, str, str]]:
     names = [f"#g{i}" for i in range(len(keys))]
     parts = info.parts
     kind = term.kind
+    if kind == "top":  # (its cut-off values, which explanations show, are asked of the probe: engine/kept.py stat_data)
+        return [(term.id, g, s) for g, s in term_groups(results.probe, term, range(results.size)).items()]
     columns = {n: k for n, (k, _) in zip(names, keys)}
     aggs = [pl.len().alias("m")]
     if kind == "aggregate":
