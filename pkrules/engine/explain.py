@@ -251,7 +251,8 @@ class _TraceBuilder:
         if period is None:
             return [row]
         keys, periods = self.results.keys, self.results.columns[period]
-        mine = self.results.rows_of(keys[row])  # (the results' index, not a scan of every key)
+        rows_of = getattr(self.results, "rows_of", None)  # (the results' index, not a scan of every key)
+        mine = rows_of(keys[row]) if rows_of is not None else [j for j, k in enumerate(keys) if k == keys[row]]
         order = self._period_order([periods[j] for j in mine])
         return sorted(mine, key=lambda j: order(periods[j]))
 
