@@ -448,7 +448,8 @@ def _compute_impact(old_results: Results, new_results: Results, data_path: str, 
     renames = renames or {}
     old, new = old_results.graph, new_results.graph
     columns = columns if columns is not None else choose_columns(old, new, renames)
-    if getattr(old_results, "frame", None) is not None and getattr(new_results, "frame", None) is not None:
+    if getattr(old_results, "frame", None) is not None and getattr(new_results, "frame", None) is not None \
+            and not old.period and not new.period:  # (several periods: people and costs by period, row by row)
         # both on the fast path: compared with column expressions, only the rows shown made Python values
         found = _columnar_impact(old_results, new_results, data_path, columns, renames, changed_decls, same_data)
         if found is not None:

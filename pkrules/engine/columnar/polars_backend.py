@@ -1006,7 +1006,8 @@ class Evaluator:
         whole_cents = (mod(scaled, lit(c)).expr == 0) if c != 1 else TRUE
         w_total_hi = max(weight.n.hi, 0) * n_rows
         wdt = dtype_for(max(w_total_hi, weight.n.bound))
-        total = IntE(self.over(weight.n.as_(wdt).sum(), g), min(0, weight.n.lo * n_rows), w_total_hi)
+        # (a constant weight or pool is a literal: summed as one value unless spread over the rows first)
+        total = IntE(self.over(_rows_of(weight.n.as_(wdt), wdt).sum(), g), min(0, weight.n.lo * n_rows), w_total_hi)
         # The checks of values.split.largest_remainder, unless the plan or the ranges prove them:
         # one pool per group, no negative weight, a pool of whole cents.
         differs = None if self.constant_within(e.pool, e.within, e.period) else (self.over(pool.n.expr.n_unique(), g) != 1)
@@ -1022,7 +1023,8 @@ class Evaluator:
         prod = mul(units, w_pos)
         floor_k = floordiv(prod, safe_total)
         rem_k = mod(prod, safe_total)
-        left = sub(units, IntE(self.over(floor_k.as_(dtype_for(floor_k.hi * n_rows)).sum(), g), 0, floor_k.hi * n_rows))
+        fdt = dtype_for(floor_k.hi * n_rows)
+        left = sub(units, IntE(self.over(_rows_of(floor_k.as_(fdt), fdt).sum(), g), 0, floor_k.hi * n_rows))
         key_expr = key.n.expr if isinstance(key, NumV) else key.expr
         order = pl.struct(neg(rem_k).expr.alias("r"), key_expr.alias("k")).rank("ordinal")
         position = self.over(order, g).cast(pl.Int64)  # 1-based: largest remainder first, ties by key
@@ -1145,3 +1147,8 @@ def evaluate_plan(plan: P.Plan, graph, table):
     df = evaluator.run()
     return ColumnarResults(graph, plan, df, evaluator.meta, evaluator.factors, table.row_numbers,
                            evaluator.exact_nodes, evaluator.terms)
+
+
+def _rows_of(expr: pl.Expr, dtype) -> pl.Expr:
+    """expr as one value per row (a literal is one value: its sum would not count the rows)."""
+    return pl.int_range(pl.len()).cast(dtype) * 0 + expr
