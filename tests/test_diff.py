@@ -725,7 +725,7 @@ def _impact_reports(old_text: str, new_text: str, rows) -> tuple[str, str] | Non
     from pkrules.engine.backend import backend_named
     from pkrules.engine.exact import evaluate as exact_evaluate
     from pkrules.engine.results import Declined
-    from pkrules.review.impact import render_json as impact_json, render_text as impact_text
+    from pkrules.review.impact import blank_definitions, render_json as impact_json, render_text as impact_text
 
     try:
         old, new = compile_policy(old_text, "old.pk"), compile_policy(new_text, "new.pk")
@@ -736,6 +736,8 @@ def _impact_reports(old_text: str, new_text: str, rows) -> tuple[str, str] | Non
     try:
         fast = [backend_named("fast").evaluate(g, Population(g, rows)) for g in (old, new)]
     except Declined:
+        return None
+    if any(blank_definitions(r) for r in fast):  # diff itself takes the exact runs then (evaluate_both)
         return None
     reports = []
     for pair in (exact, fast):
@@ -766,3 +768,24 @@ def test_the_columnar_impact_of_the_reference_policy_changes():
         assert exact == fast, variant
     exact, fast = _impact_reports(text, text.replace(*TOP_BAND) + "\nnew_award = if score >= 95 then ¥100 else ¥0\n", rows)
     assert exact == fast
+
+
+def test_a_blank_value_on_the_fast_path_is_explained_as_the_exact_evaluator_does(tmp_path, capsys):
+    # d0 fails (no employee 'nobody') where nothing needs it: the run leaves it blank. The impact of
+    # changing d0 must name the failure, as the exact evaluator does, on either engine (a hypothesis find:
+    # the fast run's columns compared a blank as equal, and explaining it raised a TypeError).
+    inputs = "input\n  id: text key\n  buddy: text\n  level: 新人 | 经理\n  a: money >= 0\n"
+    old = tmp_path / "old.pk"
+    old.write_text(inputs + "d0 = a[buddy] + a\nd1 by level: 新人 a, 经理 d0\n", encoding="utf-8")
+    new = tmp_path / "new.pk"
+    new.write_text(inputs + "d0 = a\n", encoding="utf-8")  # d0 now an output: E1's blank is compared
+    data = tmp_path / "data.csv"
+    data.write_text("id,buddy,level,a\nE1,nobody,新人,100\nE2,E1,经理,50\n", encoding="utf-8")
+    outputs = {}
+    for engine in ("exact", "fast"):
+        code, out, err = run_cli(capsys, "diff", str(old), str(new), "--data", str(data), "--engine", engine, "--explain")
+        assert (code, err) == (1, ""), err
+        outputs[engine] = out
+    assert outputs["fast"] == outputs["exact"]
+    assert "E1          —    100.00  +100.00" in outputs["exact"]
+    assert "no employee with id 'nobody'" in outputs["exact"]

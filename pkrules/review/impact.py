@@ -212,9 +212,24 @@ def evaluate_both(old: RuleGraph, new: RuleGraph, old_population: Population, ne
                   on_decline: Callable[[Declined], None] | None = None) -> tuple[Results, Results]:
     """Both versions on their populations, through the backend seam; unchanged exact columns are shared."""
     old_results = evaluate(old, old_population, backend, keep_going=keep_going, on_decline=on_decline)
+    if blank_definitions(old_results):
+        old_results = evaluate(old, old_population, "exact", keep_going=keep_going)
     known = reusable_columns(new, old_results, renames) if new_population is old_population else {}
     new_results = evaluate(new, new_population, backend, keep_going=keep_going, on_decline=on_decline, known=known)
+    if blank_definitions(new_results):
+        new_results = evaluate(new, new_population, "exact", keep_going=keep_going, known=known)
     return old_results, new_results
+
+
+def blank_definitions(results: Results) -> bool:
+    """Whether a fast-path run left a definition blank (a failed value nothing needed, or an optional input's
+    blank): its columns hold no words for why, so the impact is made from the exact evaluator's run, which
+    explains it."""
+    frame = getattr(results, "frame", None)
+    if frame is None:
+        return False
+    names = [node.name for node in results.graph.definitions if node.name in frame.columns]
+    return bool(names) and sum(frame.select(names).null_count().row(0)) > 0
 
 
 # ---- the impact --------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ class ColumnarResults:
     def python_value(self, name: str, index: int) -> object:
         meta = self.meta[name]
         raw = self.frame.get_column(name)[index]
-        if meta.kind != P.NUM:
+        if meta.kind != P.NUM or raw is None:  # None: a blank (an optional input, a failed value nothing needed)
             return raw
         if meta.den.const:
             return Fraction(raw, meta.den.c)
