@@ -72,8 +72,7 @@ def _write_excel(graph, results, names: list[str], rows: list[int], path: str | 
     book = Workbook()
     sheet = book.active
     sheet.title = tr("results")
-    _append(sheet, names)
-    for cell in sheet[1]:
+    for cell in _append(sheet, names, 1):
         cell.font = Font(bold=True)
 
     def number_format(name: str) -> str | None:
@@ -85,7 +84,7 @@ def _write_excel(graph, results, names: list[str], rows: list[int], path: str | 
         return None
 
     formats = {n: number_format(n) for n in names}
-    for i in rows:
+    for at, i in enumerate(rows, start=2):
         values = []
         for n in names:
             v = results.columns[n][i]
@@ -99,8 +98,7 @@ def _write_excel(graph, results, names: list[str], rows: list[int], path: str | 
                 values.append(v)
             else:
                 values.append("" if v is None else str(v))
-        _append(sheet, values)
-        for cell, n in zip(sheet[sheet.max_row], names):
+        for cell, n in zip(_append(sheet, values, at), names):
             if formats[n]:
                 cell.number_format = formats[n]
     for column in sheet.columns:
@@ -109,25 +107,31 @@ def _write_excel(graph, results, names: list[str], rows: list[int], path: str | 
     sheet.freeze_panes = "B2"
 
     lines = book.create_sheet(tr("explanations"))
-    _append(lines, [graph.key, tr("name"), tr("value"), tr("line"), tr("how")])
-    for cell in lines[1]:
+    for cell in _append(lines, [graph.key, tr("name"), tr("value"), tr("line"), tr("how")], 1):
         cell.font = Font(bold=True)
     main = graph.main_output()
+    at = 1
     for i in rows:
-        root = explain(results, i, main).root
+        # the sheet shows the main output and the values right under it: a tree one level deep is enough
+        root = explain(results, i, main, 1).root
         for node in [root] + [c for c in root.children if c.kind != "input"]:
             how = "; ".join([s.text for s in node.steps if s.outcome in (None, "fired")][:3] + node.hints)
-            _append(lines, [str(results.keys[i]), node.name, format_value(node.value, node.type), node.line, how])
+            at += 1
+            _append(lines, [str(results.keys[i]), node.name, format_value(node.value, node.type), node.line, how], at)
     with atomic_path(path) as temporary, quiet_cleanup():
         book.save(temporary)
 
 
-def _append(sheet, values: list) -> None:
-    """sheet.append, with text kept as text: openpyxl would make a string that begins with = a live formula."""
+def _append(sheet, values: list, row: int) -> list:
+    """sheet.append of the sheet's row number `row`, with text kept as text (openpyxl would make a string that
+    begins with = a live formula); its cells. The caller counts rows: openpyxl's max_row scans every cell,
+    which made a workbook's writing quadratic (20,000 employees took minutes)."""
     sheet.append(values)
-    for cell, value in zip(sheet[sheet.max_row], values):
+    cells = [sheet.cell(row=row, column=k) for k in range(1, len(values) + 1)]
+    for cell, value in zip(cells, values):
         if isinstance(value, str) and value.startswith("="):
             cell.data_type = "s"
+    return cells
 
 
 def statement_names(labels: list[str]) -> list[str]:
