@@ -55,6 +55,9 @@ def _groups(results: Results, term) -> dict[object, int]:
     period = graph.period if graph.period and not getattr(term, "across", False) else None
     first: dict[object, int] = {}
     failed = results.failed_rows()
+    if within is None and period is None:  # one group, everyone: its first row that computed (no loop over a million)
+        row = next((i for i in range(results.size) if i not in failed), None)
+        return {} if row is None else {None: row}
     for i in range(results.size):
         if i in failed:
             continue
