@@ -24,12 +24,20 @@ from .widgets import InPolicyLanguage, TopBar
 MARKS = {"fired": ("✓", "bold green"), "not met": ("✗", "red"), "not reached": ("·", "dim")}
 
 
+def shown(node, lang: str, compact: bool = False) -> str:
+    """A node's value as the explanation shows it to people: a ratio as a percentage (0.96 → 96%), as
+    `pkrules explain` does; otherwise the value's own format (compact: money without ¥, for the tree)."""
+    if node.display.endswith("%"):
+        return node.display
+    return api.format_value(node.value, node.type, lang, compact=compact)
+
+
 def node_label(node, lang: str, wide: bool = False) -> Text:
     """A tree line: name = value; a table's fired row (✓, written out when there is room), → when a next band is near."""
     label = Text()
     label.append(node.name, style="bold" if node.kind != "input" else "")
     label.append(" = ")
-    label.append(api.format_value(node.value, node.type, lang, compact=True), style="cyan")
+    label.append(shown(node, lang, compact=True), style="cyan")
     if node.hints and not node.repeated:
         label.append(" →", style="bold yellow")
     fired = next((s for s in node.steps if s.outcome == "fired"), None)
@@ -252,7 +260,7 @@ class EmployeeScreen(InPolicyLanguage, Screen):
         head = Text()
         head.append(node.name, style="bold")
         head.append(" = ")
-        head.append(api.format_value(node.value, node.type, lang), style="bold cyan")
+        head.append(shown(node, lang), style="bold cyan")
         where = f"   {w('kind.' + node.kind)}"
         if node.line:
             where += " · " + w("line", n=node.line)
