@@ -38,6 +38,7 @@ from pkrules.language.appraisal import ROLES as APPRAISAL_ROLES  # noqa: F401
 from pkrules.language.appraisal import STAGE_KINDS as APPRAISAL_STAGES  # noqa: F401
 from pkrules.language.appraisal import STAGE_ROLES as APPRAISAL_STAGE_ROLES  # noqa: F401
 from pkrules.language.rule_graph import RuleGraph
+from pkrules.values.stored import value_text as _stored_text  # a light module: imported once, used per value
 from pkrules.language.source import SourceFile
 from pkrules.values.types import Type
 from pkrules.messages import speaking, tr
@@ -251,9 +252,7 @@ def value_to_text(value: object, type_: Type | None = None) -> str:
     Numbers: a decimal when it ends (9216, 0.125), else numerator/denominator (869/9);
     yes/no: "yes"/"no"; dates: ISO; text as is. None (a value that failed) → "".
     """
-    from pkrules.values.stored import value_text
-
-    text = value_text(value)
+    text = _stored_text(value)
     return "" if text is None else text
 
 

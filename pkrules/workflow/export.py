@@ -18,9 +18,9 @@ def _money(text: str) -> str:
     cents = value * 100
     if cents.denominator != 1:
         # Not rounded by the policy: keep the exact decimal rather than rounding silently.
-        from .values import fraction_text
+        from .values import to_text
 
-        return fraction_text(value)
+        return to_text(value)
     sign = "-" if cents < 0 else ""
     cents = abs(cents.numerator)
     return f"{sign}{cents // 100}.{cents % 100:02d}"

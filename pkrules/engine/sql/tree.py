@@ -237,7 +237,8 @@ class Printer:
                 "bool": "BOOLEAN", "date": "DATE"}[to]
 
     def int_lit(self, value: int, wide: bool) -> str:
-        raise NotImplementedError
+        """An integer literal of the narrow or the wide type: each dialect says it (duckdb.py, spark.py)."""
+        raise NotImplementedError(f"{type(self).__name__} must say integer literals")
 
     def text_lit(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
