@@ -191,6 +191,64 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
         raise
 
 
+class AtomicBatch:
+    """Many files, each written whole: every one goes to a temporary file beside its target; when all are
+    written they are flushed to disk together and renamed into place. A failure (or an exception in the
+    block) removes every temporary file and leaves every old file as it was.
+
+    One flush for the batch, not two per file: 2,000 statements took seconds of disk waits when each
+    file was synced (and its folder after it) on its own.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, Path]] = []  # (temporary, target)
+
+    def write(self, path: str | Path, text: str, encoding: str = "utf-8") -> None:
+        target = _through_links(Path(path))
+        folder = target.parent if str(target.parent) else Path(".")
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        self._pending.append((temporary, target))
+        with os.fdopen(fd, "w", encoding=encoding) as handle:
+            handle.write(text)
+
+    def _commit(self) -> None:
+        sync = getattr(os, "sync", None)
+        if sync is not None:
+            sync()  # every temporary file's data on disk at once
+        else:  # (no sync(): one file at a time)
+            for temporary, _ in self._pending:
+                with open(temporary, "rb") as handle:
+                    os.fsync(handle.fileno())
+        folders = set()
+        for k, (temporary, target) in enumerate(self._pending):
+            _keep_mode(target, temporary)
+            os.replace(temporary, target)
+            self._pending[k] = ("", target)  # renamed: nothing left to remove
+            folders.add(target.parent if str(target.parent) else Path("."))
+        for folder in folders:
+            _sync_folder(folder)
+
+    def _discard(self) -> None:
+        for temporary, _ in self._pending:
+            if temporary:
+                try:
+                    os.unlink(temporary)
+                except OSError:
+                    pass
+
+
+@contextmanager
+def atomic_batch() -> Iterator[AtomicBatch]:
+    """A batch of files written whole (AtomicBatch): in place when the block ends without error."""
+    batch = AtomicBatch()
+    try:
+        yield batch
+        batch._commit()
+    except BaseException:
+        batch._discard()
+        raise
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside path for a library that writes files itself (polars, openpyxl);

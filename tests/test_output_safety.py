@@ -294,3 +294,27 @@ def test_the_payroll_file_keeps_names_from_being_formulas(tmp_path):
     cell = openpyxl.load_workbook(xlsx_path).active["B2"]
     assert cell.value == '=HYPERLINK("http://x","click")' and cell.data_type == "s"
     assert leftovers(tmp_path) == []
+
+
+def test_statements_land_together_or_not_at_all(tmp_path):
+    # With a limit on file sizes that the first statement (E001) is under and a later one is over, the first
+    # could be written and the later one cannot. Nothing of the run may then replace last month's
+    # statements, not even those written before the failure, and nothing half-written may be left.
+    fresh = tmp_path / "fresh"
+    done = subprocess.run([sys.executable, "-m", "pkrules.cli", "run", str(POLICY), str(SAMPLE), "--statements", str(fresh),
+                           "--engine", "exact"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    sizes = {p.stem: p.stat().st_size for p in fresh.glob("*.md")}
+    assert len(sizes) == 40 and leftovers(fresh) == []
+    limit = sizes["E001"] + 1
+    later = min(key for key, size in sizes.items() if size > limit)  # (E001 is written first)
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    for key in ("E001", later):
+        (folder / f"{key}.md").write_text(f"last month's statement of {key}", encoding="utf-8")
+    done = pkrules_limited(["run", POLICY, SAMPLE, "--statements", folder, "--engine", "exact"], limit, tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert f"cannot write {folder / (later + '.md')}" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["E001.md", later + ".md"])
+    for key in ("E001", later):
+        assert (folder / f"{key}.md").read_text(encoding="utf-8") == f"last month's statement of {key}"

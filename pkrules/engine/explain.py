@@ -141,6 +141,55 @@ def _graph_cache(graph, name: str, make):
     return cache[name]
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What an expression is made of, the same for every employee: worked out once per expression, not once per
+    explanation (a statement for each of 2,000 employees walked every formula 2,000 times)."""
+
+    conditional: bool  # an IF outside population terms: which parts applied depends on the row
+    compares: tuple  # the comparisons inside (operands that may need more decimals to tell apart)
+    evaluated: tuple  # every sub-expression evaluated for a row, when nothing is conditional (_walk_evaluated)
+    replaced: tuple  # (sub, start, end, is_term): what substitute replaces with a value, in walk order
+
+
+def _shape_of(graph, expr) -> _Shape:
+    shapes = _graph_cache(graph, "shapes", lambda _: {})
+    found = shapes.get(id(expr))
+    if found is None:
+        found = shapes[id(expr)] = _make_shape(graph, expr)
+    return found
+
+
+def _make_shape(graph, expr) -> _Shape:
+    def conditional(e) -> bool:
+        if isinstance(e, _TERMS):
+            return False
+        return isinstance(e, ast.IfExpr) or any(conditional(c) for c in ast.children(e))
+
+    def evaluated(e):
+        yield e
+        if isinstance(e, _TERMS) or (_period_call(e) is not None):
+            return
+        for child in ast.children(e):
+            yield from evaluated(child)
+
+    nodes = list(ast.walk(expr))
+    replaced = []
+    for sub in nodes:
+        term = isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)) or \
+            _period_call(sub) is not None
+        if term or (isinstance(sub, ast.Name) and _names_node(graph, sub)):
+            replaced.append((sub, sub.span.column - 1, sub.span.end_column - 1, term))
+    return _Shape(conditional(expr), tuple(s for s in nodes if isinstance(s, ast.Compare)),
+                  tuple(evaluated(expr)), tuple(replaced))
+
+
+def _names_node(graph, e: ast.Name) -> bool:
+    """Whether a name is one of the policy's nodes (not a function's or a table column's name)."""
+    ref = graph.refs.get(id(e))
+    return ref is not None and ref.kind == "node" and e.name in graph.nodes
+
+
 class _TraceBuilder:
     def __init__(self, results: Results, index: int, exact: bool = False, audience: str = "all", all_bands: bool = False):
         self.results = results
@@ -155,7 +204,7 @@ class _TraceBuilder:
         self.kinds = _graph_cache(self.graph, "kinds", figure_kinds)
         self.published = _graph_cache(self.graph, "published", published)
         self.thresholds = _graph_cache(self.graph, "thresholds", _thresholds)
-        self.outputs = set(self.graph.outputs())
+        self.outputs = _graph_cache(self.graph, "outputs", lambda graph: set(graph.outputs()))
         self.direction = bands.Direction(self)
         self._periods: list | None = None  # every period in the data, in order
 
@@ -463,8 +512,7 @@ class _TraceBuilder:
         return used, unused
 
     def _is_node(self, e: ast.Name) -> bool:
-        ref = self.graph.refs.get(id(e))
-        return ref is not None and ref.kind == "node" and e.name in self.graph.nodes
+        return _names_node(self.graph, e)
 
     def _entry_label(self, entry) -> str:
         return ("否则" if self.lang == "zh" else "OTHERWISE") if entry.key is None else str(entry.key)
@@ -497,6 +545,8 @@ class _TraceBuilder:
     def _untaken_branches(self, expr, row: int) -> list:
         """The spans of the branches an IF did not take (outside population terms, which run per member)."""
         spans: list = []
+        if not _shape_of(self.graph, expr).conditional:
+            return spans
 
         def visit(e) -> None:
             if isinstance(e, _TERMS):
@@ -523,6 +573,8 @@ class _TraceBuilder:
         """Every sub-expression evaluated for this row: not inside an untaken branch, nor inside a
         population term's own operand (evaluated for each member, explained by the term's step)."""
         untaken = self._untaken_branches(expr, row)
+        if not untaken:
+            return iter(_shape_of(self.graph, expr).evaluated)
 
         def walk(e):
             if any(_inside(e.span, span) for span in untaken):
@@ -611,20 +663,18 @@ class _TraceBuilder:
         untaken = self._untaken_branches(expr, row)
         places = self._distinguishing_places(expr, row)
         here = _Here(row)
-        for sub in ast.walk(expr):
-            if any(_inside(sub.span, span) for span in untaken):
+        for sub, s_at, e_at, term in _shape_of(self.graph, expr).replaced:
+            if untaken and any(_inside(sub.span, span) for span in untaken):
                 continue
-            at = (sub.span.column - 1, sub.span.end_column - 1)
-            if isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)) or _period_call(sub):
+            if term:
                 if owner is not None and not self.term_visible(sub, owner):
-                    pieces.append((*at, self.withheld_text()))
+                    pieces.append((s_at, e_at, self.withheld_text()))
                 else:
-                    pieces.append((*at, self.fmt(self.value_text(sub, row), self.unit_of(sub), places.get(id(sub), 2))))
-            elif isinstance(sub, ast.Name) and self._is_node(sub):
-                if owner is not None and not self.visible(sub.name, here):
-                    pieces.append((*at, self.withheld_text()))
-                else:
-                    pieces.append((*at, self.fmt_node(sub.name, row, places.get(id(sub), 2))))
+                    pieces.append((s_at, e_at, self.fmt(self.value_text(sub, row), self.unit_of(sub), places.get(id(sub), 2))))
+            elif owner is not None and not self.visible(sub.name, here):
+                pieces.append((s_at, e_at, self.withheld_text()))
+            else:
+                pieces.append((s_at, e_at, self.fmt_node(sub.name, row, places.get(id(sub), 2))))
         pieces.sort()
         out, pos = [], start
         for s, e, replacement in pieces:
@@ -639,9 +689,7 @@ class _TraceBuilder:
     def _distinguishing_places(self, expr: ast.Expr, row: int) -> dict[int, int]:
         """For the operands of comparisons that would read the same once rounded: the decimals that tell them apart."""
         out: dict[int, int] = {}
-        for sub in ast.walk(expr):
-            if not isinstance(sub, ast.Compare):
-                continue
+        for sub in _shape_of(self.graph, expr).compares:
             operands = list(sub.operands)
             values = [self.value(o, row) for o in operands]
             units = [self.unit_of(o) for o in operands]

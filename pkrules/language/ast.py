@@ -399,7 +399,16 @@ class Policy:
 
 
 def children(node) -> list:
-    """The expressions directly inside a node, in source order."""
+    """The expressions directly inside a node, in source order (a new list each call)."""
+    found = node.__dict__.get("_children")
+    if found is None:
+        found = _children(node)
+        # Kept on the node (which never changes): explanations walk the same expressions for every employee.
+        object.__setattr__(node, "_children", found)
+    return list(found)
+
+
+def _children(node) -> tuple:
     out = []
     for name in node.__dataclass_fields__:
         value = getattr(node, name)
@@ -411,7 +420,7 @@ def children(node) -> list:
                     out.append(item)
         elif _is_node(value):
             out.append(value)
-    return out
+    return tuple(out)
 
 
 def _is_node(value) -> bool:

@@ -78,10 +78,14 @@ class RuleGraph:
         return [n for n in self.nodes.values() if not n.is_given]
 
     def dependents(self) -> dict[str, list[str]]:
-        users: dict[str, list[str]] = {name: [] for name in self.nodes}
-        for node in self.nodes.values():
-            for dep in node.deps:
-                users[dep].append(node.name)
+        """Each node's users. Worked out once (asked for every employee explained); callers only read it."""
+        users = self.__dict__.get("_dependents")
+        if users is None:
+            users = {name: [] for name in self.nodes}
+            for node in self.nodes.values():
+                for dep in node.deps:
+                    users[dep].append(node.name)
+            self.__dict__["_dependents"] = users
         return users
 
     def policy_outputs(self) -> list[str]:

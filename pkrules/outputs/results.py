@@ -19,7 +19,7 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
-from pkrules.files import (OutputError, atomic_path, atomic_write, prepare_folder, prepare_output, quiet_cleanup, same_file,
+from pkrules.files import (OutputError, atomic_batch, atomic_path, atomic_write, prepare_folder, prepare_output, quiet_cleanup, same_file,
                            writing)
 from pkrules.messages import current_language, language_for, say, speaking, tr
 
@@ -189,9 +189,11 @@ def write_statements(graph, results, rows: list[int], folder: str | Path, protec
     targets = [folder / f"{name}.md" for name in statement_names(labels)]
     for target in targets:
         refuse_inputs(target, protected)
-    for i, target in zip(rows, targets):
-        with writing(target), atomic_write(target) as handle:
-            handle.write(render_markdown(explain(results, i, main, audience="employee")))
+    # All or nothing: the statements land together, each whole, when every one is written (files.py: atomic_batch).
+    with writing(folder), atomic_batch() as batch:
+        for i, target in zip(rows, targets):
+            with writing(target):
+                batch.write(target, render_markdown(explain(results, i, main, audience="employee")))
     return len(targets)
 
 
