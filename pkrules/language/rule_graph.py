@@ -149,6 +149,12 @@ class RuleGraph:
 
     def main_output(self) -> str:
         """The output that rests on the most of the policy (total, usually)."""
+        found = self.__dict__.get("_main_output")
+        if found is None:
+            found = self.__dict__["_main_output"] = self._main_output()  # (asked for every employee explained)
+        return found
+
+    def _main_output(self) -> str:
         def reach(name: str, seen: set[str]) -> set[str]:
             for dep in self.nodes[name].deps:
                 if dep not in seen:

@@ -305,7 +305,11 @@ def _equals(g, meta, group) -> pl.Expr:
 def _group_stat(results: ColumnarResults, term, info, group) -> GroupStat | None:
     frame = results.frame
     mask = _group_filter(results, info, group)
-    rows = frame.with_row_index("#i") if mask is None else frame.with_row_index("#i").filter(mask)
+    if mask is None:
+        rows = frame.with_row_index("#i")
+    else:  # the members' positions from the group's own column, then only their rows (not a filter of every column)
+        members_at = frame.select(pl.arg_where(mask)).to_series()
+        rows = frame.with_row_index("#i")[members_at]
     members = rows.height
     if not members:
         return None
@@ -351,6 +355,9 @@ def _group_stat(results: ColumnarResults, term, info, group) -> GroupStat | None
     return GroupStat(group, members, results.term_value(info, first), {})
 
 
+_READS_BEFORE_LIST = 64  # one explanation bisects a group in about log2(n) reads; more mean many explanations
+
+
 class SortedValues(Sequence):
     """A group's values in ascending order (sorted by polars on exact integer keys), each
     converted to a Fraction only when read: bisecting it reads about log2(n) of them."""
@@ -366,6 +373,7 @@ class SortedValues(Sequence):
         self._n = ordered.get_column("n")  # polars Series: one value is read when one is asked for
         self._d = ordered.get_column("d") if "d" in ordered.columns else operand.den.c
         self._cache: dict[int, Fraction] = {}
+        self._reads = 0
 
     def __getitem__(self, k):
         if isinstance(k, slice):
@@ -374,6 +382,13 @@ class SortedValues(Sequence):
             k += len(self)
         value = self._cache.get(k)
         if value is None:
+            self._reads += 1
+            if self._reads == _READS_BEFORE_LIST:
+                # Many reads (a statement or a workbook row for every member): reading a polars Series one element
+                # at a time costs microseconds each; Python lists of the values are read in nanoseconds.
+                self._n = self._n.to_list()
+                if not isinstance(self._d, int):
+                    self._d = self._d.to_list()
             value = Fraction(self._n[k], self._d if isinstance(self._d, int) else self._d[k])
             self._cache[k] = value
         return value
@@ -382,10 +397,10 @@ class SortedValues(Sequence):
         return len(self._n)
 
     def __iter__(self):
-        d = self._d
+        d, n = self._d, self._n if isinstance(self._n, list) else self._n.to_list()
         if isinstance(d, int):
-            return (Fraction(n, d) for n in self._n.to_list())
-        return (Fraction(n, dk) for n, dk in zip(self._n.to_list(), d.to_list()))
+            return (Fraction(v, d) for v in n)
+        return (Fraction(v, dk) for v, dk in zip(n, d if isinstance(d, list) else d.to_list()))
 
 
 class _Lazy:
