@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from fractions import Fraction
 
 from pkrules.messages import current_language, say
@@ -53,18 +52,25 @@ def format_people(value: object, unit: str, lang: str = "en", exact: bool = Fals
     A value whose decimals do not end (869/9), or have more than `places` (four for plain
     numbers), is shown rounded with ≈; exact adds the fraction (= 869/9) or every decimal.
     """
+    # A fraction is looked up by its numerator and denominator: hashing a Fraction itself costs a modular power.
+    key = (value.numerator, value.denominator, unit, lang, exact, places) if type(value) is Fraction else \
+        (type(value), value, unit, lang, exact, places)
     try:
-        return _format_people_cached(value, unit, lang, exact, places)
+        found = _PEOPLE.get(key)
     except TypeError:  # a value that cannot be a dictionary key (none is expected): formatted as it is
         return _format_people(value, unit, lang, exact, places)
+    if found is None:
+        if len(_PEOPLE) >= _PEOPLE_MAX:
+            _PEOPLE.clear()
+        found = _PEOPLE[key] = _format_people(value, unit, lang, exact, places)
+    return found
 
 
 # Statements and workbooks format the same values again and again (a rule's 90 and 1.2 for every employee,
 # an employee's score once in the formula and once compared with each threshold): the text is kept.
-# typed: True and 1 (or 1 and Fraction(1)) are different keys, as they read differently.
-@functools.lru_cache(maxsize=1 << 16, typed=True)
-def _format_people_cached(value: object, unit: str, lang: str, exact: bool, places: int) -> str:
-    return _format_people(value, unit, lang, exact, places)
+# The type is part of the key: True and 1 (or 1 and Fraction(1)) read differently.
+_PEOPLE: dict[tuple, str] = {}
+_PEOPLE_MAX = 1 << 16
 
 
 def _format_people(value: object, unit: str, lang: str, exact: bool, places: int) -> str:
