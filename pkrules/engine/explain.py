@@ -155,9 +155,9 @@ class _Shape:
 def _shape_of(graph, expr) -> _Shape:
     shapes = _graph_cache(graph, "shapes", lambda _: {})
     found = shapes.get(id(expr))
-    if found is None:
-        found = shapes[id(expr)] = _make_shape(graph, expr)
-    return found
+    if found is None or found[0] is not expr:  # (kept with its expression: an id is unique only while it lives)
+        found = shapes[id(expr)] = (expr, _make_shape(graph, expr))
+    return found[1]
 
 
 def _make_shape(graph, expr) -> _Shape:
