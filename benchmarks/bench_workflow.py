@@ -65,6 +65,7 @@ def main(n: int) -> None:
     me = wf.as_(subject)
     timed("action: self-review submitted", lambda: me.submit_self_review(subject, "done"))
     lead = teams[next(t for t, m in teams.items() if subject in m)][0]
+    timed("action: manager enters the scores", lambda: wf.as_(lead).score(subject, {"visits": "20", "on_time_rate": "95%"}))
     timed("action: manager confirms", lambda: wf.as_(lead).confirm(subject))
     clock.set(dt.date(2025, 10, 9))
     timed("cycle advance (everyone else's self-review missing)", lambda: wf.advance())

@@ -137,8 +137,12 @@ def test_board_filters_sorts_and_pages_in_sql(wf):
 def test_a_missed_self_review_moves_on_marked_missing(wf):
     wf.as_("E013").submit_self_review("E013", "done")
     wf.clock.set(D(2025, 10, 9))
+    before = wf.verify().events
     result = wf.advance()
     assert result.changed_employees == 39
+    # one audit event per appraisal moved, then the summary, chained as if appended one by one
+    report = wf.verify()
+    assert report.ok and report.events == before + 40
     view = wf.appraisal("E020")
     assert view.stage == "manager_review" and view.self_review_missing
     assert view.deadline == D(2025, 10, 15)  # from Thursday 9 Oct: 10, Saturday 11 (make-up), 13, 14, 15

@@ -801,10 +801,9 @@ class Workflow:
                 "UPDATE appraisals SET stage = 'manager_review', self_review_missing = 1, entered_on = ?, deadline = ?, "
                 "deadline_note = ?, version = version + 1 WHERE cycle_id = ? AND stage = 'self_review' AND deadline IS NOT NULL "
                 "AND deadline < ?", (today, due.due.isoformat() if due else None, due.note if due else "", c["id"], today))
-            for eid in late:
-                self.store.append_event(now, me.id, "cycle.advance", {"from": "self_review", "to": "manager_review",
-                                                                      "self_review": "missing"}, c["id"], eid, None, self.operator)
-            seq = self.store.append_event(now, me.id, "cycle.advance", {"moved": len(late)}, c["id"], None, None, self.operator)
+            moved = {"from": "self_review", "to": "manager_review", "self_review": "missing"}
+            seq = self.store.append_events(now, me.id, "cycle.advance", [(moved, c["id"], eid, None) for eid in late]
+                                           + [({"moved": len(late)}, c["id"], None, None)], self.operator)
         return ActionResult(msg("{n} self-review(s) past their deadline moved to manager review, marked missing", n=len(late)).in_(c["lang"]), seq,
                             changed_employees=len(late), details={"moved": late})
 
