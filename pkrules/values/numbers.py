@@ -72,6 +72,10 @@ def round_half_up(value: Fraction, step: Fraction) -> Fraction:
     """Round to a multiple of step, halves away from zero (四舍五入)."""
     if step <= 0:
         raise ValueError(tr("the rounding step must be positive"))
+    if type(step) is Fraction and step.numerator == 1:  # a step of 1/10^k (the usual): in integers, no Fraction maths
+        num, den = value.numerator * step.denominator, value.denominator
+        n = (abs(num) * 2 + den) // (2 * den)
+        return Fraction(n if num >= 0 else -n, step.denominator)
     q = value / step
     n = (abs(q.numerator) * 2 + q.denominator) // (2 * q.denominator)
     return (n if q >= 0 else -n) * step
@@ -95,6 +99,16 @@ def terminates(value: Fraction) -> bool:
 
 
 def decimal_places(value: Fraction) -> int:
+    d = value.denominator
+    twos = fives = 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    if d == 1:  # 2^a·5^b: max(a, b) places
+        return max(twos, fives)
     d, places = value.denominator, 0
     while d != 1:
         places += 1
@@ -112,9 +126,8 @@ def format_exact(value: Fraction, min_places: int = 0, max_places: int = 10) -> 
     else:
         places = max(max_places, min_places)
         value = round_half_up(value, Fraction(1, 10**places))
-    scaled = value * 10**places
-    assert scaled.denominator == 1
-    n = scaled.numerator
+    n, rest = divmod(value.numerator * 10**places, value.denominator)
+    assert rest == 0
     sign = "-" if n < 0 else ""
     digits = str(abs(n)).rjust(places + 1, "0")
     if places == 0:
