@@ -14,14 +14,11 @@ and no text cell becomes a spreadsheet formula.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from fractions import Fraction
 from pathlib import Path
 
-from pkrules.files import (OutputError, atomic_batch, atomic_path, atomic_write, prepare_folder, prepare_output, quiet_cleanup, same_file,
-                           writing)
-from pkrules.messages import current_language, language_for, say, speaking, tr
+from pkrules.files import OutputError, atomic_batch, atomic_write, prepare_folder, prepare_output, same_file, writing
+from pkrules.messages import language_for, speaking, tr
 
 
 def json_lines(graph, results, names: list[str], rows: list[int]) -> str:
@@ -48,90 +45,15 @@ def out_columns(graph, plain: bool = False) -> list[str]:
 
 def write_excel(graph, results, names: list[str], rows: list[int], path: str | Path, plain: bool = False) -> None:
     """One sheet of results (money as numbers with two decimals, rates and ratios as percentages),
-    one of the explanations' key lines.
+    one of the explanations' key lines (outputs/excel.py streams them).
 
     Sheet names, headers and yes/no are in the policy's language (or the user's --lang). Every text cell
-    is written as text (data type "s"), never as a formula: a key `=1+1` or `=HYPERLINK(…)` is shown as
-    typed, not run.
+    is written as text, never as a formula: a key `=1+1` or `=HYPERLINK(…)` is shown as typed, not run.
     """
+    from pkrules.outputs.excel import write_workbook
+
     with speaking(graph.policy.language):
-        _write_excel(graph, results, names, rows, path, plain)
-
-
-def _write_excel(graph, results, names: list[str], rows: list[int], path: str | Path, plain: bool = False) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    from pkrules.engine.display import display_units
-    from pkrules.engine.explain import explain
-    from pkrules.values.numbers import terminates
-    from pkrules.engine.render import format_value
-    from pkrules.values.types import MONEY, PERCENT
-
-    units = display_units(graph)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = tr("results")
-    for cell in _append(sheet, names, 1):
-        cell.font = Font(bold=True)
-
-    def number_format(name: str) -> str | None:
-        kind = graph.nodes[name].type.kind
-        if kind == MONEY:
-            return "#,##0.00"
-        if kind == PERCENT or (not plain and units.get(name) == "percent"):
-            return "0.00%"
-        return None
-
-    formats = {n: number_format(n) for n in names}
-    for at, i in enumerate(rows, start=2):
-        values = []
-        for n in names:
-            v = results.columns[n][i]
-            if isinstance(v, bool):
-                values.append(say(current_language(), "yes" if v else "no"))
-            elif isinstance(v, Fraction):
-                # Exact decimals go in as numbers; a value whose decimal does not end goes in as
-                # a number rounded to 10 places, like the CSV output.
-                values.append(float(v) if terminates(v) and v.denominator <= 10**15 else float(round(v, 10)))
-            elif isinstance(v, dt.date):
-                values.append(v)
-            else:
-                values.append("" if v is None else str(v))
-        for cell, n in zip(_append(sheet, values, at), names):
-            if formats[n]:
-                cell.number_format = formats[n]
-    for column in sheet.columns:
-        width = max(len(str(c.value or "")) for c in column)
-        sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 40)
-    sheet.freeze_panes = "B2"
-
-    lines = book.create_sheet(tr("explanations"))
-    for cell in _append(lines, [graph.key, tr("name"), tr("value"), tr("line"), tr("how")], 1):
-        cell.font = Font(bold=True)
-    main = graph.main_output()
-    at = 1
-    for i in rows:
-        # the sheet shows the main output and the values right under it: a tree one level deep is enough
-        root = explain(results, i, main, 1).root
-        for node in [root] + [c for c in root.children if c.kind != "input"]:
-            how = "; ".join([s.text for s in node.steps if s.outcome in (None, "fired")][:3] + node.hints)
-            at += 1
-            _append(lines, [str(results.keys[i]), node.name, format_value(node.value, node.type), node.line, how], at)
-    with atomic_path(path) as temporary, quiet_cleanup():
-        book.save(temporary)
-
-
-def _append(sheet, values: list, row: int) -> list:
-    """sheet.append of the sheet's row number `row`, with text kept as text (openpyxl would make a string that
-    begins with = a live formula); its cells. The caller counts rows: openpyxl's max_row scans every cell,
-    which made a workbook's writing quadratic (20,000 employees took minutes)."""
-    sheet.append(values)
-    cells = [sheet.cell(row=row, column=k) for k in range(1, len(values) + 1)]
-    for cell, value in zip(cells, values):
-        if isinstance(value, str) and value.startswith("="):
-            cell.data_type = "s"
-    return cells
+        write_workbook(graph, results, names, rows, path, plain)
 
 
 def statement_names(labels: list[str]) -> list[str]:

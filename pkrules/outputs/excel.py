@@ -1,0 +1,166 @@
+"""The results workbook (.xlsx): a results sheet and an explanations sheet, streamed row by row with XlsxWriter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+from pkrules.files import atomic_path
+from pkrules.messages import current_language, say, tr
+
+MONEY_FORMAT = "#,##0.00"
+PERCENT_FORMAT = "0.00%"
+DATE_FORMAT = "yyyy-mm-dd"  # (what openpyxl, the earlier writer, gave a date)
+LARGEST_EXACT_DENOMINATOR = 10**15
+
+
+def write_workbook(graph, results, names: list[str], rows: list[int], path: str | Path, plain: bool = False) -> None:
+    """The workbook of a run at path, written whole or not at all; call it speaking the sheet's language.
+
+    The results sheet holds one row per employee (the given rows) and the named columns: money as numbers
+    shown #,##0.00, rates and ratios as numbers shown 0.00%, yes/no as words, dates as dates, everything
+    else as text, never as a formula; columns as wide as their longest value (10 to 40), the header bold
+    and frozen with the first column. The explanations sheet holds, for each employee, the main output
+    and the values right under it. Nothing but the current row is held: the file of 20,000 employees
+    is written as it is computed.
+    """
+    import xlsxwriter
+    from xlsxwriter.exceptions import FileCreateError
+
+    columns = [sheet_column(results.columns[n], rows, graph.nodes[n].type.kind) for n in names]
+    formats = number_formats(graph, names, plain)
+    widths = [column_width(n, values) for n, values in zip(names, columns)]
+    with atomic_path(path) as temporary, tempfile.TemporaryDirectory(prefix="pkrules-xlsx-") as scratch:
+        # constant_memory: each row goes to a scratch file (removed with its folder whatever happens) as
+        # soon as the next begins. No string is ever read as a formula, a number or a link.
+        book = xlsxwriter.Workbook(str(temporary), {"constant_memory": True, "tmpdir": scratch,
+                                                    "strings_to_formulas": False, "strings_to_numbers": False,
+                                                    "strings_to_urls": False})
+        styles = _Styles(book)
+        sheet = book.add_worksheet(tr("results"))
+        for at, width in enumerate(widths):
+            # a width in pixels (7 a character): XlsxWriter adds no padding, so Excel reads the width given
+            sheet.set_column_pixels(at, at, width * 7)
+        sheet.freeze_panes(1, 1)
+        write_header(sheet, names, styles.bold)
+        cell_formats = [styles.number(f) for f in formats]
+        for at, values in enumerate(zip(*columns), start=1):
+            for column, (value, style) in enumerate(zip(values, cell_formats)):
+                put(sheet, at, column, value, style, styles)
+        lines = book.add_worksheet(tr("explanations"))
+        write_header(lines, [graph.key, tr("name"), tr("value"), tr("line"), tr("how")], styles.bold)
+        at = 0
+        for record in explanation_rows(graph, results, rows):
+            at += 1
+            for column, value in enumerate(record):
+                put(lines, at, column, value, None, styles)
+        try:
+            book.close()
+        except FileCreateError as e:  # the OSError underneath, so that files.writing says why the write failed
+            raise e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e)) from None
+
+
+def sheet_column(column, rows: list[int], kind: str) -> list:
+    """One column's cells for the results sheet, converted once for the column: exact numbers as floats
+    (a decimal that does not end, or needs more than 15 places, rounded to 10 places, like the CSV
+    output), yes/no as the language's words, dates as they are, anything else as its text."""
+    from pkrules.values.numbers import terminates
+
+    everyone = list(column)  # (a column of the fast path converts itself whole, once)
+    values = [everyone[i] for i in rows]
+    yes, no = say(current_language(), "yes"), say(current_language(), "no")
+
+    def cell(v):
+        if isinstance(v, bool):
+            return yes if v else no
+        if isinstance(v, Fraction):
+            if v.denominator == 1:
+                return float(v.numerator)
+            return float(v) if v.denominator <= LARGEST_EXACT_DENOMINATOR and terminates(v) else float(round(v, 10))
+        if isinstance(v, dt.date):
+            return v
+        return "" if v is None else str(v)
+
+    return [cell(v) for v in values]
+
+
+def number_formats(graph, names: list[str], plain: bool) -> list[str | None]:
+    """The number format of each column: money #,##0.00, rates and ratios 0.00% (ratios only for people)."""
+    from pkrules.engine.display import display_units
+    from pkrules.values.types import MONEY, PERCENT
+
+    units = display_units(graph)
+
+    def number_format(name: str) -> str | None:
+        kind = graph.nodes[name].type.kind
+        if kind == MONEY:
+            return MONEY_FORMAT
+        if kind == PERCENT or (not plain and units.get(name) == "percent"):
+            return PERCENT_FORMAT
+        return None
+
+    return [number_format(n) for n in names]
+
+
+def column_width(header: str, values: list) -> int:
+    """A column's width in characters: its longest text (a number as Python writes it, zero and blanks as
+    nothing) and two more, at least 10, at most 40."""
+    longest = max((len(str(v)) for v in values if v), default=0)
+    return min(max(max(len(header), longest) + 2, 10), 40)
+
+
+def explanation_rows(graph, results, rows: list[int]):
+    """For each employee, the main output and the values right under it (not the inputs): key, name,
+    value as people read it, line of the policy, and how (the first three steps that fired, and hints)."""
+    from pkrules.engine.explain import explain
+    from pkrules.engine.render import format_value
+
+    main = graph.main_output()
+    for i in rows:
+        key = str(results.keys[i])
+        # the sheet shows the main output and the values right under it: a tree one level deep is enough
+        root = explain(results, i, main, 1).root
+        for node in [root] + [c for c in root.children if c.kind != "input"]:
+            how = "; ".join([s.text for s in node.steps if s.outcome in (None, "fired")][:3] + node.hints)
+            yield key, node.name, format_value(node.value, node.type), node.line, how
+
+
+def write_header(sheet, names: list[str], bold) -> None:
+    for column, name in enumerate(names):
+        sheet.write_string(0, column, name, bold)
+
+
+def put(sheet, row: int, column: int, value, style, styles: "_Styles") -> None:
+    """One cell: text always as text (a key `=1+1` is shown as typed, not run), a blank as no value
+    (styled when its column is), numbers and dates as numbers."""
+    if isinstance(value, str):
+        if value:
+            sheet.write_string(row, column, value, style)
+        elif style is not None:
+            sheet.write_blank(row, column, None, style)
+    elif value is None:
+        if style is not None:
+            sheet.write_blank(row, column, None, style)
+    elif isinstance(value, dt.date):
+        sheet.write_datetime(row, column, value, style or styles.date)
+    else:
+        sheet.write_number(row, column, value, style)
+
+
+class _Styles:
+    """The workbook's few cell formats, each made once."""
+
+    def __init__(self, book):
+        self._book = book
+        self.bold = book.add_format({"bold": True})
+        self.date = book.add_format({"num_format": DATE_FORMAT})
+        self._numbers: dict[str, object] = {}
+
+    def number(self, number_format: str | None):
+        if number_format is None:
+            return None
+        if number_format not in self._numbers:
+            self._numbers[number_format] = self._book.add_format({"num_format": number_format})
+        return self._numbers[number_format]
