@@ -65,7 +65,11 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
 def sheet_column(column, rows: list[int], kind: str) -> list:
     """One column's cells for the results sheet, converted once for the column: exact numbers as floats
     (a decimal that does not end, or needs more than 15 places, rounded to 10 places, like the CSV
-    output), yes/no as the language's words, dates as they are, anything else as its text."""
+    output), yes/no as the language's words, dates as they are, anything else as its text.
+
+    XlsxWriter writes a float to 16 significant digits (Excel shows 15): a value that needs 17 (say a
+    decimal that does not end, of a million or more, rounded to 10 places) may read back one unit in
+    its last place away from this float; openpyxl wrote all 17."""
     from pkrules.values.numbers import terminates
 
     everyone = list(column)  # (a column of the fast path converts itself whole, once)
