@@ -212,3 +212,22 @@ def test_a_write_that_fails_leaves_no_scratch_files(tmp_path, monkeypatch):
     assert target.read_bytes() == b"old"
     assert list(scratch.iterdir()) == []  # the rows written so far went with their scratch folder
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx", "scratch"]  # and no half workbook is left
+
+
+@pytest.mark.parametrize("limit, sheet", [(30, "results"), (100, "explanations")])
+def test_a_sheet_longer_than_excel_allows_is_refused_not_cut(tmp_path, monkeypatch, limit, sheet):
+    # 40 employees: 41 rows of results, 241 of explanations; Excel's limit is made small to see it.
+    from pkrules.files import OutputError
+    from pkrules.outputs import excel
+    from pkrules.outputs.results import write_results
+
+    graph = api.compile_file(ROOT / "policies" / "sales_incentive.pk")
+    results = api.evaluate(graph, api.read_population(graph, SAMPLES / "employees.csv"))
+    monkeypatch.setattr(excel, "EXCEL_ROWS", limit)
+    target = tmp_path / "out.xlsx"
+    target.write_bytes(b"old")
+    with pytest.raises(OutputError) as refused:
+        write_results(graph, results, out_columns(graph), list(range(len(results.keys))), target)
+    assert str(refused.value) == (f"cannot write {target}: the {sheet} sheet needs more than the {limit:,} rows an Excel "
+                                  "sheet holds; write .csv or .parquet instead; the file was left as it was")
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]

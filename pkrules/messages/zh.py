@@ -832,6 +832,8 @@ TRANSLATIONS: dict[str, str] = {
     'cannot write {path}: {why}; the file was left as it was': '无法写入 {path}：{why}；原文件保持不变',
     'cannot write {path}: {why}; nothing was written': '无法写入 {path}：{why}；没有写入任何内容',
     'cannot write {path}: {why}': '无法写入 {path}：{why}',
+    'the {sheet} sheet needs more than the {limit} rows an Excel sheet holds; write .csv or .parquet instead':
+        '“{sheet}”工作表需要的行数超过 Excel 一个工作表最多的 {limit} 行；请改为写 .csv 或 .parquet',
     'cannot write into {path}: it is a file, not a folder': '无法写入 {path}：它是一个文件，不是文件夹',
     'cannot write into {path}: {why}': '无法写入 {path}：{why}',
     'cannot write {target}: it is {what} ({path}) this run reads; write to another file': '无法写入 {target}：它是本次运行读取的{what}（{path}）；请写到另一个文件',

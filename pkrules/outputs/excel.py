@@ -7,13 +7,14 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
-from pkrules.files import atomic_path
+from pkrules.files import OutputError, atomic_path
 from pkrules.messages import current_language, say, tr
 
 MONEY_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.00%"
 DATE_FORMAT = "yyyy-mm-dd"  # (what openpyxl, the earlier writer, gave a date)
 LARGEST_EXACT_DENOMINATOR = 10**15
+EXCEL_ROWS = 1_048_576  # the most rows a sheet holds, its header included (XlsxWriter drops the rest silently)
 
 
 def write_workbook(graph, results, names: list[str], rows: list[int], path: str | Path, plain: bool = False) -> None:
@@ -29,6 +30,9 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
     import xlsxwriter
     from xlsxwriter.exceptions import FileCreateError
 
+    existed = Path(path).exists()
+    if len(rows) + 1 > EXCEL_ROWS:  # (before converting anything)
+        raise too_many_rows(path, tr("results"), existed)
     columns = [sheet_column(results.columns[n], rows, graph.nodes[n].type.kind) for n in names]
     formats = number_formats(graph, names, plain)
     widths = [column_width(n, values) for n, values in zip(names, columns)]
@@ -54,12 +58,23 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
         at = 0
         for record in explanation_rows(graph, results, rows):
             at += 1
+            if at >= EXCEL_ROWS:
+                raise too_many_rows(path, tr("explanations"), existed)
             for column, value in enumerate(record):
                 put(lines, at, column, value, None, styles)
         try:
             book.close()
         except FileCreateError as e:  # the OSError underneath, so that files.writing says why the write failed
             raise e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e)) from None
+
+
+def too_many_rows(path: str | Path, sheet: str, existed: bool) -> OutputError:
+    """The OutputError for a sheet longer than Excel allows: a workbook missing rows is never written."""
+    why = tr("the {sheet} sheet needs more than the {limit} rows an Excel sheet holds; write .csv or .parquet instead",
+             sheet=sheet, limit=f"{EXCEL_ROWS:,}")
+    if existed:
+        return OutputError(tr("cannot write {path}: {why}; the file was left as it was", path=path, why=why))
+    return OutputError(tr("cannot write {path}: {why}; nothing was written", path=path, why=why))
 
 
 def sheet_column(column, rows: list[int], kind: str) -> list:
