@@ -24,8 +24,8 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
     shown #,##0.00, rates and ratios as numbers shown 0.00%, yes/no as words, dates as dates, everything
     else as text, never as a formula; columns as wide as their longest value (10 to 40), the header bold
     and frozen with the first column. The explanations sheet holds, for each employee, the main output
-    and the values right under it. Nothing but the current row is held: the file of 20,000 employees
-    is written as it is computed.
+    and the values right under it. The results' columns are converted once, for their widths; the
+    workbook itself is not held: each row goes to the file as it is made, each explanation too.
     """
     import xlsxwriter
     from xlsxwriter.exceptions import FileCreateError
@@ -33,7 +33,7 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
     existed = Path(path).exists()
     if len(rows) + 1 > EXCEL_ROWS:  # (before converting anything)
         raise too_many_rows(path, tr("results"), existed)
-    columns = [sheet_column(results.columns[n], rows, graph.nodes[n].type.kind) for n in names]
+    columns = [sheet_column(results.columns[n], rows) for n in names]
     formats = number_formats(graph, names, plain)
     widths = [column_width(n, values) for n, values in zip(names, columns)]
     with atomic_path(path) as temporary, tempfile.TemporaryDirectory(prefix="pkrules-xlsx-") as scratch:
@@ -45,7 +45,8 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
         styles = _Styles(book)
         sheet = book.add_worksheet(tr("results"))
         for at, width in enumerate(widths):
-            # a width in pixels (7 a character): XlsxWriter adds no padding, so Excel reads the width given
+            # XlsxWriter's set_column(w) stores w plus Excel's padding; in pixels (7 a character) it stores
+            # w itself, the width openpyxl stored
             sheet.set_column_pixels(at, at, width * 7)
         sheet.freeze_panes(1, 1)
         write_header(sheet, names, styles.bold)
@@ -77,7 +78,7 @@ def too_many_rows(path: str | Path, sheet: str, existed: bool) -> OutputError:
     return OutputError(tr("cannot write {path}: {why}; nothing was written", path=path, why=why))
 
 
-def sheet_column(column, rows: list[int], kind: str) -> list:
+def sheet_column(column, rows: list[int]) -> list:
     """One column's cells for the results sheet, converted once for the column: exact numbers as floats
     (a decimal that does not end, or needs more than 15 places, rounded to 10 places, like the CSV
     output), yes/no as the language's words, dates as they are, anything else as its text.
