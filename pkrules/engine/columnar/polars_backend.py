@@ -101,11 +101,17 @@ class Evaluator:
         df = self.lf.collect()
         # As the exact evaluator: an error matters in an output (its output line, or a definition nothing
         # uses), and so in whatever an output read (an error column includes the errors of what it read).
+        if not self.err_of:
+            return df
         roots = set(self.graph.policy_outputs()) | set(self.graph.sinks())
-        failing = [self.err_of[name] for name in roots if name in self.err_of]
-        if failing and df.select(pl.any_horizontal([pl.col(c) for c in failing]).fill_null(True).any()).item():
+        # Which error columns hold an error at all, in one pass over the booleans: most hold none (a lookup
+        # of an enum that lists every value), and blanking a column without one would copy it for nothing.
+        found = df.select([pl.col(col).fill_null(True).any().alias(name) for name, col in self.err_of.items()]).row(
+            0, named=True)
+        if any(found[name] for name in roots if name in self.err_of):
             raise Declined("some rows cannot be computed (a row error): the exact evaluator reports them")
-        blank = [pl.when(pl.col(col)).then(None).otherwise(pl.col(name)).alias(name) for name, col in self.err_of.items()]
+        blank = [pl.when(pl.col(col)).then(None).otherwise(pl.col(name)).alias(name)
+                 for name, col in self.err_of.items() if found[name]]
         return df.with_columns(blank) if blank else df
 
     def _needs_collect(self, node) -> bool:
