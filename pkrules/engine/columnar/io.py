@@ -83,12 +83,17 @@ def table_from_rows(plan: P.Plan, rows: list[dict]) -> InputTable:
 def read_table(plan: P.Plan, graph, path) -> InputTable:
     path = Path(path)
     floats: set[str] = set()
-    if is_parquet(path):
-        cells, floats = _read_parquet_cells(path)
-        header = [str(c).strip() for c in cells.columns]
+    parquet = is_parquet(path)
+    if parquet:
+        # the header from the file's schema, then only the columns the policy reads
+        names = _parquet_names(path)
+        everywhere = _match_header(graph, [str(c).strip() for c in names])
+        wanted = sorted(set(everywhere.values()))
+        cells, floats = _read_parquet_cells(path, [names[k] for k in wanted])
+        positions = {name: wanted.index(k) for name, k in everywhere.items()}
     else:
         header, cells = _read_csv_cells(path)
-    positions = _match_header(graph, header)
+        positions = _match_header(graph, header)
     for spec in plan.inputs:
         if spec.type.kind == MONEY and cells.columns[positions[spec.name]] in floats and cells.select(
                 pl.col(cells.columns[positions[spec.name]]).str.contains(r"\.[0-9]{3,}$").any()).item():
@@ -98,7 +103,10 @@ def read_table(plan: P.Plan, graph, path) -> InputTable:
     try:
         columns, meta = _parse_inputs(plan, cells, positions)
     except _EmptyCell:
-        # Rows whose every cell is blank are skipped by data.read_csv (they still count as rows).
+        # Rows whose every cell is blank are skipped by data.read_csv (they still count as rows): every column counts.
+        if parquet and cells.width < len(names):
+            cells, _ = _read_parquet_cells(path)
+            positions = everywhere
         blank = cells.select(pl.all_horizontal([_strip(_text_of(pl.col(c), cells.schema[c])) == ""
                                                 for c in cells.columns]).alias("b")).get_column("b")
         if not blank.any():
@@ -129,17 +137,30 @@ class _EmptyCell(Exception):
     pass
 
 
-def _read_parquet_cells(path: Path) -> tuple[pl.DataFrame, set[str]]:
-    """A Parquet file's columns: those whose type says their values as they are (integers, decimals, yes/no,
-    dates, text); every other column as the text the exact path reads (io/formats.py: parquet_text_columns —
-    floats to 15 significant digits, lists and durations as their Python text). Also: which columns held floats."""
+def _parquet_names(path: Path) -> list[str]:
+    """The column names of a Parquet file, from its schema (nothing else is read)."""
+    from pkrules.errors import DataError
+    from pkrules.files import require_regular
+
+    try:
+        require_regular(path, DataError, "")
+        return list(pl.read_parquet_schema(path))
+    except Exception as e:  # unreadable: let the exact path say so
+        raise Declined(f"cannot read {path} as Parquet: {e}") from None
+
+
+def _read_parquet_cells(path: Path, columns: list[str] | None = None) -> tuple[pl.DataFrame, set[str]]:
+    """A Parquet file's columns (those named, else all): those whose type says their values as they are
+    (integers, decimals, yes/no, dates, text); every other column as the text the exact path reads
+    (io/formats.py: parquet_text_columns — floats to 15 significant digits, lists and durations as their
+    Python text). Also: which columns held floats."""
     from pkrules.errors import DataError
     from pkrules.files import require_regular
     from pkrules.io.formats import parquet_text_columns
 
     try:
         require_regular(path, DataError, "")
-        cells = pl.read_parquet(path)
+        cells = pl.read_parquet(path, columns=columns)
     except Exception as e:  # unreadable: let the exact path say so
         raise Declined(f"cannot read {path} as Parquet: {e}") from None
     other = [c for c in cells.columns if not _keeps_its_type(cells.schema[c])]
@@ -154,52 +175,82 @@ def _keeps_its_type(dtype) -> bool:
 
 
 def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
-    """Every input column parsed and checked; the text of all of them is handled in two queries
-    (polars runs the columns in parallel), then each column is finished on its own."""
+    """Every input column parsed and checked in three queries over all the columns (polars runs the columns
+    in parallel): the text of the text columns and the integers of the typed numbers; every check at once
+    (empty cells, plain-number shapes, one-of values, each typed number's range, decimals and limits);
+    then each column is finished, the typed numbers in one more query. A problem is declined in the order
+    of the inputs, as a column at a time would find it."""
     parsed: dict[str, tuple[pl.Series, ColMeta]] = {}
     texts: dict[str, pl.Expr] = {}
     numeric: list[str] = []
+    typed: dict[str, tuple[pl.Expr, object, int]] = {}  # name → (its exact integers n, their dtype, scale: n / 10^scale)
     for spec in plan.inputs:
         source = cells.columns[positions[spec.name]]
         column = cells.get_column(source)
-        typed = _typed_column(spec, column)
-        if typed is not None:
-            parsed[spec.name] = typed
+        direct = _typed_column(spec, column)
+        if direct is not None:
+            parsed[spec.name] = direct
+            continue
+        number = _typed_number(spec, column)
+        if number is not None:
+            typed[spec.name] = number
             continue
         texts[spec.name] = _strip(_text_of(pl.col(source), column.dtype)).alias(spec.name)
-        if spec.name == plan.key and spec.kind == P.NUM and cells.select(
-                texts[spec.name].str.contains(r"^[-+－]?\s*0[0-9]").any()).item():
-            raise Declined("a key with leading zeros")
         if spec.kind == P.NUM:
             numeric.append(spec.name)
-    if texts:
-        lazy = cells.lazy().select(list(texts.values()))
-        parts = []
-        for name in numeric:
-            parts += _plain_number_parts(name)
-        frame = (lazy.with_columns(parts) if parts else lazy).collect()
-        checks = [(pl.col(name) == "").any().alias(f"{name}#empty") for name in texts]
-        for name in numeric:
-            checks += [pl.col(f"{name}#ok").all().alias(f"{name}#ok"), pl.col(f"{name}#pct").any().alias(f"{name}#pct"),
-                       pl.col(f"{name}#e").max().alias(f"{name}#emax"), pl.col(f"{name}#e").min().alias(f"{name}#emin")]
-        found = frame.select(checks).row(0, named=True)
-        if any(found[f"{name}#empty"] for name in texts):
-            raise _EmptyCell()
-        for spec in plan.inputs:
-            if spec.name not in texts:
-                continue
-            text = frame.get_column(spec.name)
-            if spec.kind != P.NUM:
-                parsed[spec.name] = _parse_text_column(spec, text)
-            elif found[f"{spec.name}#ok"]:
-                if spec.type.kind != PERCENT and found[f"{spec.name}#pct"]:
-                    raise Declined(f"a percentage in {spec.name}")
-                parsed[spec.name] = _scaled(spec, frame.select(pl.col(f"{spec.name}#m").alias("m"),
-                                                               pl.col(f"{spec.name}#e").alias("e")),
-                                            found[f"{spec.name}#emin"], found[f"{spec.name}#emax"])
-            else:
-                df = _parse_numbers_general(spec, text)
-                parsed[spec.name] = _scaled(spec, df, df.get_column("e").min(), df.get_column("e").max())
+    if not texts and not typed:
+        return _assemble(plan, parsed)
+    lazy = cells.lazy().select(list(texts.values()) + [n.alias(f"{name}#n") for name, (n, _, _) in typed.items()])
+    parts = []
+    for name in numeric:
+        parts += _plain_number_parts(name)
+    frame = (lazy.with_columns(parts) if parts else lazy).collect()
+    checks = [(pl.col(name) == "").any().alias(f"{name}#empty") for name in texts]
+    for name in numeric:
+        checks += [pl.col(f"{name}#ok").all().alias(f"{name}#ok"), pl.col(f"{name}#pct").any().alias(f"{name}#pct"),
+                   pl.col(f"{name}#e").max().alias(f"{name}#emax"), pl.col(f"{name}#e").min().alias(f"{name}#emin")]
+    for spec in plan.inputs:
+        if spec.name == plan.key and spec.name in numeric:
+            checks.append(pl.col(spec.name).str.contains(r"^[-+－]?\s*0[0-9]").any().alias(f"{spec.name}#zeros"))
+        if spec.name in texts and spec.kind == P.TEXT and spec.type.kind == "enum":
+            checks.append(pl.col(spec.name).is_in(list(spec.enum_values)).all().alias(f"{spec.name}#oneof"))
+        if spec.name in typed:
+            _, dtype, scale = typed[spec.name]
+            checks += _number_facts(spec, f"{spec.name}#n", dtype, scale, spec.name)
+    found = frame.select(checks).row(0, named=True)
+    finished: dict[str, pl.Expr] = {}
+    for spec in plan.inputs:  # in the order a column at a time declines
+        if spec.name in typed:
+            _, dtype, scale = typed[spec.name]
+            finished[spec.name], meta = _finish_number_from(spec, frame, f"{spec.name}#n", dtype, scale, found, spec.name)
+            parsed[spec.name] = (None, meta)
+        elif found.get(f"{spec.name}#zeros"):
+            raise Declined("a key with leading zeros")
+    if finished:
+        made = frame.select([e.alias(name) for name, e in finished.items()])
+        for name in finished:
+            parsed[name] = (made.get_column(name), parsed[name][1])
+    if any(found[f"{name}#empty"] for name in texts):
+        raise _EmptyCell()
+    for spec in plan.inputs:
+        if spec.name not in texts:
+            continue
+        text = frame.get_column(spec.name)
+        if spec.kind != P.NUM:
+            parsed[spec.name] = _parse_text_column(spec, text, found.get(f"{spec.name}#oneof"))
+        elif found[f"{spec.name}#ok"]:
+            if spec.type.kind != PERCENT and found[f"{spec.name}#pct"]:
+                raise Declined(f"a percentage in {spec.name}")
+            parsed[spec.name] = _scaled(spec, frame.select(pl.col(f"{spec.name}#m").alias("m"),
+                                                           pl.col(f"{spec.name}#e").alias("e")),
+                                        found[f"{spec.name}#emin"], found[f"{spec.name}#emax"])
+        else:
+            df = _parse_numbers_general(spec, text)
+            parsed[spec.name] = _scaled(spec, df, df.get_column("e").min(), df.get_column("e").max())
+    return _assemble(plan, parsed)
+
+
+def _assemble(plan: P.Plan, parsed: dict) -> tuple[list[pl.Series], dict]:
     columns = [parsed[spec.name][0].alias(spec.name) for spec in plan.inputs]
     meta = {spec.name: parsed[spec.name][1] for spec in plan.inputs}
     return columns, meta
@@ -289,7 +340,7 @@ _NUMBER = (r"^([-+－]?)[ \t]*([¥￥]?)[ \t]*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(
 
 
 def _typed_column(spec: P.PlanInput, column: pl.Series) -> tuple[pl.Series, ColMeta] | None:
-    """A Parquet column whose type already says its values (the same as their text would)."""
+    """A Parquet column of yes/no or dates whose type already says its values (the same as their text would)."""
     kind = spec.kind
     if column.null_count():
         return None
@@ -297,22 +348,31 @@ def _typed_column(spec: P.PlanInput, column: pl.Series) -> tuple[pl.Series, ColM
         return column, ColMeta(P.BOOL)
     if kind == P.DATE and column.dtype == pl.Date:
         return column, ColMeta(P.DATE)
-    if kind == P.NUM and column.dtype.is_integer():
-        return _finish_number(spec, column if column.dtype == pl.Int64 else column.cast(pl.Int128), 0)
-    if kind == P.NUM and isinstance(column.dtype, pl.Decimal) and column.dtype.scale <= 30:
-        # a decimal is held as its unscaled integer: that integer over 10^scale is the exact value
-        n = column.to_physical()
-        precision = column.dtype.precision
-        return _finish_number(spec, n.cast(pl.Int64) if precision is not None and precision <= 18 else n.cast(pl.Int128),
-                              column.dtype.scale)
     return None
 
 
-def _parse_text_column(spec: P.PlanInput, text: pl.Series) -> tuple[pl.Series, ColMeta]:
-    """Text, one-of, yes/no and date cells (stripped, none empty)."""
+def _typed_number(spec: P.PlanInput, column: pl.Series) -> tuple[pl.Expr, object, int] | None:
+    """A Parquet column of integers or decimals as exact integers n over 10^scale: (the expression of n, its
+    dtype, scale), to be checked and finished with the other columns; None when its type does not say it."""
+    if spec.kind != P.NUM or column.null_count():
+        return None
+    source = pl.col(column.name)
+    if column.dtype.is_integer():
+        return (source, pl.Int64, 0) if column.dtype == pl.Int64 else (source.cast(pl.Int128), pl.Int128, 0)
+    if isinstance(column.dtype, pl.Decimal) and column.dtype.scale <= 30:
+        # a decimal is held as its unscaled integer: that integer over 10^scale is the exact value
+        precision = column.dtype.precision
+        dtype = pl.Int64 if precision is not None and precision <= 18 else pl.Int128
+        return source.to_physical().cast(dtype), dtype, column.dtype.scale
+    return None
+
+
+def _parse_text_column(spec: P.PlanInput, text: pl.Series, one_of: bool | None = None) -> tuple[pl.Series, ColMeta]:
+    """Text, one-of, yes/no and date cells (stripped, none empty); one_of: whether every cell is one of the
+    values, when already known."""
     kind = spec.kind
     if kind == P.TEXT and spec.type.kind == "enum":
-        if not text.is_in(list(spec.enum_values)).all():
+        if not (text.is_in(list(spec.enum_values)).all() if one_of is None else one_of):
             raise Declined(f"a value of {spec.name} is not one of its values")
         return text, ColMeta(P.TEXT)
     if kind == P.TEXT:
@@ -426,32 +486,63 @@ def _finish_number(spec: P.PlanInput, n: pl.Series, scale: int) -> tuple[pl.Seri
     """Exact numbers n / 10^scale: drop needless decimals, check whole numbers and limits."""
     df = pl.DataFrame({"n": n})
     dtype = n.dtype if n.dtype in (pl.Int64, pl.Int128) else pl.Int128
-    # the range and the decimals every value can drop (10^k divides them all), in one pass
-    aggs = [pl.col("n").min().alias("lo"), pl.col("n").max().alias("hi")]
-    aggs += [(pl.col("n") % pl.lit(10**k, dtype=dtype if k <= 18 else pl.Int128) == 0).all().alias(f"z{k}")
+    found = df.select(_number_facts(spec, "n", dtype, scale, "n")).row(0, named=True)
+    expr, meta = _finish_number_from(spec, df, "n", dtype, scale, found, "n")
+    return df.select(expr.alias("n")).get_column("n"), meta
+
+
+def _number_facts(spec: P.PlanInput, col: str, dtype, scale: int, at: str) -> list[pl.Expr]:
+    """Aggregates over a column of exact integers n (the values n / 10^scale), for _finish_number_from:
+    the range (at#lo, at#hi), the decimals every value can drop (at#zK: 10^K divides them all) and, when
+    no product can overflow, whether every value is within the input's limits (at#in)."""
+    n = pl.col(col)
+    aggs = [n.min().alias(f"{at}#lo"), n.max().alias(f"{at}#hi")]
+    aggs += [(n % pl.lit(10**k, dtype=dtype if k <= 18 else pl.Int128) == 0).all().alias(f"{at}#z{k}")
              for k in range(1, scale + 1)]
-    found = df.select(aggs).row(0, named=True)
-    lo, hi = int(found["lo"] or 0), int(found["hi"] or 0)
-    drop = max([k for k in range(1, scale + 1) if found[f"z{k}"]], default=0)
+    limits = _limits(spec)
+    # n × a denominator and a numerator × 10^scale stay below 2^126 (the check is exact at any scale:
+    # dropping decimals divides both sides by the same power of ten)
+    if limits and dtype == pl.Int64 and all(b.denominator < (1 << 63) and abs(b.numerator * 10**scale) < LIMIT
+                                            for _, b in limits):
+        aggs.append(_within_limits(n, limits, 10**scale).alias(f"{at}#in"))
+    return aggs
+
+
+def _within_limits(n: pl.Expr, limits: list[tuple[str, Fraction]], den: int) -> pl.Expr:
+    """Whether every value n / den is within the limits (an aggregate)."""
+    checks = []
+    for op, bound in limits:
+        left = n.cast(pl.Int128) * pl.lit(bound.denominator, dtype=pl.Int128)
+        right = pl.lit(bound.numerator * den, dtype=pl.Int128)
+        checks.append({">=": left >= right, ">": left > right, "<=": left <= right, "<": left < right,
+                       "=": left == right, "!=": left != right}[op])
+    return pl.all_horizontal(checks).all()
+
+
+def _finish_number_from(spec: P.PlanInput, frame: pl.DataFrame, col: str, dtype, scale: int, found: dict,
+                        at: str) -> tuple[pl.Expr, ColMeta]:
+    """The column of exact integers n (values n / 10^scale) with needless decimals dropped, as an expression
+    over frame, from its facts (_number_facts); declines a fraction of a whole number, a value too large
+    for the fast path, a value outside the input's limits."""
+    lo, hi = int(found[f"{at}#lo"] or 0), int(found[f"{at}#hi"] or 0)
+    drop = max([k for k in range(1, scale + 1) if found[f"{at}#z{k}"]], default=0)
+    n = pl.col(col)
     if drop:
-        df = df.with_columns(pl.col("n") // pl.lit(10**drop, dtype=dtype if drop <= 18 else pl.Int128))
+        n = n // pl.lit(10**drop, dtype=dtype if drop <= 18 else pl.Int128)
         scale, lo, hi = scale - drop, lo // 10**drop, hi // 10**drop
     if spec.type.kind == WHOLE and scale > 0:
         raise Declined(f"a value of {spec.name} is not a whole number")
     den = 10**scale
-    checks = []
-    for op, bound in _limits(spec):
-        left = pl.col("n").cast(pl.Int128) * pl.lit(bound.denominator, dtype=pl.Int128)
-        right = pl.lit(bound.numerator * den, dtype=pl.Int128)
-        checks.append({">=": left >= right, ">": left > right, "<=": left <= right, "<": left < right,
-                       "=": left == right, "!=": left != right}[op])
-    for _, bound in _limits(spec):
+    limits = _limits(spec)
+    for _, bound in limits:
         if max(abs(lo), abs(hi)) * bound.denominator >= LIMIT or abs(bound.numerator * den) >= LIMIT:
             raise Declined(f"a value of {spec.name} is too large for the fast path")
-    if checks and not df.select(pl.all_horizontal(checks).all()).item():
+    within = found.get(f"{at}#in")
+    if within is None and limits:
+        within = frame.select(_within_limits(n, limits, den)).item()
+    if limits and not within:
         raise Declined(f"a value of {spec.name} is outside its limits")
-    series = df.get_column("n").cast(dtype_for(max(abs(lo), abs(hi))))
-    return series, ColMeta(P.NUM, Den(den), lo, hi)
+    return n.cast(dtype_for(max(abs(lo), abs(hi)))), ColMeta(P.NUM, Den(den), lo, hi)
 
 
 def _limits(spec: P.PlanInput) -> list[tuple[str, Fraction]]:
