@@ -105,7 +105,9 @@ class GroupStat:
 
     detail by term: an aggregate has "counted"; a rank "ranks" (value → rank);
     a top N% "sorted" (the group's values, ascending), "places" and, asked for
-    one row (Probe.group), "better" (how many members are strictly better); a
+    one row (Probe.group), "better" (how many members are strictly better) — and,
+    from a backend that counts them without sorting the group, "selected" (how many
+    are in it) and "cut" (the value at the cut-off, when ties widen it; else None); a
     split "weight_total" and "shares" (row → share).
     """
 

@@ -81,7 +81,9 @@ def _ties(results: Results, name: str, term: ast.Top) -> list[RunWarning]:
         values, places = stat.detail["sorted"], stat.detail["places"]
         if places <= 0 or places >= len(values):
             continue
-        if term.bottom:
+        if "selected" in stat.detail:  # counted by the backend over its columns (no sort of a million values)
+            selected, cut = stat.detail["selected"], stat.detail["cut"]
+        elif term.bottom:
             cut = values[places - 1]
             selected = bisect.bisect_right(values, cut)
         else:

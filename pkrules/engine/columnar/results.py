@@ -258,11 +258,20 @@ class ColumnarTerms:
         if key not in self._groups:
             self._groups[key] = _group_stat(self.results, term, info, group)
         stat = self._groups[key]
-        if stat is not None and isinstance(term, ast.Top):  # how many are better than this row: bisect
-            values, v = stat.detail["sorted"], probe.value(term.operand, row)
-            better = bisect.bisect_left(values, v) if term.bottom else len(values) - bisect.bisect_right(values, v)
+        if stat is not None and isinstance(term, ast.Top):  # how many are better than this row
+            values = stat.detail["sorted"]
+            if values.sorted or values.counted >= _COUNTS_BEFORE_SORTING:
+                v = probe.value(term.operand, row)
+                better = bisect.bisect_left(values, v) if term.bottom else len(values) - bisect.bisect_right(values, v)
+            else:
+                better = values.better_than(row, term.bottom)
             stat = GroupStat(stat.group, stat.members, stat.value, {**stat.detail, "better": better})
         return stat
+
+
+# Rows of one group asked how many are better, each counted over the group's columns, before sorting the group
+# once (then each is a bisection): a run's warnings ask one row, an explanation a few.
+_COUNTS_BEFORE_SORTING = 8
 
 
 def _group_filter(results: ColumnarResults, info, group) -> pl.Expr | None:
@@ -343,8 +352,13 @@ def _group_stat(results: ColumnarResults, term, info, group) -> GroupStat | None
     if isinstance(term, ast.Top):
         plan_term = info.expr
         places = math.ceil(plan_term.share * members) if plan_term.share is not None else int(plan_term.count)
-        return GroupStat(group, members, None,
-                         {"sorted": SortedValues(rows, parts["operand"], parts["keys"], factors), "places": places})
+        values = SortedValues(rows, parts["operand"], parts["keys"], factors)
+        detail = {"sorted": values, "places": places}
+        if info.err_column is None:  # every member's answer is stored: count those in it, without sorting
+            selected = int(rows.get_column(info.column).sum())
+            detail["selected"] = selected
+            detail["cut"] = values.extreme_of(pl.col(info.column), term.bottom) if selected > places else None
+        return GroupStat(group, members, None, detail)
     if isinstance(term, ast.Split):
         pool = value_list(rows.head(1), parts["pool"], factors)[0]
         weights = value_list(rows, parts["weight"], factors)
@@ -359,21 +373,59 @@ _READS_BEFORE_LIST = 64  # one explanation bisects a group in about log2(n) read
 
 
 class SortedValues(Sequence):
-    """A group's values in ascending order (sorted by polars on exact integer keys), each
-    converted to a Fraction only when read: bisecting it reads about log2(n) of them."""
+    """A group's values in ascending order (sorted by polars on exact integer keys, when first read), each
+    converted to a Fraction only when read: bisecting it reads about log2(n) of them. Before any sort, it
+    also counts the members better than one row, and finds the extreme value of some members, in one pass
+    over the group's columns."""
 
     def __init__(self, rows: pl.DataFrame, operand, keys: list, factors: dict):
-        from pkrules.engine.columnar.values import NumV
-
-        cols = [operand.n.expr.alias("n")]
-        if isinstance(operand, NumV) and not operand.den.const:
-            cols.append(den_expr(operand.den, factors)[0].alias("d"))
-        ordered = rows.select(cols + [k.alias(f"#k{i}") for i, k in enumerate(keys)]).sort(
-            [f"#k{i}" for i in range(len(keys))])
-        self._n = ordered.get_column("n")  # polars Series: one value is read when one is asked for
-        self._d = ordered.get_column("d") if "d" in ordered.columns else operand.den.c
+        self._rows, self._operand, self._keys, self._factors = rows, operand, keys, factors
+        self._n = None  # a polars Series once sorted (one value is read when one is asked for); later a list
+        self._d = None
         self._cache: dict[int, Fraction] = {}
         self._reads = 0
+        self.counted = 0  # rows counted by better_than
+
+    @property
+    def sorted(self) -> bool:
+        return self._n is not None
+
+    def _columns(self) -> list[pl.Expr]:
+        from pkrules.engine.columnar.values import NumV
+
+        cols = [self._operand.n.expr.alias("n")]
+        if isinstance(self._operand, NumV) and not self._operand.den.const:
+            cols.append(den_expr(self._operand.den, self._factors)[0].alias("d"))
+        return cols
+
+    def _sort(self) -> None:
+        if self._n is not None:
+            return
+        keys = [k.alias(f"#k{i}") for i, k in enumerate(self._keys)]
+        ordered = self._rows.select(self._columns() + keys).sort([f"#k{i}" for i in range(len(keys))])
+        self._n = ordered.get_column("n")
+        self._d = ordered.get_column("d") if "d" in ordered.columns else self._operand.den.c
+
+    def better_than(self, row: int, bottom: bool) -> int:
+        """How many members are strictly better than the row `row` of the results (lower, for a bottom):
+        the members whose keys come after its keys (before them), compared left to right."""
+        self.counted += 1
+        own = self._rows.filter(pl.col("#i") == row).select(self._keys).row(0)
+        after = None
+        for key, value in zip(reversed(self._keys), reversed(own)):
+            here = pl.lit(value, dtype=pl.Int128)
+            beyond = key.cast(pl.Int128) < here if bottom else key.cast(pl.Int128) > here
+            after = beyond if after is None else beyond | ((key.cast(pl.Int128) == here) & after)
+        return int(self._rows.select(after.sum()).item())
+
+    def extreme_of(self, chosen: pl.Expr, bottom: bool) -> Fraction:
+        """The smallest value of the chosen members (the largest, for a bottom)."""
+        keys = self._keys
+        picked = self._rows.filter(chosen).select(self._columns() + [k.alias(f"#k{i}") for i, k in enumerate(keys)])
+        by = [f"#k{i}" for i in range(len(keys))]
+        one = picked.top_k(1, by=by) if bottom else picked.bottom_k(1, by=by)
+        d = one.get_column("d")[0] if "d" in one.columns else self._operand.den.c
+        return Fraction(one.get_column("n")[0], d)
 
     def __getitem__(self, k):
         if isinstance(k, slice):
@@ -382,6 +434,7 @@ class SortedValues(Sequence):
             k += len(self)
         value = self._cache.get(k)
         if value is None:
+            self._sort()
             self._reads += 1
             if self._reads == _READS_BEFORE_LIST:
                 # Many reads (a statement or a workbook row for every member): reading a polars Series one element
@@ -394,9 +447,10 @@ class SortedValues(Sequence):
         return value
 
     def __len__(self) -> int:
-        return len(self._n)
+        return self._rows.height
 
     def __iter__(self):
+        self._sort()
         d, n = self._d, self._n if isinstance(self._n, list) else self._n.to_list()
         if isinstance(d, int):
             return (Fraction(v, d) for v in n)
