@@ -213,3 +213,23 @@ def test_explanations_of_a_top_are_the_same_whether_counted_or_bisected(tmp_path
     for i in range(exact.size):  # past the first few rows of a group, it is sorted once and bisected
         for name in ("top_all", "bottom_all", "top_team", "top_three", "low_ratio"):
             assert render_tree(explain(fast, i, name)) == render_tree(explain(exact, i, name)), (i, name)
+
+
+def test_text_cells_that_csv_writer_quotes_or_marks_are_the_same_bytes_from_either_engine(tmp_path, capsys):
+    policy = POLICY + 'label = if visits > 5 then "" else team\n'
+    data = frame(team=["=1+1", "一组", "-2", "二,组"])
+    fast_read(tmp_path, data, policy)  # read on the fast path
+    code, out, err, written = both_engines(tmp_path, capsys, data, policy)
+    assert code == 0
+    lines = written.decode("utf-8-sig").splitlines()
+    assert lines[1:] == ["A1,'=1+1,930.45,1000.50,'=1+1", "A2,一组,0.00,0.00,一组", "A3,'-2,3245.00,250000.00,",
+                         'A4,"二,组",76.17,12.34,']
+
+
+def test_a_carriage_return_in_a_parquet_text_cell_is_read_as_the_exact_path_reads_it(tmp_path, capsys):
+    # (the exact path reads Parquet through CSV text, where a lone CR ends a line)
+    data = frame(team=["一组", "一\r组", "二组", "二组"])
+    with pytest.raises(Declined, match="a carriage return in a text cell of team"):
+        fast_read(tmp_path, data)
+    code, out, err, written = both_engines(tmp_path, capsys, data)
+    assert code == 0 and '"一\n组"' in written.decode("utf-8-sig")

@@ -214,6 +214,8 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
             checks.append(pl.col(spec.name).str.contains(r"^[-+－]?\s*0[0-9]").any().alias(f"{spec.name}#zeros"))
         if spec.name in texts and spec.kind == P.TEXT and spec.type.kind == "enum":
             checks.append(pl.col(spec.name).is_in(list(spec.enum_values)).all().alias(f"{spec.name}#oneof"))
+        if spec.name in texts and spec.kind == P.TEXT:
+            checks.append(pl.col(spec.name).str.contains("\r", literal=True).any().alias(f"{spec.name}#cr"))
         if spec.name in typed:
             _, dtype, scale = typed[spec.name]
             checks += _number_facts(spec, f"{spec.name}#n", dtype, scale, spec.name)
@@ -236,6 +238,9 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
         if spec.name not in texts:
             continue
         text = frame.get_column(spec.name)
+        if found.get(f"{spec.name}#cr"):
+            # the exact path reads a Parquet file through CSV text, where a lone CR ends a line: its own words
+            raise Declined(f"a carriage return in a text cell of {spec.name}")
         if spec.kind != P.NUM:
             parsed[spec.name] = _parse_text_column(spec, text, found.get(f"{spec.name}#oneof"))
         elif found[f"{spec.name}#ok"]:
@@ -803,8 +808,11 @@ def _cents_text(fmt: _Formatter, name: str):
         bound = max(abs(lo or 0), abs(hi or 0))
         if bound * 200 + 2 * c < LIMIT and bound * 100 // c < DIGITS_38:
             n = pl.col(name).cast(pl.Int128)
-            k = (n.abs() * pl.lit(200, dtype=pl.Int128) + pl.lit(c, dtype=pl.Int128)) // pl.lit(2 * c, dtype=pl.Int128)
-            cents = pl.when(n < 0).then(pl.lit(0, dtype=pl.Int128) - k).otherwise(k)
+            if 100 % c == 0:  # whole cents already (money is held in cents or coarser): nothing to round
+                cents = n * pl.lit(100 // c, dtype=pl.Int128) if c != 100 else n
+            else:
+                k = (n.abs() * pl.lit(200, dtype=pl.Int128) + pl.lit(c, dtype=pl.Int128)) // pl.lit(2 * c, dtype=pl.Int128)
+                cents = pl.when(n < 0).then(pl.lit(0, dtype=pl.Int128) - k).otherwise(k)
             return _dec(cents, 2).cast(pl.String).alias(name)
     from pkrules.values.format import format_cell
 
@@ -876,14 +884,16 @@ def exact_text_frame(graph, results, names: list[str]) -> pl.DataFrame:
                                       dtype=pl.String) for n in names})
 
 
-def write_csv_text(frame: pl.DataFrame, path, bom: bool = False) -> None:
+def write_csv_text(frame: pl.DataFrame, path, bom: bool = False, texts: list[str] | None = None) -> None:
     """As csv.writer would write it (QUOTE_MINIMAL, \\r\\n), to a temporary file renamed into place (files.py);
-    with bom, a UTF-8 byte order mark first (for Excel)."""
+    with bom, a UTF-8 byte order mark first (for Excel). texts: the columns that may hold an empty text or a
+    carriage return, which polars would not write as csv.writer does (default: every column; a number's,
+    a yes/no's or a date's text never does)."""
     from pkrules.files import atomic_path, atomic_write
 
-    needs_python = any(
-        frame.select(((pl.col(c) == "") | pl.col(c).str.contains("\r", literal=True)).any()).item()
-        for c in frame.columns)
+    checked = frame.columns if texts is None else texts
+    needs_python = bool(checked) and any(frame.select(
+        [((pl.col(c) == "") | pl.col(c).str.contains("\r", literal=True)).any() for c in checked]).row(0))
     if needs_python:
         with atomic_write(path, newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
             writer = csv.writer(handle)
@@ -900,8 +910,13 @@ def spreadsheet_safe_text(graph, frame: pl.DataFrame) -> pl.DataFrame:
     from pkrules.values.format import FORMULA_STARTS, is_text_type
 
     pattern = "^[" + "".join("\\" + c if c in "-" else c for c in FORMULA_STARTS) + "]"
+    texts = [n for n in frame.columns if is_text_type(graph.nodes[n].type)]
+    if not texts:
+        return frame
+    # which columns have a cell to change (one pass over them all): most have none, and stay as they are
+    found = frame.select([pl.col(n).str.contains(pattern).any().alias(n) for n in texts]).row(0, named=True)
     changes = [pl.when(pl.col(n).str.contains(pattern)).then(pl.lit("'") + pl.col(n)).otherwise(pl.col(n)).alias(n)
-               for n in frame.columns if is_text_type(graph.nodes[n].type)]
+               for n in texts if found[n]]
     return frame.with_columns(changes) if changes else frame
 
 
@@ -1003,13 +1018,14 @@ def whole_numbers_as_integers(graph, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(changed) if changed else frame
 
 
-def write_results(graph, frame: pl.DataFrame, path, decimals: "_Formatter | None" = None, bom: bool = False) -> None:
+def write_results(graph, frame: pl.DataFrame, path, decimals: "_Formatter | None" = None, bom: bool = False,
+                  texts: list[str] | None = None) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if is_parquet(path):
         write_parquet(parquet_frame(graph, frame, decimals), path, graph)
     else:
-        write_csv_text(spreadsheet_safe_text(graph, frame), path, bom=bom)
+        write_csv_text(spreadsheet_safe_text(graph, frame), path, bom=bom, texts=texts)
 
 
 def write_output(graph, results, names: list[str], path, people: bool = False, bom: bool = False,
@@ -1028,13 +1044,20 @@ def write_output(graph, results, names: list[str], path, people: bool = False, b
         frame = people_frame(results, names, lang) if isinstance(results, ColumnarResults) else \
             exact_people_frame(graph, results, names, lang)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        write_csv_text(spreadsheet_safe_text(graph, frame), path, bom=bom)
+        write_csv_text(spreadsheet_safe_text(graph, frame), path, bom=bom, texts=_text_columns(results, names))
         return
     if isinstance(results, ColumnarResults):
         frame = text_frame(results, names)
     else:
         frame = exact_text_frame(graph, results, names)
-    write_results(graph, frame, path, bom=bom)
+    write_results(graph, frame, path, bom=bom, texts=_text_columns(results, names))
+
+
+def _text_columns(results, names: list[str]) -> list[str] | None:
+    """The fast path's columns of text among names (the others' cells are never empty); None: not known."""
+    if not isinstance(results, ColumnarResults):
+        return None
+    return [n for n in names if results.meta[n].kind == P.TEXT]
 
 
 def parquet_from_integers(results: ColumnarResults, names: list[str]) -> pl.DataFrame:
