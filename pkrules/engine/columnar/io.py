@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 import io
+import itertools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -101,7 +102,7 @@ def read_table(plan: P.Plan, graph, path) -> InputTable:
     row_numbers = pl.int_range(1, cells.height + 1, dtype=pl.Int64, eager=True)
     filtered = False
     try:
-        columns, meta = _parse_inputs(plan, cells, positions)
+        columns, meta = _parse_inputs(plan, cells, positions, parquet)
     except _EmptyCell:
         # Rows whose every cell is blank are skipped by data.read_csv (they still count as rows): every column counts.
         if parquet and cells.width < len(names):
@@ -114,7 +115,7 @@ def read_table(plan: P.Plan, graph, path) -> InputTable:
         cells, row_numbers = cells.filter(~blank), row_numbers.filter(~blank)
         filtered = True
         try:
-            columns, meta = _parse_inputs(plan, cells, positions)
+            columns, meta = _parse_inputs(plan, cells, positions, parquet)
         except _EmptyCell:
             raise Declined("an empty cell") from None
     frame = pl.DataFrame(columns)
@@ -174,7 +175,7 @@ def _keeps_its_type(dtype) -> bool:
     return dtype.is_integer() or isinstance(dtype, pl.Decimal) or dtype in (pl.Boolean, pl.Date, pl.String)
 
 
-def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
+def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int], parquet: bool = False):
     """Every input column parsed and checked in three queries over all the columns (polars runs the columns
     in parallel): the text of the text columns and the integers of the typed numbers; every check at once
     (empty cells, plain-number shapes, one-of values, each typed number's range, decimals and limits);
@@ -214,8 +215,8 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
             checks.append(pl.col(spec.name).str.contains(r"^[-+－]?\s*0[0-9]").any().alias(f"{spec.name}#zeros"))
         if spec.name in texts and spec.kind == P.TEXT and spec.type.kind == "enum":
             checks.append(pl.col(spec.name).is_in(list(spec.enum_values)).all().alias(f"{spec.name}#oneof"))
-        if spec.name in texts and spec.kind == P.TEXT:
-            checks.append(pl.col(spec.name).str.contains("\r", literal=True).any().alias(f"{spec.name}#cr"))
+        if spec.name in texts and spec.kind == P.TEXT and parquet:  # (as bytes: twice as fast as str.contains)
+            checks.append(pl.col(spec.name).cast(pl.Binary).bin.contains(b"\r").any().alias(f"{spec.name}#cr"))
         if spec.name in typed:
             _, dtype, scale = typed[spec.name]
             checks += _number_facts(spec, f"{spec.name}#n", dtype, scale, spec.name)
@@ -239,7 +240,7 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int]):
             continue
         text = frame.get_column(spec.name)
         if found.get(f"{spec.name}#cr"):
-            # the exact path reads a Parquet file through CSV text, where a lone CR ends a line: its own words
+            # the exact path reads a Parquet file through CSV text, where a lone CR ends a line: let it
             raise Declined(f"a carriage return in a text cell of {spec.name}")
         if spec.kind != P.NUM:
             parsed[spec.name] = _parse_text_column(spec, text, found.get(f"{spec.name}#oneof"))
@@ -502,8 +503,8 @@ def _number_facts(spec: P.PlanInput, col: str, dtype, scale: int, at: str) -> li
     no product can overflow, whether every value is within the input's limits (at#in)."""
     n = pl.col(col)
     aggs = [n.min().alias(f"{at}#lo"), n.max().alias(f"{at}#hi")]
-    aggs += [(n % pl.lit(10**k, dtype=dtype if k <= 18 else pl.Int128) == 0).all().alias(f"{at}#z{k}")
-             for k in range(1, scale + 1)]
+    if scale:  # (the further powers of ten only when 10 divides them all: _finish_number_from asks)
+        aggs.append(_divisible(n, 1, dtype).all().alias(f"{at}#z1"))
     limits = _limits(spec)
     # n × a denominator and a numerator × 10^scale stay below 2^126 (the check is exact at any scale:
     # dropping decimals divides both sides by the same power of ten)
@@ -511,6 +512,13 @@ def _number_facts(spec: P.PlanInput, col: str, dtype, scale: int, at: str) -> li
                                             for _, b in limits):
         aggs.append(_within_limits(n, limits, 10**scale).alias(f"{at}#in"))
     return aggs
+
+
+def _divisible(n: pl.Expr, k: int, dtype) -> pl.Expr:
+    """Whether 10^k divides n (n − ⌊n / 10^k⌋ · 10^k is 0): three times as fast as polars' n % 10^k, which also
+    makes the sign of the remainder Python's."""
+    p = pl.lit(10**k, dtype=dtype if k <= 18 else pl.Int128)
+    return n - (n // p) * p == 0
 
 
 def _within_limits(n: pl.Expr, limits: list[tuple[str, Fraction]], den: int) -> pl.Expr:
@@ -530,8 +538,12 @@ def _finish_number_from(spec: P.PlanInput, frame: pl.DataFrame, col: str, dtype,
     over frame, from its facts (_number_facts); declines a fraction of a whole number, a value too large
     for the fast path, a value outside the input's limits."""
     lo, hi = int(found[f"{at}#lo"] or 0), int(found[f"{at}#hi"] or 0)
-    drop = max([k for k in range(1, scale + 1) if found[f"{at}#z{k}"]], default=0)
     n = pl.col(col)
+    drop = 0
+    if scale and found[f"{at}#z1"]:
+        more = frame.select([_divisible(n, k, dtype).all().alias(f"z{k}") for k in range(2, scale + 1)]).row(0) \
+            if scale > 1 else ()
+        drop = 1 + sum(1 for _ in itertools.takewhile(bool, more))
     if drop:
         n = n // pl.lit(10**drop, dtype=dtype if drop <= 18 else pl.Int128)
         scale, lo, hi = scale - drop, lo // 10**drop, hi // 10**drop
