@@ -391,3 +391,19 @@ def test_a_backend_that_returns_a_wrong_value_is_caught():
             compare("off", graph, population)
     finally:
         del REGISTRY["off"]
+
+
+@pytest.mark.parametrize("suffix, small, large", [("csv", 31_000, 33_000), ("parquet", 5_000, 7_000),
+                                                  ("xlsx", 69_000, 71_000), ("sqlite", 199_000, 201_000)])
+def test_auto_runs_a_small_file_exactly_and_a_larger_one_on_the_fast_path(tmp_path, suffix, small, large):
+    # (the sizes where each is the quicker, measured: engine/backend.py)
+    from pkrules.engine.backend import candidates
+
+    graph = compile_policy("input\n  id: text key\n  x: number\n\ny = x + 1\n")
+    for size, want in ((small, ["exact"]), (large, ["fast", "exact"])):
+        path = tmp_path / f"data{size}.{suffix}"
+        path.write_bytes(b"\0" * size)
+        population = Population(graph, load=lambda: None, path=path)
+        assert candidates("auto", population) == want, (suffix, size)
+    assert candidates("auto", Population(graph, [{"id": "a", "x": 1}] * 1_199)) == ["exact"]
+    assert candidates("auto", Population(graph, [{"id": "a", "x": 1}] * 1_200)) == ["fast", "exact"]

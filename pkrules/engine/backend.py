@@ -23,10 +23,18 @@ from pkrules.messages import speaking, tr
 BACKENDS = ("auto", "exact", "fast", "duckdb", "spark")
 SQL_BACKENDS = ("duckdb", "spark")  # chosen by name only: "auto" never starts an SQL engine
 
-# Below this many employees the exact evaluator answers before the fast path has loaded polars and
-# planned its query (about 0.4 s); measured break-even on this 2-core machine: ~2,000 rows.
-SMALL_ROWS = 2_000
-SMALL_FILE_BYTES = 200_000  # a data file not yet read: ~2,000 rows of CSV
+# Below these sizes the exact evaluator answers before the fast path has loaded polars and planned its
+# query. `pkrules run` of the reference policy, whole process, CPU seconds exact / fast, best of 3 on
+# this 2-core machine (benchmarks/bench_issue9.py prints the 20- and 2,000-row figures):
+#   CSV      250 rows (16 KB) 0.34 / 0.40; 500 (33 KB) 0.43 / 0.40; 1,000 (66 KB) 0.55 / 0.44; 2,000 (133 KB) 0.83 / 0.47
+#   Parquet  20 rows (4.4 KB) 0.41 / 0.44; 100 (5.5 KB) 0.43 / 0.45; 250 (6.9 KB) 0.50 / 0.42; 500 (9.4 KB) 0.55 / 0.40
+#   Excel    500 rows (32 KB) 0.56 / 0.72; 1,000 (59 KB) 0.76 / 0.78; 2,000 (113 KB) 1.13 / 0.94; 3,000 (167 KB) 1.61 / 1.10
+# The fast path reads CSV and Parquet itself (the exact path reads Parquet with polars too); Excel rows are
+# read one by one for either. (One threshold of 200 KB, ~3,000 rows of CSV, ran the exact evaluator up to
+# 1.8 times as long as the fast path.)
+SMALL_ROWS = 1_200  # rows already read: as Excel, whose reading both paths share
+SMALL_FILE_BYTES = {"csv": 32_000, "parquet": 6_000, "excel": 70_000}  # a data file not yet read, by its format
+OTHER_FILE_BYTES = 200_000  # SQLite and DuckDB files (not measured: as before)
 
 
 class BadCells(PkrulesError):
@@ -95,12 +103,22 @@ def candidates(backend: str, population: Population | None = None) -> list[str]:
 def _small(population: Population) -> bool:
     if population.loaded or population.path is None:
         return len(population.rows) < SMALL_ROWS
+    from pkrules.io.formats import is_duckdb, is_excel, is_parquet, is_sqlite
+
+    path = population.path
     try:
-        if population.path.is_dir():  # a folder of Parquet files
-            return sum(p.stat().st_size for p in population.path.iterdir() if p.is_file()) < SMALL_FILE_BYTES
-        return population.path.stat().st_size < SMALL_FILE_BYTES
+        if path.is_dir():  # a folder of Parquet files
+            return sum(p.stat().st_size for p in path.iterdir() if p.is_file()) < SMALL_FILE_BYTES["parquet"]
+        size = path.stat().st_size
     except OSError:
         return True  # the exact path reads it and says what is wrong
+    if is_parquet(path):
+        return size < SMALL_FILE_BYTES["parquet"]
+    if is_excel(path):
+        return size < SMALL_FILE_BYTES["excel"]
+    if is_sqlite(path) or is_duckdb(path):
+        return size < OTHER_FILE_BYTES
+    return size < SMALL_FILE_BYTES["csv"]
 
 
 def evaluate(graph: RuleGraph, population: Population, backend: str = "auto", keep_going: bool = False,
