@@ -102,6 +102,7 @@ def test_text_cells_that_need_stripping_are_stripped_as_the_exact_path_strips_th
 
 @pytest.mark.parametrize("changes, reason", [
     ({"id": ["A1", "A2", "A1", "A4"]}, "a key appears twice"),
+    ({"id": ["A1", "A2", "A2", "A4"]}, "a key appears twice"),  # (in order: found next to its twin)
     ({"sales": pl.Series([Decimal("-0.01"), Decimal("0"), Decimal("1"), Decimal("2")], dtype=pl.Decimal(18, 2))},
      "sales is outside its limits"),
     ({"rate": pl.Series([Decimal("1.0001"), Decimal("0"), Decimal("0"), Decimal("0")], dtype=pl.Decimal(6, 4))},

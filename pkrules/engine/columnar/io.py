@@ -122,7 +122,11 @@ def read_table(plan: P.Plan, graph, path) -> InputTable:
     if frame.height:
         ids = [plan.key] + ([plan.period] if plan.period else [])  # each employee once (per period)
         keys = frame.get_column(plan.key)
-        if plan.period is None and keys.is_sorted():  # (ids often come in order: then a neighbour shows a twin)
+        key = pl.col(plan.key)
+        # ids often come in order: each above the one before (one pass) means none twice
+        if plan.period is None and frame.select((key > key.shift(1)).all()).item():
+            twice = False
+        elif plan.period is None and keys.is_sorted():  # in order with a twin: it is the neighbour's
             twice = bool((keys == keys.shift(1)).any())
         else:
             hashed = frame.select(pl.struct(ids).hash().alias("h")).get_column("h")
