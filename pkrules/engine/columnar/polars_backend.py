@@ -1012,8 +1012,11 @@ class Evaluator:
         whole_cents = (mod(scaled, lit(c)).expr == 0) if c != 1 else TRUE
         w_total_hi = max(weight.n.hi, 0) * n_rows
         wdt = dtype_for(max(w_total_hi, weight.n.bound))
-        # (a constant weight or pool is a literal: summed as one value unless spread over the rows first)
-        total = IntE(self.over(_rows_of(weight.n.as_(wdt), wdt).sum(), g), min(0, weight.n.lo * n_rows), w_total_hi)
+        # (a constant weight or pool is a literal: summed as one value unless spread over the rows first; a weight
+        # that is a column has a value per row, and so has each member's floor below: spreading it again costs a
+        # column of zeros per sum, 4 times the sum itself)
+        spread = _rows_of if not _is_plain_col(weight.n.expr) else (lambda expr, dtype: expr)
+        total = IntE(self.over(spread(weight.n.as_(wdt), wdt).sum(), g), min(0, weight.n.lo * n_rows), w_total_hi)
         # The checks of values.split.largest_remainder, unless the plan or the ranges prove them:
         # one pool per group, no negative weight, a pool of whole cents.
         differs = None if self.constant_within(e.pool, e.within, e.period) else (self.over(pool.n.expr.n_unique(), g) != 1)
@@ -1030,7 +1033,7 @@ class Evaluator:
         floor_k = floordiv(prod, safe_total)
         rem_k = mod(prod, safe_total)
         fdt = dtype_for(floor_k.hi * n_rows)
-        left = sub(units, IntE(self.over(_rows_of(floor_k.as_(fdt), fdt).sum(), g), 0, floor_k.hi * n_rows))
+        left = sub(units, IntE(self.over(spread(floor_k.as_(fdt), fdt).sum(), g), 0, floor_k.hi * n_rows))
         key_expr = key.n.expr if isinstance(key, NumV) else key.expr
         order = pl.struct(neg(rem_k).expr.alias("r"), key_expr.alias("k")).rank("ordinal")
         position = self.over(order, g).cast(pl.Int64)  # 1-based: largest remainder first, ties by key
