@@ -321,3 +321,14 @@ def test_a_run_kept_for_another_policy_is_refused():
     other = compile_policy(POLICY.read_text(encoding="utf-8").replace("IF score >= 90", "IF score >= 91"))
     with pytest.raises(KeptRunError, match="another version of the policy"):
         KeptResults(other, kept.spec, MemorySource(kept))
+
+
+def test_a_split_whose_pool_sums_within_another_group_keeps_its_own_groups():
+    # (the pool's own population term, evaluated between the split's group and its record, once gave the
+    # split the meta of the pool's group: a yes/no group for a team of text)
+    text = ("input\n  id: text key\n  team: text\n  a: money >= 0\n  flag: yesno\n"
+            "d0 = (split round((a + (sum (a) within flag)), 0.01) by a within team)\n")
+    graph = compile_policy(text)
+    for rows in ([{"id": "0", "team": "T1", "a": F(0), "flag": False}],
+                 [{"id": str(k), "team": f"T{k % 2}", "a": F(k * 150, 100), "flag": k % 3 == 0} for k in range(7)]):
+        _check_generated(graph, Population(graph, rows))

@@ -71,6 +71,7 @@ class Evaluator:
         self.err_of: dict[str, str] = {}  # definition → its error column (true where it fails, read or not)
         self.counter = 0
         self._group_meta = None
+        self._metas: dict[int, tuple] = {}  # id(term) → (its group's meta, its period's meta)
         self._scalar: dict[int, bool] = {}
         self._keys: dict[int, list] = {}
         self._positions: dict[int, str] = {}
@@ -747,6 +748,9 @@ class Evaluator:
                     metas.append(ColMeta(g.kind))
                 err = _or(err, g.err.any() if g.err is not None else None)
             self._group_meta = metas if isinstance(within, P.Tuple) else metas[0]
+        # kept per term: a term's operands, computed between its group() and its _record(), may be population
+        # terms of their own, whose group() sets the attributes again
+        self._metas[id(term)] = (self._group_meta, self._period_meta)
         return (keys or None), err
 
     def _record(self, e, g, **parts) -> None:
@@ -756,8 +760,9 @@ class Evaluator:
             group = None
         else:
             group = list(inner) if isinstance(e.within, P.Tuple) else inner[0]
-        self.parts[id(e)] = dict(group=group, group_meta=self._group_meta,
-                                 period=(g[0] if has_period else None), period_meta=self._period_meta, **parts)
+        group_meta, period_meta = self._metas.get(id(e), (self._group_meta, self._period_meta))
+        self.parts[id(e)] = dict(group=group, group_meta=group_meta,
+                                 period=(g[0] if has_period else None), period_meta=period_meta, **parts)
 
     @staticmethod
     def over(expr: pl.Expr, g: pl.Expr | None) -> pl.Expr:
