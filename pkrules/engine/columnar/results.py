@@ -410,7 +410,7 @@ class SortedValues(Sequence):
         """How many members are strictly better than the row `row` of the results (lower, for a bottom):
         the members whose keys come after its keys (before them), compared left to right."""
         self.counted += 1
-        own = self._rows.filter(pl.col("#i") == row).select(self._keys).row(0)
+        own = self._rows.lazy().filter(pl.col("#i") == row).select(self._keys).collect().row(0)
         after = None
         for key, value in zip(reversed(self._keys), reversed(own)):
             here = pl.lit(value, dtype=pl.Int128)
@@ -421,7 +421,9 @@ class SortedValues(Sequence):
     def extreme_of(self, chosen: pl.Expr, bottom: bool) -> Fraction:
         """The smallest value of the chosen members (the largest, for a bottom)."""
         keys = self._keys
-        picked = self._rows.filter(chosen).select(self._columns() + [k.alias(f"#k{i}") for i, k in enumerate(keys)])
+        # (lazily: only the operand's and the keys' columns are filtered, not every column of the results)
+        picked = self._rows.lazy().filter(chosen).select(
+            self._columns() + [k.alias(f"#k{i}") for i, k in enumerate(keys)]).collect()
         by = [f"#k{i}" for i in range(len(keys))]
         one = picked.top_k(1, by=by) if bottom else picked.bottom_k(1, by=by)
         d = one.get_column("d")[0] if "d" in one.columns else self._operand.den.c
