@@ -22,7 +22,7 @@ import polars as pl
 
 from pkrules.language import ast
 from pkrules.engine import plan as P
-from pkrules.engine.columnar.values import den_expr, python_values, value_list
+from pkrules.engine.columnar.values import NumV, den_expr, python_values, value_list
 from pkrules.engine.exact import Compiled
 from pkrules.engine.results import GroupStat, row_of, same_key
 
@@ -352,7 +352,8 @@ def _group_stat(results: ColumnarResults, term, info, group) -> GroupStat | None
     if isinstance(term, ast.Top):
         plan_term = info.expr
         places = math.ceil(plan_term.share * members) if plan_term.share is not None else int(plan_term.count)
-        values = SortedValues(rows, parts["operand"], parts["keys"], factors)
+        values = SortedValues(rows, parts["operand"], parts["keys"], factors,
+                              info.column if info.err_column is None else None)
         detail = {"sorted": values, "places": places}
         if info.err_column is None:  # every member's answer is stored: count those in it, without sorting
             selected = int(rows.get_column(info.column).sum())
@@ -378,7 +379,15 @@ class SortedValues(Sequence):
     also counts the members better than one row, and finds the extreme value of some members, in one pass
     over the group's columns."""
 
-    def __init__(self, rows: pl.DataFrame, operand, keys: list, factors: dict):
+    def __init__(self, rows: pl.DataFrame, operand, keys: list, factors: dict, chosen: str | None = None):
+        # only the columns it reads are kept (the operand's, the keys', the rows' positions, the chosen ones'):
+        # not every column of the results, for as long as the group's statistic is
+        needed = {"#i"} | ({chosen} if chosen else set())
+        for expr in [operand.n.expr if hasattr(operand, "n") else operand.expr] + list(keys):
+            needed.update(expr.meta.root_names())
+        if isinstance(operand, NumV) and not operand.den.const:
+            needed.update(den_expr(operand.den, factors)[0].meta.root_names())
+        rows = rows.select([c for c in rows.columns if c in needed])
         self._rows, self._operand, self._keys, self._factors = rows, operand, keys, factors
         self._n = None  # a polars Series once sorted (one value is read when one is asked for); later a list
         self._d = None
@@ -391,8 +400,6 @@ class SortedValues(Sequence):
         return self._n is not None
 
     def _columns(self) -> list[pl.Expr]:
-        from pkrules.engine.columnar.values import NumV
-
         cols = [self._operand.n.expr.alias("n")]
         if isinstance(self._operand, NumV) and not self._operand.den.const:
             cols.append(den_expr(self._operand.den, self._factors)[0].alias("d"))
