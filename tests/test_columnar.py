@@ -366,6 +366,36 @@ def test_explanations_of_fast_results_equal_the_exact_ones(policy):
             assert render_tree(got) == render_tree(want)
 
 
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_every_group_of_a_fast_run_at_once_explains_as_the_exact_evaluator(policy, monkeypatch):
+    # Statements and workbooks explain everyone: after a few groups of a term, every group's members are found at
+    # once (columnar/results.py: _Bulk) and sums, counts and splits read from values of every row. Here from the
+    # second group on, for every row and every definition.
+    import pkrules.engine.columnar.results as columnar_results
+    from pkrules.io.tables import read_csv
+    from pkrules.engine.explain import explain
+    from pkrules.engine.render import render_json
+
+    samples = _samples_for(policy)
+    if not samples:
+        pytest.skip(f"no sample data under policies/ for {policy.name}")
+    monkeypatch.setattr(columnar_results, "_GROUPS_BEFORE_BULK", 2)
+    used = []
+    at_once = columnar_results._group_stat_of
+    monkeypatch.setattr(columnar_results, "_group_stat_of", lambda *args: used.append(args[1]) or at_once(*args))
+    graph = compile_file(policy)
+    _columnar_or_skip(graph)
+    population = read_csv(graph, samples[0])
+    exact = evaluate(graph, population.rows, population.row_numbers)
+    fast = run_file(graph, samples[0])
+    for node in graph.definitions:
+        for i in range(exact.size):
+            assert render_json(explain(fast, i, node.name, 1)) == render_json(explain(exact, i, node.name, 1)), \
+                (i, node.name)
+    if policy.name in ("sales_incentive.pk", "pools.pk", "team_pk.pk"):  # (sums and splits within a team)
+        assert used, "every group at once was not used"
+
+
 # ---- exactness beyond 128 bits; the limits of the compiler ------------------------------------------
 
 

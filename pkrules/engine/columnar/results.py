@@ -217,6 +217,8 @@ class ColumnarTerms:
         self.results = results
         self._groups: dict[tuple[int, object], GroupStat | None] = {}
         self._probe: Compiled | None = None
+        self._asked: dict[int, int] = {}  # id(term) → how many of its groups were asked about
+        self._bulk: dict[int, _Bulk] = {}  # id(term) → every group's members, once many groups are asked about
 
     def info(self, term) -> object:
         """The stored term of an AST population term (or value of another row), if the fast path kept one."""
@@ -256,7 +258,9 @@ class ColumnarTerms:
         group = (self.results.columns[period][row], inner) if period else inner
         key = (id(term), group)
         if key not in self._groups:
-            self._groups[key] = _group_stat(self.results, term, info, group)
+            bulk = self._bulk_of(term, info)
+            members = bulk.members.get(row) if bulk is not None else None
+            self._groups[key] = _group_stat(self.results, term, info, group, members, bulk)
         stat = self._groups[key]
         if stat is not None and isinstance(term, ast.Top):  # how many are better than this row
             values = stat.detail["sorted"]
@@ -267,6 +271,64 @@ class ColumnarTerms:
                 better = values.better_than(row, term.bottom)
             stat = GroupStat(stat.group, stat.members, stat.value, {**stat.detail, "better": better})
         return stat
+
+
+    def _bulk_of(self, term, info) -> "_Bulk | None":
+        """Every group's members of a term, made once the term has been asked about many of its groups (a statement
+        or a workbook row for every employee): one group_by over the group's columns instead of a query per group."""
+        found = self._bulk.get(id(term))
+        if found is not None:
+            return found
+        asked = self._asked[id(term)] = self._asked.get(id(term), 0) + 1
+        if asked < _GROUPS_BEFORE_BULK or info is None:
+            return None
+        keys = _group_keys(info)
+        if not keys:  # everyone is one group: asked about once
+            return None
+        found = self._bulk[id(term)] = _Bulk(self.results, info, keys)
+        return found
+
+
+# Groups of one term asked about, each with a query over every row, before every group's members are found at once.
+_GROUPS_BEFORE_BULK = 16
+
+
+def _group_keys(info) -> list[pl.Expr]:
+    """The expressions whose values make a term's group (its period, then its within), as _group_filter compares them."""
+    parts = info.parts
+    group = parts.get("group")
+    keys = [] if group is None else list(group) if isinstance(group, list) else [group]
+    return ([parts["period"]] if parts.get("period") is not None else []) + keys
+
+
+class _Bulk:
+    """Every group of a term at once: row → the positions of its group's members (rows whose group values are
+    all there), and the term's parts as Python values for every row, read when first needed."""
+
+    def __init__(self, results: "ColumnarResults", info, keys: list[pl.Expr]):
+        self.results, self.info = results, info
+        names = [f"#g{j}" for j in range(len(keys))]
+        found = (results.frame.select([k.alias(n) for k, n in zip(keys, names)]).with_row_index("#i")
+                 .filter(pl.all_horizontal([pl.col(n).is_not_null() for n in names]))
+                 .group_by(names).agg(pl.col("#i")))
+        self.members: dict[int, list[int]] = {}
+        for positions in found.get_column("#i").to_list():
+            positions.sort()
+            for i in positions:
+                self.members[i] = positions
+        self._lists: dict[str, list] = {}
+
+    def values(self, part: str) -> list:
+        """A part of the term (its pool, its weight, what it counts) for every row, as exact values."""
+        if part not in self._lists:
+            self._lists[part] = value_list(self.results.frame, self.info.parts[part], self.results.factors)
+        return self._lists[part]
+
+    def chosen(self) -> list:
+        if "#chosen" not in self._lists:
+            self._lists["#chosen"] = self.results.frame.select(
+                self.info.parts["chosen"].cast(pl.Int64).alias("c")).get_column("c").to_list()
+        return self._lists["#chosen"]
 
 
 # Rows of one group asked how many are better, each counted over the group's columns, before sorting the group
@@ -311,10 +373,15 @@ def _equals(g, meta, group) -> pl.Expr:
     return g == pl.lit(group)
 
 
-def _group_stat(results: ColumnarResults, term, info, group) -> GroupStat | None:
+def _group_stat(results: ColumnarResults, term, info, group, members_at: list[int] | None = None,
+                bulk: _Bulk | None = None) -> GroupStat | None:
+    if members_at is not None and isinstance(term, (ast.Aggregate, ast.Split)):
+        return _group_stat_of(results, term, info, group, members_at, bulk)
     frame = results.frame
-    mask = _group_filter(results, info, group)
-    if mask is None:
+    mask = None if members_at is not None else _group_filter(results, info, group)
+    if members_at is not None:  # (known from every group's members at once)
+        rows = frame.with_row_index("#i")[members_at]
+    elif mask is None:
         rows = frame.with_row_index("#i")
     else:  # the members' positions from the group's own column, then only their rows (not a filter of every column)
         members_at = frame.select(pl.arg_where(mask)).to_series()
@@ -371,6 +438,27 @@ def _group_stat(results: ColumnarResults, term, info, group) -> GroupStat | None
 
 
 _READS_BEFORE_LIST = 64  # one explanation bisects a group in about log2(n) reads; more mean many explanations
+
+
+def _group_stat_of(results: ColumnarResults, term, info, group, members: list[int], bulk: _Bulk) -> GroupStat:
+    """_group_stat of a sum, count, average, min, max or split from the term's values for every row, read once:
+    the same statistic without a query for the group."""
+    first = members[0]
+    if isinstance(term, ast.Aggregate):
+        value = results.term_value(info, first)
+        if term.func == "count":
+            counted = int(value)
+        elif info.parts.get("chosen") is not None:
+            chosen = bulk.chosen()
+            counted = sum(chosen[i] or 0 for i in members)
+        else:
+            counted = len(members)
+        return GroupStat(group, len(members), value, {"counted": counted})
+    pool = bulk.values("pool")[first]
+    weights = bulk.values("weight")
+    total = sum((weights[i] for i in members), Fraction(0))
+    shares = RowMap(set(members), lambda i: results.term_value(info, i))
+    return GroupStat(group, len(members), pool, {"weight_total": total, "shares": shares})
 
 
 class SortedValues(Sequence):
