@@ -15,7 +15,7 @@ says how much work was done whatever else ran.
   (whole process, and in process after start-up);
 - the impact diff of raising the top band (`diff OLD NEW --data`);
 - at 20,000 employees the .xlsx output (and, in process, how much of it is the explanations sheet's
-  explain() calls), at 2,000 the statements; on 20 and on 2,000 rows `run` with `--engine auto`,
+  explain() calls), at 2,000 and 20,000 the statements; on 20 and on 2,000 rows `run` with `--engine auto`,
   `exact` and `fast` (small files stay quick: auto is never slower than the exact evaluator);
 - the workflow (--workflow N, 0 to skip): a cycle of N employees, then explaining one employee from
   the store in a fresh service (the policy compiled from the store), in process.
@@ -290,6 +290,9 @@ def main() -> int:
         shutil.rmtree(out / "st", ignore_errors=True)
         m = measure(PKRULES + ["run", str(POLICY), str(two), "--out", str(out / "s.csv"), "--statements", str(out / "st")], repeat)
         lines.append(row("`run … --statements DIR`, 2,000 employees", m))
+        m = measure(PKRULES + ["run", str(POLICY), str(small), "--out", str(out / "s20.csv"), "--statements",
+                               str(out / "st20")], 1)
+        lines.append(row("`run … --statements DIR`, 20,000 employees (once)", m))
         lines += small_files(tiny, two, repeat)
         if args.workflow:
             lines += workflow_figures(args.workflow, folder, repeat)
