@@ -124,6 +124,17 @@ def _group_keys(info) -> list[tuple[pl.Expr, object]]:
     return keys
 
 
+def _first_rows(frame: pl.DataFrame, keys: list[tuple[pl.Expr, object]]) -> list[int]:
+    """The first row of each group, in row order: a group's statistic is the same for every member, so the probe is
+    asked once per group (asking every row made each of a million employees bisect the top 10%: 18 s)."""
+    if not keys:
+        return [0] if frame.height else []
+    names = [f"#g{i}" for i in range(len(keys))]
+    firsts = (frame.lazy().select([k.alias(n) for n, (k, _) in zip(names, keys)]).with_row_index("#i")
+              .group_by(names).agg(pl.col("#i").min()).collect())
+    return firsts.get_column("#i").sort().to_list()
+
+
 def _over(expr: pl.Expr, keys: list[pl.Expr]) -> pl.Expr:
     return expr.over(keys) if keys else expr
 
@@ -146,13 +157,13 @@ def _groups(results, term: KeptTerm, info) -> list[tuple[str, str, str]]:
     parts = info.parts
     kind = term.kind
     if kind == "top":  # (its cut-off values, which explanations show, are asked of the probe: engine/kept.py stat_data)
-        return [(term.id, g, s) for g, s in term_groups(results.probe, term, range(results.size)).items()]
+        return [(term.id, g, s) for g, s in term_groups(results.probe, term, _first_rows(frame, keys)).items()]
     columns = {n: k for n, (k, _) in zip(names, keys)}
     aggs = [pl.len().alias("m")]
     if kind == "aggregate":
         value = exact_expr(pl.col(info.column), info.meta, results.factors)
         if value is None:  # (values beyond 128-bit text: as the probe says)
-            return [(term.id, g, s) for g, s in term_groups(results.probe, term, range(results.size)).items()]
+            return [(term.id, g, s) for g, s in term_groups(results.probe, term, _first_rows(frame, keys)).items()]
         columns["#v"] = value
         columns["#n"] = pl.col(info.column)
         aggs += [pl.col("#v").first().alias("v"), pl.col("#n").first().alias("n")]
