@@ -30,7 +30,6 @@ which is not what a user waits for.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import os
 import shutil
@@ -159,18 +158,8 @@ def workflow_figures(n: int, folder: Path, repeat: int) -> list[str]:
 
     data = folder / "wf.csv"
     Pop.write(Pop.population(n, 3), str(data))
-    teams: dict[str, list[str]] = {}
-    for r in csv.DictReader(open(data, encoding="utf-8")):
-        teams.setdefault(r["team"], []).append(r["id"])
     org = folder / "org.csv"
-    with open(org, "w", newline="", encoding="utf-8") as handle:
-        w = csv.writer(handle)
-        w.writerow(["id", "name", "role", "manager_id", "team", "login"])
-        w.writerow(["H01", "HR", "hr", "", "HR", ""])
-        w.writerow(["M00", "Director", "manager", "", "all", ""])
-        for team, members in teams.items():
-            for i, eid in enumerate(members):
-                w.writerow([eid, eid, "manager" if i == 0 else "employee", "M00" if i == 0 else members[0], team, ""])
+    teams = Pop.write_org(str(data), str(org))
     db = folder / "w.db"
     clock = FixedClock(dt.date(2025, 9, 26))
     t = time.perf_counter()

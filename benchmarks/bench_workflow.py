@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from population import population, write  # noqa: E402
+from population import population, write, write_org  # noqa: E402
 
 from pkrules.workflow.clock import FixedClock  # noqa: E402
 from pkrules.workflow.service import Workflow  # noqa: E402
@@ -37,19 +37,8 @@ def main(n: int) -> None:
     data = folder / "inputs.csv"
     write(population(n), str(data))
     ids = [row["id"] for row in csv.DictReader(open(data, encoding="utf-8"))]
-    teams = {}
-    for row in csv.DictReader(open(data, encoding="utf-8")):
-        teams.setdefault(row["team"], []).append(row["id"])
     org = folder / "org.csv"
-    with open(org, "w", newline="", encoding="utf-8") as handle:
-        w = csv.writer(handle)
-        w.writerow(["id", "name", "role", "manager_id", "team", "login"])
-        w.writerow(["H01", "HR", "hr", "", "HR", ""])
-        w.writerow(["M00", "Director", "manager", "", "all", ""])
-        for team, members in teams.items():
-            lead = members[0]
-            for i, eid in enumerate(members):
-                w.writerow([eid, eid, "manager" if i == 0 else "employee", "M00" if i == 0 else lead, team, ""])
+    teams = write_org(str(data), str(org))
     clock = FixedClock(dt.date(2025, 9, 26))
     wf = Workflow(Store(folder / "w.db"), "H01", clock=clock)
     print(f"{n:,} employees, store {folder / 'w.db'}")

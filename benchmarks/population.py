@@ -131,3 +131,23 @@ def write(df: pl.DataFrame, path: str) -> None:
         as_parquet_frame(df).write_parquet(path)
     else:
         as_csv_frame(df).write_csv(path)
+
+
+def write_org(data: str, path: str) -> dict[str, list[str]]:
+    """The workflow's org chart for a population file written above: HR H01, a director M00, each team's
+    first member its manager (reporting to M00), the others reporting to that manager. Returns team → ids."""
+    import csv
+
+    teams: dict[str, list[str]] = {}
+    with open(data, encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            teams.setdefault(row["team"], []).append(row["id"])
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        w = csv.writer(handle)
+        w.writerow(["id", "name", "role", "manager_id", "team", "login"])
+        w.writerow(["H01", "HR", "hr", "", "HR", ""])
+        w.writerow(["M00", "Director", "manager", "", "all", ""])
+        for team, members in teams.items():
+            for i, eid in enumerate(members):
+                w.writerow([eid, eid, "manager" if i == 0 else "employee", "M00" if i == 0 else members[0], team, ""])
+    return teams

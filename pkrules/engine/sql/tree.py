@@ -14,6 +14,7 @@ Integers carry their width: "narrow" (BIGINT in both engines) or "wide"
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 
@@ -216,7 +217,7 @@ class Join:
 # ---- printing -----------------------------------------------------------------------------------
 
 
-class Printer:
+class Printer(ABC):
     """Expressions and steps as SQL text; a dialect overrides what its engine says differently."""
 
     name = "sql"
@@ -236,9 +237,9 @@ class Printer:
         return {"i64": self.narrow_type, "i128": self.wide_type, "f64": "DOUBLE", "text": self.text_type,
                 "bool": "BOOLEAN", "date": "DATE"}[to]
 
+    @abstractmethod
     def int_lit(self, value: int, wide: bool) -> str:
         """An integer literal of the narrow or the wide type: each dialect says it (duckdb.py, spark.py)."""
-        raise NotImplementedError(f"{type(self).__name__} must say integer literals")
 
     def text_lit(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
