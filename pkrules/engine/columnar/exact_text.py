@@ -60,7 +60,7 @@ def _simple_text(name: str, meta: ColMeta) -> pl.Expr | None:
         return None
     # n / c = n·(10^k / c) / 10^k: polars' own decimal text, trailing zeros dropped
     scaled = col.cast(I128) * pl.lit(10**k // c, dtype=I128)
-    return _strip_zeros(_dec(scaled, k).cast(pl.String), k).alias(name)
+    return _strip_zeros(decimal_of(scaled, k).cast(pl.String), k).alias(name)
 
 
 def exact_expr(expr: pl.Expr, meta: ColMeta, factors: dict) -> pl.Expr | None:
@@ -79,7 +79,7 @@ def exact_expr(expr: pl.Expr, meta: ColMeta, factors: dict) -> pl.Expr | None:
         a, b, r = _split_25(c)
         k = max(a, b)
         if r == 1 and k <= 36 and max(abs(meta.lo), abs(meta.hi)) * (10**k // c) < TEN_38:
-            return _dec(expr.cast(I128) * pl.lit(10**k // c, dtype=I128), k).cast(pl.String)
+            return decimal_of(expr.cast(I128) * pl.lit(10**k // c, dtype=I128), k).cast(pl.String)
         return expr.cast(pl.String) + pl.lit(f"/{c}")
     try:
         d, bound = den_expr(meta.den, factors)
@@ -128,7 +128,7 @@ def number_text(n: pl.Series, d: int | pl.Series) -> pl.Series:
             if size and _max_abs(n) * factor >= TEN_38:  # checked before: a 128-bit product past it wraps around
                 raise Overflow("too many digits")
             scaled = pl.DataFrame({"n": n}).select(pl.col("n") * pl.lit(factor, dtype=I128)).to_series()
-            return _strip_zeros(pl.DataFrame({"m": scaled}).select(_dec(pl.col("m"), k).cast(pl.String)).to_series(), k)
+            return _strip_zeros(pl.DataFrame({"m": scaled}).select(decimal_of(pl.col("m"), k).cast(pl.String)).to_series(), k)
         frame = pl.DataFrame({"n": n})
         x = frame.select((pl.col("n").abs() % pl.lit(d, dtype=I128)).alias("x")).to_series()
         if d <= 1_000_000:  # few residues: each one's gcd once
@@ -177,8 +177,8 @@ def _reduced_text(frame: pl.DataFrame) -> pl.Series:
     return text.scatter(fractions.get_column("#i"), fractions.get_column("t"))
 
 
-def _dec(m: pl.Expr, places: int) -> pl.Expr:
-    """The integer m as the exact decimal m / 10^places (|m| < 10^38), for polars' decimal text."""
+def decimal_of(m: pl.Expr, places: int) -> pl.Expr:
+    """The integer m as the exact decimal m / 10^places (|m| < 10^38): polars' decimal, and its text."""
     from decimal import Decimal
 
     d = m.cast(pl.Decimal(38, 0))

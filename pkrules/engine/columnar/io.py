@@ -35,6 +35,7 @@ from pkrules.values.types import MONEY, PERCENT, WHOLE
 from pkrules.engine.results import Declined
 from pkrules.engine.columnar.numeric import Den, LIMIT, dtype_for
 from pkrules.engine.columnar.values import ColMeta
+from pkrules.engine.columnar.exact_text import decimal_of as exact_decimal
 from pkrules.engine.columnar.results import ColumnarResults
 from pkrules.messages import tr
 
@@ -585,16 +586,6 @@ def _split_25(c: int) -> tuple[int, int, int]:
     return a, b, c
 
 
-def _dec(m: pl.Expr, places: int) -> pl.Expr:
-    """The integer m as the exact decimal m / 10^places (|m| < 10^38)."""
-    from decimal import Decimal
-
-    d = m.cast(pl.Decimal(38, 0))
-    if places == 0:
-        return d
-    return d * pl.lit(Decimal(1).scaleb(-places), dtype=pl.Decimal(38, places))
-
-
 def _round_ten(n: pl.Expr, d: pl.Expr) -> pl.Expr:
     """round_half_up(n / d, 1e-10) × 10^10, for d ≥ 1 (Int128)."""
     big = n.abs() * pl.lit(10**10, dtype=pl.Int128)
@@ -703,12 +694,12 @@ class _Formatter:
         k = max(k0, min_places)
         if k > k0:
             m = m * pl.lit(10 ** (k - k0), dtype=pl.Int128)
-        exact = _dec(m, k).cast(pl.String)
+        exact = exact_decimal(m, k).cast(pl.String)
         if k > min_places:
             exact = _strip_zeros(exact, min_places)
         if term is None:
             return exact.alias(name)
-        return pl.when(term).then(exact).otherwise(_dec(q, 10).cast(pl.String)).alias(name)
+        return pl.when(term).then(exact).otherwise(exact_decimal(q, 10).cast(pl.String)).alias(name)
 
     def fixed_frame(self, name: str, min_places: int) -> tuple[pl.DataFrame, int, bool]:
         """One column in fixed point, computed once: (frame of term, m, q; k; whether some value does not end)."""
@@ -761,7 +752,7 @@ class _Formatter:
 
         value = at(pl.col("m"), k) if not has_q else pl.when(pl.col("term")).then(at(pl.col("m"), k)).otherwise(
             at(pl.col("q"), 10))
-        return frame.select(_dec(value, scale).alias(name)).get_column(name)
+        return frame.select(exact_decimal(value, scale).alias(name)).get_column(name)
 
 
 def _strip_zeros(text: pl.Expr, min_places: int) -> pl.Expr:
@@ -829,7 +820,7 @@ def _cents_text(fmt: _Formatter, name: str):
             else:
                 k = (n.abs() * pl.lit(200, dtype=pl.Int128) + pl.lit(c, dtype=pl.Int128)) // pl.lit(2 * c, dtype=pl.Int128)
                 cents = pl.when(n < 0).then(pl.lit(0, dtype=pl.Int128) - k).otherwise(k)
-            return _dec(cents, 2).cast(pl.String).alias(name)
+            return exact_decimal(cents, 2).cast(pl.String).alias(name)
     from pkrules.values.format import format_cell
 
     return pl.Series(name, [format_cell(v, "money") for v in results.python_column(name)], dtype=pl.String)
