@@ -14,7 +14,7 @@ import polars as pl
 
 from pkrules.engine import plan as P
 from pkrules.engine.columnar.exact_text import exact_expr, text_series
-from pkrules.engine.columnar.values import ColMeta, python_values
+from pkrules.engine.columnar.values import ColMeta, group_keys, python_values
 from pkrules.engine.kept import (CHUNK, ESCAPES, NONE, SEP, KeptRun, KeptTerm, encode_record, run_spec,
                                  term_fields, term_groups)
 from pkrules.values.stored import value_text
@@ -110,20 +110,6 @@ def _field(frame: pl.DataFrame, expr: pl.Expr, meta: ColMeta, results, name: str
     return text.fill_null(NONE)
 
 
-def _group_keys(info) -> list[tuple[pl.Expr, object]]:
-    """The term's group keys and their metas, in the order of the exact evaluator's groups: the period, then `within`."""
-    parts = info.parts
-    keys = []
-    if parts.get("period") is not None:
-        keys.append((parts["period"], parts.get("period_meta")))
-    g, meta = parts.get("group"), parts.get("group_meta")
-    if isinstance(g, list):
-        keys.extend(zip(g, meta))
-    elif g is not None:
-        keys.append((g, meta))
-    return keys
-
-
 def _first_rows(frame: pl.DataFrame, keys: list[tuple[pl.Expr, object]]) -> list[int]:
     """The first row of each group, in row order: a group's statistic is the same for every member, so the probe is
     asked once per group (asking every row made each of a million employees bisect the top 10%: 18 s)."""
@@ -143,7 +129,7 @@ def _better(term: KeptTerm, info) -> pl.Expr:
     """How many members of the row's group are strictly better (higher; lower for bottom N)."""
     keys = info.parts["keys"]
     key = keys[0] if len(keys) == 1 else pl.struct([k.alias(f"k{i}") for i, k in enumerate(keys)])
-    g = [k for k, _ in _group_keys(info)]
+    g = [k for k, _ in group_keys(info)]
     if term.expr.bottom:
         return _over(key.rank("min"), g).cast(pl.Int64) - 1
     return _over(pl.len(), g).cast(pl.Int64) - _over(key.rank("max"), g).cast(pl.Int64)
@@ -152,7 +138,7 @@ def _better(term: KeptTerm, info) -> pl.Expr:
 def _groups(results, term: KeptTerm, info) -> list[tuple[str, str, str]]:
     """(term id, group text, statistic JSON) of every group of a stored term: one group_by, made text by polars."""
     frame = results.frame
-    keys = _group_keys(info)
+    keys = group_keys(info)
     names = [f"#g{i}" for i in range(len(keys))]
     parts = info.parts
     kind = term.kind

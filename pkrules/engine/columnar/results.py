@@ -22,7 +22,7 @@ import polars as pl
 
 from pkrules.language import ast
 from pkrules.engine import plan as P
-from pkrules.engine.columnar.values import NumV, den_expr, python_values, value_list
+from pkrules.engine.columnar.values import NumV, den_expr, group_keys, python_values, value_list
 from pkrules.engine.exact import Compiled
 from pkrules.engine.results import GroupStat, row_of, same_key
 
@@ -282,7 +282,7 @@ class ColumnarTerms:
         asked = self._asked[id(term)] = self._asked.get(id(term), 0) + 1
         if asked < _GROUPS_BEFORE_BULK or info is None:
             return None
-        keys = _group_keys(info)
+        keys = [k for k, _ in group_keys(info)]
         if not keys:  # everyone is one group: asked about once
             return None
         found = self._bulk[id(term)] = _Bulk(self.results, info, keys)
@@ -291,14 +291,6 @@ class ColumnarTerms:
 
 # Groups of one term asked about, each with a query over every row, before every group's members are found at once.
 _GROUPS_BEFORE_BULK = 16
-
-
-def _group_keys(info) -> list[pl.Expr]:
-    """The expressions whose values make a term's group (its period, then its within), as _group_filter compares them."""
-    parts = info.parts
-    group = parts.get("group")
-    keys = [] if group is None else list(group) if isinstance(group, list) else [group]
-    return ([parts["period"]] if parts.get("period") is not None else []) + keys
 
 
 class _Bulk:

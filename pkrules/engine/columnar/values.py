@@ -103,3 +103,16 @@ def value_list(df: pl.DataFrame, v, factors: dict) -> list:
     return df.select(v.expr.alias("v")).get_column("v").to_list()
 
 
+def group_keys(info) -> list[tuple[pl.Expr, object]]:
+    """The term's group keys and their metas, in the order of the exact evaluator's groups: the period, then
+    `within` (the values results.py compares to select a group)."""
+    parts = info.parts
+    keys = []
+    if parts.get("period") is not None:
+        keys.append((parts["period"], parts.get("period_meta")))
+    g, meta = parts.get("group"), parts.get("group_meta")
+    if isinstance(g, list):
+        keys.extend(zip(g, meta))
+    elif g is not None:
+        keys.append((g, meta))
+    return keys
