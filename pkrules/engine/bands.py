@@ -66,7 +66,6 @@ def _holds(op: str, x: Fraction, threshold: Fraction) -> bool:
 def table_hints(builder: "Builder", table: ast.Table, fired: int, row: int) -> list[str]:
     """The margin of the row that fired, and the distance to the nearest better row (any row, with all_bands)."""
     hints: list[str] = []
-    graph = builder.graph
     fired_row = table.rows[fired]
     simple = simple_condition(builder, fired_row.cond)
     value_of = _row_value(builder, fired_row, row)

@@ -572,6 +572,10 @@ class LazyDict(_Lazy, Mapping):
     pass
 
 
+class LazyList(_Lazy, Sequence):
+    """A sequence made on first use (the values behind a top N%: read only if someone asks)."""
+
+
 class RowMap(Mapping):
     """row → value for the rows of a group, each read when asked for."""
 

@@ -14,15 +14,15 @@ one group, and the population terms come from the engine, not recomputed here.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence, Set
+from collections.abc import Set
 from fractions import Fraction
 
 import polars as pl
 
 from pkrules.engine import plan as P
 from pkrules.engine.columnar.numeric import Den, IntE
-from pkrules.engine.columnar.results import (ColumnarResults, ColumnarTerms, LazyColumns, LazyDict, RowMap,
-                                             SortedValues)
+from pkrules.engine.columnar.results import (ColumnarResults, ColumnarTerms, LazyColumns, LazyDict, LazyList,
+                                             RowMap, SortedValues)
 from pkrules.engine.columnar.values import ColMeta, Factor, NumV, PlainV, TermInfo
 from pkrules.engine.exact import Compiled
 from pkrules.engine.results import GroupStat, same_key
@@ -403,28 +403,6 @@ def group_stat(results: SqlResults, term, info, group, row: int) -> GroupStat | 
         shares = RowMap(_MemberRows(results, rows_where, members), lambda i: results.term_value(info, i))
         return GroupStat(group, members, pool, {"weight_total": total, "shares": shares})
     return GroupStat(group, members, results.term_value(info, row), {})
-
-
-class LazyList(Sequence):
-    """A sequence made on first use (the values behind a top N%: read only if someone asks)."""
-
-    def __init__(self, make):
-        self._make = make
-        self._values = None
-
-    def _all(self):
-        if self._values is None:
-            self._values = self._make()
-        return self._values
-
-    def __getitem__(self, k):
-        return self._all()[k]
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-    def __iter__(self):
-        return iter(self._all())
 
 
 class _MemberRows(Set):
