@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from pkrules.cli.console import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Fail, err, error
-from pkrules.messages import current_language, reason, set_language, speaking, tr
+from pkrules.messages import current_language, set_language, speaking, tr
 
 
 def compile_or_fail(path: str, show_warnings: bool = True):

@@ -282,7 +282,6 @@ def run_git_setup(args) -> int:
 def _read_side(path: str, shown: str):
     """(text, policy or None, problem) of one side of a git diff; /dev/null is an empty side."""
     from pkrules.io.git import decode_policy
-    from pkrules.language.compile import source_language
     from pkrules.language.parse import parse_policy
 
     if path == "/dev/null":

@@ -10,13 +10,16 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pkrules.errors import DataError
 from pkrules.messages import tr
 from pkrules.values.cells import leading_zeros, parse_cell
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import MONEY, PERCENT, Type
+
+if TYPE_CHECKING:  # (for the annotation; read_csv imports it where it is used)
+    from pkrules.io.formats import SheetText
 
 _NOT_SPREADSHEETS = (".sqlite", ".sqlite3", ".db", ".parquet", ".pq")  # files no one opens in Excel
 

@@ -21,7 +21,6 @@ from pkrules.language.rule_graph import NameRef, Node, RuleGraph
 from pkrules.language.source import SourceFile, Span
 from pkrules.messages import tr
 from pkrules.values.types import BOOL, CONST, DATE, ENUM, MONEY, NUMBER, PERCENT, TEXT, TYPE_NAMES, WHOLE, T_BOOL, T_CONST, T_DATE, T_MONEY, T_NUMBER, T_TEXT, T_WHOLE, Type, UnitError, divide, input_type, multiply, unify
-from pkrules.messages import tr
 
 T_ERROR = Type("error")  # already reported; stops one mistake from causing many messages
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
 from pkrules.messages import set_language, tr
 
-from .messages import BadInput, NotFound, StoreError, WorkflowError, appeal_state_name, msg, stage_name
+from .messages import BadInput, StoreError, WorkflowError, appeal_state_name, msg, stage_name
 
 
 def _table(headers: list[str], rows: list[list[str]], numeric: list[bool]) -> str:

@@ -4,7 +4,6 @@ one still open — built without asking anything."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 from .clock import Clock, FixedClock
