@@ -195,6 +195,10 @@ points (collect sum)
     "long lookups": ("code by w: " + ", ".join(f"{k} {k * 7 / 4}" for k in range(0, 40, 2)) + "\n"
                      "named by team: " + ", ".join(f'"T{k}" ¥{k}' for k in range(20)) + ", OTHERWISE ¥0.5\n"
                      "label by team: " + ", ".join(f'"T{k}" {k}' for k in range(1, 21)) + "\n"),
+    # a column times 0 is still a column: as a literal, "in top" counted the whole team as one row (CI found it)
+    "terms over a column times zero": ("t = (x * 0) in top 10%\nbt = (x * 0) in bottom 1 within team\n"
+                                       "r = rank (a * 0) within team\ns = sum (x * 0) within team\n"
+                                       "c = count where (x * 0) = 0\nsp = split ¥1 by (w * 0 + 1) within team"),
     "logic": "l = if (flag and x > 0) or not (level in (新人, 经理)) then 1 else 0\nbe = if x between 0 and 90 then 1 else 0",
 }
 

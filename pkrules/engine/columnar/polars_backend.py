@@ -261,8 +261,8 @@ class Evaluator:
 
     def mul_fraction(self, v: NumV, f: Fraction) -> NumV:
         p, q = f.numerator, f.denominator
-        if p == 0:
-            return NumV(lit(0), Den(1), v.err)
+        if p == 0:  # zero, still one value per row where v is (a literal would rank and count as one row)
+            return NumV(mul_const(v.n, 0), Den(1), v.err)
         g = math.gcd(abs(p), v.den.c)
         return NumV(mul_const(v.n, p // g), Den(v.den.c // g * q, v.den.factors), v.err)
 
@@ -280,7 +280,7 @@ class Evaluator:
         if isinstance(e.right, P.Lit):
             f = Fraction(e.right.value)
             if f == 0:
-                return NumV(lit(0), Den(1), _or(err, TRUE))
+                return NumV(mul_const(a.n, 0), Den(1), _or(err, TRUE))
             return NumV(*self._with_err(self.mul_fraction(a, 1 / f), err))
         nb = b.n
         if nb.lo >= 1:
@@ -808,12 +808,12 @@ class Evaluator:
 
     def column(self, expr: pl.Expr, e: P.PExpr | None) -> pl.Expr:
         """expr as a full column (one value per row) when e is a single value, before it is aggregated."""
-        if e is None or not self.is_scalar(e):
+        if e is None or not (self.is_scalar(e) or _is_literal(expr)):
             return expr
         return pl.when(pl.col(self.plan.key).is_not_null()).then(expr)
 
     def col_num(self, v: NumV, e: P.PExpr) -> NumV:
-        if not self.is_scalar(e):
+        if not (self.is_scalar(e) or v.n.literal):
             return v
         return NumV(IntE(self.column(v.n.expr, e), v.n.lo, v.n.hi), v.den, v.err)
 
@@ -1145,6 +1145,14 @@ def _maybe(cond: pl.Expr | None, err):
     if err is None:
         return None
     return err if cond is None else (cond & err)
+
+
+def _is_literal(expr: pl.Expr) -> bool:
+    """Whether expr is a bare literal (a folded constant: one value, not a column)."""
+    try:
+        return expr.meta.is_literal(allow_aliasing=True)
+    except Exception:  # pragma: no cover - older polars
+        return False
 
 
 def _is_plain_col(expr: pl.Expr) -> bool:
