@@ -1,4 +1,4 @@
-"""The results workbook (.xlsx): a results sheet and an explanations sheet, streamed row by row with XlsxWriter."""
+"""The results workbook (.xlsx): a results sheet and an explanations sheet; XlsxWriter frames it, the rows are made in bulk."""
 
 from __future__ import annotations
 
@@ -25,10 +25,13 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
     else as text, never as a formula; columns as wide as their longest value (10 to 40), the header bold
     and frozen with the first column. The explanations sheet holds, for each employee, the main output
     and the values right under it. The results' columns are converted once, for their widths; the
-    workbook itself is not held: each row goes to the file as it is made, each explanation too.
+    workbook itself is not held: each row goes to a scratch file as it is made, each explanation too, and
+    from there into the workbook.
     """
     import xlsxwriter
     from xlsxwriter.exceptions import FileCreateError
+
+    from pkrules.outputs.sheet_rows import rows_xml, splice, write_rows
 
     existed = Path(path).exists()
     if len(rows) + 1 > EXCEL_ROWS:  # (before converting anything)
@@ -37,12 +40,14 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
     formats = number_formats(graph, names, plain)
     widths = [column_width(n, values) for n, values in zip(names, columns)]
     with atomic_path(path) as temporary, tempfile.TemporaryDirectory(prefix="pkrules-xlsx-") as scratch:
-        # constant_memory: each row goes to a scratch file (removed with its folder whatever happens) as
-        # soon as the next begins. No string is ever read as a formula, a number or a link.
-        book = xlsxwriter.Workbook(str(temporary), {"constant_memory": True, "tmpdir": scratch,
-                                                    "strings_to_formulas": False, "strings_to_numbers": False,
-                                                    "strings_to_urls": False})
-        styles = _Styles(book)
+        # XlsxWriter makes the frame: both sheets with their header rows, the widths, the frozen panes and
+        # the cell formats; the rows are made in bulk (outputs/sheet_rows.py) and spliced into it. Every
+        # file is in the scratch folder, removed with it whatever happens.
+        frame = Path(scratch) / "frame.xlsx"
+        book = xlsxwriter.Workbook(str(frame), {"constant_memory": True, "tmpdir": scratch,
+                                                "strings_to_formulas": False, "strings_to_numbers": False,
+                                                "strings_to_urls": False})
+        styles = WorkbookStyles(book)
         sheet = book.add_worksheet(tr("results"))
         for at, width in enumerate(widths):
             # XlsxWriter's set_column(w) stores w plus Excel's padding; in pixels (7 a character) it stores
@@ -51,22 +56,40 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
         sheet.freeze_panes(1, 1)
         write_header(sheet, names, styles.bold)
         cell_formats = [styles.number(f) for f in formats]
-        for at, values in enumerate(zip(*columns), start=1):
-            for column, (value, style) in enumerate(zip(values, cell_formats)):
-                put(sheet, at, column, value, style, styles)
+        styles.number_in_order(first_uses(columns, cell_formats, styles.date))
         lines = book.add_worksheet(tr("explanations"))
         write_header(lines, [graph.key, tr("name"), tr("value"), tr("line"), tr("how")], styles.bold)
-        at = 0
-        for record in explanation_rows(graph, results, rows):
-            at += 1
-            if at >= EXCEL_ROWS:
-                raise too_many_rows(path, tr("explanations"), existed)
-            for column, value in enumerate(record):
-                put(lines, at, column, value, None, styles)
         try:
             book.close()
         except FileCreateError as e:  # the OSError underneath, so that files.writing says why the write failed
             raise e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e)) from None
+        made = Path(scratch) / "results.xml"
+        last = write_rows(rows_xml(zip(*columns), [styles.attribute(f) for f in cell_formats],
+                                   styles.attribute(styles.date)), made)
+        explained = Path(scratch) / "explanations.xml"
+
+        def records():
+            for at, record in enumerate(explanation_rows(graph, results, rows), start=1):
+                if at >= EXCEL_ROWS:
+                    raise too_many_rows(path, tr("explanations"), existed)
+                yield record
+
+        explained_last = write_rows(rows_xml(records(), [""] * 5, styles.attribute(styles.date)), explained)
+        splice(frame, Path(temporary), {"xl/worksheets/sheet1.xml": (made, last),
+                                        "xl/worksheets/sheet2.xml": (explained, explained_last)})
+
+
+def first_uses(columns: list[list], cell_formats: list, date_format) -> list:
+    """The cell formats in the order the results' cells first use them, row by row: each column's format
+    from the first row (a styled column styles every cell, blank or not), the date format from the
+    first date in a column without one."""
+    uses = [(0, c, f) for c, f in enumerate(cell_formats) if f is not None and columns[c]]
+    for c, (values, f) in enumerate(zip(columns, cell_formats)):
+        if f is None:
+            first_date = next((r for r, v in enumerate(values) if isinstance(v, dt.date)), None)
+            if first_date is not None:
+                uses.append((first_date, c, date_format))
+    return [f for _, _, f in sorted(uses, key=lambda u: (u[0], u[1]))]
 
 
 def too_many_rows(path: str | Path, sheet: str, existed: bool) -> OutputError:
@@ -152,24 +175,7 @@ def write_header(sheet, names: list[str], bold) -> None:
         sheet.write_string(0, column, name, bold)
 
 
-def put(sheet, row: int, column: int, value, style, styles: "_Styles") -> None:
-    """One cell: text always as text (a key `=1+1` is shown as typed, not run), a blank as no value
-    (styled when its column is), numbers and dates as numbers."""
-    if isinstance(value, str):
-        if value:
-            sheet.write_string(row, column, value, style)
-        elif style is not None:
-            sheet.write_blank(row, column, None, style)
-    elif value is None:
-        if style is not None:
-            sheet.write_blank(row, column, None, style)
-    elif isinstance(value, dt.date):
-        sheet.write_datetime(row, column, value, style or styles.date)
-    else:
-        sheet.write_number(row, column, value, style)
-
-
-class _Styles:
+class WorkbookStyles:
     """The workbook's few cell formats, each made once."""
 
     def __init__(self, book):
@@ -177,6 +183,7 @@ class _Styles:
         self.bold = book.add_format({"bold": True})
         self.date = book.add_format({"num_format": DATE_FORMAT})
         self._numbers: dict[str, object] = {}
+        self._indices: dict[int, int] = {}
 
     def number(self, number_format: str | None):
         if number_format is None:
@@ -184,3 +191,16 @@ class _Styles:
         if number_format not in self._numbers:
             self._numbers[number_format] = self._book.add_format({"num_format": number_format})
         return self._numbers[number_format]
+
+    def number_in_order(self, used: list) -> None:
+        """Number the formats as XlsxWriter would number them writing the cells one by one: the header's
+        bold first, then in the order the cells first use them. (XlsxWriter numbers a format when a cell
+        first uses it; these cells are written without it, so it is asked here, before the frame is
+        closed, for styles.xml to hold each format: Format._get_xf_index is that numbering.)"""
+        for style in [self.bold] + used:
+            self._indices[id(style)] = style._get_xf_index()
+
+    def attribute(self, style) -> str:
+        """A cell's style attribute: ` s="N"` for a numbered format, nothing for none (or one no cell uses)."""
+        index = None if style is None else self._indices.get(id(style))
+        return "" if index is None else f' s="{index}"'
