@@ -169,12 +169,23 @@ def _csv_text(rows: Iterable[dict[str, str]], header: list[str], names: list[str
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
+    pairs = list(zip(names, header))
+    missing = object()
     for row in rows:
-        writer.writerow([_cell(row.get(name, row.get(column, ""))) for name, column in zip(names, header)])
+        get = row.get
+        cells = []
+        for name, column in pairs:  # (a row names a cell by its input's name, else by its column's)
+            value = get(name, missing)
+            if value is missing:
+                value = get(column, "")
+            cells.append(value if value.__class__ is str else _cell(value))
+        writer.writerow(cells)
     return buffer.getvalue()
 
 
 def _cell(value: object) -> str:
+    if value.__class__ is str:  # (the usual cell: stored or read as text)
+        return value
     if value is None:
         return ""
     if isinstance(value, (Fraction, bool)) or hasattr(value, "isoformat"):

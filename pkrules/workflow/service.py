@@ -1160,13 +1160,14 @@ class Workflow:
 
     # ---- internals: evaluation and stored results ------------------------------------------------
 
-    def _evaluate_stored(self, c: dict, graph, corrections: dict[str, dict[str, str]]):
+    def _evaluate_stored(self, c: dict, graph, corrections: dict[str, dict[str, str]], cells: list | None = None):
         """The cycle's stored inputs, with corrections, evaluated: as a CSV file of the cells (the fast path reads
         a large one itself, no Python row per employee) unless the policy reads related tables; a bad cell is said
-        by the row-by-row reader (BadInput)."""
+        by the row-by-row reader (BadInput). cells: the stored cells (_stored_cells), when already read."""
         if not graph.related:
+            cells = self._stored_cells(c) if cells is None else cells
             results = api.evaluate_rows(graph, [dict(row, **corrections[eid]) if eid in corrections else row
-                                                for eid, row in self._stored_cells(c)])
+                                                for eid, row in cells])
             if results is not None:
                 return results
         return api.evaluate(graph, self._population(c, graph, corrections))
@@ -1250,14 +1251,16 @@ class Workflow:
     def _recompute(self, c: dict, graph, corrections: dict[str, dict[str, str]], reason: str, focus: str | None) -> dict:
         """Evaluate the whole population again (population terms — team pools, top 10% — can move others), store a
         new run holding the rows that changed, update the board, and the focus employee's explanation change."""
-        after = self._evaluate_stored(c, graph, corrections)
+        # (before and after read the same stored cells: read once, 100,000 JSON rows take a second)
+        cells = None if graph.related else self._stored_cells(c)
+        after = self._evaluate_stored(c, graph, corrections, cells)
         if after.errors:
             problems = joined(msg("; "), [later(lambda e=e: e.describe(graph.source.path)) for e in after.errors[:5]])
             raise BadInput(msg("the correction makes rows fail: {p}; nothing was changed",
                                p=problems), c["lang"])
         change: dict = {}
         if focus is not None:
-            before = self._evaluate_stored(c, graph, {})
+            before = self._evaluate_stored(c, graph, {}, cells)
             ch = api.explanation_change(before, after, focus)
             change = {"before": {k: to_text(v) for k, v in ch.before.items()},
                       "after": {k: to_text(v) for k, v in ch.after.items()},
