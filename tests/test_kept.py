@@ -211,6 +211,23 @@ def test_exact_text_of_columns_is_value_text(numerators, denominator, per_row, d
     assert got == want
 
 
+@settings(max_examples=300, deadline=None)
+@given(value=st.fractions(), text=st.one_of(
+    st.from_regex(r"\A[-+ ]?[0-9.]{0,8}(/[0-9]{1,4})?[eE]?[0-9]?\Z"), st.text(alphabet="0123456789.-/ e٣", max_size=8)))
+def test_stored_number_text_reads_back_as_fraction_reads_it(value, text):
+    """values/stored.py reads a stored number faster than Fraction(text), never differently."""
+    from pkrules.values.stored import fraction_from_text
+
+    assert fraction_from_text(fraction_text(value)) == value
+    try:
+        want = F(text)
+    except (ValueError, ZeroDivisionError) as e:
+        with pytest.raises(type(e)):
+            fraction_from_text(text)
+    else:
+        assert fraction_from_text(text) == want
+
+
 def test_exact_text_never_wraps_past_128_bits():
     # a hypothesis find: 999983520588929013 / 2**35 ends after 35 decimals; scaled by 5**35 it passed 128 bits
     # and wrapped around to -999.99… (now: Overflow, and the caller makes that column's text value by value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from fractions import Fraction
 
 from pkrules.values.types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
@@ -63,7 +64,22 @@ def value_from_text(text: str | None, type_: Type | None) -> object:
     if kind == DATE:
         return dt.date.fromisoformat(text)
     if kind in NUMERIC or kind in (MONEY, PERCENT, WHOLE):
-        return Fraction(text)
+        return fraction_from_text(text)
     if kind in (TEXT, ENUM):
         return text
     return text  # a type the language may add later: keep the text
+
+
+_DECIMAL = re.compile(r"-?\d+(?:\.(\d+))?\Z")
+
+
+def fraction_from_text(text: str) -> Fraction:
+    """Fraction(text), twice as fast for the decimals fraction_text writes (a whole view of 100,000
+    employees reads millions): digits and a point make the numerator, the places a power of ten."""
+    found = _DECIMAL.match(text)
+    if found is None:
+        return Fraction(text)  # (a ratio like 869/9, or any other text Fraction reads)
+    places = found.group(1)
+    if places is None:
+        return Fraction(int(text))
+    return Fraction(int(text.replace(".", "")), 10 ** len(places))
