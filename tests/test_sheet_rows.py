@@ -26,7 +26,7 @@ from pkrules import api
 from pkrules.messages import speaking, tr
 from pkrules.outputs import excel
 from pkrules.outputs.results import out_columns, write_excel
-from pkrules.outputs.sheet_rows import rows_xml, splice, write_rows
+from pkrules.outputs.sheet_rows import Fill, last_row, most_bytes, rows_xml, splice
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "policies" / "sample"
@@ -184,9 +184,9 @@ def in_bulk(rows: list[list], styled: list[bool], path: Path) -> None:
         formats = [money if s else None for s in styled]
         styles.number_in_order(excel.first_uses(columns, formats, styles.date))
         book.close()
-        made = Path(scratch) / "rows.xml"
-        last = write_rows(rows_xml(rows, [styles.attribute(f) for f in formats], styles.attribute(styles.date)), made)
-        splice(frame, path, {"xl/worksheets/sheet1.xml": (made, last)})
+        attributes = [styles.attribute(f) for f in formats]
+        splice(frame, path, {"xl/worksheets/sheet1.xml": Fill(rows_xml(rows, attributes, styles.attribute(styles.date)),
+                                                              last_row(rows, attributes), most_bytes(rows, len(styled)))})
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

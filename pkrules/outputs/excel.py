@@ -24,14 +24,14 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
     shown #,##0.00, rates and ratios as numbers shown 0.00%, yes/no as words, dates as dates, everything
     else as text, never as a formula; columns as wide as their longest value (10 to 40), the header bold
     and frozen with the first column. The explanations sheet holds, for each employee, the main output
-    and the values right under it. The results' columns are converted once, for their widths; the
-    workbook itself is not held: each row goes to a scratch file as it is made, each explanation too, and
-    from there into the workbook.
+    and the values right under it. The results' columns are converted once, for their widths, and the
+    explanations are made before the workbook is begun; the rows' XML is not held: each row goes to the
+    file as it is made.
     """
     import xlsxwriter
     from xlsxwriter.exceptions import FileCreateError
 
-    from pkrules.outputs.sheet_rows import rows_xml, splice, write_rows
+    from pkrules.outputs.sheet_rows import Fill, last_row, most_bytes, rows_xml, splice
 
     existed = Path(path).exists()
     if len(rows) + 1 > EXCEL_ROWS:  # (before converting anything)
@@ -39,6 +39,12 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
     columns = [sheet_column(results.columns[n], rows) for n in names]
     formats = number_formats(graph, names, plain)
     widths = [column_width(n, values) for n, values in zip(names, columns)]
+    # the explanations are made first: the sheet's dimension, before its rows, must reach the last of them
+    explained = []
+    for record in explanation_rows(graph, results, rows):
+        if len(explained) + 2 > EXCEL_ROWS:
+            raise too_many_rows(path, tr("explanations"), existed)
+        explained.append(record)
     with atomic_path(path) as temporary, tempfile.TemporaryDirectory(prefix="pkrules-xlsx-") as scratch:
         # XlsxWriter makes the frame: both sheets with their header rows, the widths, the frozen panes and
         # the cell formats; the rows are made in bulk (outputs/sheet_rows.py) and spliced into it. Every
@@ -63,20 +69,14 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
             book.close()
         except FileCreateError as e:  # the OSError underneath, so that files.writing says why the write failed
             raise e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e)) from None
-        made = Path(scratch) / "results.xml"
-        last = write_rows(rows_xml(zip(*columns), [styles.attribute(f) for f in cell_formats],
-                                   styles.attribute(styles.date)), made)
-        explained = Path(scratch) / "explanations.xml"
-
-        def records():
-            for at, record in enumerate(explanation_rows(graph, results, rows), start=1):
-                if at >= EXCEL_ROWS:
-                    raise too_many_rows(path, tr("explanations"), existed)
-                yield record
-
-        explained_last = write_rows(rows_xml(records(), [""] * 5, styles.attribute(styles.date)), explained)
-        splice(frame, Path(temporary), {"xl/worksheets/sheet1.xml": (made, last),
-                                        "xl/worksheets/sheet2.xml": (explained, explained_last)})
+        result_styles = [styles.attribute(f) for f in cell_formats]
+        values = list(zip(*columns))
+        plain_styles = [""] * 5
+        splice(frame, Path(temporary), {
+            "xl/worksheets/sheet1.xml": Fill(rows_xml(values, result_styles, styles.attribute(styles.date)),
+                                             last_row(values, result_styles), most_bytes(values, len(names))),
+            "xl/worksheets/sheet2.xml": Fill(rows_xml(explained, plain_styles, ""), last_row(explained, plain_styles),
+                                             most_bytes(explained, 5))})
 
 
 def first_uses(columns: list[list], cell_formats: list, date_format) -> list:
