@@ -209,3 +209,52 @@ def test_a_text_that_looks_like_markup_is_text(tmp_path):
     in_bulk(rows, [False] * 4, tmp_path / "bulk.xlsx")
     sheet = load_workbook(tmp_path / "bulk.xlsx").worksheets[0]
     assert [c.value for c in sheet[2]] == rows[0]
+
+
+# ---- failures: whichever side fails first stops the other, and its error is the one raised ----------
+
+
+def frame_of(tmp_path: Path) -> Path:
+    import xlsxwriter
+
+    frame = tmp_path / "frame.xlsx"
+    book = xlsxwriter.Workbook(str(frame), {"constant_memory": True, "tmpdir": str(tmp_path)})
+    book.add_worksheet("s").write_string(0, 0, "h")
+    book.close()
+    return frame
+
+
+def test_rows_that_fail_stop_the_writer(tmp_path):
+    import threading
+
+    def rows():
+        for r in range(2, 50_000):
+            if r == 30_000:
+                raise ValueError("row 30000 cannot be made")
+            yield f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>'
+
+    with pytest.raises(ValueError, match="row 30000"):
+        splice(frame_of(tmp_path), tmp_path / "out.xlsx", {"xl/worksheets/sheet1.xml": Fill(rows(), 50_000, 10**7)})
+    assert not any(t.name == "pkrules-xlsx-writer" for t in threading.enumerate())
+
+
+def test_a_writer_that_fails_stops_the_rows(tmp_path, monkeypatch):
+    made = []
+
+    def rows():
+        for r in range(2, 1_000_000):
+            made.append(r)
+            yield f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>'
+
+    real = zipfile.ZipFile.open
+
+    def full_disk(self, name, mode="r", *args, **kwargs):
+        if mode == "w" and str(getattr(name, "filename", name)).endswith("sheet1.xml"):
+            raise OSError(28, "No space left on device")
+        return real(self, name, mode, *args, **kwargs)
+
+    frame = frame_of(tmp_path)
+    monkeypatch.setattr(zipfile.ZipFile, "open", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        splice(frame, tmp_path / "out.xlsx", {"xl/worksheets/sheet1.xml": Fill(rows(), 1_000_000, 10**8)})
+    assert len(made) < 100_000  # the rows stopped soon after the writer did, not after all of them
