@@ -115,13 +115,19 @@ def sheet_column(column, rows: list[int]) -> list:
     values = [everyone[i] for i in rows]
     yes, no = say(current_language(), "yes"), say(current_language(), "no")
 
+    exact: dict[int, bool] = {}  # denominator → whether its values are written as they are (few denominators)
+
     def cell(v):
         if isinstance(v, bool):
             return yes if v else no
         if isinstance(v, Fraction):
-            if v.denominator == 1:
+            d = v.denominator
+            if d == 1:
                 return float(v.numerator)
-            return float(v) if v.denominator <= LARGEST_EXACT_DENOMINATOR and terminates(v) else float(round(v, 10))
+            whole = exact.get(d)
+            if whole is None:
+                whole = exact[d] = d <= LARGEST_EXACT_DENOMINATOR and terminates(v)
+            return v.numerator / d if whole else float(round(v, 10))  # (n / d: float(v), correctly rounded)
         if isinstance(v, dt.date):
             return v
         return "" if v is None else str(v)
