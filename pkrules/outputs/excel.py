@@ -40,11 +40,9 @@ def write_workbook(graph, results, names: list[str], rows: list[int], path: str 
     formats = number_formats(graph, names, plain)
     widths = [column_width(n, values) for n, values in zip(names, columns)]
     # the explanations are made first: the sheet's dimension, before its rows, must reach the last of them
-    explained = []
-    for record in explanation_rows(graph, results, rows):
-        if len(explained) + 2 > EXCEL_ROWS:
-            raise too_many_rows(path, tr("explanations"), existed)
-        explained.append(record)
+    explained = explanation_records(graph, results, rows)
+    if len(explained) + 1 > EXCEL_ROWS:
+        raise too_many_rows(path, tr("explanations"), existed)
     with atomic_path(path) as temporary, tempfile.TemporaryDirectory(prefix="pkrules-xlsx-") as scratch:
         # XlsxWriter makes the frame: both sheets with their header rows, the widths, the frozen panes and
         # the cell formats; the rows are made in bulk (outputs/sheet_rows.py) and spliced into it. Every
@@ -158,6 +156,24 @@ def column_width(header: str, values: list) -> int:
     nothing) and two more, at least 10, at most 40."""
     longest = max((len(str(v)) for v in values if v), default=0)
     return min(max(max(len(header), longest) + 2, 10), 40)
+
+
+def explanation_records(graph, results, rows: list[int]) -> list[tuple]:
+    """The explanations sheet's rows (explanation_rows), made in two processes where that is worth it
+    (outputs/halves.py). Excel's limit is checked by the caller: a sheet that passes it is never written,
+    and the employees' explanations are made before (their number is known only then)."""
+    from pkrules.outputs.halves import in_halves, python_results, worth_forking
+
+    source = python_results(results) if worth_forking(len(rows)) else None
+    if source is None:
+        made = []
+        for record in explanation_rows(graph, results, rows):
+            made.append(record)
+            if len(made) + 1 > EXCEL_ROWS:
+                break  # (enough to refuse: the caller says so)
+        return made
+    per_employee = in_halves(lambda part: [list(explanation_rows(graph, source, [i])) for i in part], rows)
+    return [record for records in per_employee for record in records]
 
 
 def explanation_rows(graph, results, rows: list[int]):

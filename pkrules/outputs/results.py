@@ -99,6 +99,7 @@ def write_statements(graph, results, rows: list[int], folder: str | Path, protec
     """
     from pkrules.engine.explain import explain
     from pkrules.engine.render import render_markdown
+    from pkrules.outputs.halves import in_halves, python_results, worth_forking
 
     folder = prepare_folder(folder)
     main = graph.main_output()
@@ -111,11 +112,18 @@ def write_statements(graph, results, rows: list[int], folder: str | Path, protec
     targets = [folder / f"{name}.md" for name in statement_names(labels)]
     for target in targets:
         refuse_inputs(target, protected)
-    # All or nothing: the statements land together, each whole, when every one is written (files.py: atomic_batch).
+    # Made in two processes where that is worth it (outputs/halves.py), then written: all or nothing, the
+    # statements land together, each whole, when every one is written (files.py: atomic_batch).
+    source = python_results(results) if worth_forking(len(rows)) else None
+    if source is None:
+        texts = (render_markdown(explain(results, i, main, audience="employee")) for i in rows)
+    else:
+        texts = iter(in_halves(lambda part: [render_markdown(explain(source, i, main, audience="employee"))
+                                             for i in part], rows))
     with writing(folder), atomic_batch() as batch:
-        for i, target in zip(rows, targets):
+        for target, text in zip(targets, texts):
             with writing(target):
-                batch.write(target, render_markdown(explain(results, i, main, audience="employee")))
+                batch.write(target, text)
     return len(targets)
 
 
