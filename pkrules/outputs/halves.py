@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 MINIMUM_ROWS = 1_000  # below this a fork (tens of ms) saves too little
+PATIENCE = 10.0  # seconds the copy may take beyond three times this process's half, before its half is made here
 
 
 def cores() -> int:
@@ -81,7 +82,7 @@ def in_halves(work: Callable[[list[int]], list], rows: list[int], minimum: int |
     try:
         started = time.monotonic()
         mine = work(first)
-        patience = max(10.0, 3 * (time.monotonic() - started))  # the copy's half is as long as this one
+        patience = PATIENCE + 3 * (time.monotonic() - started)  # (the copy's half is about as long as this one)
         theirs = _receive(read_end, pid, len(second), patience)
     except BaseException:
         _stop(pid)
