@@ -219,16 +219,13 @@ def results_from_columns(graph: RuleGraph, columns: dict[str, list], row_numbers
                          related: dict[str, list[dict]] | None = None) -> Results:
     """Results rebuilt from stored values (every input and every definition, exact), for explaining later
     without evaluating again. Population terms (group sums, ranks, splits) are recomputed on demand."""
-    from pkrules.engine.exact import Compiled, ExactResults
+    from pkrules.engine.exact import results_from_values
 
     missing = [n for n in graph.nodes if n not in columns]
     if missing:
         raise ValueError(f"stored values lack {', '.join(missing[:5])}")
     size = len(columns[graph.key])
-    cols = {name: list(columns[name]) for name in graph.nodes}
-    compiled = Compiled(graph, cols, size)
-    compiled.related_rows = related or {}
-    return ExactResults(graph, cols, [], list(row_numbers or range(1, size + 1)), compiled)
+    return results_from_values(graph, columns, list(row_numbers or range(1, size + 1)), related)
 
 
 # ---- kept runs -----------------------------------------------------------------------------------

@@ -1287,3 +1287,14 @@ class ExactBackend:
                  progress: Callable[[int, int, str], None] | None = None) -> ExactResults:
         return evaluate(graph, population.rows, population.row_numbers, related=population.related, progress=progress,
                         known=self.known, params=population.params)
+
+
+def results_from_values(graph: RuleGraph, columns: dict[str, list], row_numbers: list[int],
+                        related: dict[str, list[dict]] | None = None) -> ExactResults:
+    """Results of values already computed (every node's column, exact Python values): what was stored, or what
+    another backend computed, held as the exact evaluator holds them; a group statistic an explanation asks
+    for is computed again from them."""
+    cols = {name: list(columns[name]) for name in graph.nodes}
+    compiled = Compiled(graph, cols, len(row_numbers))
+    compiled.related_rows = related or {}
+    return ExactResults(graph, cols, [], list(row_numbers), compiled)

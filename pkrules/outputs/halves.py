@@ -42,17 +42,13 @@ def worth_forking(rows: int, minimum: int | None = None) -> bool:
 def python_results(results):
     """The results with every value a Python value (the exact evaluator's Results), for a forked copy;
     None when they cannot be made so faithfully (rows that failed, related tables: kept as they are)."""
-    from pkrules.engine.exact import Compiled, ExactResults
+    from pkrules.engine.exact import ExactResults, results_from_values
 
     if isinstance(results, ExactResults):
         return results
-    graph = results.graph
-    if results.errors or graph.related:
+    if results.errors or results.graph.related:
         return None
-    columns = {name: list(results.columns[name]) for name in graph.nodes}
-    compiled = Compiled(graph, columns, len(results.row_numbers))
-    compiled.related_rows = {}
-    return ExactResults(graph, columns, [], list(results.row_numbers), compiled)
+    return results_from_values(results.graph, results.columns, results.row_numbers)
 
 
 def in_halves(work: Callable[[list[int]], list], rows: list[int], minimum: int | None = None) -> list:
