@@ -136,3 +136,16 @@ def test_nothing_forks_where_it_is_not_worth_it(monkeypatch):
     assert halves.in_halves(lambda part: list(part), list(range(10))) == list(range(10))  # too few
     monkeypatch.setattr(sys, "platform", "darwin")
     assert not halves.worth_forking(10**6)
+
+
+def test_the_copy_does_its_half_when_the_command_runs(monkeypatch, tmp_path, always_fork, capsys):
+    """pkrules run works in a thread of its own (language/limits.py: run_deep): the copy forked from it
+    makes its half (its result is used, not made again here)."""
+    from pkrules.cli import main
+
+    received = []
+    real = halves._receive
+    monkeypatch.setattr(halves, "_receive", lambda *args: received.append(real(*args)) or received[-1])
+    main(["run", str(ROOT / "policies" / "sales_incentive.pk"), str(SAMPLES / "employees.csv"),
+          "--out", str(tmp_path / "r.xlsx"), "--statements", str(tmp_path / "st")])
+    assert len(received) == 2 and all(r is not None and len(r) == 20 for r in received)
