@@ -7,7 +7,6 @@ results on first use and keep them, so explanations can show them later.
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -20,7 +19,7 @@ from pkrules.values.tiers import marginal_amount, whole_amount
 from pkrules.values.numbers import MAX_VALUE_DIGITS, ceil_to, floor_to, format_fraction, round_half_up, too_large
 from pkrules.engine.population import Population, check_related, period_key
 from pkrules.values.periods import PeriodLabelError
-from pkrules.engine.results import EvalError, GroupStat, RowError, RowIndex, Upstream, causes_of, row_of
+from pkrules.engine.results import Beyond, EvalError, GroupStat, RowError, RowIndex, Upstream, causes_of, row_of
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.language.source import Span
 from pkrules.messages import tr
@@ -886,15 +885,13 @@ class Compiled:
         member = self._member_reader(e)
 
         def compute(rows: list[int]) -> GroupStat:
-            values = sorted(member(operand, i) for i in rows)
+            values = _Ascending(member(operand, i) for i in rows)
             places = math.ceil(amount * len(rows)) if is_share else int(amount)  # type: ignore[operator]
             return GroupStat(None, len(rows), None, {"sorted": values, "places": places})
 
         def better(i: int, stat: GroupStat) -> int:
             """How many members have a strictly better value (higher; lower for bottom N)."""
-            values = stat.detail["sorted"]
-            v = operand(i)
-            return bisect.bisect_left(values, v) if bottom else len(values) - bisect.bisect_right(values, v)
+            return stat.detail["sorted"].beyond(operand(i), bottom)
 
         def per_row(i: int, stat: GroupStat) -> bool:
             return better(i, stat) < stat.detail["places"]
@@ -1075,6 +1072,14 @@ class _TermState:
         if self.row_detail is None:
             return stat
         return GroupStat(stat.group, stat.members, stat.value, {**stat.detail, **self.row_detail(i, stat)})
+
+
+class _Ascending(list):
+    """A top N%'s group values, sorted ascending, that count how many are strictly above (below) a value."""
+
+    def __init__(self, values) -> None:
+        super().__init__(sorted(values))
+        self.beyond = Beyond(self)
 
 
 class _LazyStats(dict):

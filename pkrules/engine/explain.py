@@ -785,10 +785,12 @@ class _TraceBuilder:
                 return [Step(self.say("no_pool", what=what, group=group_text), line)]
             exact = Fraction(stat.value) * Fraction(weight) / total
             # the fraction of a cent is why the cents are handed out by remainder: shown to the decimals that tell it
-            places = 4
-            while places < 10 and self.fmt(exact, SHOW_MONEY, places).lstrip("≈") == self.fmt(share, SHOW_MONEY):
-                places += 1
-            note = "" if exact == share else self.say("exact_share", exact=self.fmt(exact, SHOW_MONEY, places))
+            note = ""
+            if exact != share:
+                places = 4
+                while places < 10 and self.fmt(exact, SHOW_MONEY, places).lstrip("≈") == self.fmt(share, SHOW_MONEY):
+                    places += 1
+                note = self.say("exact_share", exact=self.fmt(exact, SHOW_MONEY, places))
             return [Step(self.say("split_equal" if equal else "split", what=what, pool=self.fmt(stat.value, SHOW_MONEY),
                                   group=group_text,
                                   weight_name=weight_name, weight=self.fmt(weight, weight_unit),

@@ -13,7 +13,6 @@ path's trace, from the fast path's results, in milliseconds.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -24,7 +23,7 @@ from pkrules.language import ast
 from pkrules.engine import plan as P
 from pkrules.engine.columnar.values import NumV, den_expr, group_keys, python_values, value_list
 from pkrules.engine.exact import Compiled
-from pkrules.engine.results import GroupStat, row_of, same_key
+from pkrules.engine.results import Beyond, GroupStat, row_of, same_key
 
 
 class ColumnarResults:
@@ -44,6 +43,8 @@ class ColumnarResults:
         self.backend = "fast"
         self.columns = LazyColumns(self)
         self._probe: Compiled | None = None
+        self._term_reads: dict[str, int] = {}  # a stored term's column → how many single values were read
+        self._term_lists: dict[str, list] = {}  # … and its exact values, once many were
 
     @property
     def probe(self) -> Compiled:
@@ -126,6 +127,13 @@ class ColumnarResults:
         return sum(self.python_column(name), Fraction(0))
 
     def term_value(self, info, index: int) -> object:
+        found = self._term_lists.get(info.column)
+        if found is not None:
+            return found[index]
+        reads = self._term_reads[info.column] = self._term_reads.get(info.column, 0) + 1
+        if reads > _READS_BEFORE_LIST:  # many rows explained (a workbook row each): the whole column, once (as _Column)
+            found = self._term_lists[info.column] = python_values(self.frame, info.column, info.meta, self.factors)
+            return found[index]
         meta = info.meta
         raw = self.frame.get_column(info.column)[index]
         if meta.kind != P.NUM:
@@ -265,8 +273,7 @@ class ColumnarTerms:
         if stat is not None and isinstance(term, ast.Top):  # how many are better than this row
             values = stat.detail["sorted"]
             if values.sorted or values.counted >= _COUNTS_BEFORE_SORTING:
-                v = probe.value(term.operand, row)
-                better = bisect.bisect_left(values, v) if term.bottom else len(values) - bisect.bisect_right(values, v)
+                better = values.beyond(probe.value(term.operand, row), term.bottom)
             else:
                 better = values.better_than(row, term.bottom)
             stat = GroupStat(stat.group, stat.members, stat.value, {**stat.detail, "better": better})
@@ -474,6 +481,7 @@ class SortedValues(Sequence):
         self._cache: dict[int, Fraction] = {}
         self._reads = 0
         self.counted = 0  # rows counted by better_than
+        self._beyond: Beyond | None = None
 
     @property
     def sorted(self) -> bool:
@@ -504,6 +512,12 @@ class SortedValues(Sequence):
             beyond = key.cast(pl.Int128) < here if bottom else key.cast(pl.Int128) > here
             after = beyond if after is None else beyond | ((key.cast(pl.Int128) == here) & after)
         return int(self._rows.select(after.sum()).item())
+
+    def beyond(self, v, bottom: bool) -> int:
+        """How many values are strictly greater than v (strictly less, for a bottom)."""
+        if self._beyond is None:
+            self._beyond = Beyond(self)
+        return self._beyond(v, bottom)
 
     def extreme_of(self, chosen: pl.Expr, bottom: bool) -> Fraction:
         """The smallest value of the chosen members (the largest, for a bottom)."""
