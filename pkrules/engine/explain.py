@@ -184,6 +184,79 @@ def _make_shape(graph, expr) -> _Shape:
                   tuple(evaluated(expr)), tuple(replaced))
 
 
+@dataclass(frozen=True)
+class _Outline:
+    """What a definition's explanation is made of, the same for every employee: worked out once per definition.
+
+    `references` and `steps` are only there when no part of the rule depends on the row (no IF outside a
+    population term, no value of another row or period, no sum that leaves the employee out): then every
+    employee's tree uses the same names, in the same order, and the same sub-expressions tell steps, and
+    walking the rule for each employee would find exactly these.
+    """
+
+    parts: tuple  # a body that only adds and subtracts names: (sign, name) in order (_sum_parts)
+    substituted: bool  # whether the formula with the values put in is a step (else the body's own step tells it)
+    references: tuple[str, ...] | None  # the nodes the rule uses for every row, in order (references)
+    steps: tuple | None  # the sub-expressions that tell a step, in walk order, for every row (_definition)
+
+
+def _outline_of(graph, name: str) -> _Outline:
+    outlines = _graph_cache(graph, "outlines", lambda _: {})
+    found = outlines.get(name)
+    if found is None:
+        found = outlines[name] = _make_outline(graph, graph.nodes[name].decl)
+    return found
+
+
+def _make_outline(graph, decl) -> _Outline:
+    parts, substituted, steps = (), False, None
+    if isinstance(decl, ast.Definition):
+        body = decl.body
+        parts = tuple(_sum_parts(body) or ())
+        substituted = not isinstance(body, (ast.Name, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered,
+                                            ast.ValueOf)) and not _period_call(body)
+        if not _make_shape(graph, body).conditional:  # (_walk_evaluated: every row evaluates the same parts)
+            steps = tuple(sub for sub in _make_shape(graph, body).evaluated if _tells_step(sub))
+    return _Outline(parts, substituted, _static_references(graph, decl), steps)
+
+
+def _tells_step(sub) -> bool:
+    """Whether _definition makes a step of a sub-expression (a weighted sum, a population term, a value of another
+    row, of another period, an IF); any other sub-expression it passes over."""
+    return isinstance(sub, (ast.WeightedSum, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf,
+                            ast.IfExpr)) or bool(_period_call(sub))
+
+
+def _static_references(graph, decl) -> tuple[str, ...] | None:
+    """The names _TraceBuilder.references finds for every row, when nothing it visits depends on the row (None
+    otherwise): it visits the same expressions in the same order, and gives up where references would ask for
+    a value (an IF's condition, a row of another employee, group or period, a sum's `where` for this row)."""
+    names: list[str] = []
+
+    def visit(e, evaluate: bool = True) -> bool:
+        if e is None:
+            return True
+        if isinstance(e, ast.Name):
+            if _names_node(graph, e) and e.name not in names:
+                names.append(e.name)
+            return True
+        if (isinstance(e, ast.IfExpr) and evaluate) or isinstance(e, ast.ValueOf) or _period_call(e) == "previous":
+            return False
+        if isinstance(e, _TERMS):
+            if isinstance(e, ast.Aggregate) and e.where is not None and e.source is None:
+                return False
+            return all(visit(child, evaluate=False) for child in ast.children(e))
+        return all(visit(child, evaluate) for child in ast.children(e))
+
+    if isinstance(decl, ast.Definition):
+        found = visit(decl.body)
+    elif isinstance(decl, ast.Weighted):
+        found = all(visit(weighted_row.component) for weighted_row in decl.rows)
+    else:  # a table's rows and a lookup's entries apply by the row
+        found = False
+    return tuple(names) if found else None
+
+
 def _names_node(graph, e: ast.Name) -> bool:
     """Whether a name is one of the policy's nodes (not a function's or a table column's name)."""
     ref = graph.refs.get(id(e))
@@ -207,6 +280,9 @@ class _TraceBuilder:
         self.outputs = _graph_cache(self.graph, "outputs", lambda graph: set(graph.outputs()))
         self.direction = bands.Direction(self)
         self._periods: list | None = None  # every period in the data, in order
+        # (asked more than once in one tree; the results do not change while it is built)
+        self._groups: dict[tuple[int, int], object] = {}
+        self._untaken: dict[tuple[int, int], list] = {}
 
     # -- values and how they read
     def value(self, expr: ast.Expr, row: int) -> object:
@@ -215,6 +291,14 @@ class _TraceBuilder:
             return self.results.probe.value(expr, row)
         except (RowError, Upstream, ArithmeticError):
             return None
+
+    def group(self, term: ast.Expr, row: int):
+        """The statistic of the row's group for a population term (asked once per tree: a top N%'s step and its
+        hint both show it)."""
+        key = (id(term), row)
+        if key not in self._groups:
+            self._groups[key] = self.results.probe.group(term, row)
+        return self._groups[key]
 
     def value_text(self, expr: ast.Expr, row: int) -> object:
         """A sub-expression's value, or the error that stopped it (as text)."""
@@ -244,9 +328,16 @@ class _TraceBuilder:
 
     def _places_apart(self, value: Fraction, unit: str, thresholds) -> int:
         """The decimals that keep a value from reading like a threshold it is compared with (≈50% vs 50%)."""
-        places = 2
+        places, shown = 2, None
         for threshold in thresholds:
-            while places < 10 and threshold != value and \
+            if threshold == value:
+                continue
+            if places == 2:  # (nearly always: the value's text at two decimals is made once, not once per threshold)
+                if shown is None:
+                    shown = format_people(value, unit, places=2).lstrip("≈")
+                if shown != format_people(threshold, unit, places=2):
+                    continue
+            while places < 10 and \
                     format_people(value, unit, places=places).lstrip("≈") == format_people(threshold, unit, places=places):
                 places += 1
         return places
@@ -406,6 +497,9 @@ class _TraceBuilder:
     def references(self, decl, here: _Here) -> tuple[list[tuple[str, _Here]], list[str]]:
         """(name, where it was read) for every node the rule used for this row, in order; and the
         parts of the rule that did not apply (a branch not taken, rows not reached, other grades' entries)."""
+        static = _outline_of(self.graph, decl.name).references
+        if static is not None:
+            return [(name, here) for name in static], []
         used: list[tuple[str, _Here]] = []
         skipped: list[tuple[str, str | None]] = []  # (name, label)
         row = here.row
@@ -547,6 +641,10 @@ class _TraceBuilder:
         spans: list = []
         if not _shape_of(self.graph, expr).conditional:
             return spans
+        key = (id(expr), row)
+        if key in self._untaken:
+            return self._untaken[key]
+        self._untaken[key] = spans
 
         def visit(e) -> None:
             if isinstance(e, _TERMS):
@@ -591,13 +689,13 @@ class _TraceBuilder:
     def _definition(self, decl: ast.Definition, trace: TraceNode, here: _Here) -> None:
         body = decl.body
         row = here.row
-        trace.parts = _sum_parts(body) or []
-        if not isinstance(body, (ast.Name, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)) \
-                and not _period_call(body):  # (those are told by their own step)
+        outline = _outline_of(self.graph, decl.name)
+        trace.parts = list(outline.parts)
+        if outline.substituted:  # (a body that is a name or a term is told by its own step)
             substituted = self.substitute(body, row, decl.name)
             if substituted is not None:
                 trace.steps.append(Step(f"= {substituted}", body.span.line))
-        for sub in self._walk_evaluated(body, row):
+        for sub in outline.steps if outline.steps is not None else self._walk_evaluated(body, row):
             if isinstance(sub, ast.WeightedSum):
                 trace.steps.extend(self._weighted_steps(sub.rows, sub.span.line, here, decl.name))
             elif isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):
@@ -707,7 +805,6 @@ class _TraceBuilder:
         return out
 
     def _population_steps(self, term: ast.Expr, here: _Here, owner: str) -> list[Step]:
-        probe = self.results.probe
         row = here.row
         line = term.span.line
         what = self.snippet(term)
@@ -718,7 +815,7 @@ class _TraceBuilder:
         open_ = self.open_statistics(owner)
         if isinstance(term, ast.Aggregate) and term.to_date is not None and (term.within is None or open_):
             # up to this period: the employee's own (a statement shows it), or a group's (when open)
-            stat = probe.group(term, row)
+            stat = self.group(term, row)
             if stat is None:
                 return [Step(self.say("not_computed", what=what), line)]
             periods = stat.detail.get("periods", [])
@@ -739,7 +836,7 @@ class _TraceBuilder:
             return [self._own_rows_step(term, row)]
         if isinstance(term, ast.Aggregate) and not open_:
             return []  # a group figure the statement does not show; its place in the formula says so
-        stat = probe.group(term, row)
+        stat = self.group(term, row)
         if stat is None:
             return [Step(self.say("not_computed", what=what), line)]
         within = getattr(term, "within", None)
@@ -852,7 +949,7 @@ class _TraceBuilder:
         if term.bottom or not self.open_statistics(owner) or here.foreign:
             return []
         row = here.row
-        stat = self.results.probe.group(term, row)
+        stat = self.group(term, row)
         v = self.value(term.operand, row)
         if stat is None or not isinstance(v, Fraction) or self.value(term, row) is not False:
             return []

@@ -137,18 +137,17 @@ def format_exact(value: Fraction, min_places: int = 0, max_places: int = 10) -> 
 
 def format_human(value: Fraction, places: int = 2, group: bool = True, min_places: int = 0) -> str:
     """For people: at most `places` decimals (trailing zeros trimmed), thousands grouped."""
-    text = format_exact(round_half_up(value, Fraction(1, 10**places)), min_places)
-    if "." in text and min_places < places:
-        whole, frac = text.split(".")
-        frac = frac.rstrip("0").ljust(min_places, "0")
-        text = whole + ("." + frac if frac else "")
-    if group:
-        sign = "-" if text.startswith("-") else ""
-        body = text.lstrip("-")
-        whole, _, frac = body.partition(".")
-        whole = f"{int(whole):,}"
-        text = sign + whole + ("." + frac if frac else "")
-    return text
+    # In integers: the value rounded half-up to `places` decimals is n / 10^places (the text of
+    # format_exact(round_half_up(value, 10^-places)) with its trailing zeros trimmed to min_places), made
+    # without a Fraction (every value of every explanation comes through here).
+    num, den = value.numerator, value.denominator
+    scale = 10**places
+    n = (abs(num) * scale * 2 + den) // (2 * den)
+    whole, part = divmod(n, scale)
+    frac = str(part).rjust(places, "0").rstrip("0").ljust(min_places, "0") if places else "0" * min_places
+    sign = "-" if num < 0 and n else ""
+    return f"{sign}{whole:,}" + ("." + frac if frac else "") if group else \
+        f"{sign}{whole}" + ("." + frac if frac else "")
 
 
 def format_fraction(value: Fraction) -> str:
