@@ -28,7 +28,7 @@ from pkrules.engine.results import Results, RowError, Upstream
 from pkrules.engine.visibility import GROUP, OWN, RULE, figure_kinds, own_rows_term, published
 from pkrules.language import ast
 from pkrules.language.builtins import constant_value, function_of, tiers_of
-from pkrules.messages import language_for, say
+from pkrules.messages import language_for, say, words
 from pkrules.values.format import format_people
 from pkrules.values.tiers import tier_parts, whole_amount_rate
 from pkrules.values.types import Type
@@ -149,7 +149,9 @@ class _Shape:
     conditional: bool  # an IF outside population terms: which parts applied depends on the row
     compares: tuple  # the comparisons inside (operands that may need more decimals to tell apart)
     evaluated: tuple  # every sub-expression evaluated for a row, when nothing is conditional (_walk_evaluated)
-    replaced: tuple  # (sub, start, end, is_term): what substitute replaces with a value, in walk order
+    line: str | None  # the text of the line the expression is on (None: several lines, or parts over the same text)
+    slots: tuple  # (sub, start, end, is_term, unit): what substitute shows a value for, left to right
+    replaced: tuple  # (sub, start, end, is_term, unit): every part substitute replaces, in walk order
 
 
 def _shape_of(graph, expr) -> _Shape:
@@ -175,13 +177,29 @@ def _make_shape(graph, expr) -> _Shape:
 
     nodes = list(ast.walk(expr))
     replaced = []
+    units = _graph_cache(graph, "units", display_units)
     for sub in nodes:
         term = isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf)) or \
             _period_call(sub) is not None
         if term or (isinstance(sub, ast.Name) and _names_node(graph, sub)):
-            replaced.append((sub, sub.span.column - 1, sub.span.end_column - 1, term))
+            unit = expression_unit(graph, sub, units) if term else None  # (a name's unit: units[name], when read)
+            replaced.append((sub, sub.span.column - 1, sub.span.end_column - 1, term, unit))
+    # What substitute shows: the replaced parts left to right, each but those inside a part already shown (a name
+    # inside a sum shows the sum; `score in top 10%` shows the score, which starts where the term does and ends
+    # first). Dropping the parts in an IF's untaken branch drops the parts inside them too (a branch is never
+    # inside a population term), so what is left shows the same parts whatever the row.
+    replaced.sort(key=lambda slot: (slot[1], slot[2]))
+    slots, pos = [], expr.span.column - 1
+    for slot in replaced:
+        if slot[1] >= pos:
+            slots.append(slot)
+            pos = slot[2]
+    single = expr.span.line == expr.span.end_line
+    # Two parts over the same characters would be ordered by their text for each row: left to the general walk.
+    spans = [(slot[1], slot[2]) for slot in replaced]
+    line = graph.source.line(expr.span.line) if single and len(set(spans)) == len(spans) else None
     return _Shape(conditional(expr), tuple(s for s in nodes if isinstance(s, ast.Compare)),
-                  tuple(evaluated(expr)), tuple(replaced))
+                  tuple(evaluated(expr)), line, tuple(slots), tuple(replaced))
 
 
 @dataclass(frozen=True)
@@ -270,6 +288,7 @@ class _TraceBuilder:
         self.i = index
         self.shown: set[tuple[str, int]] = set()
         self.lang = language_for(results.graph.policy.language)  # the policy's, unless the user chose (--lang)
+        self.words = words(self.lang)  # (say's catalogue of that language)
         self.exact = exact
         self.audience = audience
         self.all_bands = all_bands
@@ -343,7 +362,7 @@ class _TraceBuilder:
         return places
 
     def say(self, message: str, /, **values: object) -> str:
-        return say(self.lang, message, **values)
+        return self.words[message].format(**values)
 
     def snippet(self, expr) -> str:
         return self.graph.source.snippet(expr.span)
@@ -755,20 +774,49 @@ class _TraceBuilder:
         """
         if expr.span.line != expr.span.end_line:
             return None
+        shape = _shape_of(self.graph, expr)
+        if shape.line is None:
+            return self._substitute_each(expr, row, owner)
+        text = shape.line
+        untaken = self._untaken_branches(expr, row) if shape.conditional else ()
+        places = self._distinguishing_places(expr, row) if shape.compares else {}
+        out, pos = [], expr.span.column - 1
+        for sub, s_at, e_at, term, unit in shape.slots:
+            if untaken and any(_inside(sub.span, span) for span in untaken):
+                continue
+            if term:
+                if owner is not None and not self.term_visible(sub, owner):
+                    shown = self.withheld_text()
+                else:
+                    shown = self.fmt(self.value_text(sub, row), unit, places.get(id(sub), 2))
+            elif owner is not None and self.audience != "all" and not self.visible(sub.name, _Here(row)):
+                shown = self.withheld_text()
+            else:
+                shown = self.fmt_node(sub.name, row, places.get(id(sub), 2))
+            out.append(text[pos:s_at])
+            out.append(shown)
+            pos = e_at
+        if not out:
+            return None
+        out.append(text[pos:expr.span.end_column - 1])
+        return "".join(out)
+
+    def _substitute_each(self, expr: ast.Expr, row: int, owner: str | None) -> str | None:
+        """substitute, every part replaced then sorted by where it is (and its text, for parts over the same text)."""
         text = self.graph.source.line(expr.span.line)
         start, end = expr.span.column - 1, expr.span.end_column - 1
         pieces: list[tuple[int, int, str]] = []
         untaken = self._untaken_branches(expr, row)
         places = self._distinguishing_places(expr, row)
         here = _Here(row)
-        for sub, s_at, e_at, term in _shape_of(self.graph, expr).replaced:
+        for sub, s_at, e_at, term, unit in _shape_of(self.graph, expr).replaced:
             if untaken and any(_inside(sub.span, span) for span in untaken):
                 continue
             if term:
                 if owner is not None and not self.term_visible(sub, owner):
                     pieces.append((s_at, e_at, self.withheld_text()))
                 else:
-                    pieces.append((s_at, e_at, self.fmt(self.value_text(sub, row), self.unit_of(sub), places.get(id(sub), 2))))
+                    pieces.append((s_at, e_at, self.fmt(self.value_text(sub, row), unit, places.get(id(sub), 2))))
             elif owner is not None and not self.visible(sub.name, here):
                 pieces.append((s_at, e_at, self.withheld_text()))
             else:

@@ -202,10 +202,15 @@ _KEYED: dict[str, dict[str, str]] = {}
 
 def say(lang: str, message: str, /, **values: object) -> str:
     """A keyed word or phrase of explanations, diffs and impacts in the given language."""
+    return words(lang)[message].format(**values)
+
+
+def words(lang: str) -> dict[str, str]:
+    """The keyed words of one language (English for a language without them): what say() reads, for a caller
+    that says many (an explanation of every employee)."""
     if not _KEYED:
         _KEYED.update(keyed_words())
-    catalog = _KEYED.get(lang, _KEYED["en"])
-    return catalog[message].format(**values)
+    return _KEYED.get(lang) or _KEYED["en"]
 
 
 def reason(error: OSError) -> str:
