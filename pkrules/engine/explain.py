@@ -148,7 +148,7 @@ class _Shape:
 
     conditional: bool  # an IF outside population terms: which parts applied depends on the row
     compares: tuple  # the comparisons inside (operands that may need more decimals to tell apart)
-    evaluated: tuple  # every sub-expression evaluated for a row, when nothing is conditional (_walk_evaluated)
+    steps: tuple  # (sub, the spans from the expression down to it) for those of them that tell a step (_telling)
     line: str | None  # the text of the line the expression is on (None: several lines, or parts over the same text)
     slots: tuple  # (sub, start, end, is_term, unit): what substitute shows a value for, left to right
     replaced: tuple  # (sub, start, end, is_term, unit): every part substitute replaces, in walk order
@@ -168,12 +168,13 @@ def _make_shape(graph, expr) -> _Shape:
             return False
         return isinstance(e, ast.IfExpr) or any(conditional(c) for c in ast.children(e))
 
-    def evaluated(e):
-        yield e
+    def evaluated(e, path=()):
+        path = path + (e.span,)
+        yield e, path
         if isinstance(e, _TERMS) or (_period_call(e) is not None):
             return
         for child in ast.children(e):
-            yield from evaluated(child)
+            yield from evaluated(child, path)
 
     nodes = list(ast.walk(expr))
     replaced = []
@@ -198,24 +199,24 @@ def _make_shape(graph, expr) -> _Shape:
     # Two parts over the same characters would be ordered by their text for each row: left to the general walk.
     spans = [(slot[1], slot[2]) for slot in replaced]
     line = graph.source.line(expr.span.line) if single and len(set(spans)) == len(spans) else None
+    walked = list(evaluated(expr))
     return _Shape(conditional(expr), tuple(s for s in nodes if isinstance(s, ast.Compare)),
-                  tuple(evaluated(expr)), line, tuple(slots), tuple(replaced))
+                  tuple((e, path) for e, path in walked if _tells_step(e)),
+                  line, tuple(slots), tuple(replaced))
 
 
 @dataclass(frozen=True)
 class _Outline:
     """What a definition's explanation is made of, the same for every employee: worked out once per definition.
 
-    `references` and `steps` are only there when no part of the rule depends on the row (no IF outside a
-    population term, no value of another row or period, no sum that leaves the employee out): then every
-    employee's tree uses the same names, in the same order, and the same sub-expressions tell steps, and
-    walking the rule for each employee would find exactly these.
+    `references` is only there when no part of the rule depends on the row (no IF outside a population
+    term, no value of another row or period, no sum that leaves the employee out): then every employee's
+    tree uses the same names, in the same order, and walking the rule for each employee would find exactly these.
     """
 
     parts: tuple  # a body that only adds and subtracts names: (sign, name) in order (_sum_parts)
     substituted: bool  # whether the formula with the values put in is a step (else the body's own step tells it)
     references: tuple[str, ...] | None  # the nodes the rule uses for every row, in order (references)
-    steps: tuple | None  # the sub-expressions that tell a step, in walk order, for every row (_definition)
 
 
 def _outline_of(graph, name: str) -> _Outline:
@@ -227,15 +228,13 @@ def _outline_of(graph, name: str) -> _Outline:
 
 
 def _make_outline(graph, decl) -> _Outline:
-    parts, substituted, steps = (), False, None
+    parts, substituted = (), False
     if isinstance(decl, ast.Definition):
         body = decl.body
         parts = tuple(_sum_parts(body) or ())
         substituted = not isinstance(body, (ast.Name, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered,
                                             ast.ValueOf)) and not _period_call(body)
-        if not _make_shape(graph, body).conditional:  # (_walk_evaluated: every row evaluates the same parts)
-            steps = tuple(sub for sub in _make_shape(graph, body).evaluated if _tells_step(sub))
-    return _Outline(parts, substituted, _static_references(graph, decl), steps)
+    return _Outline(parts, substituted, _static_references(graph, decl))
 
 
 def _tells_step(sub) -> bool:
@@ -686,23 +685,18 @@ class _TraceBuilder:
         visit(expr)
         return spans
 
-    def _walk_evaluated(self, expr, row: int):
-        """Every sub-expression evaluated for this row: not inside an untaken branch, nor inside a
-        population term's own operand (evaluated for each member, explained by the term's step)."""
+    def _telling(self, expr, row: int):
+        """The sub-expressions evaluated for this row that tell a step, in walk order: not inside an untaken
+        branch, nor inside a population term's own operand (evaluated for each member, told by the term's step).
+
+        A walk from the top stops at the first part inside an untaken branch; so a part is walked to exactly
+        when no span on its way down (its own included) is inside one: that is what is asked of each.
+        """
+        steps = _shape_of(self.graph, expr).steps
         untaken = self._untaken_branches(expr, row)
         if not untaken:
-            return iter(_shape_of(self.graph, expr).evaluated)
-
-        def walk(e):
-            if any(_inside(e.span, span) for span in untaken):
-                return
-            yield e
-            if isinstance(e, _TERMS) or (_period_call(e) is not None):
-                return
-            for child in ast.children(e):
-                yield from walk(child)
-
-        return walk(expr)
+            return [e for e, _ in steps]
+        return [e for e, path in steps if not any(_inside(at, span) for at in path for span in untaken)]
 
     # -- definitions: the formula with the values put in, then population terms
     def _definition(self, decl: ast.Definition, trace: TraceNode, here: _Here) -> None:
@@ -714,7 +708,7 @@ class _TraceBuilder:
             substituted = self.substitute(body, row, decl.name)
             if substituted is not None:
                 trace.steps.append(Step(f"= {substituted}", body.span.line))
-        for sub in outline.steps if outline.steps is not None else self._walk_evaluated(body, row):
+        for sub in self._telling(body, row):
             if isinstance(sub, ast.WeightedSum):
                 trace.steps.extend(self._weighted_steps(sub.rows, sub.span.line, here, decl.name))
             elif isinstance(sub, (ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered)):

@@ -22,12 +22,13 @@ def format_value(value: object, type_: Type | None = None, compact: bool = False
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (int, Fraction)):
-        value = Fraction(value)
+        if type(value) is not Fraction:
+            value = Fraction(value)
         kind = type_.kind if type_ is not None else CONST
         if kind == PERCENT:
             shown = value * 100
             text = format_human(shown, 4)
-            return (text if terminates(shown) and format_human(shown, 4) == format_exact(shown) else "≈" + text) + "%"
+            return (text if terminates(shown) and text == format_exact(shown) else "≈" + text) + "%"
         if kind == MONEY:
             if 100 % value.denominator == 0:  # whole cents (nearly every amount): integer arithmetic only
                 cents = value.numerator * (100 // value.denominator)
