@@ -29,7 +29,7 @@ from pkrules.engine.visibility import GROUP, OWN, RULE, figure_kinds, own_rows_t
 from pkrules.language import ast
 from pkrules.language.builtins import constant_value, function_of, tiers_of
 from pkrules.messages import language_for, say, words
-from pkrules.values.format import format_people
+from pkrules.values.format import format_people, people_formatter
 from pkrules.values.tiers import tier_parts, whole_amount_rate
 from pkrules.values.types import Type
 
@@ -100,7 +100,8 @@ def explain(results: Results, index: int, name: str, depth: int | None = None, *
     graph = results.graph
     builder = _TraceBuilder(results, index, exact=exact, audience=audience, all_bands=all_bands)
     root = builder.node(name, depth, _Here(index))
-    label_input = next((n for n in NAME_INPUTS if n in graph.nodes and graph.nodes[n].is_input), None)
+    label_input = _graph_cache(graph, "label", lambda graph: next(
+        (n for n in NAME_INPUTS if n in graph.nodes and graph.nodes[n].is_input), None))
     label = str(results.columns[label_input][index]) if label_input else None
     period = f"{graph.period} {results.columns[graph.period][index]}" if graph.period else None
     return Explanation(graph.policy.title, graph.source.path, graph.key, results.keys[index], results.row_numbers[index],
@@ -154,8 +155,10 @@ class _Shape:
     replaced: tuple  # (sub, start, end, is_term, unit): every part substitute replaces, in walk order
 
 
-def _shape_of(graph, expr) -> _Shape:
-    shapes = _graph_cache(graph, "shapes", lambda _: {})
+def _shape_of(graph, expr, shapes: dict | None = None) -> _Shape:
+    """shapes: the graph's (a builder keeps them at hand)."""
+    if shapes is None:
+        shapes = _graph_cache(graph, "shapes", lambda _: {})
     found = shapes.get(id(expr))
     if found is None or found[0] is not expr:  # (kept with its expression: an id is unique only while it lives)
         found = shapes[id(expr)] = (expr, _make_shape(graph, expr))
@@ -219,8 +222,10 @@ class _Outline:
     references: tuple[str, ...] | None  # the nodes the rule uses for every row, in order (references)
 
 
-def _outline_of(graph, name: str) -> _Outline:
-    outlines = _graph_cache(graph, "outlines", lambda _: {})
+def _outline_of(graph, name: str, outlines: dict | None = None) -> _Outline:
+    """outlines: the graph's (a builder keeps them at hand)."""
+    if outlines is None:
+        outlines = _graph_cache(graph, "outlines", lambda _: {})
     found = outlines.get(name)
     if found is None:
         found = outlines[name] = _make_outline(graph, graph.nodes[name].decl)
@@ -289,14 +294,15 @@ class _TraceBuilder:
         self.lang = language_for(results.graph.policy.language)  # the policy's, unless the user chose (--lang)
         self.words = words(self.lang)  # (say's catalogue of that language)
         self.exact = exact
+        self.people = people_formatter(self.lang, exact)  # format_people in this language and exactness
         self.audience = audience
         self.all_bands = all_bands
-        self.units = _graph_cache(self.graph, "units", display_units)
-        self.kinds = _graph_cache(self.graph, "kinds", figure_kinds)
-        self.published = _graph_cache(self.graph, "published", published)
-        self.thresholds = _graph_cache(self.graph, "thresholds", _thresholds)
-        self.outputs = _graph_cache(self.graph, "outputs", lambda graph: set(graph.outputs()))
+        self.units, self.kinds, self.published, self.thresholds, self.outputs = _graph_cache(
+            self.graph, "facts", lambda graph: (_graph_cache(graph, "units", display_units), figure_kinds(graph),
+                                                published(graph), _thresholds(graph), set(graph.outputs())))
         self.direction = bands.Direction(self)
+        self._shapes = _graph_cache(self.graph, "shapes", lambda _: {})  # (_shape_of, _outline_of)
+        self._outlines = _graph_cache(self.graph, "outlines", lambda _: {})
         self._periods: list | None = None  # every period in the data, in order
         # (asked more than once in one tree; the results do not change while it is built)
         self._groups: dict[tuple[int, int], object] = {}
@@ -333,9 +339,9 @@ class _TraceBuilder:
         return expression_unit(self.graph, expr, self.units)
 
     def fmt(self, value: object, unit: str = SHOW_NUMBER, places: int = 2) -> str:
-        if isinstance(value, _Failed):
+        if type(value) is _Failed:
             return value
-        return format_people(value, unit, lang=self.lang, exact=self.exact, places=places)
+        return self.people(value, unit, places)
 
     def fmt_node(self, name: str, row: int, places: int = 2) -> str:
         value = self.results.columns[name][row]
@@ -515,7 +521,7 @@ class _TraceBuilder:
     def references(self, decl, here: _Here) -> tuple[list[tuple[str, _Here]], list[str]]:
         """(name, where it was read) for every node the rule used for this row, in order; and the
         parts of the rule that did not apply (a branch not taken, rows not reached, other grades' entries)."""
-        static = _outline_of(self.graph, decl.name).references
+        static = _outline_of(self.graph, decl.name, self._outlines).references
         if static is not None:
             return [(name, here) for name in static], []
         used: list[tuple[str, _Here]] = []
@@ -657,7 +663,7 @@ class _TraceBuilder:
     def _untaken_branches(self, expr, row: int) -> list:
         """The spans of the branches an IF did not take (outside population terms, which run per member)."""
         spans: list = []
-        if not _shape_of(self.graph, expr).conditional:
+        if not _shape_of(self.graph, expr, self._shapes).conditional:
             return spans
         key = (id(expr), row)
         if key in self._untaken:
@@ -692,7 +698,7 @@ class _TraceBuilder:
         A walk from the top stops at the first part inside an untaken branch; so a part is walked to exactly
         when no span on its way down (its own included) is inside one: that is what is asked of each.
         """
-        steps = _shape_of(self.graph, expr).steps
+        steps = _shape_of(self.graph, expr, self._shapes).steps
         untaken = self._untaken_branches(expr, row)
         if not untaken:
             return [e for e, _ in steps]
@@ -702,7 +708,7 @@ class _TraceBuilder:
     def _definition(self, decl: ast.Definition, trace: TraceNode, here: _Here) -> None:
         body = decl.body
         row = here.row
-        outline = _outline_of(self.graph, decl.name)
+        outline = _outline_of(self.graph, decl.name, self._outlines)
         trace.parts = list(outline.parts)
         if outline.substituted:  # (a body that is a name or a term is told by its own step)
             substituted = self.substitute(body, row, decl.name)
@@ -768,7 +774,7 @@ class _TraceBuilder:
         """
         if expr.span.line != expr.span.end_line:
             return None
-        shape = _shape_of(self.graph, expr)
+        shape = _shape_of(self.graph, expr, self._shapes)
         if shape.line is None:
             return self._substitute_each(expr, row, owner)
         text = shape.line
@@ -803,7 +809,7 @@ class _TraceBuilder:
         untaken = self._untaken_branches(expr, row)
         places = self._distinguishing_places(expr, row)
         here = _Here(row)
-        for sub, s_at, e_at, term, unit in _shape_of(self.graph, expr).replaced:
+        for sub, s_at, e_at, term, unit in _shape_of(self.graph, expr, self._shapes).replaced:
             if untaken and any(_inside(sub.span, span) for span in untaken):
                 continue
             if term:
@@ -829,7 +835,7 @@ class _TraceBuilder:
     def _distinguishing_places(self, expr: ast.Expr, row: int) -> dict[int, int]:
         """For the operands of comparisons that would read the same once rounded: the decimals that tell them apart."""
         out: dict[int, int] = {}
-        for sub in _shape_of(self.graph, expr).compares:
+        for sub in _shape_of(self.graph, expr, self._shapes).compares:
             operands = list(sub.operands)
             values = [self.value(o, row) for o in operands]
             units = [self.unit_of(o) for o in operands]

@@ -67,6 +67,28 @@ def format_people(value: object, unit: str, lang: str = "en", exact: bool = Fals
     return found
 
 
+def people_formatter(lang: str = "en", exact: bool = False):
+    """format_people(value, unit, lang, exact, places) with the language and exactness fixed, as a function of
+    (value, unit, places=2): what an explanation calls for each of its values, some twenty per employee."""
+    people = _PEOPLE
+
+    def formatted(value: object, unit: str, places: int = 2) -> str:
+        # (the key, the cache and what is kept in it are format_people's)
+        key = (value.numerator, value.denominator, unit, lang, exact, places) if type(value) is Fraction else \
+            (type(value), value, unit, lang, exact, places)
+        try:
+            found = people.get(key)
+        except TypeError:
+            return _format_people(value, unit, lang, exact, places)
+        if found is None:
+            if len(people) >= _PEOPLE_MAX:
+                people.clear()
+            found = people[key] = _format_people(value, unit, lang, exact, places)
+        return found
+
+    return formatted
+
+
 # Statements and workbooks format the same values again and again (a rule's 90 and 1.2 for every employee,
 # an employee's score once in the formula and once compared with each threshold): the text is kept.
 # The type is part of the key: True and 1 (or 1 and Fraction(1)) read differently.
