@@ -19,8 +19,11 @@ work on every backend's results. For a statement sent to one employee
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Iterator
 
 from pkrules.engine import bands
 from pkrules.engine.display import SHOW_MONEY, SHOW_NUMBER, SHOW_OTHER, declared_unit, display_units, expression_unit
@@ -85,6 +88,21 @@ class Explanation:
 
 
 NAME_INPUTS = ("name", "姓名", "名字")
+
+# Set by plainly(): every tree worked out from the rule, reusing nothing worked out for another employee or node.
+_PLAIN: ContextVar[bool] = ContextVar("plain_explanations", default=False)
+
+
+@contextmanager
+def plainly() -> Iterator[None]:
+    """Explanations made inside work everything out from the rule again for each employee (which names a rule
+    uses, which parts of a formula show values and tell steps, a group's statistic asked twice): the reference
+    that what is worked out once per policy or per tree is checked against (tests/test_explain_caches.py)."""
+    token = _PLAIN.set(True)
+    try:
+        yield
+    finally:
+        _PLAIN.reset(token)
 
 
 def explain(results: Results, index: int, name: str, depth: int | None = None, *, exact: bool = False,
@@ -301,6 +319,7 @@ class _TraceBuilder:
             self.graph, "facts", lambda graph: (_graph_cache(graph, "units", display_units), figure_kinds(graph),
                                                 published(graph), _thresholds(graph), set(graph.outputs())))
         self.direction = bands.Direction(self)
+        self.plain = _PLAIN.get()  # (plainly)
         self._shapes = _graph_cache(self.graph, "shapes", lambda _: {})  # (_shape_of, _outline_of)
         self._outlines = _graph_cache(self.graph, "outlines", lambda _: {})
         self._periods: list | None = None  # every period in the data, in order
@@ -320,6 +339,8 @@ class _TraceBuilder:
         """The statistic of the row's group for a population term (asked once per tree: a top N%'s step and its
         hint both show it)."""
         key = (id(term), row)
+        if self.plain:
+            return self.results.probe.group(term, row)
         if key not in self._groups:
             self._groups[key] = self.results.probe.group(term, row)
         return self._groups[key]
@@ -521,7 +542,7 @@ class _TraceBuilder:
     def references(self, decl, here: _Here) -> tuple[list[tuple[str, _Here]], list[str]]:
         """(name, where it was read) for every node the rule used for this row, in order; and the
         parts of the rule that did not apply (a branch not taken, rows not reached, other grades' entries)."""
-        static = _outline_of(self.graph, decl.name, self._outlines).references
+        static = None if self.plain else _outline_of(self.graph, decl.name, self._outlines).references
         if static is not None:
             return [(name, here) for name in static], []
         used: list[tuple[str, _Here]] = []
@@ -668,7 +689,8 @@ class _TraceBuilder:
         key = (id(expr), row)
         if key in self._untaken:
             return self._untaken[key]
-        self._untaken[key] = spans
+        if not self.plain:
+            self._untaken[key] = spans
 
         def visit(e) -> None:
             if isinstance(e, _TERMS):
@@ -698,17 +720,29 @@ class _TraceBuilder:
         A walk from the top stops at the first part inside an untaken branch; so a part is walked to exactly
         when no span on its way down (its own included) is inside one: that is what is asked of each.
         """
-        steps = _shape_of(self.graph, expr, self._shapes).steps
         untaken = self._untaken_branches(expr, row)
+        if self.plain:
+            return [e for e in self._walk_evaluated(expr, untaken) if _tells_step(e)]
+        steps = _shape_of(self.graph, expr, self._shapes).steps
         if not untaken:
             return [e for e, _ in steps]
         return [e for e, path in steps if not any(_inside(at, span) for at in path for span in untaken)]
+
+    def _walk_evaluated(self, e, untaken: list):
+        """Every sub-expression evaluated for the row, walked from the top (_telling, plainly)."""
+        if any(_inside(e.span, span) for span in untaken):
+            return
+        yield e
+        if isinstance(e, _TERMS) or (_period_call(e) is not None):
+            return
+        for child in ast.children(e):
+            yield from self._walk_evaluated(child, untaken)
 
     # -- definitions: the formula with the values put in, then population terms
     def _definition(self, decl: ast.Definition, trace: TraceNode, here: _Here) -> None:
         body = decl.body
         row = here.row
-        outline = _outline_of(self.graph, decl.name, self._outlines)
+        outline = _make_outline(self.graph, decl) if self.plain else _outline_of(self.graph, decl.name, self._outlines)
         trace.parts = list(outline.parts)
         if outline.substituted:  # (a body that is a name or a term is told by its own step)
             substituted = self.substitute(body, row, decl.name)
@@ -775,7 +809,7 @@ class _TraceBuilder:
         if expr.span.line != expr.span.end_line:
             return None
         shape = _shape_of(self.graph, expr, self._shapes)
-        if shape.line is None:
+        if shape.line is None or self.plain:
             return self._substitute_each(expr, row, owner)
         text = shape.line
         untaken = self._untaken_branches(expr, row) if shape.conditional else ()
@@ -1173,4 +1207,4 @@ class _Failed(str):
     """A value that could not be computed, as the error's message."""
 
 
-__all__ = ["Explanation", "Step", "TraceNode", "explain", "AUDIENCES", "GROUP"]
+__all__ = ["Explanation", "Step", "TraceNode", "explain", "plainly", "AUDIENCES", "GROUP"]
