@@ -185,8 +185,11 @@ class Direction:
         self.builder = builder
         self.graph = builder.graph
         self.goal = self.graph.main_output()
-        self._memo: dict[str, int] = {}
+        self._memo: dict[str, int] = {}  # (a sign reads the row's values: kept for one tree)
         self._users = None
+        # Whether a name reaches the goal is the policy's: worked out once per compiled policy (a statement for
+        # each of 2,000 employees walked the graph for each).
+        self._reached: dict[tuple[str, str], bool] = self.graph.__dict__.setdefault("_direction_reaches", {})
 
     def of(self, name: str) -> int:
         goal = self.goal if self._reaches(name, self.goal) else None
@@ -195,6 +198,12 @@ class Direction:
         return self._sign(name)
 
     def _reaches(self, name: str, goal: str) -> bool:
+        found = self._reached.get((name, goal))
+        if found is None:
+            found = self._reached[(name, goal)] = self._walks_to(name, goal)
+        return found
+
+    def _walks_to(self, name: str, goal: str) -> bool:
         if name == goal:
             return True
         seen, stack = set(), [goal]

@@ -326,6 +326,7 @@ class _TraceBuilder:
         # (asked more than once in one tree; the results do not change while it is built)
         self._groups: dict[tuple[int, int], object] = {}
         self._untaken: dict[tuple[int, int], list] = {}
+        self._hits: dict[tuple[int, int], list[int]] = {}
 
     # -- values and how they read
     def value(self, expr: ast.Expr, row: int) -> object:
@@ -658,6 +659,15 @@ class _TraceBuilder:
 
     def _table_hits(self, table: ast.Table, row: int) -> list[int]:
         """The rows that fired: the first that holds (first match, unique), or every one (collect sum)."""
+        key = (id(table), row)  # (asked for the names the table used, then for its steps)
+        if key in self._hits:
+            return self._hits[key]
+        hits = self._rows_fired(table, row)
+        if not self.plain:
+            self._hits[key] = hits
+        return hits
+
+    def _rows_fired(self, table: ast.Table, row: int) -> list[int]:
         hits: list[int] = []
         for k, table_row in enumerate(table.rows):
             if table_row.cond is None:

@@ -290,6 +290,7 @@ def render_markdown(explanation: Explanation) -> str:
             out.append(f"| {node.name} | {node.display} |")
         out.append("")
     out.append(f"## {say(lang, 'how')}")
+    marks = {"fired": say(lang, "applies"), "not met": say(lang, "not_met"), "not reached": say(lang, "not_reached")}
     for node in computed:
         out.append("")
         context = f" ({node.context})" if node.context else ""
@@ -304,8 +305,7 @@ def render_markdown(explanation: Explanation) -> str:
             out.append("```")
             out.append("")
         for step in node.steps:
-            mark = {"fired": say(lang, "applies"), "not met": say(lang, "not_met"),
-                    "not reached": say(lang, "not_reached")}.get(step.outcome or "")
+            mark = marks.get(step.outcome or "")
             out.append(f"- {step.text}" + (f" — {mark}" if mark else ""))
         for hint in node.hints:
             out.append(f"- *{hint}*")
