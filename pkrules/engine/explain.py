@@ -322,11 +322,13 @@ class _TraceBuilder:
         self.plain = _PLAIN.get()  # (plainly)
         self._shapes = _graph_cache(self.graph, "shapes", lambda _: {})  # (_shape_of, _outline_of)
         self._outlines = _graph_cache(self.graph, "outlines", lambda _: {})
+        self._snippets = _graph_cache(self.graph, "snippets", lambda _: {})  # the text of each expression
         self._periods: list | None = None  # every period in the data, in order
         # (asked more than once in one tree; the results do not change while it is built)
         self._groups: dict[tuple[int, int], object] = {}
         self._untaken: dict[tuple[int, int], list] = {}
         self._hits: dict[tuple[int, int], list[int]] = {}
+        self._node_texts: dict[tuple[str, int], str] = {}
 
     # -- values and how they read
     def value(self, expr: ast.Expr, row: int) -> object:
@@ -366,6 +368,14 @@ class _TraceBuilder:
         return self.people(value, unit, places)
 
     def fmt_node(self, name: str, row: int, places: int = 2) -> str:
+        if places == 2 and not self.plain:  # (a value shows the same wherever it is in the tree: sales, some six times)
+            found = self._node_texts.get((name, row))
+            if found is None:
+                found = self._node_texts[(name, row)] = self._node_text(name, row, places)
+            return found
+        return self._node_text(name, row, places)
+
+    def _node_text(self, name: str, row: int, places: int) -> str:
         value = self.results.columns[name][row]
         unit = self.units.get(name, SHOW_NUMBER)
         if places == 2 and isinstance(value, Fraction):
@@ -392,7 +402,10 @@ class _TraceBuilder:
         return self.words[message].format(**values)
 
     def snippet(self, expr) -> str:
-        return self.graph.source.snippet(expr.span)
+        found = self._snippets.get(id(expr))
+        if found is None or found[0] is not expr:  # (kept with its expression, as shapes are)
+            found = self._snippets[id(expr)] = (expr, self.graph.source.snippet(expr.span))
+        return found[1]
 
     # -- who may see what (statements)
     def visible(self, name: str, here: _Here) -> bool:
@@ -730,10 +743,11 @@ class _TraceBuilder:
         A walk from the top stops at the first part inside an untaken branch; so a part is walked to exactly
         when no span on its way down (its own included) is inside one: that is what is asked of each.
         """
-        untaken = self._untaken_branches(expr, row)
         if self.plain:
-            return [e for e in self._walk_evaluated(expr, untaken) if _tells_step(e)]
-        steps = _shape_of(self.graph, expr, self._shapes).steps
+            return [e for e in self._walk_evaluated(expr, self._untaken_branches(expr, row)) if _tells_step(e)]
+        shape = _shape_of(self.graph, expr, self._shapes)
+        steps = shape.steps
+        untaken = self._untaken_branches(expr, row) if shape.conditional else ()
         if not untaken:
             return [e for e, _ in steps]
         return [e for e, path in steps if not any(_inside(at, span) for at in path for span in untaken)]
@@ -823,7 +837,7 @@ class _TraceBuilder:
             return self._substitute_each(expr, row, owner)
         text = shape.line
         untaken = self._untaken_branches(expr, row) if shape.conditional else ()
-        places = self._distinguishing_places(expr, row) if shape.compares else {}
+        places = self._distinguishing_places(expr, row, shape.compares) if shape.compares else {}
         out, pos = [], expr.span.column - 1
         for sub, s_at, e_at, term, unit in shape.slots:
             if untaken and any(_inside(sub.span, span) for span in untaken):
@@ -876,10 +890,12 @@ class _TraceBuilder:
         out.append(text[pos:end])
         return "".join(out) if pieces else None
 
-    def _distinguishing_places(self, expr: ast.Expr, row: int) -> dict[int, int]:
-        """For the operands of comparisons that would read the same once rounded: the decimals that tell them apart."""
+    def _distinguishing_places(self, expr: ast.Expr, row: int, compares: tuple | None = None) -> dict[int, int]:
+        """For the operands of comparisons that would read the same once rounded: the decimals that tell them apart.
+
+        compares: the expression's comparisons (its shape's), when the caller has them at hand."""
         out: dict[int, int] = {}
-        for sub in _shape_of(self.graph, expr, self._shapes).compares:
+        for sub in compares if compares is not None else _shape_of(self.graph, expr, self._shapes).compares:
             operands = list(sub.operands)
             values = [self.value(o, row) for o in operands]
             units = [self.unit_of(o) for o in operands]

@@ -159,7 +159,10 @@ class _Column(Sequence):
         return self._values
 
     def __getitem__(self, index):
-        if self._values is not None or isinstance(index, slice):
+        values = self._values
+        if values is not None:  # (read for every value of every explanation: the shortest way first)
+            return values[index]
+        if isinstance(index, slice):
             return self._all()[index]
         if index < 0:
             index += len(self)
