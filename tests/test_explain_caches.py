@@ -202,3 +202,35 @@ def test_a_stored_terms_values_read_one_by_one_then_as_one_list_are_the_exact_ev
         for _ in range(3):  # 40 rows: the first pass reads one by one, the later ones from the list
             got = [fast.probe.value(term, i) for i in range(fast.size)]
             assert [(type(v), v) for v in got] == [(type(v), v) for v in want]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.fractions(min_value=-10**6, max_value=10**6, max_denominator=30), first=st.booleans())
+def test_a_values_text_is_kept_by_its_kind_and_compactness_in_whatever_order_they_are_asked(value, first):
+    # format_value keeps the text of each Fraction by (numerator, denominator, kind, compact): asked in either
+    # order, money reads as money, a percentage as a percentage, compact without the fraction
+    from pkrules.values.format import format_value
+    from pkrules.values.types import MONEY, NUMBER, PERCENT, Type
+
+    order = [(MONEY, False), (PERCENT, False), (NUMBER, True), (NUMBER, False)]
+    texts = {}
+    for kind, compact in (order if first else order[::-1]):
+        texts[kind, compact] = format_value(value, Type(kind), compact)
+    assert texts[PERCENT, False].endswith("%") and not texts[MONEY, False].endswith("%")
+    whole_cents = (value * 100).denominator == 1
+    if whole_cents:
+        assert texts[MONEY, False] == ("-" if value < 0 else "") + f"{abs(value.numerator * (100 // value.denominator)) // 100:,}." \
+            f"{abs(value.numerator * (100 // value.denominator)) % 100:02d}"
+    ends = all(p in (2, 5) for p in _prime_factors(value.denominator))
+    assert ("(= " in texts[NUMBER, False]) == (not ends)
+    assert "(= " not in texts[NUMBER, True]
+
+
+def _prime_factors(n: int) -> list[int]:
+    out, p = [], 2
+    while n > 1:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    return out

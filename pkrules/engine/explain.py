@@ -238,6 +238,10 @@ class _Outline:
     parts: tuple  # a body that only adds and subtracts names: (sign, name) in order (_sum_parts)
     substituted: bool  # whether the formula with the values put in is a step (else the body's own step tells it)
     references: tuple[str, ...] | None  # the nodes the rule uses for every row, in order (references)
+    # When which nodes the rule uses depends only on IFs (no value of another row or period, no sum that leaves
+    # the employee out): the conditions of every IF outside population terms. references gives the same
+    # answer for any two rows whose conditions come out the same (true, false, neither), so it is kept by them.
+    branches: tuple | None
 
 
 def _outline_of(graph, name: str, outlines: dict | None = None) -> _Outline:
@@ -257,7 +261,34 @@ def _make_outline(graph, decl) -> _Outline:
         parts = tuple(_sum_parts(body) or ())
         substituted = not isinstance(body, (ast.Name, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered,
                                             ast.ValueOf)) and not _period_call(body)
-    return _Outline(parts, substituted, _static_references(graph, decl))
+    return _Outline(parts, substituted, _static_references(graph, decl), _branches(graph, decl))
+
+
+def _branches(graph, decl) -> tuple | None:
+    """The conditions of the IFs outside population terms, when they are all that makes references depend on the
+    row (the walk _static_references makes, an IF's condition the only value asked for); else None."""
+    conds: list = []
+
+    def visit(e, evaluate: bool = True) -> bool:
+        if e is None or isinstance(e, ast.Name):
+            return True
+        if isinstance(e, ast.ValueOf) or _period_call(e) == "previous":
+            return False
+        if isinstance(e, ast.IfExpr) and evaluate:
+            conds.append(e.cond)
+        if isinstance(e, _TERMS):
+            if isinstance(e, ast.Aggregate) and e.where is not None and e.source is None:
+                return False
+            return all(visit(child, evaluate=False) for child in ast.children(e))
+        return all(visit(child, evaluate) for child in ast.children(e))
+
+    if isinstance(decl, ast.Definition):
+        found = visit(decl.body)
+    elif isinstance(decl, ast.Weighted):
+        found = all(visit(weighted_row.component) for weighted_row in decl.rows)
+    else:
+        found = False
+    return tuple(conds) if found and conds else None
 
 
 def _tells_step(sub) -> bool:
@@ -323,6 +354,8 @@ class _TraceBuilder:
         self._shapes = _graph_cache(self.graph, "shapes", lambda _: {})  # (_shape_of, _outline_of)
         self._outlines = _graph_cache(self.graph, "outlines", lambda _: {})
         self._snippets = _graph_cache(self.graph, "snippets", lambda _: {})  # the text of each expression
+        # (references of a rule with IFs, by how its conditions came out: the names of the policy, its words)
+        self._by_branches = _graph_cache(self.graph, "branches " + self.lang, lambda _: {})
         self._periods: list | None = None  # every period in the data, in order
         # (asked more than once in one tree; the results do not change while it is built)
         self._groups: dict[tuple[int, int], object] = {}
@@ -556,9 +589,23 @@ class _TraceBuilder:
     def references(self, decl, here: _Here) -> tuple[list[tuple[str, _Here]], list[str]]:
         """(name, where it was read) for every node the rule used for this row, in order; and the
         parts of the rule that did not apply (a branch not taken, rows not reached, other grades' entries)."""
-        static = None if self.plain else _outline_of(self.graph, decl.name, self._outlines).references
-        if static is not None:
-            return [(name, here) for name in static], []
+        if self.plain:
+            return self._references(decl, here)
+        outline = _outline_of(self.graph, decl.name, self._outlines)
+        if outline.references is not None:
+            return [(name, here) for name in outline.references], []
+        if outline.branches is None:
+            return self._references(decl, here)
+        outcomes = tuple(1 if cond is True else 0 if cond is False else 2
+                         for cond in (self.value(c, here.row) for c in outline.branches))
+        found = self._by_branches.get((decl.name, outcomes))
+        if found is None:
+            used, unused = self._references(decl, here)
+            found = self._by_branches[(decl.name, outcomes)] = (tuple(name for name, _ in used), tuple(unused))
+        return [(name, here) for name in found[0]], list(found[1])
+
+    def _references(self, decl, here: _Here) -> tuple[list[tuple[str, _Here]], list[str]]:
+        """references, walking the rule for this row."""
         used: list[tuple[str, _Here]] = []
         skipped: list[tuple[str, str | None]] = []  # (name, label)
         row = here.row

@@ -15,6 +15,21 @@ def format_value(value: object, type_: Type | None = None, compact: bool = False
 
     lang: the language of yes/no; by default the current one (messages/__init__.py).
     """
+    if type(value) is Fraction:  # (nearly every value; the text of a number does not depend on the language)
+        key = (value.numerator, value.denominator, type_.kind if type_ is not None else CONST, compact)
+        found = _VALUES.get(key)
+        if found is None:
+            if len(_VALUES) >= _PEOPLE_MAX:
+                _VALUES.clear()
+            found = _VALUES[key] = _format_value(value, type_, compact, lang)
+        return found
+    return _format_value(value, type_, compact, lang)
+
+
+_VALUES: dict[tuple, str] = {}  # format_value's text of a Fraction, by its numerator, denominator, kind and compact
+
+
+def _format_value(value: object, type_: Type | None, compact: bool, lang: str | None) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
