@@ -150,6 +150,7 @@ def _period_call(e) -> str | None:
 
 
 _TERMS = (ast.Aggregate, ast.Rank, ast.Top, ast.Split)
+_TEXTS_KEPT = 1 << 16  # group texts kept per policy before they are let go (a million employees in 100,000 teams)
 
 
 def _graph_cache(graph, name: str, make):
@@ -354,6 +355,9 @@ class _TraceBuilder:
         self._shapes = _graph_cache(self.graph, "shapes", lambda _: {})  # (_shape_of, _outline_of)
         self._outlines = _graph_cache(self.graph, "outlines", lambda _: {})
         self._snippets = _graph_cache(self.graph, "snippets", lambda _: {})  # the text of each expression
+        self._facts = _graph_cache(self.graph, "node facts", lambda _: {})  # (_node_facts)
+        # texts of a group's figures, the same for each member (_group_texts), in this language and exactness
+        self._texts = _graph_cache(self.graph, f"texts {self.lang} {exact}", lambda _: {})
         # (references of a rule with IFs, by how its conditions came out: the names of the policy, its words)
         self._by_branches = _graph_cache(self.graph, "branches " + self.lang, lambda _: {})
         self._periods: list | None = None  # every period in the data, in order
@@ -543,20 +547,17 @@ class _TraceBuilder:
 
     # -- nodes
     def node(self, name: str, depth: int | None, here: _Here) -> TraceNode:
-        graph_node = self.graph.nodes[name]
+        graph_node, kind, type_, line, given, formula, description = self._node_facts(name)
         row = here.row
         value = self.results.columns[name][row]
-        line = graph_node.span.line
         visible = self.visible(name, here)
         display = self.fmt_node(name, row) if visible else self.withheld_text()
         own = not here.foreign
-        if graph_node.is_given:  # an input, or a parameter of the run
-            return TraceNode(name, graph_node.kind, value, graph_node.type, None, line, display=display, context=here.label,
+        if given:  # an input, or a parameter of the run
+            return TraceNode(name, kind, value, type_, None, line, display=display, context=here.label,
                              withheld=not visible, own=own)
-        formula = self.graph.formula(name)
-        trace = TraceNode(name, graph_node.kind, value, graph_node.type, formula, line,
-                          description=self.graph.description(name), display=display, context=here.label,
-                          withheld=not visible, own=own)
+        trace = TraceNode(name, kind, value, type_, formula, line, description=description, display=display,
+                          context=here.label, withheld=not visible, own=own)
         if not visible:
             return trace  # the rule is public, the figure is not: nothing below it is shown
         if (name, row) in self.shown:
@@ -584,6 +585,16 @@ class _TraceBuilder:
                     continue
                 trace.children.append(self.node(dep, None if depth is None else depth - 1, dep_here))
         return trace
+
+    def _node_facts(self, name: str) -> tuple:
+        """(graph node, kind, type, line, given, formula, description): the policy's, the same in every tree."""
+        found = self._facts.get(name)
+        if found is None:
+            node = self.graph.nodes[name]
+            found = self._facts[name] = (node, node.kind, node.type, node.span.line, node.is_given,
+                                         None if node.is_given else self.graph.formula(name),
+                                         None if node.is_given else self.graph.description(name))
+        return found
 
     # -- which names a declaration used for this row, read at which row
     def references(self, decl, here: _Here) -> tuple[list[tuple[str, _Here]], list[str]]:
@@ -994,10 +1005,7 @@ class _TraceBuilder:
         stat = self.group(term, row)
         if stat is None:
             return [Step(self.say("not_computed", what=what), line)]
-        within = getattr(term, "within", None)
-        people = self.say("person" if stat.members == 1 else "people", n=stat.members)
-        group_text = (self.say("group", within=self.snippet(within), group=_group_label(stat.group, self), people=people)
-                      if within is not None else self.say("everyone", people=people))
+        people, group_text = self._group_texts(term, stat)
         if isinstance(term, ast.Aggregate):
             counted = stat.detail.get("counted", stat.members)
             extra = self.say("counted", counted=counted) if term.where is not None else ""
@@ -1015,11 +1023,19 @@ class _TraceBuilder:
                 return [Step(self.say("top_own", what=what, answer=answer), line)]
             better = stat.detail["better"]  # the probe counts, for this row, how many are strictly better
             cutoff = _cutoff(values, places, term.bottom)
-            unit = self.unit_of(term.operand)
-            cut = "" if cutoff is None else self.say("cutoff", value=self.fmt(cutoff, unit))
+            key = ("top", id(term), places, None if cutoff is None else (cutoff.numerator, cutoff.denominator))
+            kept = not self.plain and (type(cutoff) is Fraction or cutoff is None)  # (kept by exactly its value)
+            found = self._texts.get(key) if kept else None
+            if found is None:  # (the cut-off and the places: the group's, whoever is explained)
+                unit = self.unit_of(term.operand)
+                cut = "" if cutoff is None else self.say("cutoff", value=self.fmt(cutoff, unit))
+                found = (cut, self.say("place" if places == 1 else "places", n=places))
+                if kept:
+                    self._keep_text(key, found)
+            cut, places_text = found
             return [Step(self.say("top", what=what, better=better, people=people,
                                   word=self.say("lower" if term.bottom else "higher"), operand=self.snippet(term.operand),
-                                  share=self.snippet(term.amount), places=self.say("place" if places == 1 else "places", n=places),
+                                  share=self.snippet(term.amount), places=places_text,
                                   answer=answer, cutoff=cut), line)]
         if isinstance(term, ast.Split):
             share = stat.detail["shares"][row]
@@ -1048,6 +1064,31 @@ class _TraceBuilder:
                                   weight_name=weight_name, weight=self.fmt(weight, weight_unit),
                                   total=self.fmt(total, weight_unit), share=self.fmt(share, SHOW_MONEY), note=note), line)]
         return []
+
+    def _group_texts(self, term, stat) -> tuple[str, str]:
+        """How many people a term's group has, and the group as a step names it ("team 华东二组, 12 people"): the
+        same for every member, so kept by the term, the group's value and its size (in this language and
+        exactness: a policy's cache of texts is per both)."""
+        group = stat.group
+        # (True == 1 == Fraction(1): the kinds of the group's values are part of what it is kept by)
+        kinds = tuple(type(g) for g in group) if type(group) is tuple else type(group)
+        key = ("group", id(term), kinds, group, stat.members)
+        found = None if self.plain else self._texts.get(key)
+        if found is None:
+            within = getattr(term, "within", None)
+            people = self.say("person" if stat.members == 1 else "people", n=stat.members)
+            group_text = (self.say("group", within=self.snippet(within), group=_group_label(group, self), people=people)
+                          if within is not None else self.say("everyone", people=people))
+            found = (people, group_text)
+            self._keep_text(key, found)
+        return found
+
+    def _keep_text(self, key: tuple, texts: tuple) -> None:
+        if self.plain:
+            return
+        if len(self._texts) >= _TEXTS_KEPT:
+            self._texts.clear()
+        self._texts[key] = texts
 
     def _related_step(self, term: ast.Aggregate, row: int) -> Step:
         """A sum (count, average …) over the employee's rows of a related table, with the rows listed."""
