@@ -247,9 +247,13 @@ class ColumnarTerms:
             return lambda i: results.term_value(info, i)
         failing = results.frame.get_column(info.err_column)
         exact: list = []
+        reads = [0, failing]  # (single reads of the polars column; past many, it is read as one list)
 
         def read(i: int) -> object:
-            if failing[i]:  # (only where the term is not reached: the fast path has no row errors)
+            reads[0] += 1
+            if reads[0] == _READS_BEFORE_LIST:
+                reads[1] = reads[1].to_list()
+            if reads[1][i]:  # (only where the term is not reached: the fast path has no row errors)
                 if not exact:
                     exact.append(fallback(term))
                 return exact[0](i)
