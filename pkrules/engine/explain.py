@@ -356,6 +356,7 @@ class _TraceBuilder:
         self._outlines = _graph_cache(self.graph, "outlines", lambda _: {})
         self._snippets = _graph_cache(self.graph, "snippets", lambda _: {})  # the text of each expression
         self._facts = _graph_cache(self.graph, "node facts", lambda _: {})  # (_node_facts)
+        self._expr_units = _graph_cache(self.graph, "expression units", lambda _: {})  # (unit_of)
         # texts of a group's figures, the same for each member (_group_texts), in this language and exactness
         self._texts = _graph_cache(self.graph, f"texts {self.lang} {exact}", lambda _: {})
         # (references of a rule with IFs, by how its conditions came out: the names of the policy, its words)
@@ -397,7 +398,10 @@ class _TraceBuilder:
     def unit_of(self, expr: ast.Expr) -> str:
         if isinstance(expr, ast.Name) and expr.name in self.units:
             return self.units[expr.name]
-        return expression_unit(self.graph, expr, self.units)
+        found = self._expr_units.get(id(expr))
+        if found is None or found[0] is not expr:  # (the policy's: kept with the expression, as shapes are)
+            found = self._expr_units[id(expr)] = (expr, expression_unit(self.graph, expr, self.units))
+        return found[1]
 
     def fmt(self, value: object, unit: str = SHOW_NUMBER, places: int = 2) -> str:
         if type(value) is _Failed:
