@@ -848,10 +848,14 @@ class _TraceBuilder:
                 trace.steps.append(self._period_step(sub, row))
             elif isinstance(sub, ast.IfExpr):
                 cond = self.value(sub.cond, row)
-                answer = self.say("yes") if cond is True else self.say("no") if cond is False else "—"
-                chosen = sub.then if cond is True else sub.else_
-                trace.steps.append(Step(self.say("if_step", cond=self.snippet(sub.cond), answer=answer,
-                                                 chosen=self.snippet(chosen)), sub.span.line))
+                outcome = 1 if cond is True else 0 if cond is False else 2
+                found = None if self.plain else self._texts.get(("if", id(sub), outcome))
+                if found is None:  # (the IF's words and which way it went: the same text for everyone it went so for)
+                    answer = self.say("yes") if cond is True else self.say("no") if cond is False else "—"
+                    chosen = sub.then if cond is True else sub.else_
+                    found = (self.say("if_step", cond=self.snippet(sub.cond), answer=answer, chosen=self.snippet(chosen)),)
+                    self._keep_text(("if", id(sub), outcome), found)
+                trace.steps.append(Step(found[0], sub.span.line))
 
     def _period_step(self, call: ast.Call, row: int) -> Step:
         value = self.value_text(call, row)

@@ -120,7 +120,8 @@ def _format_people(value: object, unit: str, lang: str, exact: bool, places: int
         return value.isoformat()
     if not isinstance(value, (int, Fraction)):
         return str(value)
-    value = Fraction(value)
+    if type(value) is not Fraction:
+        value = Fraction(value)
     whole = _whole_text(value, unit)
     if whole is not None:
         return whole
