@@ -1059,7 +1059,8 @@ class _TraceBuilder:
             total = stat.detail["weight_total"]
             if not total:
                 return [Step(self.say("no_pool", what=what, group=group_text), line)]
-            exact = Fraction(stat.value) * Fraction(weight) / total
+            pool = stat.value if type(stat.value) is Fraction else Fraction(stat.value)
+            exact = pool * (weight if type(weight) is Fraction else Fraction(weight)) / total
             # the fraction of a cent is why the cents are handed out by remainder: shown to the decimals that tell it
             note = ""
             if exact != share:
