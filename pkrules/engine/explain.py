@@ -616,6 +616,8 @@ class _TraceBuilder:
         found = self._by_branches.get((decl.name, outcomes))
         if found is None:
             used, unused = self._references(decl, here)
+            if len(self._by_branches) >= _TEXTS_KEPT:  # (a rule with many IFs may come out many ways)
+                self._by_branches.clear()
             found = self._by_branches[(decl.name, outcomes)] = (tuple(name for name, _ in used), tuple(unused))
         return [(name, here) for name in found[0]], list(found[1])
 

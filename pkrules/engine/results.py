@@ -131,7 +131,7 @@ class Beyond:
 
     def __call__(self, v: object, bottom: bool) -> int:
         self._asked += 1
-        if self._asked == _ASKED_BEFORE_COUNTING:
+        if self._asked == _ASKED_BEFORE_COUNTING and len(self.values) <= _COUNTED_AT_MOST:
             self._counts = _counts(self.values)
         if self._counts is not None and type(v) is Fraction:
             # (found by numerator and denominator: a Fraction's own hash costs a modular power)
@@ -142,8 +142,10 @@ class Beyond:
         return bisect.bisect_left(values, v) if bottom else len(values) - bisect.bisect_right(values, v)
 
 
-# Rows asked about one group before the counts of all its values are worked out at once.
+# Rows asked about one group before the counts of all its values are worked out at once; and the largest group
+# counted so (a table of a million values would hold some 150 MB: a larger group is bisected, as before).
 _ASKED_BEFORE_COUNTING = 32
+_COUNTED_AT_MOST = 1 << 18
 
 
 def _counts(values: Sequence) -> dict[tuple[int, int], tuple[int, int]] | None:
