@@ -557,11 +557,12 @@ class _TraceBuilder:
         visible = self.visible(name, here)
         display = self.fmt_node(name, row) if visible else self.withheld_text()
         own = not here.foreign
+        # (every field in order, by position: a tree of a statement makes some fifty nodes, a workbook six per row)
         if given:  # an input, or a parameter of the run
-            return TraceNode(name, kind, value, type_, None, line, display=display, context=here.label,
-                             withheld=not visible, own=own)
-        trace = TraceNode(name, kind, value, type_, formula, line, description=description, display=display,
-                          context=here.label, withheld=not visible, own=own)
+            return TraceNode(name, kind, value, type_, None, line, [], [], [], False, None, display, here.label, None,
+                             not visible, own)
+        trace = TraceNode(name, kind, value, type_, formula, line, [], [], [], False, description, display, here.label,
+                          None, not visible, own)
         if not visible:
             return trace  # the rule is public, the figure is not: nothing below it is shown
         if (name, row) in self.shown:
