@@ -171,6 +171,7 @@ class _Shape:
     steps: tuple  # (sub, the spans from the expression down to it) for those of them that tell a step (_telling)
     line: str | None  # the text of the line the expression is on (None: several lines, or parts over the same text)
     slots: tuple  # (sub, start, end, is_term, unit): what substitute shows a value for, left to right
+    between: tuple  # the text before the first slot, between each two, and after the last (when every slot shows)
     replaced: tuple  # (sub, start, end, is_term, unit): every part substitute replaces, in walk order
 
 
@@ -221,10 +222,14 @@ def _make_shape(graph, expr) -> _Shape:
     # Two parts over the same characters would be ordered by their text for each row: left to the general walk.
     spans = [(slot[1], slot[2]) for slot in replaced]
     line = graph.source.line(expr.span.line) if single and len(set(spans)) == len(spans) else None
+    between = ()
+    if line is not None:
+        cuts = [expr.span.column - 1] + [at for slot in slots for at in (slot[1], slot[2])] + [expr.span.end_column - 1]
+        between = tuple(line[cuts[k]:cuts[k + 1]] for k in range(0, len(cuts), 2))
     walked = list(evaluated(expr))
     return _Shape(conditional(expr), tuple(s for s in nodes if isinstance(s, ast.Compare)),
                   tuple((e, path) for e, path in walked if _tells_step(e)),
-                  line, tuple(slots), tuple(replaced))
+                  line, tuple(slots), between, tuple(replaced))
 
 
 @dataclass(frozen=True)
@@ -907,6 +912,14 @@ class _TraceBuilder:
         text = shape.line
         untaken = self._untaken_branches(expr, row) if shape.conditional else ()
         places = self._distinguishing_places(expr, row, shape.compares) if shape.compares else {}
+        if not untaken and not places and self.audience == "all" and shape.slots:
+            # (nearly always: every slot shows its value at two decimals, between the same words)
+            between = shape.between
+            out = [between[0]]
+            for (sub, _, _, term, unit), after in zip(shape.slots, between[1:]):
+                out.append(self.fmt(self.value_text(sub, row), unit) if term else self.fmt_node(sub.name, row))
+                out.append(after)
+            return "".join(out)
         out, pos = [], expr.span.column - 1
         for sub, s_at, e_at, term, unit in shape.slots:
             if untaken and any(_inside(sub.span, span) for span in untaken):
