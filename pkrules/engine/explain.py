@@ -362,6 +362,7 @@ class _TraceBuilder:
         self._snippets = _graph_cache(self.graph, "snippets", lambda _: {})  # the text of each expression
         self._facts = _graph_cache(self.graph, "node facts", lambda _: {})  # (_node_facts)
         self._expr_units = _graph_cache(self.graph, "expression units", lambda _: {})  # (unit_of)
+        self._threshold_texts = _graph_cache(self.graph, "threshold texts", lambda _: {})  # (_node_text)
         # texts of a group's figures, the same for each member (_group_texts), in this language and exactness
         self._texts = _graph_cache(self.graph, f"texts {self.lang} {exact}", lambda _: {})
         # (references of a rule with IFs, by how its conditions came out: the names of the policy, its words)
@@ -424,21 +425,26 @@ class _TraceBuilder:
     def _node_text(self, name: str, row: int, places: int) -> str:
         value = self.results.columns[name][row]
         unit = self.units.get(name, SHOW_NUMBER)
-        if places == 2 and isinstance(value, Fraction):
-            places = self._places_apart(value, unit, self.thresholds.get(name, ()))
+        if places == 2 and isinstance(value, Fraction) and name in self.thresholds:
+            texts = self._threshold_texts.get(name)
+            if texts is None:  # (each threshold's text at two decimals: the policy's, made once)
+                texts = self._threshold_texts[name] = [format_people(t, unit, places=2) for t in self.thresholds[name]]
+            places = self._places_apart(value, unit, self.thresholds[name], texts)
         return self.fmt(value, unit, places)
 
-    def _places_apart(self, value: Fraction, unit: str, thresholds) -> int:
-        """The decimals that keep a value from reading like a threshold it is compared with (≈50% vs 50%)."""
+    def _places_apart(self, value: Fraction, unit: str, thresholds, texts: list[str]) -> int:
+        """The decimals that keep a value from reading like a threshold it is compared with (≈50% vs 50%).
+
+        texts: each threshold's text at two decimals."""
         places, shown = 2, None
-        for threshold in thresholds:
-            if threshold == value:
-                continue
+        for threshold, text in zip(thresholds, texts):
             if places == 2:  # (nearly always: the value's text at two decimals is made once, not once per threshold)
                 if shown is None:
                     shown = format_people(value, unit, places=2).lstrip("≈")
-                if shown != format_people(threshold, unit, places=2):
+                if shown != text:  # (reads differently: nothing to tell apart, whether or not it is equal)
                     continue
+            if threshold == value:
+                continue
             while places < 10 and \
                     format_people(value, unit, places=places).lstrip("≈") == format_people(threshold, unit, places=places):
                 places += 1
