@@ -114,6 +114,9 @@ def _texts(results, names: list[str], rows, depths=(0, 1, None)) -> list[str]:
                     out.append(render_tree(explain(results, i, name, depth)))
             out.append(render_json(explain(results, i, graph.main_output())))
             out.append(render_markdown(explain(results, i, graph.main_output(), audience="employee")))
+            # (what is kept per language and exactness must not leak from one to the other)
+            out.append(render_tree(explain(results, i, graph.main_output(), exact=True, all_bands=True)))
+            out.append(render_markdown(explain(results, i, graph.main_output(), exact=True, audience="employee")))
     return out
 
 
@@ -234,3 +237,24 @@ def _prime_factors(n: int) -> list[int]:
             n //= p
         p += 1
     return out
+
+
+def test_what_is_kept_in_one_language_is_not_said_in_another():
+    # the same results explained in English, then in Chinese (--lang zh), then in English again
+    import contextvars
+
+    from pkrules.messages import choose_language
+
+    graph = compile_file(POLICIES / "team_pk.pk")
+    results = evaluate(graph, open_population(graph, SAMPLE / "team_pk.csv", {}), "fast")
+    names = [graph.main_output()] + [n.name for n in graph.definitions]
+
+    def in_language(lang):
+        def run():
+            choose_language(lang)
+            _same_both_ways(results, names, range(results.size), depths=(0, None))
+            return _texts(results, names, [0], depths=(None,))
+        return contextvars.copy_context().run(run)
+
+    english, chinese, again = in_language(None), in_language("zh"), in_language(None)
+    assert english == again and english != chinese
