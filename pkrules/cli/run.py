@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import sys
 
 from pkrules.cli.console import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, Fail, colour, err, error, note
@@ -260,7 +262,41 @@ def _chosen_columns(graph, text: str | None) -> list[str]:
     return columns
 
 
+@contextmanager
+def collector_for_a_run():
+    """Python's cyclic garbage collector paused while the policy is compiled, the data read and everyone
+    evaluated, then told to leave alone what was made (yielded: call it then). What is made there lives
+    to the end of the run (the policy, the libraries, the values), so each collection would walk it all
+    for nothing: about 35 ms of a 1.2 s run of a million employees. At the end it is collected again
+    as usual (a test runs many commands in one process)."""
+    import gc
+
+    was = gc.isenabled()
+    frozen = False
+
+    def settled() -> None:
+        nonlocal frozen
+        gc.freeze()
+        frozen = True
+        if was:
+            gc.enable()
+
+    gc.disable()
+    try:
+        yield settled
+    finally:
+        if frozen:
+            gc.unfreeze()
+        elif was:
+            gc.enable()
+
+
 def cmd_run(args) -> int:
+    with collector_for_a_run() as settled:
+        return _cmd_run(args, settled)
+
+
+def _cmd_run(args, settled) -> int:
     from fractions import Fraction
 
     from pkrules.values.format import format_value
@@ -272,6 +308,7 @@ def cmd_run(args) -> int:
     protected = _check_outputs(graph, args)
     population = open_population(graph, args)
     results = evaluate_population(graph, population, args.data, args.engine, args.keep_going)
+    settled()
     failed = results.failed_rows()
     good = [i for i in range(results.size) if i not in failed] if failed else range(results.size)
     from pkrules.engine.warnings import run_warnings
