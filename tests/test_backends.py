@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from columnar_strategies import policies, populations
+from shipped import SHIPPED  # (re-exported: tests/test_kept.py reads it here)
 from pkrules.engine.backend import REGISTRY, backend_named, configure
 from pkrules.engine.backend import evaluate as backend_evaluate
 from pkrules.engine.exact import evaluate as exact_evaluate
@@ -87,21 +88,6 @@ def compare(name: str, graph, population: Population) -> str:
 # ---- every shipped policy on its sample ---------------------------------------------------------
 
 
-def _shipped() -> list[tuple[str, str, dict[str, str]]]:
-    cases = []
-    for policy in sorted(POLICIES.glob("*.pk")):
-        stem = policy.name[: -len(".pk")]
-        base = stem.removesuffix(".zh")
-        candidates = [f"{stem}.csv", f"{base}.zh.csv" if stem.endswith(".zh") else "", f"{base}.csv"]
-        if base == "sales_incentive":
-            candidates = ["employees.zh.csv" if stem.endswith(".zh") else "employees.csv"]
-        data = next(SAMPLE / c for c in candidates if c and (SAMPLE / c).exists())
-        related = {"ratings": str(SAMPLE / "ratings.csv")} if "input ratings by" in policy.read_text(encoding="utf-8") else {}
-        cases.append((str(policy), str(data), related))
-    return cases
-
-
-SHIPPED = _shipped()
 
 
 def test_every_shipped_policy_has_a_sample():

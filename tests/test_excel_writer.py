@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from shipped import SHIPPED_ALONE
+
 from pkrules import api
 from pkrules.messages import current_language, say, speaking, tr
 from pkrules.outputs.results import out_columns, write_excel
@@ -109,16 +111,6 @@ def seen(path: Path) -> list:
     return sheets
 
 
-def sample_of(policy: Path) -> Path:
-    stem = policy.name[: -len(".pk")]
-    if stem.removesuffix(".zh") == "sales_incentive":
-        return SAMPLES / ("employees.zh.csv" if stem.endswith(".zh") else "employees.csv")
-    return next(SAMPLES / c for c in (f"{stem}.csv", f"{stem.removesuffix('.zh')}.csv") if (SAMPLES / c).exists())
-
-
-SHIPPED = [p for p in sorted((ROOT / "policies").glob("*.pk")) if "input ratings by" not in p.read_text(encoding="utf-8")]
-
-
 def both(tmp_path, graph, results, plain=False, rows=None):
     names = out_columns(graph, plain)
     rows = list(range(len(results.keys))) if rows is None else rows
@@ -127,11 +119,11 @@ def both(tmp_path, graph, results, plain=False, rows=None):
     return seen(tmp_path / "new.xlsx"), seen(tmp_path / "old.xlsx")
 
 
-@pytest.mark.parametrize("policy", SHIPPED, ids=[p.name for p in SHIPPED])
+@pytest.mark.parametrize("policy, sample", SHIPPED_ALONE, ids=[p.name for p, _ in SHIPPED_ALONE])
 @pytest.mark.parametrize("engine", ["exact", "fast"])
-def test_every_cell_is_as_the_openpyxl_writer_made_it(tmp_path, policy, engine):
+def test_every_cell_is_as_the_openpyxl_writer_made_it(tmp_path, policy, sample, engine):
     graph = api.compile_file(policy)
-    results = api.evaluate(graph, api.read_population(graph, sample_of(policy)), engine)
+    results = api.evaluate(graph, api.read_population(graph, sample), engine)
     new, old = both(tmp_path, graph, results)
     with speaking(graph.policy.language):
         assert [s[0] for s in new] == [tr("results"), tr("explanations")]

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from columnar_strategies import policies, populations
+from shipped import SHIPPED
 from pkrules.engine.backend import evaluate
 from pkrules.engine.explain import explain, plainly
 from pkrules.engine.population import Population, open_population
@@ -129,22 +130,8 @@ def _same_both_ways(results, names, rows, depths=(0, 1, None)) -> None:
         assert got == want
 
 
-def _shipped() -> list[tuple[str, str, dict[str, str]]]:
-    cases = []
-    for policy in sorted(POLICIES.glob("*.pk")):
-        stem = policy.name[: -len(".pk")]
-        base = stem.removesuffix(".zh")
-        candidates = [f"{stem}.csv", f"{base}.zh.csv" if stem.endswith(".zh") else "", f"{base}.csv"]
-        if base == "sales_incentive":
-            candidates = ["employees.zh.csv" if stem.endswith(".zh") else "employees.csv"]
-        data = next(SAMPLE / c for c in candidates if c and (SAMPLE / c).exists())
-        related = {"ratings": str(SAMPLE / "ratings.csv")} if "input ratings by" in policy.read_text(encoding="utf-8") else {}
-        cases.append((str(policy), str(data), related))
-    return cases
-
-
 @pytest.mark.parametrize("engine", ["exact", "fast"])
-@pytest.mark.parametrize("policy,data,related", _shipped(), ids=[Path(p).name for p, _, _ in _shipped()])
+@pytest.mark.parametrize("policy,data,related", SHIPPED, ids=[Path(p).name for p, _, _ in SHIPPED])
 def test_every_explanation_of_every_shipped_sample_reads_as_worked_out_plainly(engine, policy, data, related):
     graph = compile_file(policy)
     results = evaluate(graph, open_population(graph, data, related), engine)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from shipped import SHIPPED_ALONE
+
 from pkrules import api
 from pkrules.messages import speaking
 from pkrules.outputs import excel, halves
@@ -27,25 +29,15 @@ SAMPLES = ROOT / "policies" / "sample"
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forking is used on Linux only")
 
 
-def sample_of(policy: Path) -> Path:
-    stem = policy.name[: -len(".pk")]
-    if stem.removesuffix(".zh") == "sales_incentive":
-        return SAMPLES / ("employees.zh.csv" if stem.endswith(".zh") else "employees.csv")
-    return next(SAMPLES / c for c in (f"{stem}.csv", f"{stem.removesuffix('.zh')}.csv") if (SAMPLES / c).exists())
-
-
-SHIPPED = [p for p in sorted((ROOT / "policies").glob("*.pk")) if "input ratings by" not in p.read_text(encoding="utf-8")]
-
-
 @pytest.fixture
 def always_fork(monkeypatch):
     monkeypatch.setattr(halves, "MINIMUM_ROWS", 1)
     monkeypatch.setattr(halves, "cores", lambda: 2)
 
 
-def made_both_ways(monkeypatch, tmp_path, policy: Path, engine: str):
+def made_both_ways(monkeypatch, tmp_path, policy: Path, sample: Path, engine: str):
     graph = api.compile_file(policy)
-    results = api.evaluate(graph, api.read_population(graph, sample_of(policy)), engine)
+    results = api.evaluate(graph, api.read_population(graph, sample), engine)
     rows = list(range(len(results.keys)))
     outputs = []
     real_fork = os.fork
@@ -63,10 +55,10 @@ def made_both_ways(monkeypatch, tmp_path, policy: Path, engine: str):
     return outputs
 
 
-@pytest.mark.parametrize("policy", SHIPPED, ids=[p.name for p in SHIPPED])
+@pytest.mark.parametrize("policy, sample", SHIPPED_ALONE, ids=[p.name for p, _ in SHIPPED_ALONE])
 @pytest.mark.parametrize("engine", ["exact", "fast"])
-def test_two_processes_make_what_one_makes(monkeypatch, tmp_path, policy, engine):
-    (sheet, statements, none), (sheet2, statements2, forks) = made_both_ways(monkeypatch, tmp_path, policy, engine)
+def test_two_processes_make_what_one_makes(monkeypatch, tmp_path, policy, sample, engine):
+    (sheet, statements, none), (sheet2, statements2, forks) = made_both_ways(monkeypatch, tmp_path, policy, sample, engine)
     assert none == 0 and forks == 2  # one fork for the sheet, one for the statements
     assert sheet2 == sheet and len(sheet) > 0
     assert statements2 == statements and len(statements) > 0

@@ -22,6 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shipped import SHIPPED_ALONE
+
 from pkrules import api
 from pkrules.messages import speaking, tr
 from pkrules.outputs import excel
@@ -100,21 +102,11 @@ def assert_same_parts(new: Path, old: Path) -> None:
             raise AssertionError(f"{name} differs at byte {at}:\n  bulk: {x[at - 80:at + 80]!r}\n  cells: {y[at - 80:at + 80]!r}")
 
 
-SHIPPED = [p for p in sorted((ROOT / "policies").glob("*.pk")) if "input ratings by" not in p.read_text(encoding="utf-8")]
-
-
-def sample_of(policy: Path) -> Path:
-    stem = policy.name[: -len(".pk")]
-    if stem.removesuffix(".zh") == "sales_incentive":
-        return SAMPLES / ("employees.zh.csv" if stem.endswith(".zh") else "employees.csv")
-    return next(SAMPLES / c for c in (f"{stem}.csv", f"{stem.removesuffix('.zh')}.csv") if (SAMPLES / c).exists())
-
-
-@pytest.mark.parametrize("policy", SHIPPED, ids=[p.name for p in SHIPPED])
+@pytest.mark.parametrize("policy, sample", SHIPPED_ALONE, ids=[p.name for p, _ in SHIPPED_ALONE])
 @pytest.mark.parametrize("engine", ["exact", "fast"])
-def test_every_part_is_what_xlsxwriter_writes_a_cell_at_a_time(tmp_path, policy, engine):
+def test_every_part_is_what_xlsxwriter_writes_a_cell_at_a_time(tmp_path, policy, sample, engine):
     graph = api.compile_file(policy)
-    results = api.evaluate(graph, api.read_population(graph, sample_of(policy)), engine)
+    results = api.evaluate(graph, api.read_population(graph, sample), engine)
     names, rows = out_columns(graph), list(range(len(results.keys)))
     write_excel(graph, results, names, rows, tmp_path / "bulk.xlsx")
     cell_by_cell(graph, results, names, rows, tmp_path / "cells.xlsx")
