@@ -267,16 +267,26 @@ def _make_outline(graph, decl) -> _Outline:
         parts = tuple(_sum_parts(body) or ())
         substituted = not isinstance(body, (ast.Name, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered,
                                             ast.ValueOf)) and not _period_call(body)
-    return _Outline(parts, substituted, _static_references(graph, decl), _branches(graph, decl))
+    return _Outline(parts, substituted, *_references_and_branches(graph, decl))
 
 
-def _branches(graph, decl) -> tuple | None:
-    """The conditions of the IFs outside population terms, when they are all that makes references depend on the
-    row (the walk _static_references makes, an IF's condition the only value asked for); else None."""
+def _references_and_branches(graph, decl) -> tuple[tuple[str, ...] | None, tuple | None]:
+    """What makes the names a rule uses depend on the row, worked out once per rule by one walk.
+
+    The walk visits the expressions _TraceBuilder.references visits, in the same order. It gives up (both
+    None) where references would ask for a value other than an IF's condition: a row of another employee,
+    group or period, or a sum's `where` for this row. Then:
+    - with no IF outside population terms, the names are the same for every row: (names, None);
+    - with IFs, the names depend only on how their conditions come out: (None, the conditions)."""
+    names: list[str] = []
     conds: list = []
 
     def visit(e, evaluate: bool = True) -> bool:
-        if e is None or isinstance(e, ast.Name):
+        if e is None:
+            return True
+        if isinstance(e, ast.Name):
+            if _names_node(graph, e) and e.name not in names:
+                names.append(e.name)
             return True
         if isinstance(e, ast.ValueOf) or _period_call(e) == "previous":
             return False
@@ -292,9 +302,11 @@ def _branches(graph, decl) -> tuple | None:
         found = visit(decl.body)
     elif isinstance(decl, ast.Weighted):
         found = all(visit(weighted_row.component) for weighted_row in decl.rows)
-    else:
+    else:  # a table's rows and a lookup's entries apply by the row
         found = False
-    return tuple(conds) if found and conds else None
+    if not found:
+        return None, None
+    return (None, tuple(conds)) if conds else (tuple(names), None)
 
 
 def _tells_step(sub) -> bool:
@@ -302,36 +314,6 @@ def _tells_step(sub) -> bool:
     row, of another period, an IF); any other sub-expression it passes over."""
     return isinstance(sub, (ast.WeightedSum, ast.Aggregate, ast.Rank, ast.Top, ast.Split, ast.Tiered, ast.ValueOf,
                             ast.IfExpr)) or bool(_period_call(sub))
-
-
-def _static_references(graph, decl) -> tuple[str, ...] | None:
-    """The names _TraceBuilder.references finds for every row, when nothing it visits depends on the row (None
-    otherwise): it visits the same expressions in the same order, and gives up where references would ask for
-    a value (an IF's condition, a row of another employee, group or period, a sum's `where` for this row)."""
-    names: list[str] = []
-
-    def visit(e, evaluate: bool = True) -> bool:
-        if e is None:
-            return True
-        if isinstance(e, ast.Name):
-            if _names_node(graph, e) and e.name not in names:
-                names.append(e.name)
-            return True
-        if (isinstance(e, ast.IfExpr) and evaluate) or isinstance(e, ast.ValueOf) or _period_call(e) == "previous":
-            return False
-        if isinstance(e, _TERMS):
-            if isinstance(e, ast.Aggregate) and e.where is not None and e.source is None:
-                return False
-            return all(visit(child, evaluate=False) for child in ast.children(e))
-        return all(visit(child, evaluate) for child in ast.children(e))
-
-    if isinstance(decl, ast.Definition):
-        found = visit(decl.body)
-    elif isinstance(decl, ast.Weighted):
-        found = all(visit(weighted_row.component) for weighted_row in decl.rows)
-    else:  # a table's rows and a lookup's entries apply by the row
-        found = False
-    return tuple(names) if found else None
 
 
 def _names_node(graph, e: ast.Name) -> bool:
