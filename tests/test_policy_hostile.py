@@ -96,7 +96,7 @@ def test_deeper_nesting_names_the_limit(tmp_path, capsys, body):
     for command in (["check", path], ["run", path, data], ["explain", path, data, "A"]):
         code, _, err = run_cli(capsys, *command)
         assert code == 1
-        assert f"p.pk:5:" in err and f"nested more than {MAX_NESTING} levels deep" in err
+        assert "p.pk:5:" in err and f"nested more than {MAX_NESTING} levels deep" in err
 
 
 def chain(n: int) -> str:

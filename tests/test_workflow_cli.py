@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from workflow_helpers import DATA, DATA_ZH, ORG, POLICY, POLICY_ZH, ROOT
 

@@ -98,8 +98,8 @@ def terminates(value: Fraction) -> bool:
     return d == 1
 
 
-def decimal_places(value: Fraction) -> int:
-    d = value.denominator
+def twos_and_fives(d: int) -> tuple[int, int, int]:
+    """d as 2^a · 5^b · rest: (a, b, rest). A fraction over d ends after max(a, b) decimals when rest is 1."""
     twos = fives = 0
     while d % 2 == 0:
         d //= 2
@@ -107,7 +107,12 @@ def decimal_places(value: Fraction) -> int:
     while d % 5 == 0:
         d //= 5
         fives += 1
-    if d == 1:  # 2^a·5^b: max(a, b) places
+    return twos, fives, d
+
+
+def decimal_places(value: Fraction) -> int:
+    twos, fives, rest = twos_and_fives(value.denominator)
+    if rest == 1:  # 2^a·5^b: max(a, b) places
         return max(twos, fives)
     d, places = value.denominator, 0
     while d != 1:
@@ -146,8 +151,7 @@ def format_human(value: Fraction, places: int = 2, group: bool = True, min_place
     whole, part = divmod(n, scale)
     frac = str(part).rjust(places, "0").rstrip("0").ljust(min_places, "0") if places else "0" * min_places
     sign = "-" if num < 0 and n else ""
-    return f"{sign}{whole:,}" + ("." + frac if frac else "") if group else \
-        f"{sign}{whole}" + ("." + frac if frac else "")
+    return sign + (f"{whole:,}" if group else str(whole)) + ("." + frac if frac else "")
 
 
 def format_fraction(value: Fraction) -> str:

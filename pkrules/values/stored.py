@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from fractions import Fraction
 
+from pkrules.values.numbers import twos_and_fives
 from pkrules.values.types import BOOL, DATE, ENUM, MONEY, NUMERIC, PERCENT, TEXT, WHOLE, Type
 
 
@@ -14,14 +15,7 @@ def fraction_text(value: Fraction) -> str:
     n, d = value.numerator, value.denominator
     if d == 1:
         return str(n)
-    twos = fives = 0
-    rest = d
-    while rest % 2 == 0:
-        rest //= 2
-        twos += 1
-    while rest % 5 == 0:
-        rest //= 5
-        fives += 1
+    twos, fives, rest = twos_and_fives(d)
     if rest != 1:
         return f"{n}/{d}"
     places = max(twos, fives)

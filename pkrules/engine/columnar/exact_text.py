@@ -14,6 +14,7 @@ import polars as pl
 from pkrules.engine import plan as P
 from pkrules.engine.columnar.numeric import Overflow
 from pkrules.engine.columnar.values import ColMeta, den_expr, python_values
+from pkrules.values.numbers import twos_and_fives
 from pkrules.values.stored import value_text
 
 I128 = pl.Int128
@@ -54,7 +55,7 @@ def _simple_text(name: str, meta: ColMeta) -> pl.Expr | None:
     c = meta.den.c
     if c == 1:
         return col.cast(pl.String).alias(name)
-    a, b, r = _split_25(c)
+    a, b, r = twos_and_fives(c)
     k = max(a, b)
     if r != 1 or k > 36 or max(abs(meta.lo), abs(meta.hi)) * (10**k // c) >= TEN_38:
         return None
@@ -76,7 +77,7 @@ def exact_expr(expr: pl.Expr, meta: ColMeta, factors: dict) -> pl.Expr | None:
         c = meta.den.c
         if c == 1:
             return expr.cast(pl.String)
-        a, b, r = _split_25(c)
+        a, b, r = twos_and_fives(c)
         k = max(a, b)
         if r == 1 and k <= 36 and max(abs(meta.lo), abs(meta.hi)) * (10**k // c) < TEN_38:
             return decimal_of(expr.cast(I128) * pl.lit(10**k // c, dtype=I128), k).cast(pl.String)
@@ -119,7 +120,7 @@ def number_text(n: pl.Series, d: int | pl.Series) -> pl.Series:
             raise Overflow("numbers too large")
         if d == 1:
             return n.cast(pl.String)
-        a, b, r = _split_25(d)
+        a, b, r = twos_and_fives(d)
         k = max(a, b)
         if r == 1:
             if k > 36:
@@ -222,14 +223,3 @@ def _max_abs(s: pl.Series) -> int:
         return 0
     lo, hi = s.min(), s.max()
     return max(abs(int(lo or 0)), abs(int(hi or 0)))
-
-
-def _split_25(c: int) -> tuple[int, int, int]:
-    a = b = 0
-    while c % 2 == 0:
-        c //= 2
-        a += 1
-    while c % 5 == 0:
-        c //= 5
-        b += 1
-    return a, b, c

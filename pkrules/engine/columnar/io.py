@@ -31,6 +31,7 @@ import polars as pl
 from pkrules.engine import plan as P
 from pkrules.io.formats import is_parquet
 from pkrules.values.cells import NO_LIST, YES_LIST
+from pkrules.values.numbers import twos_and_fives
 from pkrules.values.types import MONEY, PERCENT, WHOLE
 from pkrules.engine.results import Declined
 from pkrules.engine.columnar.numeric import Den, LIMIT, dtype_for
@@ -575,17 +576,6 @@ def _limits(spec: P.PlanInput) -> list[tuple[str, Fraction]]:
     return out
 
 
-def _split_25(c: int) -> tuple[int, int, int]:
-    a = b = 0
-    while c % 2 == 0:
-        c //= 2
-        a += 1
-    while c % 5 == 0:
-        c //= 5
-        b += 1
-    return a, b, c
-
-
 def _round_ten(n: pl.Expr, d: pl.Expr) -> pl.Expr:
     """round_half_up(n / d, 1e-10) × 10^10, for d ≥ 1 (Int128)."""
     big = n.abs() * pl.lit(10**10, dtype=pl.Int128)
@@ -623,7 +613,7 @@ class _Formatter:
         out = None
         if den.const:
             c = den.c
-            a, b, r = _split_25(c)
+            a, b, r = twos_and_fives(c)
             k = max(a, b)
             if bound * 10**k // (c // r) < DIGITS_38 and bound * 10**10 * 2 + c < LIMIT:
                 if r == 1:
@@ -639,7 +629,7 @@ class _Formatter:
     def _fixed_rational(self, name: str, n: pl.Expr, bound: int, den: Den):
         # D = c × Π factors: the value's decimals end iff the part of D prime to 10 divides n
         results = self.results
-        a0, b0, r0 = _split_25(den.c)
+        a0, b0, r0 = twos_and_fives(den.c)
         r, v2, v5 = pl.lit(r0, dtype=pl.Int128), pl.lit(a0, dtype=pl.Int32), pl.lit(b0, dtype=pl.Int32)
         d, d_hi = pl.lit(den.c, dtype=pl.Int128), den.c
         for fid, mult in den.factors:

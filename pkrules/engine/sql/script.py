@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pkrules.engine.sql.tree as T
 from pkrules.engine.sql.compile import CURRENT, Program
+from pkrules.values.numbers import twos_and_fives
 
 
 @dataclass
@@ -139,11 +140,5 @@ def readable(program: Program, printer: T.Printer, relation: str, names: list[st
 
 def _decimal_places(c: int) -> int | None:
     """k when c divides 10^k (the decimals of n/c end after k places), else None."""
-    twos = fives = 0
-    while c % 2 == 0:
-        c //= 2
-        twos += 1
-    while c % 5 == 0:
-        c //= 5
-        fives += 1
-    return max(twos, fives) if c == 1 else None
+    twos, fives, rest = twos_and_fives(c)
+    return max(twos, fives) if rest == 1 else None
