@@ -68,18 +68,13 @@ def format_people(value: object, unit: str, lang: str = "en", exact: bool = Fals
     A value whose decimals do not end (869/9), or have more than `places` (four for plain
     numbers), is shown rounded with ≈; exact adds the fraction (= 869/9) or every decimal.
     """
-    # A fraction is looked up by its numerator and denominator: hashing a Fraction itself costs a modular power.
-    key = (value.numerator, value.denominator, unit, lang, exact, places) if type(value) is Fraction else \
-        (type(value), value, unit, lang, exact, places)
-    try:
-        found = _PEOPLE.get(key)
-    except TypeError:  # a value that cannot be a dictionary key (none is expected): formatted as it is
-        return _format_people(value, unit, lang, exact, places)
-    if found is None:
-        if len(_PEOPLE) >= _PEOPLE_MAX:
-            _PEOPLE.clear()
-        found = _PEOPLE[key] = _format_people(value, unit, lang, exact, places)
-    return found
+    formatted = _FORMATTERS.get((lang, exact))
+    if formatted is None:
+        formatted = _FORMATTERS[(lang, exact)] = people_formatter(lang, exact)
+    return formatted(value, unit, places)
+
+
+_FORMATTERS: dict[tuple[str, bool], object] = {}  # format_people's formatter for each language and exactness
 
 
 def people_formatter(lang: str = "en", exact: bool = False):
@@ -88,12 +83,12 @@ def people_formatter(lang: str = "en", exact: bool = False):
     people = _PEOPLE
 
     def formatted(value: object, unit: str, places: int = 2) -> str:
-        # (the key, the cache and what is kept in it are format_people's)
+        # A fraction is looked up by its numerator and denominator: hashing a Fraction itself costs a modular power.
         key = (value.numerator, value.denominator, unit, lang, exact, places) if type(value) is Fraction else \
             (type(value), value, unit, lang, exact, places)
         try:
             found = people.get(key)
-        except TypeError:
+        except TypeError:  # a value that cannot be a dictionary key (none is expected): formatted as it is
             return _format_people(value, unit, lang, exact, places)
         if found is None:
             if len(people) >= _PEOPLE_MAX:
