@@ -132,6 +132,34 @@ def test_the_api_has_the_stack_too(tmp_path):
     assert y == 400 and f"d{MAX_CHAIN - 1} = {MAX_CHAIN + 1}" in tree
 
 
+def test_ctrl_c_stops_the_work_in_its_thread_and_its_cleanup_runs():
+    """Ctrl-C stops a command whose work runs in the deep thread, whichever thread the signal reaches (polars'
+    or the work's own, which only marks it): the work's `finally` runs (a half-written file removed, a forked
+    copy stopped) before KeyboardInterrupt reaches the caller. It used to finish the whole run first, then say
+    it was interrupted."""
+    import signal
+    import time
+
+    from pkrules.language.limits import run_deep
+
+    events = []
+
+    def work():
+        me = threading.get_ident()
+        threading.Timer(0.3, lambda: signal.pthread_kill(me, signal.SIGINT)).start()
+        try:
+            for _ in range(200):
+                time.sleep(0.05)
+            events.append("finished")
+        finally:
+            events.append("cleaned up")
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_deep(work)
+    assert events == ["cleaned up"] and time.monotonic() - started < 5
+
+
 # ---- 12. magnitudes ------------------------------------------------------------------------------
 
 

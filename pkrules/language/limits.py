@@ -53,12 +53,16 @@ def run_deep(function: Callable[..., T], *args, **kwargs) -> T:
     # what the work sets in it stays there.
     context = contextvars.copy_context()
 
+    done = threading.Event()
+
     def work() -> None:
         _inside.deep = True
         try:
             outcome["value"] = function(*args, **kwargs)
         except BaseException as e:  # handed back to the caller's thread as it is
             outcome["error"] = e
+        finally:
+            done.set()
 
     with _STACK_LOCK:  # threading.stack_size is process-wide: set it only for this thread's start
         previous = threading.stack_size(STACK_BYTES)
@@ -68,13 +72,34 @@ def run_deep(function: Callable[..., T], *args, **kwargs) -> T:
         finally:
             threading.stack_size(previous)
     try:
-        worker.join()
+        _wait_for(done)
     except KeyboardInterrupt:
+        # Ctrl-C reached this thread (or a thread polars or the work started, which only marks it: the
+        # timed wait sees it). The work stops too, as if it had been interrupted itself: its cleanup runs
+        # (a half-written file removed, a scratch folder, a forked copy) before the caller says so.
+        if not done.is_set():
+            _interrupt(worker)
+        _wait_for(done)  # (a second Ctrl-C leaves at once)
         raise
     if "error" in outcome:
         error = outcome["error"]
         raise error.with_traceback(error.__traceback__)  # type: ignore[union-attr]
     return outcome.get("value")  # type: ignore[return-value]
+
+
+def _wait_for(done: threading.Event) -> None:
+    # In slices: a signal another thread received is handled here only when this thread wakes. (Not with
+    # Thread.join: interrupted, Python 3.11's join marks the thread stopped while it still runs.)
+    while not done.wait(0.2):
+        pass
+
+
+def _interrupt(worker: threading.Thread) -> None:
+    """KeyboardInterrupt raised in the worker at its next step (after the library call it is in, if any)."""
+    import ctypes
+
+    if worker.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(KeyboardInterrupt))
 
 
 _STACK_LOCK = threading.Lock()
