@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -327,3 +328,51 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
     text = fake.getvalue()
     assert "evaluating 100,000 rows [###############...............] 1/2 bonus" in text
     assert text.endswith("\n")
+
+
+# ---- the installed script ends the process at once (cli.end_process) -------------------------------------
+
+
+# (its output buffered, as a user's is when it goes to a file or a pipe: the end must flush it)
+BUFFERED = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+
+
+def _script(*args: str, before: str = "") -> subprocess.CompletedProcess:
+    code = f"import sys\n{before}\nfrom pkrules.cli import command_line\nsys.argv[1:] = {list(args)!r}\ncommand_line()\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env=BUFFERED)
+
+
+def test_the_script_ends_with_the_commands_exit_code_and_every_line_it_printed(tmp_path):
+    done = _script("run", POLICY, SAMPLE, "--columns", "total")
+    table = subprocess.run([sys.executable, "-m", "pkrules.cli", "run", POLICY, SAMPLE, "--columns", "total"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == table.returncode == 0
+    assert done.stdout == table.stdout and done.stdout.count("\n") > 40  # (the table of 40, flushed before the end)
+    bad = write(tmp_path, "bad.pk", "policy \"x\"\ninput\n  id: text key\npay = nothing + 1\n")
+    refused = _script("check", bad)
+    assert refused.returncode == 1 and "nothing" in refused.stderr
+
+
+def test_the_script_runs_exit_functions_and_waits_for_threads_before_it_ends():
+    # What a normal exit does that matters (a finaliser's clean-up, coverage saving its data, a thread
+    # finishing its work) still happens: only the freeing of objects one by one is left to the system.
+    before = ("import atexit, threading, time\n"
+              "atexit.register(lambda: print('exit function ran', flush=True))\n"
+              "threading.Thread(target=lambda: (time.sleep(0.3), print('thread finished'))).start()")
+    done = _script("check", POLICY, before=before)
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[-2:] == ["thread finished", "exit function ran"]
+
+
+def test_the_script_ends_quietly_when_its_reader_has_gone():
+    # pkrules run … | head: the reader has closed the pipe by the time the table is written; that is not an
+    # error to show (Python would print "Exception ignored … BrokenPipeError" and exit 120)
+    script = subprocess.Popen([sys.executable, "-c", "from pkrules.cli import command_line; import sys; "
+                               "sys.stdout.write('a line not yet ended, flushed at the end'); "
+                               f"sys.argv[1:] = ['check', {POLICY!r}]; command_line()"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=BUFFERED)
+    script.stdout.close()
+    errors = script.stderr.read()
+    assert script.wait(timeout=300) == 0
+    assert b"Error" not in errors and b"Traceback" not in errors

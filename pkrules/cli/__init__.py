@@ -271,5 +271,35 @@ def _run(args) -> int:
         return EXIT_INTERNAL
 
 
+def command_line() -> None:
+    """The installed `pkrules` script (and `python -m pkrules.cli`): the command, then the process ends."""
+    end_process(main())
+
+
+def end_process(code: int | None) -> None:
+    """Exit with code once everything the command made is out, without the interpreter's clean-up.
+
+    By now every file the command wrote is closed (outputs are renamed into place when complete), so what
+    a normal exit would still do is free every object and module one at a time: 0.1 s after a run of a
+    million employees, a tenth of the whole run. The exit functions still run (a TemporaryDirectory's
+    finaliser, logging, coverage), threads that are not daemons are waited for, and the standard streams
+    are flushed; a reader that went away (pkrules run … | head) is not an error here either.
+    """
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe, a closed stream: nothing more can be said there
+            pass
+    os._exit(EXIT_OK if code is None else code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command_line()

@@ -1,7 +1,5 @@
 """`python -m pkrules.cli`: how git's diff driver may call pkrules when no script is installed."""
 
-import sys
+from pkrules.cli import command_line
 
-from pkrules.cli import main
-
-sys.exit(main())
+command_line()
