@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pkrules.cli import main
-from pkrules.language.grammar import KEYWORDS
+from pkrules.language.keywords import KEYWORDS
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "zh"

@@ -24,7 +24,7 @@ def compile_or_fail(path: str, show_warnings: bool = True):
     set_language(source_language(source))
     from pkrules.language.lookalikes import CODES
 
-    graph, diagnostics = check_source(source)
+    graph, diagnostics = check_source(source, reuse=True)
     # Look-alike names are said by every command: a run's table would show two "bonus" columns.
     shown = diagnostics if show_warnings else [d for d in diagnostics if d.is_error or d.code in CODES]
     if shown:

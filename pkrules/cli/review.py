@@ -302,7 +302,7 @@ def _read_side(path: str, shown: str):
 
 def _file_language(path: str) -> str | None:
     """The language of a policy file git hands the driver (None when it cannot be read)."""
-    from pkrules.language.grammar import policy_language
+    from pkrules.language.keywords import policy_language
 
     if path == "/dev/null":
         return None

@@ -187,7 +187,7 @@ def kept_results(path, graph=None) -> KeptResults:
         from pkrules.language.diagnostics import PolicyError
 
         try:
-            graph = compile_policy(kept.policy_text, kept.policy_path)
+            graph = compile_policy(kept.policy_text, kept.policy_path, reuse=True)
         except PolicyError:
             raise KeptRunError(tr("{path}: the policy kept with this run ({policy}) does not compile here: "
                                   "a lookup file next to it is missing or changed", path=path,

@@ -16,7 +16,7 @@ from pkrules.language.builtins import (
     function_of,
 )
 from pkrules.language.diagnostics import Diagnostic, Note
-from pkrules.language.grammar import KEYWORDS
+from pkrules.language.keywords import KEYWORDS
 from pkrules.language.rule_graph import NameRef, Node, RuleGraph
 from pkrules.language.source import SourceFile, Span
 from pkrules.messages import tr

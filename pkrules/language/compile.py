@@ -39,18 +39,24 @@ def decode_policy(raw: bytes, shown: str) -> SourceFile:
 
 def source_language(source: SourceFile) -> str:
     """The language a policy's text is written in ('zh' or 'en'), even when it does not parse."""
-    from pkrules.language.grammar import policy_language
+    from pkrules.language.keywords import policy_language
 
     return policy_language(source.text)
 
 
-def check_source(source: SourceFile) -> tuple[RuleGraph | None, list[Diagnostic]]:
+def check_source(source: SourceFile, reuse: bool = False) -> tuple[RuleGraph | None, list[Diagnostic]]:
     """Parse and check; the graph is None when there are errors. Warnings come back too.
 
     Diagnostics are written in the policy's language (or the user's --lang): render
     them in the same one, e.g. `with speaking(source_language(source))`.
+    reuse: take the check kept from an earlier command when the policy has not changed (and keep this
+    one): what a command does, not a long-lived program that may check thousands of texts.
     """
     with speaking(source_language(source)):
+        if reuse:
+            from pkrules.language.policy_cache import reuse_or_check
+
+            return reuse_or_check(source, _check_source)
         return _check_source(source)
 
 
@@ -77,18 +83,18 @@ def _check_source(source: SourceFile) -> tuple[RuleGraph | None, list[Diagnostic
     return graph, everything
 
 
-def compile_policy(text: str, path: str = "<policy>") -> RuleGraph:
-    """Policy text → checked rule graph, or PolicyError listing every problem."""
-    return _compile(SourceFile(path, text))
+def compile_policy(text: str, path: str = "<policy>", reuse: bool = False) -> RuleGraph:
+    """Policy text → checked rule graph, or PolicyError listing every problem (reuse: as check_source)."""
+    return _compile(SourceFile(path, text), reuse)
 
 
 def compile_file(path: str | Path) -> RuleGraph:
     return _compile(read_policy(path))
 
 
-def _compile(source: SourceFile) -> RuleGraph:
+def _compile(source: SourceFile, reuse: bool = False) -> RuleGraph:
     with speaking(source_language(source)):  # the error's text is rendered in the policy's language
-        graph, diagnostics = check_source(source)
+        graph, diagnostics = check_source(source, reuse)
         if graph is None:
             raise PolicyError(source, diagnostics)
     return graph

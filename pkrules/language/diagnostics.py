@@ -47,7 +47,7 @@ class PolicyError(PkrulesError):
 
 
 def _language(source: SourceFile) -> str:
-    from pkrules.language.grammar import policy_language
+    from pkrules.language.keywords import policy_language
 
     return policy_language(source.text)
 

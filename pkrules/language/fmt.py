@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from pkrules.language import ast
 from pkrules.language.diagnostics import PolicyError
-from pkrules.language.grammar import SOFT_KEYWORDS, keyword_kind
+from pkrules.language.grammar import SOFT_KEYWORDS
+from pkrules.language.keywords import keyword_kind
 from pkrules.values.numbers import format_exact
 from pkrules.values.text import display_width, pad
 from pkrules.language.parse import parse_policy

@@ -11,7 +11,7 @@ import re
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text, Whitespace
 
-from pkrules.language.grammar import KEYWORDS
+from pkrules.language.keywords import KEYWORDS
 from pkrules.values.types import TYPE_NAMES
 
 _ENGLISH = sorted({w for ws in KEYWORDS.values() for w in ws if w.isascii()}, key=len, reverse=True)

@@ -16,7 +16,8 @@ from lark.indenter import DedentError
 
 from pkrules.language import ast
 from pkrules.language.diagnostics import Diagnostic, PolicyError
-from pkrules.language.grammar import KEYWORDS, keyword_kind, parser, policy_language
+from pkrules.language.grammar import parser
+from pkrules.language.keywords import KEYWORDS, keyword_kind, policy_language
 from pkrules.values.numbers import TooManyDigits, parse_literal
 from pkrules.language.source import SourceFile, Span, code_chars
 from pkrules.messages import tr

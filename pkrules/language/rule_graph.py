@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from pkrules.language import ast
 from pkrules.language.diagnostics import Diagnostic
@@ -62,6 +62,25 @@ class RuleGraph:
     recursive: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     # What each definition reads only in earlier periods (previous(x), sum x earlier this year)
     delayed: dict[str, set[str]] = field(default_factory=dict, repr=False)
+
+    # A copy (pickle: language/policy_cache.py keeps checked policies between commands) holds only the
+    # fields, not the caches kept beside them; and since a copy's AST nodes have new identities, the
+    # identity-keyed tables travel as (node, value) pairs and are keyed again when the copy is made.
+    def __getstate__(self) -> dict:
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        held = _held_objects(self)
+        for table in ("refs", "types"):
+            keyed = getattr(self, table)
+            missing = [k for k in keyed if k not in held]
+            if missing:  # (a node the graph does not hold: a copy could not find it again)
+                raise TypeError(f"the rule graph's {table} name {len(missing)} object(s) it does not hold")
+            state[table] = [(held[k], value) for k, value in keyed.items()]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for table in ("refs", "types"):
+            state[table] = {id(node): value for node, value in state[table]}
+        self.__dict__.update(state)
 
     @property
     def inputs(self) -> list[Node]:
@@ -164,3 +183,25 @@ class RuleGraph:
 
         outputs = self.outputs() or [n.name for n in self.definitions]
         return max(outputs, key=lambda name: len(reach(name, set())))
+
+
+def _held_objects(graph: RuleGraph) -> dict[int, object]:
+    """Everything the graph's fields hold (AST nodes, their parts), by identity."""
+    held: dict[int, object] = {}
+    atoms = (str, int, float, bool, type(None), bytes)
+    pending: list[object] = [getattr(graph, f.name) for f in fields(graph) if f.name not in ("refs", "types")]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, atoms) or id(item) in held:
+            continue
+        held[id(item)] = item
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            pending.extend(item)
+        elif hasattr(item, "__dict__"):
+            pending.extend(vars(item).values())
+        elif hasattr(item, "__slots__"):
+            pending.extend(getattr(item, name) for name in item.__slots__ if hasattr(item, name))
+    return held
