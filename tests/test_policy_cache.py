@@ -181,6 +181,12 @@ def test_only_the_most_recently_used_checks_are_kept(cache, tmp_path, capsys, mo
     monkeypatch.setattr(policy_cache, "MAX_KEPT", 3)
     text = Path(POLICY).read_text(encoding="utf-8")
     oldest = None
+    folder = tmp_path / "cache" / "pkrules" / "policies"
+    folder.mkdir(parents=True)
+    left, recent = folder / ".writing-left-by-a-killed-command", folder / ".writing-by-a-command-now"
+    left.write_bytes(b"half")
+    recent.write_bytes(b"half")
+    os.utime(left, ns=(1, 1))
     for n in range(5):
         policy = tmp_path / f"p{n}.pk"  # (the same text under another name: kept apart)
         policy.write_text(text, encoding="utf-8")
@@ -189,6 +195,7 @@ def test_only_the_most_recently_used_checks_are_kept(cache, tmp_path, capsys, mo
             oldest = kept(tmp_path)[1]
             os.utime(oldest, ns=(1, 1))  # last used long ago
     assert len(kept(tmp_path)) == 3 and oldest not in kept(tmp_path) and cache["n"] == 5
+    assert not left.exists() and recent.exists()  # (another command may be writing that one)
 
 
 @pytest.mark.parametrize("policy,data,related", SHIPPED, ids=[Path(p).name for p, _, _ in SHIPPED])

@@ -153,9 +153,17 @@ def _keep(path: Path, checked: Checked) -> None:
 
 
 def _prune(folder: Path) -> None:
+    """At most MAX_KEPT checks, the most recently used; and no file left half-written an hour ago (a command
+    killed while it wrote one)."""
+    import time
+
+    kept, stale = [], time.time_ns() - 3600 * 10**9
     try:
-        kept = [(entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(folder)
-                if entry.name.startswith("policy-") and entry.name.endswith(".pickle")]
+        for entry in os.scandir(folder):
+            if entry.name.startswith("policy-") and entry.name.endswith(".pickle"):
+                kept.append((entry.stat().st_mtime_ns, entry.path))
+            elif entry.name.startswith(".writing-") and entry.stat().st_mtime_ns < stale:
+                _remove(Path(entry.path))
     except OSError:
         return
     if len(kept) > MAX_KEPT:
