@@ -158,7 +158,7 @@ class RuleGraph:
             words.insert(0, lines[n - 1].strip().lstrip("#").strip())
             n -= 1
         if not words and 1 <= start <= len(lines):
-            from pkrules.language.fmt import find_comments
+            from pkrules.language.source import find_comments
 
             trailing = [c for c in find_comments(lines[start - 1]) if not c.full_line]
             if trailing:

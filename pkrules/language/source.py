@@ -81,3 +81,20 @@ def code_chars(line: str):
             yield index, ch
             if ch == "#":
                 return
+
+
+@dataclass
+class Comment:
+    line: int
+    text: str  # from '#' to the end of the line
+    full_line: bool
+
+
+def find_comments(text: str) -> list[Comment]:
+    """Every comment of a policy's text, with its line; a '#' inside a string is not one."""
+    comments = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        for index, ch in code_chars(line):
+            if ch == "#":
+                comments.append(Comment(number, line[index:].rstrip(), not line[:index].strip()))
+    return comments
