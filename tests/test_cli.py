@@ -365,6 +365,16 @@ def test_the_script_runs_exit_functions_and_waits_for_threads_before_it_ends():
     assert done.stdout.splitlines()[-2:] == ["thread finished", "exit function ran"]
 
 
+def test_the_script_ends_when_a_thread_pool_waits_for_work():
+    # Textual, asyncio and others keep idle pool workers (not daemons) that end only when told: the end must tell
+    # them, as Python's own shutdown does, not wait for them for ever (`pkrules tui` did not end on q)
+    before = ("from concurrent.futures import ThreadPoolExecutor\n"
+              "pool = ThreadPoolExecutor(2)\n"
+              "print(pool.submit(lambda: 'pool used').result())")
+    done = _script("check", POLICY, before=before)
+    assert done.returncode == 0 and done.stdout.startswith("pool used")
+
+
 def test_the_script_ends_quietly_when_its_reader_has_gone():
     # pkrules run … | head: the reader has closed the pipe by the time the table is written; that is not an
     # error to show (Python would print "Exception ignored … BrokenPipeError" and exit 120)

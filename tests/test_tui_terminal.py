@@ -29,7 +29,7 @@ class Terminal:
         environment = " ".join(f"{k}={v}" for k, v in (env or {}).items())
         line = " ".join(_quote(c) for c in command)
         self.tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
-                  f"cd {_quote(str(ROOT))} && env TERM=xterm-256color {environment} {line}; sleep 30")
+                  f"cd {_quote(str(ROOT))} && env TERM=xterm-256color {environment} {line}; echo ended $?; sleep 30")
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(["tmux", "-L", self.socket, "-u", *args], capture_output=True, text=True, check=True).stdout
@@ -89,6 +89,7 @@ def test_pkrules_tui_on_a_store_in_a_real_terminal(tmp_path):
         term.keys("Escape")
         time.sleep(0.3)
         term.keys("q")
+        term.wait_for("ended 0")  # the command ends, as the person asked (the screen is theirs again)
     finally:
         term.close()
 
