@@ -375,6 +375,31 @@ def test_the_script_ends_when_a_thread_pool_waits_for_work():
     assert done.returncode == 0 and done.stdout.startswith("pool used")
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("buffered", [True, False])
+def test_output_to_a_full_disk_is_said_and_the_exit_code_says_it(buffered):
+    # the table goes to a full disk: with output buffered (as a user's is) it is written as the process ends, else
+    # at once; either way the user is told, in words, and the exit code is not 0 (no "internal error")
+    env = BUFFERED if buffered else dict(BUFFERED, PYTHONUNBUFFERED="1")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-c", "from pkrules.cli import command_line; import sys; "
+                               f"sys.argv[1:] = ['run', {POLICY!r}, {SAMPLE!r}]; command_line()"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 1
+    assert "could not write the output: no space left on the disk" in done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_workflow_and_tui_commands_end_as_python_ends(tmp_path):
+    # they hold a store (closed as Python frees it) and threads of their own: the quick end, which leaves
+    # freeing to the system, is for the commands on files and the terminal only
+    last = "class Last:\n    def __del__(self): print('freed one by one', flush=True)\nlast = Last()"
+    workflow = _script("cycle", "status", "--db", str(tmp_path / "none.db"), before=last)
+    policy = _script("check", POLICY, before=last)
+    assert "freed one by one" in workflow.stdout
+    assert policy.returncode == 0 and "freed one by one" not in policy.stdout
+
+
 def test_the_script_ends_quietly_when_its_reader_has_gone():
     # pkrules run … | head: the reader has closed the pipe by the time the table is written; that is not an
     # error to show (Python would print "Exception ignored … BrokenPipeError" and exit 120)

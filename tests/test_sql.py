@@ -529,3 +529,24 @@ def test_a_constant_ranked_is_everyone_tied():
     from pkrules.engine.render import render_tree
 
     assert render_tree(explain(results, 2, "d0")) == render_tree(explain(exact, 2, "d0"))
+
+
+def test_the_work_folder_with_the_copy_of_the_pay_data_goes_with_the_results(tmp_path, monkeypatch):
+    # a local CSV is copied to Parquet for DuckDB: that copy (everyone's pay) must not stay behind in /tmp
+    import gc
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    graph = compile_file(REFERENCE)
+    results = DuckDBBackend().evaluate(graph, open_population(graph, ROOT / "policies" / "sample" / "employees.csv"))
+    [work] = list(tmp_path.glob("pkrules-sql-*"))
+    assert (work / "population.parquet").exists() and results.size == 40
+    del results
+    gc.collect()
+    assert not work.exists()
+    # an engine that cannot run a policy leaves nothing either
+    bad = compile_policy("input\n  id: text key\n  x: money\ny = x / 0\n")
+    population = Population(bad, [{"id": "A", "x": "1"}])
+    with pytest.raises(Declined):
+        DuckDBBackend().evaluate(bad, population)
+    assert list(tmp_path.glob("pkrules-sql-*")) == []

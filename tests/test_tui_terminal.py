@@ -90,6 +90,8 @@ def test_pkrules_tui_on_a_store_in_a_real_terminal(tmp_path):
         time.sleep(0.3)
         term.keys("q")
         term.wait_for("ended 0")  # the command ends, as the person asked (the screen is theirs again)
+        # and the store is closed: the database file alone holds everything (no write-ahead log beside it)
+        assert not Path(db + "-wal").exists() and not Path(db + "-shm").exists()
     finally:
         term.close()
 

@@ -118,6 +118,8 @@ def launch(opener) -> int:
             print(status_table(model))
         except BrokenPipeError:
             pass
+        finally:
+            _close(model)
         print("(no terminal: the status table instead of the app)", file=sys.stderr)
         return 0
     try:
@@ -126,5 +128,16 @@ def launch(opener) -> int:
         print(f"pkrules tui needs Textual ({e}): pip install 'textual>=8.2,<9'", file=sys.stderr)
         return 2
     app = make_app(opener=opener)
-    app.run()
+    try:
+        app.run()
+    finally:
+        _close(app.model)
     return app.return_code or 0
+
+
+def _close(model) -> None:
+    """The store closed when the app ends: SQLite folds its write-ahead log into the database file, so that the
+    file alone (copied, backed up, mailed) holds everything done in the app."""
+    close = getattr(model, "close", None)
+    if close is not None:
+        close()

@@ -19,6 +19,12 @@ from pkrules.cli.console import EXIT_INTERNAL, EXIT_OK, EXIT_PROBLEMS, EXIT_USAG
 from pkrules.messages import LANGUAGES, choose_language, tr
 
 
+# Whether the command that ran works on files and the terminal only (policy, run, review, sql): the installed
+# script then ends its process at once (end_process). The workflow's and the TUI's commands hold a store and
+# threads of their own, and end as Python ends.
+_ends_at_once = False
+
+
 def _command(module: str, name: str):
     """The function of a command, imported only when the command runs, run with the stack the language's
     limits need (language/limits.py). (The workflow's commands reach policies through the api, whose calls
@@ -28,6 +34,8 @@ def _command(module: str, name: str):
 
         from pkrules.language.limits import run_deep
 
+        global _ends_at_once
+        _ends_at_once = True
         return run_deep(getattr(import_module(f"pkrules.cli.{module}"), name), args)
 
     return run
@@ -264,6 +272,9 @@ def _run(args) -> int:
                      "and chains of up to {chain} definitions", nesting=MAX_NESTING, chain=f"{MAX_CHAIN:,}")))
         return EXIT_PROBLEMS
     except Exception as e:  # a bug: say so plainly, keep the traceback for developers
+        if _unwritable(e):  # printing to a full disk (the files pkrules writes say so themselves)
+            _say_unwritten(e)
+            return EXIT_PROBLEMS
         if os.environ.get("PKRULES_DEBUG"):
             raise
         err(tr("internal error: {problem}\nThis is a bug in pkrules. Run again with PKRULES_DEBUG=1 to see where, "
@@ -273,32 +284,59 @@ def _run(args) -> int:
 
 def command_line() -> None:
     """The installed `pkrules` script (and `python -m pkrules.cli`): the command, then the process ends."""
-    end_process(main())
+    code = main()
+    if _ends_at_once:
+        end_process(code)
+    sys.exit(code)
 
 
 def end_process(code: int | None) -> None:
     """Exit with code once everything the command made is out, without the interpreter's clean-up.
 
-    By now every file the command wrote is closed (outputs are renamed into place when complete), so what
-    a normal exit would still do is free every object and module one at a time: 0.1 s after a run of a
-    million employees, a tenth of the whole run. What else a normal exit does is done here, in its order:
-    threads are told to finish and waited for (threading's own shutdown, which first tells a thread pool's
-    idle workers: waited for without that, they wait for work for ever), the exit functions run (a
-    TemporaryDirectory's finaliser, logging, coverage), the standard streams are flushed; a reader that
-    went away (pkrules run … | head) is not an error here either.
+    For the commands that work on files and the terminal only: by then every file they wrote is closed
+    (outputs are renamed into place when complete) and they hold no database, so what a normal exit would
+    still do is free every object and module one at a time: 0.1 s after a run of a million employees, a
+    tenth of the whole run. What else a normal exit does is done here, in its order: threads are told to
+    finish and waited for (threading's own shutdown, which first tells a thread pool's idle workers: waited
+    for without that, they wait for work for ever), the exit functions run (a TemporaryDirectory's
+    finaliser, logging, coverage), the standard streams are flushed. A reader that went away (pkrules run …
+    | head) is not an error; output that cannot be written (a full disk) is said, and the exit code says it.
     """
     import atexit
     import threading
 
     threading._shutdown()
     atexit._run_exitfuncs()
+    code = EXIT_OK if code is None else code
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:
                 stream.flush()
-        except (OSError, ValueError):  # a closed pipe, a closed stream: nothing more can be said there
+        except (BrokenPipeError, ValueError):  # a reader that went away, a closed stream
             pass
-    os._exit(EXIT_OK if code is None else code)
+        except OSError as e:
+            code = code or EXIT_PROBLEMS
+            if stream is sys.stdout:
+                _say_unwritten(e)
+    os._exit(code)
+
+
+def _unwritable(error: BaseException) -> bool:
+    """A failure to write (a full disk, a quota, a file-size limit, an I/O error), not a bug."""
+    import errno
+
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _say_unwritten(error: OSError) -> None:
+    from pkrules.cli.console import error as problem
+    from pkrules.messages import reason
+
+    try:
+        err(problem(tr("could not write the output: {reason}", reason=reason(error))))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -370,7 +370,8 @@ def _text_diff(old: str, new: str, old_label: str, new_label: str) -> None:
 
 def canonical_text(text: str, path: str = "<policy>") -> str:
     """The policy in fmt's layout with comments left out; the text unchanged if it does not parse."""
-    from pkrules.language.fmt import find_comments, format_text
+    from pkrules.language.fmt import format_text
+    from pkrules.language.source import find_comments
 
     lines = text.replace("\r\n", "\n").split("\n")
     for comment in find_comments("\n".join(lines)):

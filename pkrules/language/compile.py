@@ -50,7 +50,7 @@ def check_source(source: SourceFile, reuse: bool = False) -> tuple[RuleGraph | N
     Diagnostics are written in the policy's language (or the user's --lang): render
     them in the same one, e.g. `with speaking(source_language(source))`.
     reuse: take the check kept from an earlier command when the policy has not changed (and keep this
-    one): what a command does, not a long-lived program that may check thousands of texts.
+    one; language/policy_cache.py): for a command's policy, not for a program checking many texts.
     """
     with speaking(source_language(source)):
         if reuse:

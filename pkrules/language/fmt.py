@@ -19,7 +19,7 @@ from pkrules.language.keywords import keyword_kind
 from pkrules.values.numbers import format_exact
 from pkrules.values.text import display_width, pad
 from pkrules.language.parse import parse_policy
-from pkrules.language.source import SourceFile, find_comments
+from pkrules.language.source import SourceFile, find_comments  # (in source.py: explanations read comments without the parser)
 
 INDENT = "  "
 _LABEL = re.compile(r"\d{4}(-(0?[1-9]|1[0-2])|Q[1-4]|H[12]|-?W\d{2})|\d{4}年(\d{1,2}月份?|第?[1-4一二三四]季度|第\d{1,2}周|[上下]半年)")
@@ -61,12 +61,6 @@ WORDS = {
         "matchup": "（对阵）",
     },
 }
-
-
-# ---- comments -------------------------------------------------------------------------
-
-
-# (Comment and find_comments live in source.py: an explanation reads a definition's comment without the parser)
 
 
 # ---- expressions ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 
 from pkrules.language.diagnostics import Diagnostic
@@ -46,7 +47,7 @@ def reuse_or_check(source: SourceFile, check: Callable[[SourceFile], Checked]) -
         return check(source)
     path = folder / f"policy-{_key(source)}.pickle"
     kept = _read(path)
-    if kept is not None:
+    if kept is not None and kept[0].source == source:  # (the very text: a guard beside the file's name)
         return kept
     graph, diagnostics = check(source)
     if graph is not None and not _reads_files(graph):
@@ -79,13 +80,16 @@ def _key(source: SourceFile) -> str:
 
 @lru_cache(maxsize=1)
 def _pkrules_itself() -> str:
-    """pkrules' version and Python's, with the size and modification time of every file of pkrules and its
-    grammar: what a kept check depends on besides the policy."""
+    """pkrules' version and Python's, with the size and modification time of every file of pkrules, of its
+    grammar and of lark's package: what a kept check depends on besides the policy."""
     import pkrules
 
     package = Path(pkrules.__file__).resolve().parent
     parts = [pkrules.__version__, sys.version]
     candidates = [package / "_grammar" / "pkrules.lark", package.parent / "grammar" / "pkrules.lark"]
+    lark = find_spec("lark")  # (found, not imported: the parser that made the check, by its files' stamps)
+    if lark is not None and lark.origin:
+        candidates.append(Path(lark.origin))
     for folder, subfolders, files in os.walk(package):
         subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
         candidates += [Path(folder) / name for name in sorted(files) if name.endswith(".py")]

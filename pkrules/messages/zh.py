@@ -472,6 +472,7 @@ TRANSLATIONS: dict[str, str] = {
     "git-textconv: cannot read {file}: {reason}": "git-textconv：无法读取 {file}：{reason}",
     # cli/__init__.py
     "interrupted": "已中断",
+    "could not write the output: {reason}": "无法写出输出：{reason}",
     "internal error: {problem}\nThis is a bug in pkrules. Run again with PKRULES_DEBUG=1 to see where, and please report it.": "内部错误：{problem}\n这是 pkrules 的程序缺陷。请加上 PKRULES_DEBUG=1 再运行一次，查看出错位置，并报告给我们。",
     # workflow (the appraisal cycle): folded from workflow/messages.py's msg(en, zh)
     "you cannot decide your own appeal": "不能裁决自己的申诉",

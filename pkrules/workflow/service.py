@@ -78,6 +78,14 @@ class Workflow:
         both). With no cycle yet, anyone may open it (creating the first cycle checks the org table).
         """
         store = Store(path, create=create)
+        try:
+            return cls._identified(store, as_person, login, clock)
+        except BaseException:
+            store.close()  # (refused: the store is left as it was found, with nothing open on it)
+            raise
+
+    @classmethod
+    def _identified(cls, store: Store, as_person: str | None, login: str | None, clock: Clock | None) -> "Workflow":
         wf = cls(store, None, None, clock)
         login = login if login is not None else _os_login()
         cycle = wf._latest_cycle_row()

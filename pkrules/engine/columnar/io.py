@@ -188,7 +188,7 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int], 
     then each column is finished, the typed numbers in one more query. A problem is declined in the order
     of the inputs, as a column at a time would find it."""
     parsed: dict[str, tuple[pl.Series, ColMeta]] = {}
-    texts: dict[str, pl.Expr] = {}
+    sources: dict[str, str] = {}  # name → its column in cells, for the inputs read from their text
     numeric: list[str] = []
     typed: dict[str, tuple[pl.Expr, object, int]] = {}  # name → (its exact integers n, their dtype, scale: n / 10^scale)
     for spec in plan.inputs:
@@ -202,13 +202,13 @@ def _parse_inputs(plan: P.Plan, cells: pl.DataFrame, positions: dict[str, int], 
         if number is not None:
             typed[spec.name] = number
             continue
-        texts[spec.name] = source
+        sources[spec.name] = source
         if spec.kind == P.NUM:
             numeric.append(spec.name)
-    spaced = _with_whitespace(cells, {name: texts[name] for name in texts})
+    spaced = _with_whitespace(cells, sources)
     # A column without whitespace is its own stripped text, and has no carriage return (one is whitespace)
     texts = {name: (_strip(_text_of(pl.col(source), cells.schema[source])) if name in spaced
-                    else _text_of(pl.col(source), cells.schema[source])).alias(name) for name, source in texts.items()}
+                    else _text_of(pl.col(source), cells.schema[source])).alias(name) for name, source in sources.items()}
     if not texts and not typed:
         return _assemble(plan, parsed)
     lazy = cells.lazy().select(list(texts.values()) + [n.alias(f"{name}#n") for name, (n, _, _) in typed.items()])

@@ -16,7 +16,9 @@ know how to make a relation and read one back):
 from __future__ import annotations
 
 import itertools
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,17 +109,30 @@ def write_local(table, names: dict[str, str], folder: Path) -> Path:
 def evaluate_sql(engine, graph, population):
     """Every node's value for the population, computed by the engine (raises Declined when it cannot)."""
     from pkrules.engine.plan import compile_plan
-    from pkrules.engine.sql.results import SqlResults
 
     if graph.related:
         table = next(iter(graph.related))
         raise Declined(tr("the SQL backends do not read related tables yet (input {table} by …)", table=table),
                        notable=True)
     plan = compile_plan(graph)
+    # The work folder holds the population's copy (pay data) and the engine's spill files: it goes when the
+    # results are no longer read (or at exit), at once when the engine cannot run the policy.
+    work = Path(tempfile.mkdtemp(prefix="pkrules-sql-"))
+    try:
+        results = _evaluate_in(work, engine, graph, plan, population)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    weakref.finalize(results, shutil.rmtree, work, True)
+    return results
+
+
+def _evaluate_in(work: Path, engine, graph, plan, population):
+    from pkrules.engine.sql.results import SqlResults
+
     prefix = f"pk{next(_runs)}"
     raw_name, input_name = f"{prefix}_raw", f"{prefix}_input"
     source = source_of(population)
-    work = Path(tempfile.mkdtemp(prefix="pkrules-sql-"))
     engine.work = work
     if source.kind == "local":
         table = local_table(graph, plan, population)
