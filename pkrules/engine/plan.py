@@ -48,6 +48,7 @@ from typing import Optional
 from pkrules.engine.results import Declined
 from pkrules.language import ast
 from pkrules.language.builtins import constant_value, expressions_of, function_of
+from pkrules.language.nodes import Frozen, frozen
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import BOOL as T_BOOL_KIND
 from pkrules.values.types import DATE as T_DATE_KIND
@@ -80,8 +81,8 @@ def kind_of(t: Type | None) -> str:
 # ---- expressions ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class PExpr:
+@frozen(eq=False)
+class PExpr(Frozen):
     """Base of plan expressions. `kind` is NUM/BOOL/TEXT/DATE; `unit` the checker's type kind."""
 
     def children(self) -> list["PExpr"]:
@@ -105,7 +106,7 @@ def _origin():
     return field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Lit(PExpr):
     """A constant: Fraction (NUM), bool, str (TEXT) or a date."""
 
@@ -115,7 +116,7 @@ class Lit(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Col(PExpr):
     """An input column or the column of a definition computed before this one."""
 
@@ -125,7 +126,7 @@ class Col(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Arith(PExpr):
     """left + - * right. Both sides are evaluated."""
 
@@ -137,7 +138,7 @@ class Arith(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Div(PExpr):
     """left / right. Both sides are evaluated; the row fails when right is 0."""
 
@@ -148,7 +149,7 @@ class Div(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Neg(PExpr):
     operand: PExpr
     unit: str
@@ -156,7 +157,7 @@ class Neg(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Abs(PExpr):
     operand: PExpr
     unit: str
@@ -164,7 +165,7 @@ class Abs(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Extreme(PExpr):
     """min(…) or max(…) of two or more values; all are evaluated."""
 
@@ -175,7 +176,7 @@ class Extreme(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Step(PExpr):
     """round (half-up, away from zero) / floor / ceil to a multiple of a positive step."""
 
@@ -187,7 +188,7 @@ class Step(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Compare(PExpr):
     """a op b, or a chain a op1 b op2 c; every operand is evaluated first."""
 
@@ -198,7 +199,7 @@ class Compare(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class InList(PExpr):
     """value in (o1, o2, …): the options are evaluated in order until one is equal."""
 
@@ -210,7 +211,7 @@ class InList(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class And(PExpr):
     """left and right: right is evaluated only when left is true."""
 
@@ -221,7 +222,7 @@ class And(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Or(PExpr):
     """left or right: right is evaluated only when left is false."""
 
@@ -232,7 +233,7 @@ class Or(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Not(PExpr):
     operand: PExpr
     kind: str = BOOL
@@ -240,7 +241,7 @@ class Not(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class If(PExpr):
     """if cond then a else b: only the chosen branch is evaluated."""
 
@@ -252,7 +253,7 @@ class If(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Table(PExpr):
     """A rule table. rows: ((cond, value), …); otherwise: the OTHERWISE value or None.
 
@@ -272,7 +273,7 @@ class Table(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Lookup(PExpr):
     """key → value. entries: ((key, value), …) with str or Fraction keys; default or None.
 
@@ -288,7 +289,7 @@ class Lookup(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class ValueOf(PExpr):
     """Another row's value: `column` of the row whose `by` equals key (by: the policy's key column
     for score[partner]; a group column for team_avg[team = opponent]).
@@ -307,7 +308,7 @@ class ValueOf(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Previous(PExpr):
     """previous(x[, default]): x of the same employee (key) in the period before this row's one,
     in the order of all the periods of the data; else the default (evaluated only then), or the
@@ -322,7 +323,7 @@ class Previous(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Consecutive(PExpr):
     """consecutive(cond): how many periods in a row, up to this one, cond has held for this
     employee (0 when it does not hold now). cond is evaluated for every row."""
@@ -335,7 +336,7 @@ class Consecutive(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Tuple(PExpr):
     """`within (team, week(day))`: a group made of several values (only as a group key)."""
 
@@ -345,7 +346,7 @@ class Tuple(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class DateLabel(PExpr):
     """week / month / quarter / year of a date, as text: 2024-W27, 2024-07, 2024Q3, 2024."""
 
@@ -356,7 +357,7 @@ class DateLabel(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class DatePart(PExpr):
     """year / month_of_year / quarter_of_year / day_of_month of a date, as a whole number."""
 
@@ -367,7 +368,7 @@ class DatePart(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class DateDiff(PExpr):
     """left − right for two dates: the whole number of days between them."""
 
@@ -378,7 +379,7 @@ class DateDiff(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class DateAdd(PExpr):
     """A date moved by a whole number of days (negative: back); the row fails when days is not whole."""
 
@@ -389,7 +390,7 @@ class DateAdd(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Aggregate(PExpr):
     """sum/avg/count/min/max of operand over the rows where `where` holds, within a group.
 
@@ -409,7 +410,7 @@ class Aggregate(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Rank(PExpr):
     """Dense rank of operand within the group, highest first unless ascending (1, 2, 2, 3)."""
 
@@ -422,7 +423,7 @@ class Rank(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Top(PExpr):
     """operand in top/bottom N% or N: fewer than `places` members are strictly better.
 
@@ -440,7 +441,7 @@ class Top(PExpr):
     origin: object = _origin()
 
 
-@dataclass(frozen=True, eq=False)
+@frozen(eq=False)
 class Split(PExpr):
     """A pool split by weight within a group to the cent, by largest remainder, ties by key.
 

@@ -6,10 +6,11 @@ compare equal however they are laid out (the formatter's tests rely on it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from fractions import Fraction
 from typing import Union
 
+from pkrules.language.nodes import Frozen, frozen
 from pkrules.language.source import NO_SPAN, Span
 
 
@@ -20,36 +21,36 @@ def _span() -> Span:
 # ---- expressions ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Number:
+@frozen
+class Number(Frozen):
     value: Fraction
     is_money: bool = False  # written with ¥ or 元
     text: str = field(default="", compare=False)
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Percent:
+@frozen
+class Percent(Frozen):
     value: Fraction  # 88% is 22/25
     text: str = field(default="", compare=False)
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Date:
+@frozen
+class Date(Frozen):
     value: "object"  # datetime.date
     text: str = field(default="", compare=False)
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Text:
+@frozen
+class Text(Frozen):
     value: str
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Name:
+@frozen
+class Name(Frozen):
     name: str
     span: Span = _span()
     # The value of a named constant (threshold = 50万) this name refers to, set by the checker, so that a
@@ -57,22 +58,22 @@ class Name:
     constant: object = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class Neg:
+@frozen
+class Neg(Frozen):
     operand: "Expr"
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Binary:
+@frozen
+class Binary(Frozen):
     op: str  # + - * /
     left: "Expr"
     right: "Expr"
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Compare:
+@frozen
+class Compare(Frozen):
     """`a >= b`, or a chain `80 <= score < 90`."""
 
     operands: tuple["Expr", ...]
@@ -80,61 +81,61 @@ class Compare:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Between:
+@frozen
+class Between(Frozen):
     value: "Expr"
     low: "Expr"
     high: "Expr"
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class InList:
+@frozen
+class InList(Frozen):
     value: "Expr"
     options: tuple["Expr", ...]
     negated: bool = False
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Logic:
+@frozen
+class Logic(Frozen):
     op: str  # and | or
     left: "Expr"
     right: "Expr"
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Not:
+@frozen
+class Not(Frozen):
     operand: "Expr"
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class IfExpr:
+@frozen
+class IfExpr(Frozen):
     cond: "Expr"
     then: "Expr"
     else_: "Expr"
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Call:
+@frozen
+class Call(Frozen):
     func: str  # as written; the checker resolves aliases (四舍五入 → round)
     args: tuple["Expr", ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Group:
+@frozen
+class Group(Frozen):
     """`within (team, week(day))`: a group made of several values."""
 
     items: tuple["Expr", ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class ValueOf:
+@frozen
+class ValueOf(Frozen):
     """score[partner]: another employee's value by key; team_score[team = opponent]: a group's value."""
 
     name: str
@@ -144,8 +145,8 @@ class ValueOf:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Aggregate:
+@frozen
+class Aggregate(Frozen):
     """sum/avg/count/min/max over everyone, or over the rows sharing `within`."""
 
     func: str  # sum | avg | count | min | max
@@ -161,8 +162,8 @@ class Aggregate:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Rank:
+@frozen
+class Rank(Frozen):
     """Dense rank, highest first unless ascending."""
 
     operand: "Expr"
@@ -172,8 +173,8 @@ class Rank:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Top:
+@frozen
+class Top(Frozen):
     """`score in top 10%`: fewer than ceil(10% × N) others are strictly better."""
 
     operand: "Expr"
@@ -184,8 +185,8 @@ class Top:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Split:
+@frozen
+class Split(Frozen):
     """A pool split by weight to the cent, by largest remainder."""
 
     pool: "Expr"
@@ -195,16 +196,16 @@ class Split:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Tier:
+@frozen
+class Tier(Frozen):
     upper: "Expr | None"  # None: the open top band ("above")
     rate: "Expr"
     lower: "Expr | None" = None  # only when written (Chinese `100万以上 3%`)
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Tiered:
+@frozen
+class Tiered(Frozen):
     """Tiered amounts: marginal (超额累进) or whole-amount (全额累进)."""
 
     kind: str  # marginal | whole
@@ -214,8 +215,8 @@ class Tiered:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class WeightedSum:
+@frozen
+class WeightedSum(Frozen):
     """A scorecard written inside a formula (加权（a 60%，b 40%）): one scorecard per grade in one table."""
 
     rows: tuple["WeightRow", ...]
@@ -231,8 +232,8 @@ Expr = Union[
 # ---- declarations -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class InputDecl:
+@frozen
+class InputDecl(Frozen):
     name: str
     type_name: str  # money | percent | number | whole | yesno | text | date | enum
     enum_values: tuple[str, ...] = ()
@@ -249,8 +250,8 @@ class InputDecl:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Definition:
+@frozen
+class Definition(Frozen):
     """name = expression (a tiered block is a definition whose body is Tiered)."""
 
     name: str
@@ -260,23 +261,23 @@ class Definition:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class WeightRow:
+@frozen
+class WeightRow(Frozen):
     component: Name
     weight: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Weighted:
+@frozen
+class Weighted(Frozen):
     name: str
     rows: tuple[WeightRow, ...]
     name_span: Span = _span()
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Rule:
+@frozen
+class Rule(Frozen):
     cond: "Expr | None"  # None: the OTHERWISE row
     target: str
     value: Expr
@@ -284,8 +285,8 @@ class Rule:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Table:
+@frozen
+class Table(Frozen):
     name: str
     hit: str  # first | unique | sum
     rows: tuple[Rule, ...]
@@ -295,16 +296,16 @@ class Table:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class LookupEntry:
+@frozen
+class LookupEntry(Frozen):
     key: "str | Fraction | None"  # None: the OTHERWISE default
     value: Expr
     key_span: Span = _span()
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Lookup:
+@frozen
+class Lookup(Frozen):
     name: str
     key: Expr
     entries: tuple[LookupEntry, ...]
@@ -320,23 +321,23 @@ class Lookup:
 Declaration = Union[Definition, Weighted, Table, Lookup]
 
 
-@dataclass(frozen=True)
-class Field:
+@frozen
+class Field(Frozen):
     name: str
     value: Expr
     name_span: Span = _span()
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Expectation:
+@frozen
+class Expectation(Frozen):
     employee: "Expr | None"  # `expect for E1 …`: which employee of the example
     field: Field
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class RelatedRow:
+@frozen
+class RelatedRow(Frozen):
     """`with ratings rater_role 上级, rating 90`: a related-table row of an example's employee."""
 
     employee: int  # index into Example.employees
@@ -345,8 +346,8 @@ class RelatedRow:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Example:
+@frozen
+class Example(Frozen):
     title: str
     employees: tuple[tuple[Field, ...], ...]
     expectations: tuple[Expectation, ...]
@@ -354,8 +355,8 @@ class Example:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class RelatedTable:
+@frozen
+class RelatedTable(Frozen):
     """A second input table with several rows per employee (e.g. 360° ratings), linked by a column."""
 
     name: str
@@ -366,24 +367,24 @@ class RelatedTable:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Output:
+@frozen
+class Output(Frozen):
     """`output total, team_rank`: the policy's results."""
 
     names: tuple[Name, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Published:
+@frozen
+class Published(Frozen):
     """`publish team_pool, elite`: group figures a statement for one employee may show."""
 
     names: tuple[Name, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
-class Policy:
+@frozen
+class Policy(Frozen):
     title: str | None
     version: str | None
     inputs: tuple[InputDecl, ...]
