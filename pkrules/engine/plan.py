@@ -48,7 +48,6 @@ from typing import Optional
 from pkrules.engine.results import Declined
 from pkrules.language import ast
 from pkrules.language.builtins import constant_value, expressions_of, function_of
-from pkrules.language.nodes import Frozen, frozen
 from pkrules.language.rule_graph import RuleGraph
 from pkrules.values.types import BOOL as T_BOOL_KIND
 from pkrules.values.types import DATE as T_DATE_KIND
@@ -81,8 +80,8 @@ def kind_of(t: Type | None) -> str:
 # ---- expressions ---------------------------------------------------------------------------
 
 
-@frozen(eq=False)
-class PExpr(Frozen):
+@dataclass(frozen=True, eq=False)
+class PExpr:
     """Base of plan expressions. `kind` is NUM/BOOL/TEXT/DATE; `unit` the checker's type kind."""
 
     def children(self) -> list["PExpr"]:
@@ -106,7 +105,7 @@ def _origin():
     return field(default=None, compare=False, repr=False)
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Lit(PExpr):
     """A constant: Fraction (NUM), bool, str (TEXT) or a date."""
 
@@ -116,7 +115,7 @@ class Lit(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Col(PExpr):
     """An input column or the column of a definition computed before this one."""
 
@@ -126,7 +125,7 @@ class Col(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Arith(PExpr):
     """left + - * right. Both sides are evaluated."""
 
@@ -138,7 +137,7 @@ class Arith(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Div(PExpr):
     """left / right. Both sides are evaluated; the row fails when right is 0."""
 
@@ -149,7 +148,7 @@ class Div(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Neg(PExpr):
     operand: PExpr
     unit: str
@@ -157,7 +156,7 @@ class Neg(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Abs(PExpr):
     operand: PExpr
     unit: str
@@ -165,7 +164,7 @@ class Abs(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Extreme(PExpr):
     """min(…) or max(…) of two or more values; all are evaluated."""
 
@@ -176,7 +175,7 @@ class Extreme(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Step(PExpr):
     """round (half-up, away from zero) / floor / ceil to a multiple of a positive step."""
 
@@ -188,7 +187,7 @@ class Step(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Compare(PExpr):
     """a op b, or a chain a op1 b op2 c; every operand is evaluated first."""
 
@@ -199,7 +198,7 @@ class Compare(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class InList(PExpr):
     """value in (o1, o2, …): the options are evaluated in order until one is equal."""
 
@@ -211,7 +210,7 @@ class InList(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class And(PExpr):
     """left and right: right is evaluated only when left is true."""
 
@@ -222,7 +221,7 @@ class And(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Or(PExpr):
     """left or right: right is evaluated only when left is false."""
 
@@ -233,7 +232,7 @@ class Or(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Not(PExpr):
     operand: PExpr
     kind: str = BOOL
@@ -241,7 +240,7 @@ class Not(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class If(PExpr):
     """if cond then a else b: only the chosen branch is evaluated."""
 
@@ -253,7 +252,7 @@ class If(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Table(PExpr):
     """A rule table. rows: ((cond, value), …); otherwise: the OTHERWISE value or None.
 
@@ -273,7 +272,7 @@ class Table(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Lookup(PExpr):
     """key → value. entries: ((key, value), …) with str or Fraction keys; default or None.
 
@@ -289,7 +288,7 @@ class Lookup(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class ValueOf(PExpr):
     """Another row's value: `column` of the row whose `by` equals key (by: the policy's key column
     for score[partner]; a group column for team_avg[team = opponent]).
@@ -308,7 +307,7 @@ class ValueOf(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Previous(PExpr):
     """previous(x[, default]): x of the same employee (key) in the period before this row's one,
     in the order of all the periods of the data; else the default (evaluated only then), or the
@@ -323,7 +322,7 @@ class Previous(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Consecutive(PExpr):
     """consecutive(cond): how many periods in a row, up to this one, cond has held for this
     employee (0 when it does not hold now). cond is evaluated for every row."""
@@ -336,7 +335,7 @@ class Consecutive(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Tuple(PExpr):
     """`within (team, week(day))`: a group made of several values (only as a group key)."""
 
@@ -346,7 +345,7 @@ class Tuple(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class DateLabel(PExpr):
     """week / month / quarter / year of a date, as text: 2024-W27, 2024-07, 2024Q3, 2024."""
 
@@ -357,7 +356,7 @@ class DateLabel(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class DatePart(PExpr):
     """year / month_of_year / quarter_of_year / day_of_month of a date, as a whole number."""
 
@@ -368,7 +367,7 @@ class DatePart(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class DateDiff(PExpr):
     """left − right for two dates: the whole number of days between them."""
 
@@ -379,7 +378,7 @@ class DateDiff(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class DateAdd(PExpr):
     """A date moved by a whole number of days (negative: back); the row fails when days is not whole."""
 
@@ -390,7 +389,7 @@ class DateAdd(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Aggregate(PExpr):
     """sum/avg/count/min/max of operand over the rows where `where` holds, within a group.
 
@@ -410,7 +409,7 @@ class Aggregate(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Rank(PExpr):
     """Dense rank of operand within the group, highest first unless ascending (1, 2, 2, 3)."""
 
@@ -423,7 +422,7 @@ class Rank(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Top(PExpr):
     """operand in top/bottom N% or N: fewer than `places` members are strictly better.
 
@@ -441,7 +440,7 @@ class Top(PExpr):
     origin: object = _origin()
 
 
-@frozen(eq=False)
+@dataclass(frozen=True, eq=False)
 class Split(PExpr):
     """A pool split by weight within a group to the cent, by largest remainder, ties by key.
 

@@ -6,11 +6,10 @@ compare equal however they are laid out (the formatter's tests rely on it).
 
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Union
 
-from pkrules.language.nodes import Frozen, frozen
 from pkrules.language.source import NO_SPAN, Span
 
 
@@ -21,36 +20,36 @@ def _span() -> Span:
 # ---- expressions ------------------------------------------------------------
 
 
-@frozen
-class Number(Frozen):
+@dataclass(frozen=True)
+class Number:
     value: Fraction
     is_money: bool = False  # written with ¥ or 元
     text: str = field(default="", compare=False)
     span: Span = _span()
 
 
-@frozen
-class Percent(Frozen):
+@dataclass(frozen=True)
+class Percent:
     value: Fraction  # 88% is 22/25
     text: str = field(default="", compare=False)
     span: Span = _span()
 
 
-@frozen
-class Date(Frozen):
+@dataclass(frozen=True)
+class Date:
     value: "object"  # datetime.date
     text: str = field(default="", compare=False)
     span: Span = _span()
 
 
-@frozen
-class Text(Frozen):
+@dataclass(frozen=True)
+class Text:
     value: str
     span: Span = _span()
 
 
-@frozen
-class Name(Frozen):
+@dataclass(frozen=True)
+class Name:
     name: str
     span: Span = _span()
     # The value of a named constant (threshold = 50万) this name refers to, set by the checker, so that a
@@ -58,22 +57,22 @@ class Name(Frozen):
     constant: object = field(default=None, compare=False, repr=False)
 
 
-@frozen
-class Neg(Frozen):
+@dataclass(frozen=True)
+class Neg:
     operand: "Expr"
     span: Span = _span()
 
 
-@frozen
-class Binary(Frozen):
+@dataclass(frozen=True)
+class Binary:
     op: str  # + - * /
     left: "Expr"
     right: "Expr"
     span: Span = _span()
 
 
-@frozen
-class Compare(Frozen):
+@dataclass(frozen=True)
+class Compare:
     """`a >= b`, or a chain `80 <= score < 90`."""
 
     operands: tuple["Expr", ...]
@@ -81,61 +80,61 @@ class Compare(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Between(Frozen):
+@dataclass(frozen=True)
+class Between:
     value: "Expr"
     low: "Expr"
     high: "Expr"
     span: Span = _span()
 
 
-@frozen
-class InList(Frozen):
+@dataclass(frozen=True)
+class InList:
     value: "Expr"
     options: tuple["Expr", ...]
     negated: bool = False
     span: Span = _span()
 
 
-@frozen
-class Logic(Frozen):
+@dataclass(frozen=True)
+class Logic:
     op: str  # and | or
     left: "Expr"
     right: "Expr"
     span: Span = _span()
 
 
-@frozen
-class Not(Frozen):
+@dataclass(frozen=True)
+class Not:
     operand: "Expr"
     span: Span = _span()
 
 
-@frozen
-class IfExpr(Frozen):
+@dataclass(frozen=True)
+class IfExpr:
     cond: "Expr"
     then: "Expr"
     else_: "Expr"
     span: Span = _span()
 
 
-@frozen
-class Call(Frozen):
+@dataclass(frozen=True)
+class Call:
     func: str  # as written; the checker resolves aliases (四舍五入 → round)
     args: tuple["Expr", ...]
     span: Span = _span()
 
 
-@frozen
-class Group(Frozen):
+@dataclass(frozen=True)
+class Group:
     """`within (team, week(day))`: a group made of several values."""
 
     items: tuple["Expr", ...]
     span: Span = _span()
 
 
-@frozen
-class ValueOf(Frozen):
+@dataclass(frozen=True)
+class ValueOf:
     """score[partner]: another employee's value by key; team_score[team = opponent]: a group's value."""
 
     name: str
@@ -145,8 +144,8 @@ class ValueOf(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Aggregate(Frozen):
+@dataclass(frozen=True)
+class Aggregate:
     """sum/avg/count/min/max over everyone, or over the rows sharing `within`."""
 
     func: str  # sum | avg | count | min | max
@@ -162,8 +161,8 @@ class Aggregate(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Rank(Frozen):
+@dataclass(frozen=True)
+class Rank:
     """Dense rank, highest first unless ascending."""
 
     operand: "Expr"
@@ -173,8 +172,8 @@ class Rank(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Top(Frozen):
+@dataclass(frozen=True)
+class Top:
     """`score in top 10%`: fewer than ceil(10% × N) others are strictly better."""
 
     operand: "Expr"
@@ -185,8 +184,8 @@ class Top(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Split(Frozen):
+@dataclass(frozen=True)
+class Split:
     """A pool split by weight to the cent, by largest remainder."""
 
     pool: "Expr"
@@ -196,16 +195,16 @@ class Split(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Tier(Frozen):
+@dataclass(frozen=True)
+class Tier:
     upper: "Expr | None"  # None: the open top band ("above")
     rate: "Expr"
     lower: "Expr | None" = None  # only when written (Chinese `100万以上 3%`)
     span: Span = _span()
 
 
-@frozen
-class Tiered(Frozen):
+@dataclass(frozen=True)
+class Tiered:
     """Tiered amounts: marginal (超额累进) or whole-amount (全额累进)."""
 
     kind: str  # marginal | whole
@@ -215,8 +214,8 @@ class Tiered(Frozen):
     span: Span = _span()
 
 
-@frozen
-class WeightedSum(Frozen):
+@dataclass(frozen=True)
+class WeightedSum:
     """A scorecard written inside a formula (加权（a 60%，b 40%）): one scorecard per grade in one table."""
 
     rows: tuple["WeightRow", ...]
@@ -232,8 +231,8 @@ Expr = Union[
 # ---- declarations -------------------------------------------------------------
 
 
-@frozen
-class InputDecl(Frozen):
+@dataclass(frozen=True)
+class InputDecl:
     name: str
     type_name: str  # money | percent | number | whole | yesno | text | date | enum
     enum_values: tuple[str, ...] = ()
@@ -250,8 +249,8 @@ class InputDecl(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Definition(Frozen):
+@dataclass(frozen=True)
+class Definition:
     """name = expression (a tiered block is a definition whose body is Tiered)."""
 
     name: str
@@ -261,23 +260,23 @@ class Definition(Frozen):
     span: Span = _span()
 
 
-@frozen
-class WeightRow(Frozen):
+@dataclass(frozen=True)
+class WeightRow:
     component: Name
     weight: Expr
     span: Span = _span()
 
 
-@frozen
-class Weighted(Frozen):
+@dataclass(frozen=True)
+class Weighted:
     name: str
     rows: tuple[WeightRow, ...]
     name_span: Span = _span()
     span: Span = _span()
 
 
-@frozen
-class Rule(Frozen):
+@dataclass(frozen=True)
+class Rule:
     cond: "Expr | None"  # None: the OTHERWISE row
     target: str
     value: Expr
@@ -285,8 +284,8 @@ class Rule(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Table(Frozen):
+@dataclass(frozen=True)
+class Table:
     name: str
     hit: str  # first | unique | sum
     rows: tuple[Rule, ...]
@@ -296,16 +295,16 @@ class Table(Frozen):
     span: Span = _span()
 
 
-@frozen
-class LookupEntry(Frozen):
+@dataclass(frozen=True)
+class LookupEntry:
     key: "str | Fraction | None"  # None: the OTHERWISE default
     value: Expr
     key_span: Span = _span()
     span: Span = _span()
 
 
-@frozen
-class Lookup(Frozen):
+@dataclass(frozen=True)
+class Lookup:
     name: str
     key: Expr
     entries: tuple[LookupEntry, ...]
@@ -321,23 +320,23 @@ class Lookup(Frozen):
 Declaration = Union[Definition, Weighted, Table, Lookup]
 
 
-@frozen
-class Field(Frozen):
+@dataclass(frozen=True)
+class Field:
     name: str
     value: Expr
     name_span: Span = _span()
     span: Span = _span()
 
 
-@frozen
-class Expectation(Frozen):
+@dataclass(frozen=True)
+class Expectation:
     employee: "Expr | None"  # `expect for E1 …`: which employee of the example
     field: Field
     span: Span = _span()
 
 
-@frozen
-class RelatedRow(Frozen):
+@dataclass(frozen=True)
+class RelatedRow:
     """`with ratings rater_role 上级, rating 90`: a related-table row of an example's employee."""
 
     employee: int  # index into Example.employees
@@ -346,8 +345,8 @@ class RelatedRow(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Example(Frozen):
+@dataclass(frozen=True)
+class Example:
     title: str
     employees: tuple[tuple[Field, ...], ...]
     expectations: tuple[Expectation, ...]
@@ -355,8 +354,8 @@ class Example(Frozen):
     span: Span = _span()
 
 
-@frozen
-class RelatedTable(Frozen):
+@dataclass(frozen=True)
+class RelatedTable:
     """A second input table with several rows per employee (e.g. 360° ratings), linked by a column."""
 
     name: str
@@ -367,24 +366,24 @@ class RelatedTable(Frozen):
     span: Span = _span()
 
 
-@frozen
-class Output(Frozen):
+@dataclass(frozen=True)
+class Output:
     """`output total, team_rank`: the policy's results."""
 
     names: tuple[Name, ...]
     span: Span = _span()
 
 
-@frozen
-class Published(Frozen):
+@dataclass(frozen=True)
+class Published:
     """`publish team_pool, elite`: group figures a statement for one employee may show."""
 
     names: tuple[Name, ...]
     span: Span = _span()
 
 
-@frozen
-class Policy(Frozen):
+@dataclass(frozen=True)
+class Policy:
     title: str | None
     version: str | None
     inputs: tuple[InputDecl, ...]
