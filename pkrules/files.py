@@ -150,6 +150,28 @@ def prepare_folder(path: str | Path) -> Path:
     return folder
 
 
+def private_cache_folder(*parts: str) -> Path | None:
+    """The folder parts under the user's cache folder (XDG_CACHE_HOME, else ~/.cache): made for the user alone,
+    each of pkrules' own folders narrowed to the user when another could write into it (a umask of 002
+    makes them so). None when it cannot be made, or is not the user's own: what is kept there is
+    read back as code (pickles), so a folder another user could write into is not used."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"))
+    folder = base
+    try:
+        for part in parts:
+            folder = folder / part
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            facts = folder.stat()
+            if hasattr(os, "getuid"):
+                if facts.st_uid != os.getuid():
+                    return None
+                if facts.st_mode & 0o022:
+                    os.chmod(folder, facts.st_mode & 0o755)
+    except OSError:
+        return None
+    return folder
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """Whether two paths name one file (through links, .., another spelling); False when either does not exist."""
     try:

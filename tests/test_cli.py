@@ -411,3 +411,21 @@ def test_the_script_ends_quietly_when_its_reader_has_gone():
     errors = script.stderr.read()
     assert script.wait(timeout=300) == 0
     assert b"Error" not in errors and b"Traceback" not in errors
+
+
+@pytest.mark.parametrize("code,said", [(13, "no space left on the disk"), (10, "the disk could not be written or read")])
+def test_a_full_disk_under_a_kept_run_is_said_not_called_a_bug(tmp_path, capsys, monkeypatch, code, said):
+    # SQLite says a full disk its own way (SQLITE_FULL; a file-size limit as SQLITE_IOERR)
+    import sqlite3
+
+    import pkrules.engine.kept_file as kept_file
+
+    def full(*args, **kwargs):
+        problem = sqlite3.OperationalError("database or disk is full")
+        problem.sqlite_errorcode = code
+        raise problem
+
+    monkeypatch.setattr(kept_file, "write_kept_file", full)
+    status, out, err = run_cli(capsys, "run", POLICY, SAMPLE, "--out", str(tmp_path / "r.csv"), "--keep",
+                               str(tmp_path / "k.pkrun"))
+    assert status == 1 and f"could not write the output: {said}" in err and "internal error" not in err

@@ -232,3 +232,24 @@ def test_a_kept_check_of_any_policy_computes_and_explains_as_a_fresh_one(text, r
             if row in failed and want.columns[name][row] is None:
                 continue
             assert render_tree(explain(got, row, name)) == render_tree(explain(want, row, name))
+
+
+def test_the_cache_folders_are_narrowed_to_the_user_under_a_group_writable_umask(tmp_path, monkeypatch):
+    # umask 002 (common where a group shares files) makes folders the group can write into: pkrules narrows its
+    # own, and uses them (before, lark's tables were silently never kept)
+    from pkrules.files import private_cache_folder
+    from pkrules.language import grammar
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "pkrules").mkdir(parents=True)
+    (tmp_path / "cache" / "pkrules").chmod(0o775)
+    old = os.umask(0o002)
+    try:
+        folder = private_cache_folder("pkrules", "policies")
+        assert grammar._cache_file() is not None
+    finally:
+        os.umask(old)
+    assert folder == tmp_path / "cache" / "pkrules" / "policies"
+    for each in (folder, folder.parent):
+        assert each.stat().st_mode & 0o022 == 0  # no one else may write into them
+    assert folder.stat().st_mode & 0o777 == 0o700

@@ -272,8 +272,9 @@ def _run(args) -> int:
                      "and chains of up to {chain} definitions", nesting=MAX_NESTING, chain=f"{MAX_CHAIN:,}")))
         return EXIT_PROBLEMS
     except Exception as e:  # a bug: say so plainly, keep the traceback for developers
-        if _unwritable(e):  # printing to a full disk (the files pkrules writes say so themselves)
-            _say_unwritten(e)
+        unwritten = _unwritable(e)
+        if unwritten is not None:  # a full disk, where a writer had nothing more particular to say
+            _say_unwritten(unwritten)
             return EXIT_PROBLEMS
         if os.environ.get("PKRULES_DEBUG"):
             raise
@@ -321,11 +322,21 @@ def end_process(code: int | None) -> None:
     os._exit(code)
 
 
-def _unwritable(error: BaseException) -> bool:
-    """A failure to write (a full disk, a quota, a file-size limit, an I/O error), not a bug."""
+def _unwritable(error: BaseException) -> OSError | None:
+    """A failure to write (a full disk, a quota, a file-size limit), not a bug: as an OSError to say it by.
+
+    SQLite (a kept run, the workflow's store) says the same as "database or disk is full" (SQLITE_FULL), and
+    a file-size limit as a disk I/O error (SQLITE_IOERR)."""
     import errno
 
-    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return error
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == 13:  # SQLITE_FULL
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if isinstance(code, int) and code & 0xFF == 10:  # SQLITE_IOERR
+        return OSError(errno.EIO, os.strerror(errno.EIO))
+    return None
 
 
 def _say_unwritten(error: OSError) -> None:

@@ -201,20 +201,14 @@ def _cache_file() -> str | None:
         return None
     text = grammar_path().read_bytes()
     digest = hashlib.sha256(text + __version_tag().encode()).hexdigest()[:16]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "pkrules")
     # Only the user's own folder: lark's cache is a pickle, and one another user could write (in /tmp, say)
     # could run their code here. Without the folder the parser is built each time instead.
-    try:
-        os.makedirs(folder, exist_ok=True)
-        facts = os.stat(folder)
-    except OSError:
+    from pkrules.files import private_cache_folder
+
+    folder = private_cache_folder("pkrules")
+    if folder is None or not os.access(folder, os.W_OK):
         return None
-    if hasattr(os, "getuid") and (facts.st_uid != os.getuid() or facts.st_mode & 0o022):
-        return None
-    if not os.access(folder, os.W_OK):
-        return None
-    return os.path.join(folder, f"grammar-{digest}.lark-cache")
+    return str(folder / f"grammar-{digest}.lark-cache")
 
 
 def __version_tag() -> str:

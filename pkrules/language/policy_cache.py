@@ -59,15 +59,9 @@ def cache_folder() -> Path | None:
     """The folder of kept policies, made if need be; None when nothing is to be kept or it cannot be made."""
     if os.environ.get("PKRULES_NO_CACHE", "").strip() not in ("", "0"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "pkrules" / "policies"
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not _ours(folder.stat()):
-            return None
-    except OSError:
-        return None
-    return folder
+    from pkrules.files import private_cache_folder
+
+    return private_cache_folder("pkrules", "policies")
 
 
 def _key(source: SourceFile) -> str:
@@ -81,7 +75,7 @@ def _key(source: SourceFile) -> str:
 @lru_cache(maxsize=1)
 def _pkrules_itself() -> str:
     """pkrules' version and Python's, with the size and modification time of every file of pkrules, of its
-    grammar and of lark's package: what a kept check depends on besides the policy."""
+    grammar and of lark's __init__ (lark's version): what a kept check depends on besides the policy."""
     import pkrules
 
     package = Path(pkrules.__file__).resolve().parent

@@ -226,6 +226,9 @@ def reason(error: OSError) -> str:
         errno.EISDIR: lambda: tr("is a folder"),
         errno.ENOTDIR: lambda: tr("a part of the path is not a folder"),
         errno.EEXIST: lambda: tr("already exists"),
+        errno.EDQUOT: lambda: tr("the disk quota is used up"),
+        errno.EFBIG: lambda: tr("the file is larger than allowed here"),
+        errno.EIO: lambda: tr("the disk could not be written or read (is it full, or a file-size limit reached?)"),
     }
     if error.errno in known:
         return known[error.errno]()
