@@ -357,9 +357,13 @@ def test_the_script_ends_with_the_commands_exit_code_and_every_line_it_printed(t
 def test_the_script_runs_exit_functions_and_waits_for_threads_before_it_ends():
     # What a normal exit does that matters (a finaliser's clean-up, coverage saving its data, a thread
     # finishing its work) still happens: only the freeing of objects one by one is left to the system.
+    # (the thread finishes only after the command has: its work outlasts the command's whatever their speeds)
     before = ("import atexit, threading, time\n"
-              "atexit.register(lambda: print('exit function ran', flush=True))\n"
-              "threading.Thread(target=lambda: (time.sleep(0.3), print('thread finished'))).start()")
+              "import pkrules.cli as cli\n"
+              "done, command = threading.Event(), cli.main\n"
+              "cli.main = lambda *args: (command(*args), done.set())[0]\n"
+              "threading.Thread(target=lambda: (done.wait(), time.sleep(0.2), print('thread finished'))).start()\n"
+              "atexit.register(lambda: print('exit function ran', flush=True))")
     done = _script("check", POLICY, before=before)
     assert done.returncode == 0
     assert done.stdout.splitlines()[-2:] == ["thread finished", "exit function ran"]
