@@ -153,8 +153,11 @@ def prepare_folder(path: str | Path) -> Path:
 def private_cache_folder(*parts: str) -> Path | None:
     """The folder parts under the user's cache folder (XDG_CACHE_HOME, else ~/.cache): made for the user alone,
     each of pkrules' own folders narrowed to the user when another could write into it (a umask of 002
-    makes them so). None when it cannot be made, or is not the user's own: what is kept there is
-    read back as code (pickles), so a folder another user could write into is not used."""
+    makes them so). None when PKRULES_NO_CACHE is set (nothing is kept), when it cannot be made, or when it
+    is not the user's own: what is kept there is read back as code (pickles), so a folder another user
+    could write into is not used."""
+    if os.environ.get("PKRULES_NO_CACHE", "").strip() not in ("", "0"):
+        return None
     base = Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"))
     folder = base
     try:

@@ -166,10 +166,12 @@ def test_a_broken_or_foreign_kept_file_is_ignored(cache, tmp_path, capsys, damag
 
 
 def test_nothing_is_kept_when_asked_or_when_the_folder_cannot_be_made(cache, tmp_path, capsys, monkeypatch):
+    from pkrules.language import grammar
+
     monkeypatch.setenv("PKRULES_NO_CACHE", "1")
     first = run(capsys, "run", POLICY, SAMPLE, "--columns", "total")
     assert run(capsys, "run", POLICY, SAMPLE, "--columns", "total") == first and cache["n"] == 2
-    assert kept(tmp_path) == []
+    assert kept(tmp_path) == [] and grammar._cache_file() is None  # (nor the parser's tables)
     monkeypatch.delenv("PKRULES_NO_CACHE")
     in_the_way = tmp_path / "a file"
     in_the_way.write_text("not a folder", encoding="utf-8")

@@ -197,17 +197,15 @@ def _cache_file() -> str | None:
     import hashlib
     import os
 
-    if os.environ.get("PKRULES_NO_CACHE", "").strip() not in ("", "0"):
-        return None
-    text = grammar_path().read_bytes()
-    digest = hashlib.sha256(text + __version_tag().encode()).hexdigest()[:16]
     # Only the user's own folder: lark's cache is a pickle, and one another user could write (in /tmp, say)
-    # could run their code here. Without the folder the parser is built each time instead.
+    # could run their code here. Without the folder (or with PKRULES_NO_CACHE) the parser is built each time.
     from pkrules.files import private_cache_folder
 
     folder = private_cache_folder("pkrules")
     if folder is None or not os.access(folder, os.W_OK):
         return None
+    text = grammar_path().read_bytes()
+    digest = hashlib.sha256(text + __version_tag().encode()).hexdigest()[:16]
     return str(folder / f"grammar-{digest}.lark-cache")
 
 

@@ -57,8 +57,6 @@ def reuse_or_check(source: SourceFile, check: Callable[[SourceFile], Checked]) -
 
 def cache_folder() -> Path | None:
     """The folder of kept policies, made if need be; None when nothing is to be kept or it cannot be made."""
-    if os.environ.get("PKRULES_NO_CACHE", "").strip() not in ("", "0"):
-        return None
     from pkrules.files import private_cache_folder
 
     return private_cache_folder("pkrules", "policies")
